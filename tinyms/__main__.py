@@ -1,0 +1,4 @@
+"""``python -m tinyms``: the TinyMS command line."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Datasets: download, bundled samples and loaders."""

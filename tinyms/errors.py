@@ -1,0 +1,57 @@
+"""Typed errors raised at TinyMS's public boundary.
+
+Every error names what went wrong and how to fix it. Each one also derives from the
+built-in exception a Python user would naturally catch (``ValueError``, ``RuntimeError``,
+``OSError``...), so ``except ValueError`` keeps working.
+"""
+
+__all__ = [
+    "TinyMSError",
+    "DatasetError",
+    "DownloadError",
+    "ChecksumError",
+    "InputShapeError",
+    "NotCompiledError",
+    "CheckpointError",
+    "UnknownNameError",
+    "ExportError",
+]
+
+
+class TinyMSError(Exception):
+    """Base class of every error TinyMS raises on purpose."""
+
+
+class DatasetError(TinyMSError, ValueError):
+    """A dataset folder or file is missing, empty, or not in the expected format."""
+
+
+class DownloadError(TinyMSError, OSError):
+    """Every source for a file failed, or the destination cannot be written."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded file does not have the expected SHA-256 (the bad file has been removed)."""
+
+
+class InputShapeError(TinyMSError, ValueError):
+    """A network got an input whose shape or dtype it cannot take."""
+
+
+class NotCompiledError(TinyMSError, RuntimeError):
+    """``Model.train``/``eval`` was called before ``Model.compile`` set what it needs."""
+
+
+class CheckpointError(TinyMSError, ValueError):
+    """A checkpoint is missing, corrupt, or belongs to another network."""
+
+
+class UnknownNameError(TinyMSError, KeyError, ValueError):
+    """A name (dataset, model, loss, optimizer, metric...) is not one TinyMS knows."""
+
+    def __str__(self):  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ExportError(TinyMSError, RuntimeError):
+    """A model cannot be exported in the requested format."""

@@ -1,0 +1,34 @@
+"""Tensor operations: operator classes (``Add()``) and functions (``tensor_add(x, y)``).
+
+Operator classes are instantiated once and called like functions, which is how they are used
+inside a ``Layer.construct``; the lower-case functions can be called directly.
+
+Example:
+    >>> import tinyms as ts
+    >>> from tinyms.primitives import Add, tensor_add
+    >>> x = ts.array([1.0, 2.0])
+    >>> Add()(x, x).asnumpy().tolist(), tensor_add(x, x).asnumpy().tolist()
+    ([2.0, 4.0], [2.0, 4.0])
+"""
+
+from mindspore import ops as _ops
+
+_CLASSES = [
+    "Add", "Sub", "Mul", "Div", "RealDiv", "MatMul", "BatchMatMul", "Pow", "Sqrt", "Exp", "Log",
+    "Abs", "Neg", "Maximum", "Minimum", "Equal", "Greater", "Less", "Cast", "Reshape",
+    "Transpose", "Concat", "Stack", "Squeeze", "ExpandDims", "Tile", "Gather", "OneHot",
+    "Softmax", "LogSoftmax", "ReLU", "Sigmoid", "Tanh", "ReduceSum", "ReduceMean", "ReduceMax",
+    "Argmax", "Argmin", "Shape", "Fill", "ZerosLike", "OnesLike", "Conv2D", "MaxPool", "AvgPool",
+    "BiasAdd", "Dropout", "L2Normalize", "GradOperation", "Print",
+]
+_FUNCTIONS = [
+    "tensor_add", "add", "sub", "mul", "div", "matmul", "pow", "sqrt", "exp", "log", "abs",
+    "maximum", "minimum", "cast", "reshape", "transpose", "concat", "stack", "squeeze",
+    "expand_dims", "tile", "gather", "one_hot", "softmax", "log_softmax", "relu", "sigmoid",
+    "tanh", "argmax", "argmin", "shape", "fill", "zeros_like", "ones_like", "clip_by_value",
+    "grad", "value_and_grad", "stop_gradient", "depend",
+]
+
+globals().update({name: getattr(_ops, name) for name in _CLASSES + _FUNCTIONS})
+
+__all__ = _CLASSES + _FUNCTIONS
