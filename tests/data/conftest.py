@@ -1,0 +1,168 @@
+"""Fixtures for tinyms.data tests: an isolated TINYMS_HOME and a local HTTP file server."""
+
+import dataclasses
+import gzip
+import hashlib
+import http.server
+import os
+import re
+import socket
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from tinyms.data import download
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MNIST_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "datasets", "mnist"))
+SAMPLE_DIR = os.path.join(REPO, "tinyms", "data", "_sample", "mnist")
+MNIST_GZ = {item.remote: item for item in download._DATASETS["mnist"].files}
+LAYOUT = ["test/t10k-images-idx3-ubyte", "test/t10k-labels-idx1-ubyte",
+          "train/train-images-idx3-ubyte", "train/train-labels-idx1-ubyte"]
+
+
+def visible_files(root):
+    """Relative paths of the non-hidden files under ``root`` (hidden folders skipped)."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [os.path.relpath(os.path.join(folder, f), root).replace(os.sep, "/")
+                  for f in files if not f.startswith(".")]
+    return sorted(found)
+
+
+def sample_gz_path(remote):
+    """Path of the bundled sample's copy of official file ``remote``."""
+    split = "train" if remote.startswith("train") else "test"
+    return os.path.join(SAMPLE_DIR, split, remote)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """Every test gets its own TINYMS_HOME, no mirror, no proxy, and fast retries."""
+    monkeypatch.setenv("TINYMS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv(download.MIRROR_ENV, raising=False)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setattr(download, "_BACKOFF", 0.01)
+    monkeypatch.setattr(download, "_CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(download, "_READ_TIMEOUT", 10.0)
+
+
+class FileServer:
+    """State of the local server: what it serves, what it was asked, how it misbehaves."""
+
+    def __init__(self):
+        self.files = {}         # URL path -> bytes
+        self.requests = []      # (URL path, headers dict), in arrival order
+        self.cut_after = {}     # URL path -> bytes sent before the first answer is cut
+        self.statuses = {}      # URL path -> HTTP error statuses to answer first, in order
+        self.ignore_range = False
+        self.url = None
+
+    def paths(self):
+        return [path for path, _ in self.requests]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):  # noqa: N802
+        state = self.server.state
+        path = urlsplit(self.path).path
+        state.requests.append((path, dict(self.headers)))
+        pending = state.statuses.get(path)
+        if pending:
+            self.send_error(pending.pop(0))
+            return
+        data = state.files.get(path)
+        if data is None:
+            self.send_error(404)
+            return
+        start = 0
+        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if match and not state.ignore_range:
+            start = int(match[1])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        cut = state.cut_after.pop(path, None)
+        try:
+            self.wfile.write(body if cut is None else body[:cut])
+            self.wfile.flush()
+        except OSError:
+            pass  # the client went away
+
+
+@pytest.fixture
+def server():
+    """A threaded HTTP server on 127.0.0.1 (free port) serving ``state.files``, with Range."""
+    state = FileServer()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.state = state
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def dead_url():
+    """An http URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def sample_registry(monkeypatch):
+    """Make 'mnist' expect the bundled sample's files, so tests download 1 MB, not 11 MB.
+
+    Returns a dict: official file name -> the sample's gzip bytes.
+    """
+    spec = download._DATASETS["mnist"]
+    files, payloads = [], {}
+    for item in spec.files:
+        with open(sample_gz_path(item.remote), "rb") as f:
+            payloads[item.remote] = f.read()
+        raw = gzip.decompress(payloads[item.remote])
+        files.append(dataclasses.replace(item, size=len(raw), sha256=hashlib.sha256(raw).hexdigest()))
+    monkeypatch.setitem(download._DATASETS, "mnist", dataclasses.replace(spec, files=tuple(files)))
+    return payloads
+
+
+@pytest.fixture
+def sample_mirror(server, sample_registry):
+    """The local server acting as a mirror of the sample files; returns the server state."""
+    for name, data in sample_registry.items():
+        server.files[f"/mnist/{name}"] = data
+    return server
+
+
+@pytest.fixture
+def real_mnist_dir():
+    """Folder with the four official MNIST .gz files (skips the test when absent)."""
+    if not all(os.path.isfile(os.path.join(MNIST_DIR, name)) for name in MNIST_GZ):
+        pytest.skip(f"the official MNIST files are not in {MNIST_DIR}")
+    return MNIST_DIR

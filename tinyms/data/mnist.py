@@ -1,0 +1,250 @@
+"""MNIST loader: MindSpore's ``MnistDataset`` with the files checked before it is built.
+
+MindSpore only reports a missing, compressed or damaged MNIST file when the pipeline first
+runs, with a message from deep inside the reader. :func:`MnistDataset` inspects the IDX
+headers first, so a wrong folder or a broken file fails at once and says what to do.
+"""
+
+import contextlib
+import hashlib
+import os
+import struct
+
+from ..errors import DatasetError
+from . import _files
+from ._home import HOME_ENV, tinyms_home
+
+__all__ = ["MnistDataset"]
+
+_IMAGES_MAGIC = 2051
+_LABELS_MAGIC = 2049
+_ROWS = _COLS = 28                          # MindSpore's reader accepts nothing else
+_PREFIX = {"train": "train", "test": "t10k"}  # split -> official file name prefix
+_CACHE = ".tinyms-cache"
+_FIX = ("get the files with tinyms.data.download_dataset('mnist') (or the small offline "
+        "sample tinyms.data.sample_dataset('mnist')) and pass the returned folder")
+
+
+def MnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None, num_parallel_workers=None,
+                 num_shards=None, shard_id=None):  # noqa: N802 - named like the class it returns
+    """Check an MNIST folder and return a ``mindspore.dataset.MnistDataset`` reading it.
+
+    ``dataset_dir`` may be either
+
+    - a folder holding the IDX files themselves (``train-images-idx3-ubyte``,
+      ``train-labels-idx1-ubyte`` and/or ``t10k-images-idx3-ubyte``,
+      ``t10k-labels-idx1-ubyte``), or
+    - a dataset folder with ``train/`` and ``test/`` subfolders holding them, as returned
+      by :func:`download_dataset` and :func:`sample_dataset`. Files directly in
+      ``dataset_dir`` take precedence over the subfolders.
+
+    ``usage`` picks the split: ``'train'`` (files starting with ``train``), ``'test'``
+    (``t10k``), or ``'all'``/``None`` (every split found; the test images come first,
+    then the training images, as in MindSpore). Files may also be gzip-compressed
+    (``*.gz``, as distributed): they are decompressed once into a ``.tinyms-cache``
+    folder next to them, or under ``$TINYMS_HOME/cache`` when that folder is read-only.
+
+    Before building the dataset, every file's magic number (2051 for images, 2049 for
+    labels), image size (28x28), declared count versus file size, and image count
+    versus label count are checked.
+
+    Args:
+        dataset_dir: folder, see above.
+        usage: ``'train'``, ``'test'``, ``'all'`` or ``None`` (same as ``'all'``).
+        num_samples: read at most this many images (default: all).
+        shuffle: shuffle the rows (MindSpore's default: True).
+        num_parallel_workers: reader threads (at most the CPU count).
+        num_shards: split the data into this many shards (distributed training).
+        shard_id: which shard this process reads, in ``[0, num_shards)``.
+
+    Returns:
+        mindspore.dataset.MnistDataset: columns ``image`` (uint8, 28x28x1) and ``label``
+        (uint32); ``.map``, ``.batch`` and the iterators work as usual.
+
+    Raises:
+        DatasetError: the folder is missing, a file is missing or damaged, counts disagree,
+            or ``usage`` is not one of the values above. The message names the file.
+
+    Example:
+        >>> import os
+        >>> from tinyms.data import sample_dataset, MnistDataset
+        >>> path = sample_dataset("mnist")
+        >>> MnistDataset(path, usage="train").get_dataset_size()
+        6000
+        >>> MnistDataset(os.path.join(path, "test"), shuffle=False).get_dataset_size()
+        1000
+    """
+    folder, ms_usage = _prepare(dataset_dir, usage)
+    import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
+
+    return ds.MnistDataset(folder, usage=ms_usage, num_samples=num_samples, shuffle=shuffle,
+                           num_parallel_workers=num_parallel_workers, num_shards=num_shards,
+                           shard_id=shard_id)
+
+
+def _prepare(dataset_dir, usage):
+    """Validate the files; return (folder MindSpore should read, MindSpore usage)."""
+    if usage is None:
+        usage = "all"
+    if usage not in ("train", "test", "all"):
+        raise DatasetError(f"usage must be 'train', 'test', 'all' or None, got {usage!r}")
+    root = os.path.abspath(os.path.expanduser(os.fspath(dataset_dir)))
+    if not os.path.isdir(root):
+        what = "is a file, not a folder" if os.path.exists(root) else "does not exist"
+        raise DatasetError(f"MNIST folder {root} {what}. Fix: {_FIX} (or its train/ or test/ "
+                           f"subfolder)")
+
+    bases = {split: root for split in _PREFIX}
+    found = {split: _find_pair(root, split) for split in _PREFIX}
+    if not any(any(pair) for pair in found.values()):
+        bases = {split: os.path.join(root, split) for split in _PREFIX}
+        found = {split: _find_pair(bases[split], split) for split in _PREFIX}
+    if not any(any(pair) for pair in found.values()):
+        raise DatasetError(
+            f"no MNIST files in {root}: expected train-images-idx3-ubyte and "
+            f"train-labels-idx1-ubyte and/or t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
+            f"(raw or .gz), in that folder or in its train/ and test/ subfolders. Fix: {_FIX}")
+
+    splits = [usage] if usage != "all" else [s for s in ("test", "train") if any(found[s])]
+    raw_files = []
+    for split in splits:
+        images, labels = found[split]
+        for path, kind in ((images, "images-idx3"), (labels, "labels-idx1")):
+            if path is None:
+                name = f"{_PREFIX[split]}-{kind}-ubyte"
+                raise DatasetError(
+                    f"MNIST {split} file {os.path.join(bases[split], name)} (or {name}.gz) is "
+                    f"missing{'' if images or labels else f' for usage={usage!r}'}. Fix: {_FIX}"
+                    f"{'' if images or labels else ', or choose another usage'}")
+        raw_images, raw_labels = _raw(images), _raw(labels)
+        count = _check(raw_images, images, _IMAGES_MAGIC)
+        label_count = _check(raw_labels, labels, _LABELS_MAGIC)
+        if count != label_count:
+            raise DatasetError(
+                f"MNIST {split} files disagree: {images} holds {count} images but {labels} holds "
+                f"{label_count} labels. Fix: use the images and labels of the same release; "
+                f"{_FIX}")
+        raw_files += [raw_images, raw_labels]
+
+    ms_usage = usage
+    folders = {os.path.dirname(path) for path in raw_files}
+    if len(folders) == 1 and _mindspore_picks(folders.pop(), ms_usage) == set(raw_files):
+        return os.path.dirname(raw_files[0]), ms_usage
+    return _view(root, usage, raw_files), ms_usage
+
+
+def _find_pair(folder, split):
+    """(images, labels) paths for ``split`` in ``folder``: raw file, else ``.gz``, else None."""
+    pair = []
+    for kind in ("images-idx3", "labels-idx1"):
+        path = os.path.join(folder, f"{_PREFIX[split]}-{kind}-ubyte")
+        pair.append(path if os.path.isfile(path) else
+                    path + ".gz" if os.path.isfile(path + ".gz") else None)
+    return tuple(pair)
+
+
+def _mindspore_picks(folder, usage):
+    """The files MindSpore's reader would take from ``folder``: names *containing* the pattern."""
+    prefix = "" if usage == "all" else _PREFIX[usage]
+    patterns = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+    with os.scandir(folder) as entries:
+        return {entry.path for entry in entries
+                if entry.is_file() and any(p in entry.name for p in patterns)}
+
+
+def _check(path, shown, magic):
+    """Validate the IDX file at ``path`` (``shown`` in messages); return its item count."""
+    header = 16 if magic == _IMAGES_MAGIC else 8
+    what = "images" if magic == _IMAGES_MAGIC else "labels"
+    fix = f"Fix: replace it with the official file; {_FIX}"
+    with open(path, "rb") as f:
+        head = f.read(header)
+        size = os.fstat(f.fileno()).st_size
+    if len(head) < header:
+        raise DatasetError(f"MNIST {what} file {shown} is too short ({size} bytes) to hold an IDX "
+                           f"header. {fix}")
+    found, count = struct.unpack(">II", head[:8])
+    if found != magic:
+        hint = " (it looks like an images file)" if found == _IMAGES_MAGIC else \
+            " (it looks like a labels file)" if found == _LABELS_MAGIC else ""
+        raise DatasetError(f"{shown} is not an MNIST {what} file: its magic number is {found}, "
+                           f"expected {magic}{hint}. {fix}")
+    item = 1
+    if magic == _IMAGES_MAGIC:
+        rows, cols = struct.unpack(">II", head[8:16])
+        if (rows, cols) != (_ROWS, _COLS):
+            raise DatasetError(f"MNIST images file {shown} holds {rows}x{cols} images; the reader "
+                               f"needs {_ROWS}x{_COLS}. Fix: resize the images when writing the file")
+        item = rows * cols
+    expected = header + count * item
+    if size != expected:
+        state = "truncated" if size < expected else "longer than its header says"
+        raise DatasetError(
+            f"MNIST {what} file {shown} is {state}: its header declares {count} {what}, which "
+            f"takes {expected} bytes, but the file has {size} bytes"
+            f"{' after decompression' if shown != path else ''}. {fix}")
+    return count
+
+
+# --------------------------------------------------------------------------- caches
+def _raw(path):
+    """Path of the decompressed form of ``path`` (itself unless it ends in .gz)."""
+    if not path.endswith(".gz"):
+        return path
+    gz_stat = os.stat(path)
+    cache = _cache_dir(os.path.dirname(path), f"decompress {path}")
+    raw = os.path.join(cache, os.path.basename(path)[:-3])
+    with contextlib.suppress(OSError):
+        if os.stat(raw).st_mtime_ns == gz_stat.st_mtime_ns:
+            return raw  # decompressed earlier from this very .gz
+    try:
+        _files.decompress(path, raw)
+        os.utime(raw, ns=(gz_stat.st_atime_ns, gz_stat.st_mtime_ns))
+    except _files.CorruptFileError as exc:
+        raise DatasetError(f"cannot decompress {path}: {exc}. Fix: download it again; "
+                           f"{_FIX}") from exc
+    except OSError as exc:
+        raise DatasetError(f"cannot decompress {path} into {cache}: {exc.strerror or exc}. Fix: "
+                           f"free disk space, or decompress the file yourself (gunzip)") from exc
+    return raw
+
+
+def _cache_dir(owner, purpose):
+    """A writable cache folder for files derived from ``owner``: next to it, else in TINYMS_HOME."""
+    local = os.path.join(owner, _CACHE)
+    key = hashlib.sha256(os.path.realpath(owner).encode()).hexdigest()[:16]
+    fallback = os.path.join(tinyms_home(), "cache", "mnist", key)
+    for folder in (local, fallback):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with _files.atomic_file(os.path.join(folder, ".tinyms-write-test")):
+                pass
+            os.unlink(os.path.join(folder, ".tinyms-write-test"))
+            return folder
+        except OSError:
+            continue
+    raise DatasetError(f"cannot {purpose}: neither {local} nor {fallback} can be written. Fix: "
+                       f"set {HOME_ENV} to a folder you can write to")
+
+
+def _view(root, usage, raw_files):
+    """A folder holding links to exactly ``raw_files``, so MindSpore reads nothing else."""
+    view = os.path.join(_cache_dir(root, f"prepare the MNIST files of {root}"), f"view-{usage}")
+    wanted = {os.path.basename(path): path for path in raw_files}
+    try:
+        os.makedirs(view, exist_ok=True)
+        with os.scandir(view) as entries:
+            stale = [e.path for e in entries if e.name not in wanted and not e.name.startswith(".")]
+        for path in stale:
+            os.unlink(path)
+        for name, target in wanted.items():
+            link = os.path.join(view, name)
+            with contextlib.suppress(OSError):
+                if os.path.samefile(link, target) and os.path.islink(link):
+                    continue
+            _files.link_or_copy(target, link)
+    except OSError as exc:
+        raise DatasetError(f"cannot prepare the MNIST files of {root} in {view}: "
+                           f"{exc.strerror or exc}. Fix: set {HOME_ENV} to a folder you can "
+                           f"write to") from exc
+    return view
