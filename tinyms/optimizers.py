@@ -8,6 +8,8 @@ Example:
     >>> opt = Momentum(net.trainable_params(), learning_rate=0.01, momentum=0.9)
 """
 
+import math
+
 from mindspore import nn as _nn
 
 from ._names import lookup
@@ -31,6 +33,42 @@ OPTIMIZERS = {
 }
 
 
+def warmup_cosine_lr(peak_lr, total_steps, warmup_steps=0, final_lr=0.0):
+    """A per-step learning-rate list: linear warm-up to ``peak_lr``, then cosine decay to ``final_lr``.
+
+    Pass the list as an optimizer's ``learning_rate``; step i of training uses entry i.
+
+    Args:
+        peak_lr (float): the highest learning rate, reached after ``warmup_steps``.
+        total_steps (int): number of training steps (batches per epoch x epochs).
+        warmup_steps (int): steps of linear increase from ``peak_lr / warmup_steps``.
+        final_lr (float): the learning rate the decay ends at.
+
+    Returns:
+        list[float]: ``total_steps`` learning rates.
+
+    Raises:
+        ValueError: non-positive ``peak_lr`` or ``total_steps``, or ``warmup_steps`` outside
+            ``[0, total_steps)``.
+
+    Example:
+        >>> from tinyms.optimizers import warmup_cosine_lr
+        >>> lrs = warmup_cosine_lr(0.002, total_steps=10, warmup_steps=2)
+        >>> [round(x, 4) for x in lrs[:3]], lrs[-1] < 1e-4
+        ([0.001, 0.002, 0.002], True)
+    """
+    if not peak_lr > 0 or not total_steps >= 1:
+        raise ValueError(f"peak_lr and total_steps must be positive, got {peak_lr!r} and {total_steps!r}")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"warmup_steps must be in [0, total_steps), got {warmup_steps!r}")
+    decay_steps = total_steps - warmup_steps
+    lrs = [peak_lr * (i + 1) / warmup_steps for i in range(warmup_steps)]
+    for i in range(decay_steps):
+        cos = 0.5 * (1.0 + math.cos(math.pi * i / decay_steps))
+        lrs.append(final_lr + (peak_lr - final_lr) * cos)
+    return lrs
+
+
 def get(optimizer, params, learning_rate=None):
     """Return an optimizer over ``params`` for a name in :data:`OPTIMIZERS`, or ``optimizer`` itself.
 
@@ -52,4 +90,4 @@ def get(optimizer, params, learning_rate=None):
     return build(params, float(lr))
 
 
-__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "get"]
+__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "get", "warmup_cosine_lr"]
