@@ -20,8 +20,11 @@ install: $(STAMP)
 quickstart: install
 	GLOG_v=3 $(VENV)/bin/tinyms quickstart
 
+# pytest exits 5 when it collected no test: report that as a failure, never as a pass.
 test: install
-	GLOG_v=3 $(PY) -m pytest -q
+	@GLOG_v=3 $(PY) -m pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
 
 bench: install
 	$(PY) benchmarks/bench_import.py

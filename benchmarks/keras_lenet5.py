@@ -57,10 +57,16 @@ def main():
     t1 = time.perf_counter()
 
     model = lenet5(args.data_format)
+    lr = args.lr
+    if args.schedule == "warmup_cosine":
+        total = args.epochs * ((len(x_train) + args.batch - 1) // args.batch)
+        lr = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0, decay_steps=total - args.warmup,
+            warmup_target=args.lr, warmup_steps=args.warmup)
     if args.optimizer == "momentum":
-        opt = keras.optimizers.SGD(learning_rate=args.lr, momentum=0.9)
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
     else:
-        opt = keras.optimizers.Adam(learning_rate=args.lr)
+        opt = keras.optimizers.Adam(learning_rate=lr)
     model.compile(optimizer=opt, jit_compile=False,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[keras.metrics.SparseCategoricalAccuracy()])
@@ -74,7 +80,7 @@ def main():
         "load_s": round(t1 - t0, 3), "train_s": round(t2 - t1, 3), "eval_s": round(t3 - t2, 3),
         "train_eval_s": round(t3 - t1, 3), "test_accuracy": round(float(accuracy), 4),
         "epochs": args.epochs, "batch": args.batch, "eval_batch": args.eval_batch,
-        "optimizer": args.optimizer, "lr": args.lr, "threads": torch.get_num_threads(),
+        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "threads": torch.get_num_threads(),
         "data_format": args.data_format, "resize": RESIZE,
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
     }))

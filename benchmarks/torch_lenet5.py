@@ -12,6 +12,7 @@ Prints one JSON line with the phase timings (time.perf_counter) and the test acc
 import argparse
 import gzip
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -70,6 +71,10 @@ def parse_args(framework, add_arguments=None):
                    help="momentum: SGD(lr, momentum=0.9); adam: Adam(lr)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--schedule", choices=("constant", "warmup_cosine"), default="constant",
+                   help="warmup_cosine: linear warm-up over --warmup steps to --lr, then cosine to 0 "
+                        "(TinyMS quickstart's recipe)")
+    p.add_argument("--warmup", type=int, default=150)
     if add_arguments:
         add_arguments(p)
     return p.parse_args()
@@ -105,6 +110,14 @@ def main():
         opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)
     else:
         opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    total = args.epochs * ((len(x_train) + args.batch - 1) // args.batch)
+    sched = None
+    if args.schedule == "warmup_cosine":
+        def factor(step):
+            if step < args.warmup:
+                return (step + 1) / args.warmup
+            return 0.5 * (1 + math.cos(math.pi * (step - args.warmup) / (total - args.warmup)))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     net.train()
     for _ in range(args.epochs):
         order = torch.randperm(len(x_train))
@@ -114,6 +127,8 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
     t2 = time.perf_counter()
 
     net.eval()
@@ -129,7 +144,7 @@ def main():
         "load_s": round(t1 - t0, 3), "train_s": round(t2 - t1, 3), "eval_s": round(t3 - t2, 3),
         "train_eval_s": round(t3 - t1, 3), "test_accuracy": round(correct / len(x_test), 4),
         "epochs": args.epochs, "batch": args.batch, "eval_batch": args.eval_batch,
-        "optimizer": args.optimizer, "lr": args.lr, "threads": torch.get_num_threads(),
+        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "threads": torch.get_num_threads(),
         "data_format": "channels_first", "resize": RESIZE,
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
     }))

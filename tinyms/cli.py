@@ -23,7 +23,8 @@ def _build_parser():
     qs = sub.add_parser("quickstart", help="train LeNet5 on MNIST, evaluate, save, reload and predict")
     qs.add_argument("--data", metavar="DIR", help="folder with the MNIST files (.gz or not); "
                     "default: download, or the bundled sample when offline")
-    qs.add_argument("--epochs", type=_positive_int, default=1, metavar="N", help="training epochs (default 1)")
+    qs.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                    help="training epochs (default: 60,000 images' worth: 1 on full MNIST, 10 on the sample)")
     qs.add_argument("--out", metavar="DIR", help="serving folder to write the model to "
                     "(default: the serving path under TINYMS_HOME)")
     qs.add_argument("--quiet", action="store_true", help="no progress bar")

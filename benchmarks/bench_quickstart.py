@@ -1,0 +1,70 @@
+"""Benchmark 1: ``tinyms quickstart`` on full MNIST (1 epoch) vs Keras 3 (PyTorch backend).
+
+Side by side, alternating, each run a fresh process:
+- tinyms: the quickstart walkthrough (its phase times and test accuracy);
+- keras3-torch: the same LeNet5 and recipe (Adam, warm-up + cosine to 0.002, batch 32) with
+  ``fit``/``evaluate``, run with oneDNN at its default ISA and capped at AVX2 (as TinyMS does);
+- pytorch-loop: the same recipe in a plain PyTorch loop.
+Goals: tinyms test accuracy >= 98.5 %, tinyms train+eval <= Keras train+eval.
+
+Needs the reference environment: bash benchmarks/setup_keras_env.sh
+Run: .venv/bin/python benchmarks/bench_quickstart.py [--rounds 2] [--data DIR]
+"""
+
+import argparse
+import sys
+import tempfile
+
+from _common import MNIST, REPO, median, run_json
+
+TINYMS = r"""
+import json, sys
+from tinyms import _quickstart
+r = _quickstart.run(data=sys.argv[1], epochs=1, out=sys.argv[2], verbose=0, say=lambda *a: None)
+s = r["seconds"]
+print(json.dumps({"train_s": s["train"], "eval_s": s["eval"], "train_eval_s": s["train"] + s["eval"],
+                  "load_s": s["data"], "total_s": r["total_seconds"], "test_accuracy": r["accuracy"]}))
+"""
+REF_PY = REPO / "benchmarks" / ".venv-keras" / "bin" / "python"
+RECIPE = ["--optimizer", "adam", "--lr", "0.002", "--schedule", "warmup_cosine", "--warmup", "150"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--data", default=str(MNIST))
+    args = p.parse_args()
+    sides = {
+        "tinyms": ([sys.executable, "-c", TINYMS, args.data], {}),
+        "keras3-torch": ([str(REF_PY), str(REPO / "benchmarks/keras_lenet5.py"), "--data", args.data] + RECIPE,
+                         {"KERAS_BACKEND": "torch"}),
+        "keras3-torch AVX2": ([str(REF_PY), str(REPO / "benchmarks/keras_lenet5.py"), "--data", args.data] + RECIPE,
+                              {"KERAS_BACKEND": "torch", "ONEDNN_MAX_CPU_ISA": "AVX2"}),
+        "pytorch-loop": ([str(REF_PY), str(REPO / "benchmarks/torch_lenet5.py"), "--data", args.data] + RECIPE, {}),
+    }
+    if not REF_PY.exists():
+        print("reference venv missing: run `bash benchmarks/setup_keras_env.sh`; measuring tinyms only")
+        sides = {"tinyms": sides["tinyms"]}
+    results = {name: [] for name in sides}
+    with tempfile.TemporaryDirectory() as out:
+        for r in range(args.rounds):
+            for name, (argv, env) in sides.items():
+                if name == "tinyms":
+                    argv = argv + [out]
+                _, res = run_json(argv, env=env)
+                results[name].append(res)
+                print(f"round {r + 1} {name:18s} train {res['train_s']:6.2f}s eval {res['eval_s']:5.2f}s "
+                      f"acc {res['test_accuracy']:.4f}", flush=True)
+    print(f"\n{'side':18s} {'train s':>8s} {'eval s':>7s} {'train+eval s':>13s} {'accuracy':>9s}")
+    med = {}
+    for name, runs in results.items():
+        med[name] = {k: median([x[k] for x in runs]) for k in ("train_s", "eval_s", "train_eval_s", "test_accuracy")}
+        m = med[name]
+        print(f"{name:18s} {m['train_s']:8.2f} {m['eval_s']:7.2f} {m['train_eval_s']:13.2f} {m['test_accuracy']:9.4f}")
+    for ref in ("keras3-torch", "keras3-torch AVX2", "pytorch-loop"):
+        if ref in med:
+            print(f"ratio tinyms / {ref} (train+eval) = {med['tinyms']['train_eval_s'] / med[ref]['train_eval_s']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

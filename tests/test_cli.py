@@ -1,0 +1,66 @@
+"""The ``tinyms`` command line: quickstart end to end on the bundled sample, offline fallback, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _tinyms(*args, env=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "tinyms", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def sample_folder(tmp_path_factory):
+    from tinyms.data import sample_dataset
+    os.environ.setdefault("TINYMS_HOME", str(tmp_path_factory.mktemp("home")))
+    return sample_dataset("mnist")
+
+
+def test_quickstart_on_the_bundled_sample(sample_folder, tmp_path):
+    out = tmp_path / "serving"
+    run = _tinyms("quickstart", "--data", sample_folder, "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    assert "Test accuracy:" in text and "(same accuracy)" in text
+    digits = [line for line in text.splitlines() if line.strip().startswith("digit ")]
+    assert len(digits) == 8 and all("predicted" in d and "truth" in d for d in digits)
+    summary = text.strip().splitlines()[-1]
+    assert summary.startswith("Done: test accuracy") and str(out) in summary
+    accuracy = float(summary.split("test accuracy ")[1].split("%")[0]) / 100
+    assert accuracy >= 0.95
+    # ten sample epochs by default, one plain line each when stderr is not a terminal
+    assert "training 10 epoch(s)" in text
+    assert "Epoch 1/10" in run.stderr and "Epoch 10/10" in run.stderr
+    # the serving folder tinyms serve reads
+    entries = json.loads((out / "servable.json").read_text())
+    assert [e["name"] for e in entries] == ["lenet5"]
+    assert (out / "lenet5" / "lenet5.ckpt").is_file()
+
+
+def test_quickstart_offline_falls_back_to_the_sample(tmp_path):
+    # a mirror on a closed port: every source fails at once, the sample is used
+    env = {"TINYMS_HOME": str(tmp_path / "home"), "TINYMS_DATASET_MIRROR": "http://127.0.0.1:9/data"}
+    run = _tinyms("quickstart", "--quiet", "--out", str(tmp_path / "serving"), env=env)
+    assert run.returncode == 0, run.stderr
+    fallback = [line for line in run.stdout.splitlines() if "bundled MNIST sample instead" in line]
+    assert len(fallback) == 1
+    assert "bundled MNIST sample" in run.stdout.strip().splitlines()[-1]
+
+
+def test_models_lists_the_zoo():
+    run = _tinyms("models")
+    assert run.returncode == 0 and run.stdout.startswith("lenet5")
+
+
+def test_bad_arguments_and_errors_are_one_line(tmp_path):
+    run = _tinyms("quickstart", "--epochs", "0")
+    assert run.returncode == 2 and "must be at least 1" in run.stderr
+    run = _tinyms("quickstart", "--data", str(tmp_path / "nope"))
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr
+    run = _tinyms("download", "cifar1000")
+    assert run.returncode == 1 and "mnist" in run.stderr and "Traceback" not in run.stderr
