@@ -69,7 +69,7 @@ def MnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None, num_pa
         >>> import os
         >>> from tinyms.data import sample_dataset, MnistDataset
         >>> path = sample_dataset("mnist")
-        >>> MnistDataset(path, usage="train").get_dataset_size()
+        >>> MnistDataset(os.path.join(path, "train")).get_dataset_size()
         6000
         >>> MnistDataset(os.path.join(path, "test"), shuffle=False).get_dataset_size()
         1000

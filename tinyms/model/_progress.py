@@ -21,10 +21,11 @@ class EpochProgress:
                             dynamic_ncols=True, leave=True, mininterval=0.2)
 
     def step(self, loss=None):
+        """Count one step; ``loss`` (a Tensor) is read back only every 20 steps, for display."""
         if self.bar is not None:
             self.bar.update(1)
             if loss is not None and self.bar.n % 20 == 0:
-                self.bar.set_postfix_str(f"loss={loss:.4f}", refresh=False)
+                self.bar.set_postfix_str(f"loss={float(loss.asnumpy()):.4f}", refresh=False)
 
     def close(self, logs, seconds):
         text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())

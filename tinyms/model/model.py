@@ -151,7 +151,7 @@ class Model:
                 cb_params.cur_epoch_num = ep
                 cbs.on_train_epoch_begin(run_context)
                 progress = EpochProgress(verbose, ep, epoch, steps)
-                started, loss_sum, n_steps = time.perf_counter(), 0.0, 0
+                started, losses = time.perf_counter(), []
                 train_net.set_train(True)
                 for batch in iterator:
                     cb_params.cur_step_num += 1
@@ -163,14 +163,14 @@ class Model:
                     else:
                         loss = step_fn(*batch)
                     cb_params.net_outputs = loss
-                    value = float(loss.asnumpy())
-                    loss_sum += value
-                    n_steps += 1
-                    progress.step(value)
+                    # no read-back here: the next batch is fetched while this step still runs
+                    losses.append(loss)
+                    progress.step(loss)
                     cbs.on_train_step_end(run_context)
                     if run_context.get_stop_requested():
                         break
-                logs = {"loss": loss_sum / max(n_steps, 1)}
+                n_steps = len(losses)
+                logs = {"loss": float(np.mean([l.asnumpy() for l in losses])) if losses else float("nan")}
                 if valid_dataset is not None:
                     results = self._evaluate(valid_dataset)
                     cb_params.eval_results = {("eval_loss" if k == "loss" else k): v for k, v in results.items()}
