@@ -126,6 +126,6 @@ def save_servable(model, out):
     """Write the trained model where ``tinyms serve`` finds it; return (folder, checkpoint path)."""
     from .serving import default_serving_path, write_servable
     out_dir = os.path.abspath(os.fspath(out)) if out else default_serving_path()
-    written = write_servable(out_dir, "lenet5", model.network, description="LeNet5 trained on MNIST by "
-                             "tinyms quickstart", class_num=10)
-    return out_dir, written["ckpt"]
+    entry = write_servable(out_dir, "lenet5", model.network, class_num=10,
+                           description="LeNet5 trained on MNIST by tinyms quickstart")
+    return out_dir, os.path.join(out_dir, "lenet5", entry["model"]["files"]["ckpt"])
