@@ -1,0 +1,79 @@
+"""Model serving: put trained models behind a real HTTP server in one line.
+
+The beginner's API::
+
+    from tinyms.serving import start_server, list_servables, server_started, predict, shutdown
+    start_server()                                  # returns once the server answers
+    list_servables()
+    if server_started():
+        res = predict('7.png', 'lenet5', 'mnist')   # a tinyms.vision.Prediction
+    shutdown()                                      # graceful; returns when the process is gone
+
+``Server`` and ``Client`` are the class forms (``Server`` is a context manager),
+:func:`run_server` is the foreground form behind ``tinyms serve``, and :func:`write_servable`
+saves a trained network into a serving directory (``servable.json`` + weights).
+
+A server speaks TinyMS's routes (``/servables``), the Open Inference Protocol (KServe v2) REST
+routes (``/v2/...``), Prometheus ``/metrics``, ``/openapi.json``, and serves a web page at
+``/`` to try a model from a browser. Checkpoint and MindIR servables run in MindSpore executor
+processes (one per model, requests batched); ONNX servables run on onnxruntime and a server
+with only ONNX servables never loads MindSpore.
+
+Importing this package is light: MindSpore is imported only by :func:`write_servable` and by
+the executor processes.
+"""
+
+from .client import Client, list_servables, predict
+from .errors import (ClientError, PortInUseError, ServableConfigError, ServerError, ServerNotRunning,
+                     ServerStartError, ServingError)
+from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
+
+
+def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), **kwargs):
+    """Save a network as a servable; see :func:`tinyms.serving._write.write_servable` for the details.
+
+    Args:
+        serving_path (str): the serving directory (created if missing).
+        name (str): servable name (used in URLs).
+        net (mindspore.nn.Cell): the trained network (a zoo model carries its config).
+        description (str): free text shown by ``list_servables()``.
+        class_num (int): number of classes; default: the network's.
+        formats (sequence of str): among ``"ckpt"``, ``"onnx"``, ``"mindir"``; the first is served.
+        **kwargs: ``model_name``, ``input_shape``, ``labels``, ``max_batch_size``, ``max_delay_ms``.
+
+    Returns:
+        dict: the ``servable.json`` entry written.
+
+    Raises:
+        ServableConfigError: an argument is invalid or the existing ``servable.json`` is broken.
+        tinyms.errors.ExportError: the first format cannot be exported.
+
+    Example:
+        >>> from tinyms.model import create_model
+        >>> from tinyms.serving import write_servable, default_serving_path
+        >>> write_servable(default_serving_path(), "lenet5", create_model("lenet5"))  # doctest: +SKIP
+    """
+    from ._write import write_servable as _write_servable
+
+    return _write_servable(serving_path, name, net, description, class_num, formats, **kwargs)
+
+
+__all__ = [
+    "Server",
+    "Client",
+    "start_server",
+    "predict",
+    "list_servables",
+    "server_started",
+    "shutdown",
+    "run_server",
+    "write_servable",
+    "default_serving_path",
+    "ServingError",
+    "ServableConfigError",
+    "ServerStartError",
+    "PortInUseError",
+    "ServerNotRunning",
+    "ClientError",
+    "ServerError",
+]

@@ -1,0 +1,282 @@
+"""Reading and checking a serving directory's ``servable.json`` (standard library only).
+
+The file is a JSON list with one entry per servable::
+
+    [
+      {
+        "name": "lenet5",
+        "description": "LeNet5 trained on MNIST",
+        "model": {
+          "name": "lenet5",            # zoo network to build (needed for "ckpt")
+          "format": "ckpt",            # which weights to serve: "ckpt", "mindir" or "onnx"
+          "class_num": 10,
+          "files": {"ckpt": "lenet5.ckpt", "onnx": "lenet5.onnx"},
+          "input_shape": [1, 32, 32],  # optional for "ckpt" (read from the zoo) and "onnx" (read from the file)
+          "dataset": "mnist", "transform": "mnist_transform",
+          "labels": ["0", "1", ...], "mean": [0.1307], "std": [0.3081]
+        },
+        "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
+        "max_delay_ms": 2,             # optional, longest wait for more rows to join a batch
+        "warmup": true                 # optional, compile every batch size before serving (MindSpore)
+      }
+    ]
+
+Weights live in ``<serving_path>/<servable name>/``; the served file is ``model.file`` if given,
+else ``model.files[format]``, else ``<servable name>.<format>``.
+
+Each entry is checked on its own: a bad entry becomes a :class:`Problem` naming the file, the
+entry and the reason, and the other entries are still served.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import re
+
+from .errors import ServableConfigError
+
+SERVABLE_FILE = "servable.json"
+FORMATS = {"ckpt": ".ckpt", "mindir": ".mindir", "onnx": ".onnx"}
+MINDSPORE_FORMATS = ("ckpt", "mindir")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_MAX_BATCH_SIZE = 16
+DEFAULT_MAX_DELAY_MS = 2.0
+MAX_BATCH_LIMIT = 1024
+
+
+@dataclasses.dataclass
+class ServableSpec:
+    """One valid servable entry, with every path resolved and every default filled in.
+
+    Fields that only the model can tell (``input_shape``, ``labels``...) may still be ``None``
+    here; the process that loads the model fills them in.
+    """
+
+    name: str
+    description: str
+    format: str
+    model_name: str
+    path: str
+    class_num: int = None
+    input_shape: tuple = None
+    labels: tuple = None
+    dataset: str = ""
+    transform: str = ""
+    mean: tuple = None
+    std: tuple = None
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+    max_delay_ms: float = DEFAULT_MAX_DELAY_MS
+    warmup: bool = True
+
+    @property
+    def needs_mindspore(self):
+        """True when this servable runs on MindSpore (checkpoint or MindIR), not onnxruntime."""
+        return self.format in MINDSPORE_FORMATS
+
+    def to_dict(self):
+        """Plain JSON-ready form (tuples become lists)."""
+        out = dataclasses.asdict(self)
+        for key in ("input_shape", "labels", "mean", "std"):
+            if out[key] is not None:
+                out[key] = list(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls, data):
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        for key in ("input_shape", "labels", "mean", "std"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class Problem:
+    """Why one entry of ``servable.json`` is not served."""
+
+    file: str
+    entry: int
+    servable: str
+    reason: str
+
+    def __str__(self):
+        name = f" ({self.servable!r})" if self.servable else ""
+        return f"{self.file}, entry {self.entry}{name}: {self.reason}"
+
+    def to_dict(self):
+        return {"file": self.file, "entry": self.entry, "servable": self.servable,
+                "reason": self.reason, "message": str(self)}
+
+
+def servable_file(serving_path):
+    """Path of ``servable.json`` inside ``serving_path``."""
+    return os.path.join(os.path.abspath(os.path.expanduser(os.fspath(serving_path))), SERVABLE_FILE)
+
+
+def read_entries(serving_path):
+    """Return the raw list of entries of ``<serving_path>/servable.json``.
+
+    Raises:
+        ServableConfigError: the folder or file is missing, is not valid JSON, or is not a list.
+    """
+    path = servable_file(serving_path)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ServableConfigError(
+            f"serving directory {folder} does not exist; train and save a model first "
+            "(`tinyms quickstart`, or tinyms.serving.write_servable(...)), or pass the directory "
+            "that holds servable.json")
+    if not os.path.isfile(path):
+        raise ServableConfigError(
+            f"no {SERVABLE_FILE} in {folder}; write one with tinyms.serving.write_servable(...) "
+            "or `tinyms quickstart --out DIR`")
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ServableConfigError(f"{path} is not UTF-8 text ({err}); rewrite it as UTF-8 JSON") from None
+    except json.JSONDecodeError as err:
+        raise ServableConfigError(
+            f"{path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}; "
+            "fix the file (it must hold a list of servable entries)") from None
+    except OSError as err:
+        raise ServableConfigError(f"cannot read {path}: {err.strerror}; check its permissions") from None
+    if isinstance(data, dict) and isinstance(data.get("servables"), list):
+        data = data["servables"]
+    if not isinstance(data, list):
+        raise ServableConfigError(
+            f"{path} must hold a JSON list of servable entries, got a {type(data).__name__}; "
+            'write e.g. [{"name": "lenet5", "model": {"name": "lenet5", "format": "ckpt", "class_num": 10}}]')
+    return data
+
+
+def load_servables(serving_path):
+    """Check every entry of ``<serving_path>/servable.json``.
+
+    Args:
+        serving_path (str): the serving directory.
+
+    Returns:
+        tuple: ``(specs, problems)``: a list of :class:`ServableSpec` for the valid entries and a
+        list of :class:`Problem` for the others.
+
+    Raises:
+        ServableConfigError: the file as a whole cannot be used (see :func:`read_entries`).
+    """
+    path = servable_file(serving_path)
+    folder = os.path.dirname(path)
+    specs, problems, seen = [], [], set()
+    for index, entry in enumerate(read_entries(serving_path)):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        try:
+            spec = _check_entry(entry, folder)
+            if spec.name in seen:
+                raise ValueError(f"the name {spec.name!r} is used by an earlier entry; give each servable its own name")
+            seen.add(spec.name)
+            specs.append(spec)
+        except ValueError as err:
+            problems.append(Problem(path, index, name if isinstance(name, str) else None, str(err)))
+    return specs, problems
+
+
+def _check_entry(entry, folder):
+    if not isinstance(entry, dict):
+        raise ValueError(f"an entry must be a JSON object, got {type(entry).__name__}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"'name' must be 1-64 letters, digits, '_', '.' or '-' (starting with a letter or digit), "
+            f"got {name!r}")
+    description = entry.get("description", "")
+    if not isinstance(description, str):
+        raise ValueError("'description' must be a string")
+    model = entry.get("model")
+    if not isinstance(model, dict):
+        raise ValueError("'model' must be an object such as "
+                         '{"name": "lenet5", "format": "ckpt", "class_num": 10}')
+    fmt = str(model.get("format", "ckpt")).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"model.format {model.get('format')!r} is not one of {', '.join(FORMATS)}")
+    model_name = model.get("name", "")
+    if not isinstance(model_name, str):
+        raise ValueError("model.name must be a string naming a zoo network, e.g. \"lenet5\"")
+    if fmt == "ckpt" and not model_name:
+        raise ValueError("model.name is required for checkpoints: it names the zoo network to build, e.g. \"lenet5\"")
+    class_num = model.get("class_num")
+    if class_num is not None and (isinstance(class_num, bool) or not isinstance(class_num, int) or class_num < 1):
+        raise ValueError(f"model.class_num must be a positive integer, got {class_num!r}")
+    input_shape = _int_tuple(model.get("input_shape"), "model.input_shape")
+    labels = model.get("labels")
+    if labels is not None:
+        if not isinstance(labels, list) or not labels:
+            raise ValueError("model.labels must be a non-empty list of class names")
+        labels = tuple(str(lab) for lab in labels)
+        if class_num is not None and len(labels) != class_num:
+            raise ValueError(f"model.labels has {len(labels)} names but model.class_num is {class_num}; "
+                             "give one label per class")
+    mean = _float_tuple(model.get("mean"), "model.mean")
+    std = _float_tuple(model.get("std"), "model.std")
+    if std is not None and any(s <= 0 for s in std):
+        raise ValueError("model.std values must be positive")
+    dataset = model.get("dataset", "") or ""
+    transform = model.get("transform", "") or ""
+    if not isinstance(dataset, str) or not isinstance(transform, str):
+        raise ValueError("model.dataset and model.transform must be strings")
+    if not transform and dataset:
+        transform = f"{dataset.lower()}_transform"
+    max_batch = entry.get("max_batch_size", DEFAULT_MAX_BATCH_SIZE)
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or not 1 <= max_batch <= MAX_BATCH_LIMIT:
+        raise ValueError(f"max_batch_size must be an integer from 1 (no batching) to {MAX_BATCH_LIMIT}, "
+                         f"got {max_batch!r}")
+    max_delay = entry.get("max_delay_ms", DEFAULT_MAX_DELAY_MS)
+    if isinstance(max_delay, bool) or not isinstance(max_delay, (int, float)) or not 0 <= max_delay <= 1000 \
+            or not math.isfinite(max_delay):
+        raise ValueError(f"max_delay_ms must be a number from 0 to 1000, got {max_delay!r}")
+    warmup = entry.get("warmup", True)
+    if not isinstance(warmup, bool):
+        raise ValueError("warmup must be true or false")
+    path = _weights_path(folder, name, model, fmt)
+    return ServableSpec(
+        name=name, description=description, format=fmt, model_name=model_name, path=path,
+        class_num=class_num, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
+        transform=transform, mean=mean, std=std, max_batch_size=max_batch,
+        max_delay_ms=float(max_delay), warmup=warmup)
+
+
+def _weights_path(folder, name, model, fmt):
+    files = model.get("files") or {}
+    if not isinstance(files, dict):
+        raise ValueError('model.files must map formats to file names, e.g. {"ckpt": "lenet5.ckpt"}')
+    rel = model.get("file") or files.get(fmt) or f"{name}{FORMATS[fmt]}"
+    if not isinstance(rel, str):
+        raise ValueError("model.file must be a file name")
+    base = os.path.join(folder, name)
+    path = os.path.normpath(os.path.join(base, rel))
+    if os.path.commonpath([path, os.path.normpath(folder)]) != os.path.normpath(folder):
+        raise ValueError(f"model file {rel!r} points outside the serving directory {folder}")
+    if not os.path.isfile(path):
+        raise ValueError(f"weights file {path} does not exist; save the model there "
+                         "(tinyms.serving.write_servable does it) or fix model.file/model.format")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"weights file {path} is empty; save the model again")
+    return path
+
+
+def _int_tuple(value, what):
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise ValueError(f"{what} must be a list of positive integers such as [1, 32, 32], got {value!r}")
+    return tuple(value)
+
+
+def _float_tuple(value, what):
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        raise ValueError(f"{what} must be a list of numbers, got {value!r}")
+    return tuple(float(v) for v in value)

@@ -1,0 +1,260 @@
+"""The model executor process: one MindSpore servable, one thread of execution.
+
+MindSpore prediction is not thread-safe, a process forked after MindSpore ran an op hangs,
+and MindSpore calls slow down badly when other Python threads of the same process are busy.
+So each checkpoint or MindIR servable gets its own spawned process that does nothing but run
+that model: it builds the network and loads the weights once, compiles it, then answers
+framed requests (a float32 batch in, float32 outputs back) from the front-end processes over
+a Unix socket, one at a time, on its main thread. Batching happens in the front ends; this
+process pads each batch to a power of two (at most ``max_batch_size``) so that only a handful
+of graph shapes are ever compiled.
+"""
+
+import logging
+import os
+import select
+import signal
+import socket
+import time
+
+import numpy as np
+
+from ._config import ServableSpec
+from ._wire import StatusWriter, recv_message, send_message, watch_lifeline
+
+log = logging.getLogger("tinyms.serving.executor")
+
+
+def batch_buckets(max_batch_size):
+    """The padded batch sizes a MindSpore servable is compiled for: powers of two, then the maximum."""
+    sizes, size = [], 1
+    while size < max_batch_size:
+        sizes.append(size)
+        size *= 2
+    sizes.append(max_batch_size)
+    return sizes
+
+
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:500]
+
+
+class MindSporeRunner:
+    """Builds one servable's network on MindSpore and runs batches through it.
+
+    Args:
+        spec (ServableSpec): the servable; its ``format`` is "ckpt" or "mindir".
+        threads (int): MindSpore CPU op threads (0 keeps MindSpore's default).
+
+    Raises:
+        ValueError: the weights cannot be loaded or do not fit the network; the message says why.
+    """
+
+    def __init__(self, spec, threads=1):
+        import mindspore as ms
+        from mindspore import Tensor, nn
+
+        self._ms, self._tensor = ms, Tensor
+        self.spec = spec
+        ms.set_context(mode=ms.GRAPH_MODE)
+        if threads:
+            # The front ends and the load share the cores; one op thread measured faster for
+            # small models than a pool whose workers wait for each other.
+            ms.device_context.cpu.op_tuning.threads_num(int(threads))
+        cfg = None
+        if spec.format == "ckpt":
+            self.net, cfg = self._build_checkpoint(spec)
+        else:
+            try:
+                self.net = nn.GraphCell(ms.load(spec.path))
+            except (RuntimeError, ValueError, TypeError, OSError) as err:
+                raise ValueError(f"cannot load MindIR file {spec.path}: {_first_line(err)}") from None
+            cfg = self._zoo_config(spec.model_name)
+        self.net.set_train(False)
+        self.input_shape = tuple(spec.input_shape or (cfg.input_shape if cfg else ()))
+        if not self.input_shape:
+            raise ValueError("model.input_shape is needed for this servable, e.g. [1, 32, 32]; "
+                             "add it to servable.json")
+        self.buckets = batch_buckets(spec.max_batch_size)
+        out = self._call(np.zeros((1,) + self.input_shape, np.float32))
+        if out.ndim != 2:
+            raise ValueError(f"the network returns an output of shape {out.shape}; serving needs (batch, classes)")
+        self.classes = int(out.shape[1])
+        self.labels = self._labels(cfg)
+        self.meta = {
+            "input_shape": list(self.input_shape),
+            "classes": self.classes,
+            "labels": list(self.labels),
+            "dataset": spec.dataset or (cfg.dataset if cfg else ""),
+            "transform": spec.transform or (cfg.transform if cfg else ""),
+            "mean": list(spec.mean or (cfg.mean if cfg else ())) or None,
+            "std": list(spec.std or (cfg.std if cfg else ())) or None,
+        }
+        if spec.warmup:
+            for size in self.buckets[1:]:
+                self._call(np.zeros((size,) + self.input_shape, np.float32))
+
+    def _build_checkpoint(self, spec):
+        ms = self._ms
+        from tinyms.errors import UnknownNameError
+        from tinyms.model import create_model
+
+        kwargs = {"class_num": spec.class_num} if spec.class_num else {}
+        try:
+            net = create_model(spec.model_name, **kwargs)
+        except UnknownNameError as err:
+            raise ValueError(f"model.name: {err}") from None
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"cannot build zoo network {spec.model_name!r} with {kwargs}: "
+                             f"{_first_line(err)}") from None
+        try:
+            params = ms.load_checkpoint(spec.path)
+            missing, _unused = ms.load_param_into_net(net, params)
+        except (RuntimeError, ValueError, TypeError, OSError) as err:
+            raise ValueError(f"cannot load checkpoint {spec.path} into {spec.model_name!r}"
+                             f"{' with class_num=' + str(spec.class_num) if spec.class_num else ''}: "
+                             f"{_first_line(err)}; check model.name and model.class_num") from None
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise ValueError(f"checkpoint {spec.path} does not hold the weights of network {spec.model_name!r} "
+                             f"(missing: {shown}); serve it with the network it was trained with")
+        return net, getattr(net, "default_cfg", None)
+
+    @staticmethod
+    def _zoo_config(name):
+        if not name:
+            return None
+        from tinyms.errors import UnknownNameError
+        from tinyms.model import model_config
+        try:
+            return model_config(name)
+        except UnknownNameError:
+            return None
+
+    def _labels(self, cfg):
+        if self.spec.labels is not None:
+            if len(self.spec.labels) != self.classes:
+                raise ValueError(f"model.labels has {len(self.spec.labels)} names but the network has "
+                                 f"{self.classes} outputs; give one label per output")
+            return tuple(self.spec.labels)
+        if cfg is not None and len(cfg.labels) == self.classes:
+            return tuple(cfg.labels)
+        return tuple(str(i) for i in range(self.classes))
+
+    def _call(self, batch):
+        return self.net(self._tensor(batch)).asnumpy()
+
+    def run(self, batch):
+        """Run an (N, *input_shape) float32 batch; returns (N, classes) float32 outputs."""
+        n = batch.shape[0]
+        limit = self.buckets[-1]
+        outputs = []
+        for start in range(0, n, limit):
+            chunk = batch[start:start + limit]
+            k = chunk.shape[0]
+            size = next(b for b in self.buckets if b >= k)
+            if size != k:
+                padded = np.zeros((size,) + chunk.shape[1:], np.float32)
+                padded[:k] = chunk
+                chunk = padded
+            outputs.append(self._call(chunk)[:k])
+        return np.ascontiguousarray(np.concatenate(outputs) if len(outputs) > 1 else outputs[0], dtype=np.float32)
+
+
+def main(config):
+    """Entry point of an executor process (called by ``_boot``)."""
+    spec = ServableSpec.from_dict(config["spec"])
+    status = StatusWriter(config.get("status_fd"))
+    stop = {"now": False}
+
+    def request_stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us in order
+    if config.get("lifeline_fd") is not None:
+        watch_lifeline(config["lifeline_fd"], request_stop)
+    started = time.monotonic()
+    try:
+        runner = MindSporeRunner(spec, config.get("model_threads", 1))
+    except Exception as err:  # noqa: BLE001 - report any load failure, keep other servables up
+        log.error("servable %r failed to load: %s", spec.name, err)
+        status("failed", servable=spec.name, reason=str(err))
+        return 3
+    path = config["socket_path"]
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    log.info("servable %r loaded on MindSpore in %.1f s (pid %d)", spec.name, time.monotonic() - started, os.getpid())
+    status("ready", servable=spec.name, meta=runner.meta)
+    observe = _batch_metric(spec.name)
+    conns = []
+    while not stop["now"]:
+        try:
+            readable, _, _ = select.select([listener] + conns, [], [], 0.25)
+        except InterruptedError:
+            continue
+        requests = []
+        for sock in readable:
+            if sock is listener:
+                conn, _ = listener.accept()
+                conns.append(conn)
+                continue
+            try:
+                header, payload = recv_message(sock)
+            except (EOFError, OSError, ValueError):
+                conns.remove(sock)
+                sock.close()
+                continue
+            requests.append((sock, header, payload))
+        if requests:
+            _answer(runner, requests, conns, observe)
+    for sock in conns + [listener]:
+        sock.close()
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return 0
+
+
+def _batch_metric(name):
+    """``observe(rows)`` recording the rows of each MindSpore call (shared with the front ends' /metrics)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return lambda rows: None
+    from prometheus_client import Histogram
+
+    histogram = Histogram("tinyms_model_batch_size", "Rows per MindSpore call in an executor process, after "
+                          "merging the batches of all front ends, by servable.", ["servable"],
+                          buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)).labels(name)
+    return histogram.observe
+
+
+def _answer(runner, requests, conns, observe):
+    """Run the batches that arrived together (from several front ends) as one model call."""
+    replies = []
+    try:
+        batches = [np.frombuffer(payload, dtype=np.float32).reshape([int(d) for d in header["shape"]])
+                   for _, header, payload in requests]
+        out = runner.run(batches[0] if len(batches) == 1 else np.concatenate(batches))
+        observe(out.shape[0])
+        start = 0
+        for (sock, header, _), batch in zip(requests, batches):
+            part = out[start:start + batch.shape[0]]
+            start += batch.shape[0]
+            replies.append((sock, {"id": header.get("id"), "shape": list(part.shape)}, part))
+    except Exception as err:  # noqa: BLE001 - a failed batch must not stop the executor
+        log.exception("inference failed for servable %r", runner.spec.name)
+        replies = [(sock, {"id": header.get("id"), "error": _first_line(err)}, b"") for sock, header, _ in requests]
+    for sock, reply, data in replies:
+        try:
+            send_message(sock, reply, data)
+        except OSError:
+            conns.remove(sock)
+            sock.close()

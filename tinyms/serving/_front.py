@@ -1,0 +1,622 @@
+"""The HTTP front end: a WSGI application served by waitress in each worker process.
+
+It never imports MindSpore. It parses requests, preprocesses images (numpy and PIL), hands
+rows to the servable's :class:`~tinyms.serving._backends.Batcher`, and turns outputs into
+JSON. Routes:
+
+- TinyMS: ``GET /servables``, ``GET|POST /servables/<name>``.
+- Open Inference Protocol (KServe v2) REST: ``GET /v2``, ``/v2/health/live``,
+  ``/v2/health/ready``, ``/v2/models/<name>[/versions/1]``, ``.../ready``, ``POST .../infer``
+  (JSON tensors and the binary tensor data extension).
+- ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``GET /`` (web page) and its
+  ``/static/`` files.
+
+Every error is a JSON body ``{"error": "...", "type": "..."}`` with a real status code.
+"""
+
+import base64
+import binascii
+import io
+import json
+import logging
+import math
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from http import HTTPStatus
+from urllib.parse import parse_qs
+
+import numpy as np
+
+from . import _openapi
+from ._backends import Batcher, BackendError, ExecutorBackend, OnnxBackend
+from ._config import ServableSpec
+from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ._metrics import Metrics
+from ._preprocess import STRATEGIES, InputError, known_transforms, recipe_for, top_k
+from ._wire import StatusWriter, bind_socket, watch_lifeline
+
+log = logging.getLogger("tinyms.serving.front")
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+MODEL_VERSION = "1"
+_STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+_STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
+_PAGE_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+_JSON = "application/json"
+_V2_DTYPES = {"FP32"}
+
+
+class HTTPError(Exception):
+    """Raised by a handler to answer with an error status and a JSON body."""
+
+    def __init__(self, status, message, kind=None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind or HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
+        self.headers = headers or []
+
+
+def _json_bytes(obj):
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+class Servable:
+    """A loaded servable inside a front end: spec, model facts, backend and batcher."""
+
+    def __init__(self, spec, meta, backend, max_image_pixels, on_batch):
+        self.spec = spec
+        self.name = spec.name
+        self.meta = meta
+        self.backend = backend
+        self.input_shape = tuple(meta["input_shape"])
+        self.labels = tuple(meta["labels"])
+        self.dataset = (meta.get("dataset") or "").lower()
+        self.transform = meta.get("transform") or ""
+        self.recipe = recipe_for(self.transform, self.input_shape, meta.get("mean"), meta.get("std"),
+                                 max_image_pixels)
+        self.available = True
+        self.batcher = Batcher(spec.name, backend, spec.max_batch_size, spec.max_delay_ms,
+                               on_batch=lambda rows, secs: on_batch(spec.name, rows, secs))
+
+    def describe(self):
+        return {
+            "name": self.name,
+            "description": self.spec.description,
+            "ready": self.available,
+            "model": {"name": self.spec.model_name, "format": self.spec.format, "platform": self.backend.platform,
+                      "class_num": len(self.labels), "input_shape": list(self.input_shape),
+                      "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels)},
+            "inputs": ["image", "tensor"] if self.recipe is not None else ["tensor"],
+            "max_batch_size": self.spec.max_batch_size,
+            "max_delay_ms": self.spec.max_delay_ms,
+        }
+
+    def v2_metadata(self):
+        return {
+            "name": self.name,
+            "versions": [MODEL_VERSION],
+            "platform": self.backend.platform,
+            "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *self.input_shape]}],
+            "outputs": [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1, len(self.labels)]}],
+        }
+
+
+class FrontApp:
+    """The WSGI application of one front-end process.
+
+    Args:
+        servables (dict): name -> :class:`Servable`.
+        unavailable (dict): name -> reason, for servables listed in servable.json that failed.
+        problems (list of dict): servable.json entries that were rejected (for ``GET /servables``).
+        max_request_bytes (int): largest accepted request body (413 above).
+        request_timeout (float): seconds a request may wait for its model call.
+    """
+
+    def __init__(self, servables, unavailable=None, problems=None, max_request_bytes=8 * 1024 * 1024,
+                 request_timeout=30.0, metrics=None):
+        self.servables = servables
+        self.unavailable = dict(unavailable or {})
+        self.problems = list(problems or [])
+        self.max_request_bytes = int(max_request_bytes)
+        self.request_timeout = float(request_timeout)
+        self.metrics = metrics
+        self.static = _load_static()
+        try:
+            from importlib.metadata import version
+            self.version = version("tinyms")
+        except Exception:  # noqa: BLE001 - metadata is informative only
+            self.version = "unknown"
+        name = r"(?P<name>[^/]+)"
+        version_part = r"(?:/versions/(?P<version>[^/]+))?"
+        self.routes = [
+            ("index", re.compile(r"/"), {"GET": self.index}),
+            ("static", re.compile(r"/static/(?P<file>[A-Za-z0-9_.-]+)"), {"GET": self.static_file}),
+            ("servables", re.compile(r"/servables/?"), {"GET": self.list_servables}),
+            ("predict", re.compile(rf"/servables/{name}"), {"GET": self.servable_detail, "POST": self.predict}),
+            ("v2_server", re.compile(r"/v2/?"), {"GET": self.v2_server}),
+            ("v2_live", re.compile(r"/v2/health/live"), {"GET": self.v2_live}),
+            ("v2_ready", re.compile(r"/v2/health/ready"), {"GET": self.v2_ready}),
+            ("v2_model", re.compile(rf"/v2/models/{name}{version_part}"), {"GET": self.v2_model}),
+            ("v2_model_ready", re.compile(rf"/v2/models/{name}{version_part}/ready"), {"GET": self.v2_model_ready}),
+            ("v2_infer", re.compile(rf"/v2/models/{name}{version_part}/infer"), {"POST": self.v2_infer}),
+            ("metrics", re.compile(r"/metrics"), {"GET": self.metrics_page}),
+            ("openapi", re.compile(r"/openapi\.json"), {"GET": self.openapi}),
+        ]
+
+    # ------------------------------------------------------------------ WSGI plumbing
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        route = "unmatched"
+        try:
+            route, handler, params = self._match(environ.get("PATH_INFO") or "/", method)
+            status, headers, body = handler(environ, **params)
+        except HTTPError as err:
+            status, headers, body = self._error(err)
+        except Exception:  # noqa: BLE001 - never a traceback to the client
+            log.exception("unexpected error on %s %s", method, environ.get("PATH_INFO"))
+            status, headers, body = self._error(HTTPError(
+                500, "internal error while handling the request; the server log has the details", "InternalError"))
+        if method == "HEAD":
+            body = b""
+        headers = headers + [("Content-Length", str(len(body)))]
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        if self.metrics is not None:
+            self.metrics.observe_request(route, method if method in ("GET", "POST", "HEAD") else "OTHER",
+                                         status, time.perf_counter() - started)
+        return [body]
+
+    def _match(self, path, method):
+        for route, pattern, handlers in self.routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            params = {k: v for k, v in match.groupdict().items() if v is not None}
+            lookup = "GET" if method == "HEAD" else method
+            if lookup not in handlers:
+                allowed = ", ".join(sorted(set(handlers) | ({"HEAD"} if "GET" in handlers else set())))
+                raise HTTPError(405, f"{method} is not allowed on {path}; use {allowed}",
+                                "MethodNotAllowed", [("Allow", allowed)])
+            return route, handlers[lookup], params
+        raise HTTPError(404, f"no route {path}; GET /openapi.json lists every route", "NotFound")
+
+    @staticmethod
+    def _error(err):
+        body = _json_bytes({"error": err.message, "type": err.kind})
+        return err.status, [("Content-Type", _JSON)] + list(err.headers), body
+
+    @staticmethod
+    def _json(obj, status=200, headers=()):
+        return status, [("Content-Type", _JSON)] + list(headers), _json_bytes(obj)
+
+    def _body(self, environ):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise HTTPError(400, "the Content-Length header is not a number") from None
+        if length > self.max_request_bytes:
+            raise HTTPError(413, f"the request body has {length:,} bytes, more than this server's limit of "
+                                 f"{self.max_request_bytes:,}; send a smaller image or tensor, or start the "
+                                 "server with a larger max_request_bytes", "PayloadTooLarge")
+        return environ["wsgi.input"].read(length) if length else b""
+
+    def _servable(self, name, version=None):
+        servable = self.servables.get(name)
+        if servable is None:
+            if name in self.unavailable:
+                raise HTTPError(503, f"servable {name!r} is not available: {self.unavailable[name]}",
+                                "ServableUnavailable")
+            known = ", ".join(sorted(self.servables)) or "none"
+            raise HTTPError(404, f"no servable named {name!r}; this server serves: {known} "
+                                 "(GET /servables lists them)", "UnknownServable")
+        if version is not None and version != MODEL_VERSION:
+            raise HTTPError(404, f"servable {name!r} has no version {version!r}; its only version is "
+                                 f"{MODEL_VERSION!r}", "UnknownVersion")
+        return servable
+
+    # ------------------------------------------------------------------ pages
+    def index(self, environ):
+        return self.static_file(environ, "index.html")
+
+    def static_file(self, environ, file):
+        data = self.static.get(file)
+        if data is None:
+            raise HTTPError(404, f"no static file {file!r}", "NotFound")
+        ctype = _STATIC_TYPES.get(os.path.splitext(file)[1], "application/octet-stream")
+        headers = [("Content-Type", ctype), ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-cache")]
+        if file.endswith(".html"):
+            headers += [("Content-Security-Policy", _PAGE_POLICY), ("X-Frame-Options", "DENY")]
+        return 200, headers, data
+
+    def openapi(self, environ):
+        return self._json(_openapi.document(self.version))
+
+    def metrics_page(self, environ):
+        return 200, [("Content-Type", METRICS_CONTENT_TYPE)], Metrics.render()
+
+    # ------------------------------------------------------------------ TinyMS routes
+    def list_servables(self, environ):
+        items = [s.describe() for s in self.servables.values()]
+        items += [{"name": name, "ready": False, "error": reason} for name, reason in self.unavailable.items()]
+        return self._json({"servables": items, "problems": [p["message"] for p in self.problems]})
+
+    def servable_detail(self, environ, name):
+        return self._json(self._servable(name).describe())
+
+    def predict(self, environ, name):
+        servable = self._servable(name)
+        servable.batcher.expect()
+        submitted = False
+        try:
+            rows, batch, strategy = self._parse_predict(environ, servable)
+            submitted = True
+            outputs = self._run(servable, rows)
+        finally:
+            if not submitted:
+                servable.batcher.abandon()
+        return self._json({"servable": name, "strategy": strategy, "batch": batch,
+                           "predictions": top_k(outputs, servable.labels, STRATEGIES[strategy])})
+
+    def _run(self, servable, rows):
+        try:
+            outputs = servable.batcher.submit(rows, self.request_timeout)
+        except BackendError as err:
+            if err.status == 503:
+                servable.available = False
+            raise HTTPError(err.status, err.message, "InferenceFailed") from None
+        servable.available = True
+        if not np.isfinite(outputs).all():
+            raise HTTPError(500, f"servable {servable.name!r} produced non-finite outputs (NaN or inf) for this "
+                                 "input", "InferenceFailed")
+        return outputs
+
+    def _parse_predict(self, environ, servable):
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        options = {"strategy": (query.get("strategy") or ["TOP1_CLASS"])[0],
+                   "dataset": (query.get("dataset") or [""])[0]}
+        ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        body = self._body(environ)
+        if ctype == _JSON:
+            doc = self._json_body(body)
+            strategy = self._options(doc, options, servable)
+            if "tensor" in doc:
+                rows, batch = self._tensor(doc["tensor"], servable)
+            elif "image" in doc:
+                rows, batch = self._image(self._b64(doc["image"], "image"), servable), False
+            else:
+                raise HTTPError(400, "the JSON body needs an 'image' field (base64 of an image file) or a "
+                                     "'tensor' field ({shape, dtype, data: base64 of the raw bytes})",
+                                "MissingField")
+        elif ctype == "multipart/form-data":
+            form, files = self._multipart(environ, body)
+            strategy = self._options(form, options, servable)
+            upload = files.get("file") or files.get("image")
+            if upload is None:
+                raise HTTPError(400, "the form needs a file field named 'file' holding the image", "MissingField")
+            rows, batch = self._image(upload, servable), False
+        elif ctype.startswith("image/") or ctype in ("application/octet-stream", ""):
+            strategy = self._options({}, options, servable)
+            if not body:
+                raise HTTPError(400, "the request body is empty; send the bytes of an image file", "MissingField")
+            rows, batch = self._image(body, servable), False
+        else:
+            raise HTTPError(415, f"Content-Type {ctype!r} is not supported; send application/json, "
+                                 "multipart/form-data, or the raw bytes of an image (image/png...)",
+                            "UnsupportedMediaType")
+        return rows, batch, strategy
+
+    @staticmethod
+    def _options(fields, defaults, servable):
+        strategy = fields.get("strategy", defaults["strategy"])
+        dataset = fields.get("dataset", defaults["dataset"]) or ""
+        if not isinstance(strategy, str) or strategy.upper() not in STRATEGIES:
+            raise HTTPError(400, f"unknown strategy {strategy!r}; valid strategies are "
+                                 f"{', '.join(STRATEGIES)}", "UnknownStrategy")
+        if not isinstance(dataset, str):
+            raise HTTPError(400, "'dataset' must be a string such as \"mnist\"", "InvalidField")
+        if dataset and servable.dataset and dataset.lower() != servable.dataset:
+            raise HTTPError(400, f"servable {servable.name!r} takes {servable.dataset} inputs, not {dataset}; "
+                                 "pass the dataset it was trained on, or leave it out", "DatasetMismatch")
+        return strategy.upper()
+
+    @staticmethod
+    def _json_body(body):
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise HTTPError(400, f"the body is not valid JSON ({err}); send a JSON object", "MalformedJSON") from None
+        if not isinstance(doc, dict):
+            raise HTTPError(400, f"the JSON body must be an object, got {type(doc).__name__}", "MalformedJSON")
+        return doc
+
+    @staticmethod
+    def _b64(text, field):
+        if not isinstance(text, str):
+            raise HTTPError(400, f"'{field}' must be a base64 string", "InvalidField")
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise HTTPError(400, f"'{field}' is not valid base64; encode the bytes with base64.b64encode",
+                            "BadBase64") from None
+
+    @staticmethod
+    def _multipart(environ, body):
+        from werkzeug.formparser import parse_form_data
+
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        env["CONTENT_LENGTH"] = str(len(body))
+        try:
+            _, form, files = parse_form_data(env, silent=False)
+        except Exception as err:  # noqa: BLE001 - werkzeug raises several types on bad forms
+            raise HTTPError(400, f"cannot parse the multipart form ({err})", "MalformedForm") from None
+        return ({k: form.get(k) for k in form}, {k: files[k].read() for k in files})
+
+    def _image(self, data, servable):
+        if servable.recipe is None:
+            known = ", ".join(known_transforms())
+            raise HTTPError(400, f"servable {servable.name!r} takes tensors only: no image preprocessing is known for "
+                                 f"its transform {servable.transform or '(none)'!r} (known: {known}); send a "
+                                 "'tensor' instead", "ImageNotSupported")
+        try:
+            return servable.recipe(data)[None]
+        except InputError as err:
+            raise HTTPError(err.status, err.message, "PayloadTooLarge" if err.status == 413 else "BadImage") from None
+
+    @staticmethod
+    def _tensor(doc, servable):
+        if not isinstance(doc, dict):
+            raise HTTPError(400, "'tensor' must be an object {shape, dtype, data}", "InvalidField")
+        missing = [k for k in ("shape", "dtype", "data") if k not in doc]
+        if missing:
+            raise HTTPError(400, f"'tensor' lacks {', '.join(missing)}; send {{shape, dtype, data}} where data is "
+                                 "base64 of the raw little-endian bytes", "MissingField")
+        dtype = doc["dtype"]
+        if not isinstance(dtype, str) or dtype.lower() not in ("float32", "fp32"):
+            raise HTTPError(400, f"tensor dtype {dtype!r} is not supported; servable {servable.name!r} takes "
+                                 "float32 tensors (convert with x.astype('float32'))", "WrongDtype")
+        if not isinstance(doc["data"], str):
+            raise HTTPError(400, "tensor.data must be a base64 string of the raw little-endian float32 bytes "
+                                 "(base64.b64encode(x.astype('<f4').tobytes())), not a JSON list", "BadBase64")
+        shape = _shape(doc["shape"], "tensor.shape")
+        expected = servable.input_shape
+        batch = tuple(shape) != expected
+        if not batch:
+            shape = [1, *shape]
+        elif len(shape) != len(expected) + 1 or tuple(shape[1:]) != expected or shape[0] < 1:
+            raise HTTPError(400, f"tensor shape {shape} does not fit servable {servable.name!r}, which takes "
+                                 f"{list(expected)} or [N, {', '.join(map(str, expected))}]", "WrongShape")
+        raw = FrontApp._b64(doc["data"], "tensor.data")
+        if len(raw) != 4 * math.prod(shape):
+            raise HTTPError(400, f"tensor.data holds {len(raw)} bytes but shape {shape} of float32 needs "
+                                 f"{4 * math.prod(shape)}", "WrongShape")
+        rows = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
+        if not np.isfinite(rows).all():
+            raise HTTPError(400, "the tensor holds NaN or infinite values; send finite numbers", "InvalidValue")
+        return rows, batch
+
+    # ------------------------------------------------------------------ KServe v2
+    def v2_server(self, environ):
+        return self._json({"name": "tinyms", "version": self.version, "extensions": ["binary_tensor_data"]})
+
+    def v2_live(self, environ):
+        return self._json({"live": True})
+
+    def v2_ready(self, environ):
+        return self._json({"ready": True})
+
+    def v2_model(self, environ, name, version=None):
+        return self._json(self._servable(name, version).v2_metadata())
+
+    def v2_model_ready(self, environ, name, version=None):
+        servable = self._servable(name, version)
+        if not servable.available:
+            raise HTTPError(503, f"servable {name!r} is restarting after a failure", "ServableUnavailable")
+        return self._json({"name": name, "ready": True})
+
+    def v2_infer(self, environ, name, version=None):
+        servable = self._servable(name, version)
+        servable.batcher.expect()
+        submitted = False
+        try:
+            request, rows, binary_out = self._parse_v2(environ, servable)
+            submitted = True
+            outputs = self._run(servable, rows)
+        finally:
+            if not submitted:
+                servable.batcher.abandon()
+        out = {"name": OUTPUT_NAME, "datatype": "FP32", "shape": list(outputs.shape)}
+        reply = {"model_name": name, "model_version": MODEL_VERSION}
+        if "id" in request:
+            reply["id"] = request["id"]
+        reply["outputs"] = [out]
+        if not binary_out:
+            out["data"] = outputs.reshape(-1).tolist()
+            return self._json(reply)
+        raw = np.ascontiguousarray(outputs, dtype="<f4").tobytes()
+        out["parameters"] = {"binary_data_size": len(raw)}
+        head = _json_bytes(reply)
+        return 200, [("Content-Type", "application/octet-stream"),
+                     ("Inference-Header-Content-Length", str(len(head)))], head + raw
+
+    def _parse_v2(self, environ, servable):
+        body = self._body(environ)
+        header_len = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
+        binary = b""
+        if header_len is not None:
+            try:
+                header_len = int(header_len)
+            except ValueError:
+                raise HTTPError(400, "Inference-Header-Content-Length is not a number", "InvalidHeader") from None
+            if not 0 < header_len <= len(body):
+                raise HTTPError(400, f"Inference-Header-Content-Length {header_len} does not fit the "
+                                     f"{len(body)}-byte body", "InvalidHeader")
+            body, binary = body[:header_len], body[header_len:]
+        request = self._json_body(body)
+        inputs = request.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
+            raise HTTPError(400, f"'inputs' must be a list with one tensor named {INPUT_NAME!r} "
+                                 "({name, shape, datatype, data})", "MissingField")
+        tensor = inputs[0]
+        missing = [k for k in ("name", "shape", "datatype") if k not in tensor]
+        if missing:
+            raise HTTPError(400, f"input tensor lacks {', '.join(missing)}", "MissingField")
+        if tensor["name"] != INPUT_NAME:
+            raise HTTPError(400, f"unknown input {tensor['name']!r}; model {servable.name!r} has one input named "
+                                 f"{INPUT_NAME!r}", "UnknownInput")
+        if tensor["datatype"] not in _V2_DTYPES:
+            raise HTTPError(400, f"input datatype {tensor['datatype']!r} is not supported; model "
+                                 f"{servable.name!r} takes FP32", "WrongDtype")
+        shape = _shape(tensor["shape"], "input shape")
+        if len(shape) != len(servable.input_shape) + 1 or tuple(shape[1:]) != servable.input_shape or shape[0] < 1:
+            raise HTTPError(400, f"input shape {shape} does not fit model {servable.name!r}, which takes "
+                                 f"[-1, {', '.join(map(str, servable.input_shape))}]", "WrongShape")
+        count = math.prod(shape)
+        params = tensor.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise HTTPError(400, "input 'parameters' must be an object", "InvalidField")
+        if "binary_data_size" in params:
+            size = params["binary_data_size"]
+            if not isinstance(size, int) or size != len(binary) or size != 4 * count:
+                raise HTTPError(400, f"binary_data_size {size!r} must equal the {len(binary)} bytes after the JSON "
+                                     f"header and the {4 * count} bytes shape {shape} of FP32 needs", "WrongShape")
+            rows = np.frombuffer(binary, dtype="<f4").astype(np.float32).reshape(shape)
+        else:
+            if "data" not in tensor:
+                raise HTTPError(400, "input tensor lacks 'data'", "MissingField")
+            try:
+                rows = np.asarray(tensor["data"], dtype=np.float32)
+            except (TypeError, ValueError):
+                raise HTTPError(400, "input 'data' must be a flat or nested list of numbers", "InvalidValue") from None
+            if rows.size != count:
+                raise HTTPError(400, f"input 'data' holds {rows.size} values but shape {shape} needs {count}",
+                                "WrongShape")
+            rows = rows.reshape(shape)
+        if not np.isfinite(rows).all():
+            raise HTTPError(400, "the input holds NaN or infinite values; send finite numbers", "InvalidValue")
+        binary_out = bool((request.get("parameters") or {}).get("binary_data_output", False)) \
+            if isinstance(request.get("parameters") or {}, dict) else False
+        outputs = request.get("outputs")
+        if outputs is not None:
+            if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+                raise HTTPError(400, "'outputs' must be a list of {name} objects", "InvalidField")
+            for wanted in outputs:
+                if wanted.get("name") != OUTPUT_NAME:
+                    raise HTTPError(400, f"unknown output {wanted.get('name')!r}; model {servable.name!r} has one "
+                                         f"output named {OUTPUT_NAME!r}", "UnknownOutput")
+                out_params = wanted.get("parameters") or {}
+                if isinstance(out_params, dict) and "binary_data" in out_params:
+                    binary_out = bool(out_params["binary_data"])
+        return request, rows, binary_out
+
+
+def _shape(value, what):
+    if not isinstance(value, list) or not value or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value):
+        raise HTTPError(400, f"{what} must be a list of non-negative integers, got {value!r}", "WrongShape")
+    return list(value)
+
+
+def _load_static():
+    files = {}
+    if os.path.isdir(_STATIC_DIR):
+        for entry in os.listdir(_STATIC_DIR):
+            path = os.path.join(_STATIC_DIR, entry)
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    files[entry] = f.read()
+    return files
+
+
+# ---------------------------------------------------------------------- process entry point
+def build_app(config, metrics=None):
+    """Load the servables a front end serves and return ``(app, failures)``.
+
+    Args:
+        config (dict): the front-end configuration written by the supervisor.
+        metrics (Metrics): where to record; None records nothing.
+    """
+    servables, failures = {}, dict(config.get("unavailable", {}))
+    on_batch = metrics.observe_batch if metrics is not None else (lambda *a: None)
+    for item in config["servables"]:
+        spec = ServableSpec.from_dict(item["spec"])
+        try:
+            if spec.format == "onnx":
+                backend = OnnxBackend(spec, threads=config.get("onnx_threads", 1))
+                meta = backend.meta
+            else:
+                backend = ExecutorBackend(spec.name, spec.format, item["socket_path"], config["request_timeout"])
+                meta = item["meta"]
+            servables[spec.name] = Servable(spec, meta, backend, config["max_image_pixels"], on_batch)
+        except ValueError as err:
+            failures[spec.name] = str(err)
+        except Exception as err:  # noqa: BLE001 - one broken servable must not stop the others
+            log.exception("servable %r failed to load", spec.name)
+            failures[spec.name] = f"failed to load: {type(err).__name__}: {err}"
+    app = FrontApp(servables, failures, config.get("problems", []), config["max_request_bytes"],
+                   config["request_timeout"], metrics)
+    return app, {name: failures[name] for name in failures if name not in config.get("unavailable", {})}
+
+
+def main(config):
+    """Entry point of a front-end process (called by ``_boot``)."""
+    import warnings
+
+    import waitress
+    from PIL import Image
+    from waitress import wasyncore
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    Image.MAX_IMAGE_PIXELS = config["max_image_pixels"]  # PIL's own bomb check, at the server's limit
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    status = StatusWriter(config.get("status_fd"))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if config.get("lifeline_fd") is not None:
+        watch_lifeline(config["lifeline_fd"], stop.set)
+    app, failures = build_app(config, Metrics())
+    for name, reason in failures.items():
+        log.error("servable %r failed to load: %s", name, reason)
+    if config.get("listen_fd") is not None:
+        listen = socket.socket(fileno=config["listen_fd"])
+    else:
+        listen = bind_socket(*config["bind"], reuseport=True)
+    server = waitress.create_server(
+        app, sockets=[listen], threads=config["threads"], ident="tinyms",
+        max_request_body_size=max(2 * config["max_request_bytes"], config["max_request_bytes"] + (1 << 20)),
+        channel_timeout=60, connection_limit=config.get("connection_limit", 256), asyncore_use_poll=True,
+        expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+    status("ready", failed=failures, pid=os.getpid())
+    while not stop.is_set():
+        wasyncore.loop(timeout=0.25, map=server._map, use_poll=True, count=1)
+    _drain(server, wasyncore, grace=config.get("grace_seconds", 10))
+    for servable in app.servables.values():
+        servable.backend.close()
+    sys.stdout.flush()
+    return 0
+
+
+def _drain(server, wasyncore, grace):
+    """Stop accepting, let requests in progress finish (up to ``grace`` s), then close."""
+    server.del_channel()
+    server.socket.close()  # this process's listening socket only; other front ends keep theirs
+    deadline = time.monotonic() + grace
+
+    def busy():
+        return any(ch.requests or ch.total_outbufs_len for ch in list(server.active_channels.values()))
+
+    while busy() and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+    for channel in list(server.active_channels.values()):
+        channel.close()
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)

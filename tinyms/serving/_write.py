@@ -1,0 +1,223 @@
+"""Writing a servable (weights + ``servable.json`` entry) from a trained network."""
+
+import contextlib
+import copy
+import json
+import logging
+import os
+
+from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
+from .errors import ServableConfigError
+
+__all__ = ["write_servable"]
+
+log = logging.getLogger("tinyms.serving")
+
+
+@contextlib.contextmanager
+def _locked(folder):
+    import fcntl
+
+    with open(os.path.join(folder, f".{SERVABLE_FILE}.lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _replace_atomic(tmp, final):
+    os.chmod(tmp, 0o644)  # MindSpore writes exports read-only for the owner
+    os.replace(tmp, final)
+
+
+def _write_json(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _export_onnx(net, input_shape, tmp):
+    """Export ONNX with batch 1, then make the batch dimension dynamic if outputs stay equal."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    import mindspore as ms
+
+    # MindSpore 2.10 can export a given network object to ONNX only once per process (a second
+    # export fails inside graph conversion), so export a copy.
+    try:
+        export_net = copy.deepcopy(net)
+    except Exception:  # noqa: BLE001 - fall back to the network itself
+        export_net = net
+    ms.export(export_net, ms.Tensor(np.zeros((1, *input_shape), np.float32)), file_name=tmp, file_format="ONNX")
+    model = onnx.load(tmp)
+    dynamic = onnx.ModelProto()
+    dynamic.CopyFrom(model)
+    for value in list(dynamic.graph.input) + list(dynamic.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = "batch"
+    del dynamic.graph.value_info[:]
+    x = np.random.default_rng(0).standard_normal((3, *input_shape)).astype(np.float32)
+    expected = net(ms.Tensor(x)).asnumpy()
+    try:
+        onnx.checker.check_model(dynamic)
+        session = ort.InferenceSession(dynamic.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-4, atol=1e-4):
+            onnx.save(dynamic, tmp)
+            return
+    except Exception as err:  # noqa: BLE001 - fall back to the static export below
+        log.info("ONNX batch dimension stays fixed at 1: %s", _first_line(err))
+    session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x[:1]})[0]
+    if not np.allclose(got, expected[:1], rtol=1e-4, atol=1e-4):
+        raise ValueError("the ONNX export computes different outputs than the network")
+
+
+def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,
+                   model_name=None, input_shape=None, labels=None, max_batch_size=16, max_delay_ms=2.0):
+    """Save a network as a servable: its weights and its entry in ``servable.json``.
+
+    Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
+    ``name`` entry of ``<serving_path>/servable.json``. Every file is written under a temporary
+    name and renamed into place, and concurrent writers of the same ``servable.json`` are
+    serialised, so a server never reads a half-written file.
+
+    Args:
+        serving_path (str): the serving directory (created if missing), e.g. the default
+            ``tinyms.serving.default_serving_path()``.
+        name (str): servable name used in URLs: letters, digits, ``_``, ``.``, ``-``.
+        net (mindspore.nn.Cell): the trained network, e.g. from ``tinyms.model.create_model``;
+            its ``default_cfg`` provides the zoo name, input shape, labels and preprocessing.
+        description (str): free text shown by ``list_servables()``.
+        class_num (int): number of classes; default: the network's.
+        formats (sequence of str): weights to write, among ``"ckpt"``, ``"onnx"``, ``"mindir"``.
+            The first one is what the server runs (``"onnx"`` runs on onnxruntime without
+            MindSpore). A later format that cannot be exported is skipped with a warning.
+        model_name (str): zoo network name if ``net`` has no ``default_cfg``.
+        input_shape (tuple): one sample's shape if ``net`` has no ``default_cfg``.
+        labels (sequence of str): class names; default: the network's config.
+        max_batch_size (int): rows per model call when batching requests (1 = no batching).
+        max_delay_ms (float): longest wait for a batch to fill.
+
+    Returns:
+        dict: the ``servable.json`` entry written.
+
+    Raises:
+        ServableConfigError: a name, format or setting is invalid, or the existing
+            ``servable.json`` is broken (it is left untouched).
+        tinyms.errors.ExportError: the first format cannot be exported.
+
+    Example:
+        >>> from tinyms.model import create_model
+        >>> from tinyms.serving import write_servable
+        >>> net = create_model("lenet5", class_num=10)
+        >>> entry = write_servable("/tmp/serving", "lenet5", net)      # doctest: +SKIP
+        >>> entry["model"]["files"]                                      # doctest: +SKIP
+        {'ckpt': 'lenet5.ckpt', 'onnx': 'lenet5.onnx'}
+    """
+    import mindspore as ms
+
+    from ..errors import ExportError
+
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ServableConfigError(f"servable name {name!r} must be 1-64 letters, digits, '_', '.' or '-', "
+                                  "starting with a letter or digit (it is used in URLs)")
+    formats = tuple(str(f).lower() for f in ([formats] if isinstance(formats, str) else formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if not formats or bad or len(set(formats)) != len(formats):
+        raise ServableConfigError(f"formats must be distinct names among {', '.join(FORMATS)}, got {formats!r}")
+    if isinstance(max_batch_size, bool) or not isinstance(max_batch_size, int) or not 1 <= max_batch_size <= 1024:
+        raise ServableConfigError(f"max_batch_size must be an integer from 1 to 1024, got {max_batch_size!r}")
+    if not 0 <= float(max_delay_ms) <= 1000:
+        raise ServableConfigError(f"max_delay_ms must be from 0 to 1000, got {max_delay_ms!r}")
+    if not isinstance(net, ms.nn.Cell):
+        raise ServableConfigError(f"net must be a MindSpore network (nn.Cell), got {type(net).__name__}")
+    cfg = getattr(net, "default_cfg", None)
+    model_name = model_name or (cfg.name if cfg is not None else "")
+    input_shape = tuple(input_shape or (cfg.input_shape if cfg is not None else ()))
+    if "ckpt" in formats and not model_name:
+        raise ServableConfigError("a checkpoint servable needs the zoo network name to rebuild the network; "
+                                  "pass model_name=, e.g. model_name='lenet5'")
+    if not input_shape:
+        raise ServableConfigError("pass input_shape= (one sample's shape, e.g. (1, 32, 32)): the network "
+                                  "has no default_cfg to read it from")
+    given_labels = labels is not None
+    if given_labels:
+        labels = tuple(str(lab) for lab in labels)
+    elif cfg is not None:
+        labels = cfg.labels  # the zoo's labels; replaced by "0".."n-1" below if the class count differs
+    class_num = class_num or getattr(net, "class_num", None) or (len(labels) if labels is not None else None)
+    if class_num is None:  # ask the network itself, in inference mode
+        import numpy as np
+        was_training = net.training
+        net.set_train(False)
+        try:
+            class_num = int(net(ms.Tensor(np.zeros((1, *input_shape), np.float32))).shape[-1])
+        finally:
+            net.set_train(was_training)
+    if labels is not None and len(labels) != class_num:
+        if given_labels:
+            raise ServableConfigError(f"labels has {len(labels)} names but the network has {class_num} classes; "
+                                      "give one label per class")
+        labels = tuple(str(i) for i in range(class_num))
+
+    folder = os.path.join(os.path.abspath(os.path.expanduser(os.fspath(serving_path))), name)
+    os.makedirs(folder, exist_ok=True)
+    was_training = net.training
+    net.set_train(False)
+    files = {}
+    try:
+        for fmt in formats:
+            final = os.path.join(folder, f"{name}{FORMATS[fmt]}")
+            tmp = os.path.join(folder, f".{name}-{os.getpid()}.tmp{FORMATS[fmt]}")
+            try:
+                if fmt == "ckpt":
+                    ms.save_checkpoint(net, tmp)
+                elif fmt == "onnx":
+                    _export_onnx(net, input_shape, tmp)
+                else:
+                    ms.export(net, ms.Tensor(shape=[None, *input_shape], dtype=ms.float32), file_name=tmp,
+                              file_format="MINDIR")
+                _replace_atomic(tmp, final)
+            except Exception as err:  # noqa: BLE001 - MindSpore raises many types on export
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                if fmt == formats[0]:
+                    raise ExportError(f"cannot write {name!r} as {fmt}: {_first_line(err)}") from err
+                log.warning("servable %r: %s export skipped: %s", name, fmt, _first_line(err))
+                continue
+            files[fmt] = os.path.basename(final)
+    finally:
+        net.set_train(was_training)
+
+    model = {"name": model_name, "format": formats[0], "class_num": class_num, "files": files,
+             "input_shape": list(input_shape)}
+    if labels is not None:
+        model["labels"] = [str(lab) for lab in labels]
+    if cfg is not None:
+        model.update(dataset=cfg.dataset, transform=cfg.transform, mean=list(cfg.mean), std=list(cfg.std))
+    entry = {"name": name, "description": description, "model": model,
+             "max_batch_size": max_batch_size, "max_delay_ms": float(max_delay_ms)}
+    root = os.path.dirname(folder)
+    with _locked(root):
+        path = os.path.join(root, SERVABLE_FILE)
+        entries = []
+        if os.path.exists(path):
+            from ._config import read_entries
+            entries = read_entries(root)
+        entries = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)] + [entry]
+        _write_json(path, entries)
+    return entry

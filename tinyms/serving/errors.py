@@ -1,0 +1,75 @@
+"""Typed errors of TinyMS serving.
+
+Every class derives from :class:`tinyms.errors.TinyMSError` and from the built-in exception a
+Python user would naturally catch (``ConnectionError``, ``ValueError``, ``OSError``...).
+Messages say what went wrong and what to do about it.
+"""
+
+from ..errors import TinyMSError
+
+__all__ = [
+    "ServingError",
+    "ServableConfigError",
+    "ServerStartError",
+    "PortInUseError",
+    "ServerNotRunning",
+    "ClientError",
+    "ServerError",
+]
+
+
+class ServingError(TinyMSError, RuntimeError):
+    """Base class of every error raised by ``tinyms.serving``."""
+
+
+class ServableConfigError(ServingError, ValueError):
+    """A serving directory, its ``servable.json`` or a servable's weights are missing or invalid."""
+
+
+class ServerStartError(ServingError):
+    """The server process could not start or did not become ready (the message points at its log)."""
+
+
+class PortInUseError(ServerStartError, OSError):
+    """The host/port the server should listen on is already taken by another process."""
+
+
+class ServerNotRunning(ServingError, ConnectionError):
+    """Nothing answers at the server's address, or no server was started by this process."""
+
+
+class _HTTPStatusError(ServingError):
+    """An HTTP answer with an error status.
+
+    Attributes:
+        status (int): the HTTP status code.
+        message (str): the server's explanation (the ``error`` field of its JSON body).
+        url (str): the URL that was requested.
+    """
+
+    def __init__(self, status, message, url=""):
+        self.status = int(status)
+        self.message = str(message)
+        self.url = url
+        where = f" from {url}" if url else ""
+        super().__init__(f"HTTP {self.status}{where}: {self.message}")
+
+
+class ClientError(_HTTPStatusError, ValueError):
+    """The server rejected the request (HTTP 4xx): bad input, unknown servable, too large...
+
+    Attributes:
+        status (int): the HTTP status code, e.g. 400, 404, 413.
+        message (str): the server's explanation of what is wrong with the request.
+        url (str): the URL that was requested.
+    """
+
+
+class ServerError(_HTTPStatusError):
+    """The server failed to answer a valid request (HTTP 5xx, or no answer in time).
+
+    Attributes:
+        status (int): the HTTP status code (504 when the client gave up waiting).
+        message (str): the server's explanation.
+        url (str): the URL that was requested.
+    """

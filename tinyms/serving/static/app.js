@@ -1,0 +1,266 @@
+// TinyMS serving web page: choose a servable, send an image or a drawing, show the top 5.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const select = $("servable");
+  const statusLine = $("status");
+  const table = $("top5");
+  const canvas = $("canvas");
+  const ctx = canvas.getContext("2d");
+  let servables = {};
+  let drawn = false;
+
+  function setStatus(text, isError) {
+    statusLine.textContent = text;
+    statusLine.className = isError ? "error" : "muted";
+  }
+
+  function current() {
+    return servables[select.value];
+  }
+
+  async function readError(response) {
+    try {
+      const body = await response.json();
+      if (body && body.error) return body.error;
+    } catch (e) { /* not JSON */ }
+    return response.status + " " + response.statusText;
+  }
+
+  async function loadServables() {
+    let data;
+    try {
+      const response = await fetch("/servables", { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(await readError(response));
+      data = await response.json();
+    } catch (err) {
+      setStatus("Cannot list servables: " + err.message, true);
+      return;
+    }
+    select.textContent = "";
+    const problems = $("problems");
+    problems.textContent = "";
+    for (const item of data.servables) {
+      if (!item.ready) {
+        const li = document.createElement("li");
+        li.textContent = item.name + " is not available: " + (item.error || "not ready");
+        problems.appendChild(li);
+        continue;
+      }
+      servables[item.name] = item;
+      const option = document.createElement("option");
+      option.value = item.name;
+      option.textContent = item.name;
+      select.appendChild(option);
+    }
+    for (const text of data.problems || []) {
+      const li = document.createElement("li");
+      li.textContent = text;
+      problems.appendChild(li);
+    }
+    problems.hidden = problems.childElementCount === 0;
+    select.disabled = select.childElementCount === 0;
+    if (select.disabled) {
+      const option = document.createElement("option");
+      option.textContent = "no servable available";
+      select.appendChild(option);
+      setStatus("This server has no servable ready.", true);
+    }
+    onServableChange();
+    document.body.dataset.ready = "true";
+  }
+
+  function onServableChange() {
+    const item = current();
+    $("servable-description").textContent = item
+      ? (item.description || "") + " (" + item.model.format + ", " + item.model.class_num + " classes)"
+      : "";
+    const drawable = !!item && item.inputs.includes("image") && item.model.dataset === "mnist";
+    $("draw-panel").hidden = !drawable;
+  }
+
+  function render(reply) {
+    const body = table.querySelector("tbody");
+    body.textContent = "";
+    const prediction = reply.predictions[0];
+    prediction.top.forEach((entry, i) => {
+      const tr = document.createElement("tr");
+      const percent = (entry.score * 100).toFixed(1) + "%";
+      const cells = [String(i + 1), entry.label, percent];
+      cells.forEach((text, col) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (col === 1) td.className = "label";
+        if (col === 2) td.className = "score";
+        tr.appendChild(td);
+      });
+      const barCell = document.createElement("td");
+      const bar = document.createElement("div");
+      bar.className = "bar";
+      bar.style.width = Math.max(0, Math.min(100, entry.score * 100)).toFixed(1) + "%";
+      barCell.appendChild(bar);
+      tr.appendChild(barCell);
+      body.appendChild(tr);
+    });
+    table.hidden = false;
+    setStatus("Top " + prediction.top.length + " from " + reply.servable + ": " + prediction.label, false);
+  }
+
+  async function send(blob, contentType) {
+    const item = current();
+    if (!item) {
+      setStatus("Choose a servable first.", true);
+      return;
+    }
+    setStatus("Predicting…", false);
+    table.hidden = true;
+    try {
+      const response = await fetch("/servables/" + encodeURIComponent(item.name) + "?strategy=TOP5_CLASS", {
+        method: "POST",
+        headers: { "Content-Type": contentType || "application/octet-stream" },
+        body: blob,
+      });
+      if (!response.ok) throw new Error(await readError(response));
+      render(await response.json());
+    } catch (err) {
+      setStatus("Prediction failed: " + err.message, true);
+    }
+  }
+
+  function sendFile(file) {
+    if (!file) return;
+    const preview = $("preview");
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.src = URL.createObjectURL(file);
+    preview.hidden = false;
+    send(file, file.type || "application/octet-stream");
+  }
+
+  // ---- file picking and dropping
+  $("file-input").addEventListener("change", (event) => {
+    sendFile(event.target.files[0]);
+    event.target.value = "";
+  });
+  const zone = $("drop-zone");
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    sendFile(event.dataTransfer.files[0]);
+  });
+  zone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") $("file-input").click();
+  });
+
+  // ---- drawing
+  function clearCanvas() {
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    drawn = false;
+  }
+
+  function point(event) {
+    const rect = canvas.getBoundingClientRect();
+    return [(event.clientX - rect.left) * canvas.width / rect.width,
+            (event.clientY - rect.top) * canvas.height / rect.height];
+  }
+
+  let last = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    canvas.setPointerCapture(event.pointerId);
+    last = point(event);
+    ctx.fillStyle = "#fff";
+    ctx.beginPath();
+    ctx.arc(last[0], last[1], 11, 0, 2 * Math.PI);
+    ctx.fill();
+    drawn = true;
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!last) return;
+    const p = point(event);
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = 22;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(last[0], last[1]);
+    ctx.lineTo(p[0], p[1]);
+    ctx.stroke();
+    last = p;
+  });
+  const stop = () => { last = null; };
+  canvas.addEventListener("pointerup", stop);
+  canvas.addEventListener("pointercancel", stop);
+
+  // MNIST digits are white on black, scaled to fit a 20x20 box and placed so that their centre
+  // of mass is at the centre of a 28x28 image: prepare drawings the same way.
+  function drawingAsDigit() {
+    const { width, height } = canvas;
+    const pixels = ctx.getImageData(0, 0, width, height).data;
+    let x0 = width, y0 = height, x1 = -1, y1 = -1;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (pixels[(y * width + x) * 4] > 32) {
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+        }
+      }
+    }
+    if (x1 < 0) return null;
+    const w = x1 - x0 + 1, h = y1 - y0 + 1;
+    const scale = 20 / Math.max(w, h);
+    const sw = w * scale, sh = h * scale;
+    const place = (dx, dy) => {
+      const small = document.createElement("canvas");
+      small.width = 28;
+      small.height = 28;
+      const sctx = small.getContext("2d");
+      sctx.fillStyle = "#000";
+      sctx.fillRect(0, 0, 28, 28);
+      sctx.imageSmoothingEnabled = true;
+      sctx.imageSmoothingQuality = "high";
+      sctx.drawImage(canvas, x0, y0, w, h, dx, dy, sw, sh);
+      return small;
+    };
+    const first = place((28 - sw) / 2, (28 - sh) / 2);
+    const data = first.getContext("2d").getImageData(0, 0, 28, 28).data;
+    let mass = 0, mx = 0, my = 0;
+    for (let i = 0; i < 28 * 28; i++) {
+      const v = data[i * 4];
+      mass += v;
+      mx += v * (i % 28);
+      my += v * Math.floor(i / 28);
+    }
+    if (mass === 0) return first;
+    const shiftX = 13.5 - mx / mass, shiftY = 13.5 - my / mass;
+    return place((28 - sw) / 2 + shiftX, (28 - sh) / 2 + shiftY);
+  }
+
+  $("clear").addEventListener("click", () => {
+    clearCanvas();
+    table.hidden = true;
+    setStatus("No prediction yet.", false);
+  });
+  $("predict-drawing").addEventListener("click", () => {
+    const digit = drawn ? drawingAsDigit() : null;
+    if (!digit) {
+      setStatus("Draw a digit first.", true);
+      return;
+    }
+    const preview = $("preview");
+    preview.src = digit.toDataURL("image/png");
+    preview.hidden = false;
+    digit.toBlob((blob) => send(blob, "image/png"), "image/png");
+  });
+
+  select.addEventListener("change", onServableChange);
+  clearCanvas();
+  loadServables();
+})();
