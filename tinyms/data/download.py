@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 from urllib.parse import urlsplit
 
@@ -218,9 +219,9 @@ def _prepare_folders(dest, items):
     for folder in folders:
         try:
             os.makedirs(folder, exist_ok=True)
-            with _files.atomic_file(os.path.join(folder, ".tinyms-write-test")):
+            # a name of its own per call: concurrent callers must not remove each other's probe
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-write-test-"):
                 pass
-            os.unlink(os.path.join(folder, ".tinyms-write-test"))
         except OSError as exc:
             raise DownloadError(
                 f"cannot write the dataset into {folder}: {exc.strerror or exc}. Fix: pass "

@@ -1,5 +1,6 @@
 """The high-level :class:`Model`: compile, train, eval, predict, save, load, export."""
 
+import copy
 import os
 import tempfile
 import time
@@ -468,8 +469,11 @@ class Model:
         example = inputs if isinstance(inputs, Tensor) else _as_tensor(inputs)
         with tempfile.TemporaryDirectory(prefix=".export-", dir=folder) as tmp:
             base = os.path.join(tmp, "net")
+            # MindSpore 2.10 exports a given network object to ONNX only once per process (a
+            # second export fails with "i: 3 out of range"): export a copy each time.
+            network = copy.deepcopy(self.network) if fmt == "ONNX" else self.network
             try:
-                ms.export(self.network, example, file_name=base, file_format=fmt)
+                ms.export(network, example, file_name=base, file_format=fmt)
             except (RuntimeError, ValueError, TypeError) as err:
                 raise ExportError(f"MindSpore cannot export {type(self.network).__name__} as {fmt}: "
                                   f"{_first_line(err)}") from err
