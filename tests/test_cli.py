@@ -8,9 +8,9 @@ import sys
 import pytest
 
 
-def _tinyms(*args, env=None, timeout=600):
+def _tinyms(*args, env=None, timeout=600, cwd=None):
     return subprocess.run([sys.executable, "-m", "tinyms", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,11 @@ def sample_folder(tmp_path_factory):
 
 def test_quickstart_on_the_bundled_sample(sample_folder, tmp_path):
     out = tmp_path / "serving"
-    run = _tinyms("quickstart", "--data", sample_folder, "--out", str(out))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    run = _tinyms("quickstart", "--data", sample_folder, "--out", str(out), cwd=cwd)
     assert run.returncode == 0, run.stderr
+    assert list(cwd.iterdir()) == []  # nothing written into the current directory
     text = run.stdout
     assert "Test accuracy:" in text and "(same accuracy)" in text
     digits = [line for line in text.splitlines() if line.strip().startswith("digit ")]
