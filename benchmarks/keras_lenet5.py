@@ -64,7 +64,7 @@ def main():
             initial_learning_rate=0.0, decay_steps=total - args.warmup,
             warmup_target=args.lr, warmup_steps=args.warmup)
     if args.optimizer == "momentum":
-        opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=args.nesterov)
     else:
         opt = keras.optimizers.Adam(learning_rate=lr)
     model.compile(optimizer=opt, jit_compile=False,
@@ -80,7 +80,7 @@ def main():
         "load_s": round(t1 - t0, 3), "train_s": round(t2 - t1, 3), "eval_s": round(t3 - t2, 3),
         "train_eval_s": round(t3 - t1, 3), "test_accuracy": round(float(accuracy), 4),
         "epochs": args.epochs, "batch": args.batch, "eval_batch": args.eval_batch,
-        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "threads": torch.get_num_threads(),
+        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "nesterov": args.nesterov, "threads": torch.get_num_threads(),
         "data_format": args.data_format, "resize": RESIZE,
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
     }))

@@ -75,6 +75,7 @@ def parse_args(framework, add_arguments=None):
                    help="warmup_cosine: linear warm-up over --warmup steps to --lr, then cosine to 0 "
                         "(TinyMS quickstart's recipe)")
     p.add_argument("--warmup", type=int, default=150)
+    p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --optimizer momentum)")
     if add_arguments:
         add_arguments(p)
     return p.parse_args()
@@ -107,7 +108,7 @@ def main():
 
     net = LeNet5()
     if args.optimizer == "momentum":
-        opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)
+        opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, nesterov=args.nesterov)
     else:
         opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     total = args.epochs * ((len(x_train) + args.batch - 1) // args.batch)
@@ -144,7 +145,7 @@ def main():
         "load_s": round(t1 - t0, 3), "train_s": round(t2 - t1, 3), "eval_s": round(t3 - t2, 3),
         "train_eval_s": round(t3 - t1, 3), "test_accuracy": round(correct / len(x_test), 4),
         "epochs": args.epochs, "batch": args.batch, "eval_batch": args.eval_batch,
-        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "threads": torch.get_num_threads(),
+        "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule, "nesterov": args.nesterov, "threads": torch.get_num_threads(),
         "data_format": "channels_first", "resize": RESIZE,
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
     }))
