@@ -41,7 +41,19 @@ def test_quickstart_on_the_bundled_sample(sample_folder, tmp_path):
     # the serving folder tinyms serve reads
     entries = json.loads((out / "servable.json").read_text())
     assert [e["name"] for e in entries] == ["lenet5"]
-    assert (out / "lenet5" / "lenet5.ckpt").is_file()
+    assert (out / "lenet5" / "lenet5.ckpt").is_file() and (out / "lenet5" / "lenet5.onnx").is_file()
+    assert entries[0]["model"]["format"] == "onnx"  # served by onnxruntime
+    # ... and serves what it trained: a real test digit over HTTP
+    from PIL import Image
+    from tinyms.data import MnistDataset
+    from tinyms.serving import Server
+    image, label = next(MnistDataset(sample_folder, usage="test", shuffle=False)
+                        .create_tuple_iterator(output_numpy=True))
+    png = tmp_path / "digit.png"
+    Image.fromarray(image[:, :, 0]).save(png)
+    with Server(port=0, serving_path=str(out)) as server:
+        result = server.client().predict(str(png), "lenet5", "mnist")
+    assert result.label == str(int(label)) and result.score > 0.5
 
 
 def test_quickstart_offline_falls_back_to_the_sample(tmp_path):

@@ -14,6 +14,7 @@ from .. import context as _context
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .._text import first_line as _first_line
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
 from ._progress import EpochProgress
@@ -612,10 +613,3 @@ def _scalar(value):
     return value
 
 
-def _first_line(err):
-    text = str(err).strip()
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("-"):
-            return line
-    return type(err).__name__

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from .._text import first_line as _first_line
 from ._wire import recv_message, send_message
 
 log = logging.getLogger("tinyms.serving.front")
@@ -30,11 +31,6 @@ class BackendError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _first_line(err):
-    text = str(err).strip().splitlines()
-    return (text[0] if text else type(err).__name__)[:500]
 
 
 class OnnxBackend:

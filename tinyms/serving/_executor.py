@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from .._text import first_line as _first_line
 from ._config import ServableSpec
 from ._wire import StatusWriter, recv_message, send_message, watch_lifeline
 
@@ -33,11 +34,6 @@ def batch_buckets(max_batch_size):
         size *= 2
     sizes.append(max_batch_size)
     return sizes
-
-
-def _first_line(err):
-    text = str(err).strip().splitlines()
-    return (text[0] if text else type(err).__name__)[:500]
 
 
 class MindSporeRunner:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 
+from .._text import first_line as _first_line
 from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
 from .errors import ServableConfigError
 
@@ -39,11 +40,6 @@ def _write_json(path, data):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def _first_line(err):
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def _export_onnx(net, input_shape, tmp):
