@@ -31,7 +31,7 @@ def find_mnist(data, say):
         folder = download_dataset("mnist", progress=True)
         return folder, f"full MNIST at {folder}"
     except DownloadError as err:
-        reason = str(err).splitlines()[0]
+        reason = str(err).splitlines()[0].rstrip(" :")
         say(f"MNIST download impossible ({reason}); using the bundled MNIST sample instead.")
         folder = sample_dataset("mnist")
         return folder, f"bundled MNIST sample at {folder}"
