@@ -1,15 +1,15 @@
 """TinyMS: an easy-to-use deep-learning toolkit on MindSpore.
 
 ``import tinyms as ts`` gives Tensor, the dtypes and numpy-style functions (``ts.array``,
-``ts.expand_dims``, ``ts.zeros``...). The workflow lives in sub-packages, imported on first
-use so that ``import tinyms`` stays as light as ``import mindspore``:
+``ts.expand_dims``, ``ts.zeros``...). ``import tinyms`` itself loads nothing heavy: MindSpore is
+imported the first time one of those names is used, and each sub-package on first use:
 
 - ``tinyms.data``: dataset download and loaders
 - ``tinyms.vision``: image transforms
 - ``tinyms.model``: the high-level ``Model`` and the model zoo
 - ``tinyms.layers``, ``tinyms.primitives``, ``tinyms.initializers``, ``tinyms.losses``,
   ``tinyms.metrics``, ``tinyms.optimizers``, ``tinyms.callbacks``, ``tinyms.context``
-- ``tinyms.serving``, ``tinyms.hub``
+- ``tinyms.serving``, ``tinyms.errors``
 
 Two environment defaults are set before MindSpore loads, each only if the environment does not
 set it already:
@@ -21,38 +21,65 @@ set it already:
   without AVX-512. See ``benchmarks/RESULTS.md``.
 """
 
+import builtins as _builtins
 import importlib as _importlib
 import os as _os
 
 _os.environ.setdefault("GLOG_v", "3")
 _os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
-from mindspore import Tensor, Parameter  # noqa: E402
-from mindspore.common.dtype import (  # noqa: E402
-    bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-    float16, float32, float64, bfloat16, complex64, complex128,
-)
-from . import _numpy  # noqa: E402
-
 __version__ = "0.1.0"
 
-_numpy._export(globals())
+_DTYPES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "float16", "float32", "float64", "bfloat16", "complex64", "complex128")
 
-_DTYPES = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-           "float16", "float32", "float64", "bfloat16", "complex64", "complex128"]
-__all__ = ["Tensor", "Parameter"] + _DTYPES + [n for n in _numpy.__all__ if n not in _DTYPES]
+# Sub-packages and modules that exist; each is imported on first attribute access.
+_SUBMODULES = frozenset({"context", "data", "vision", "model", "callbacks", "layers", "primitives",
+                         "initializers", "losses", "metrics", "optimizers", "serving", "errors"})
 
-_SUBMODULES = {"context", "data", "vision", "model", "callbacks", "layers", "primitives",
-               "initializers", "losses", "metrics", "optimizers", "serving", "hub", "errors"}
+
+def _numpy_names():
+    """The numpy-style function names (reading them imports MindSpore)."""
+    return _importlib.import_module("._numpy", __name__).__all__
+
+
+def _star_names():
+    # The curated star export: Tensor, Parameter, the dtypes and the numpy-style functions,
+    # minus any name that would shadow a Python builtin (``sum``, ``max``, ``abs``...): those
+    # stay reachable as ``tinyms.sum`` but never replace a builtin on ``from tinyms import *``.
+    names = ["Tensor", "Parameter", *_DTYPES]
+    names += [n for n in _numpy_names() if n not in _DTYPES and not hasattr(_builtins, n)]
+    return names
+
+
+def _load_mindspore_names(name):
+    """Resolve ``Tensor``, ``Parameter``, a dtype or a numpy-style function (loads MindSpore)."""
+    import mindspore
+    from mindspore.common import dtype as _dtype
+    if name in ("Tensor", "Parameter"):
+        return getattr(mindspore, name)
+    if name in _DTYPES:
+        return getattr(_dtype, name)
+    return _importlib.import_module("._numpy", __name__).function(name)
 
 
 def __getattr__(name):
+    if name.startswith("_") and name != "__all__":
+        raise AttributeError(f"module 'tinyms' has no attribute {name!r}")
     if name in _SUBMODULES:
         module = _importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
-    raise AttributeError(f"module 'tinyms' has no attribute {name!r}")
+    if name == "__all__":
+        value = _star_names()
+    elif name in ("Tensor", "Parameter") or name in _DTYPES or name in _numpy_names():
+        value = _load_mindspore_names(name)
+    else:
+        raise AttributeError(f"module 'tinyms' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    names = set(globals()) | _SUBMODULES | {"Tensor", "Parameter", *_DTYPES}
+    return sorted(n for n in names if not n.startswith("_") or n in ("__version__",))

@@ -54,7 +54,6 @@ def _to_np_dtype(dtype):
 _overrides = {"array": array, "asarray": asarray}
 
 
-def _export(namespace):
-    """Copy every numpy-style function into ``namespace`` (the tinyms package)."""
-    for name in __all__:
-        namespace[name] = _overrides.get(name) or getattr(_mnp, name)
+def function(name):
+    """The numpy-style function ``tinyms.<name>``."""
+    return _overrides.get(name) or getattr(_mnp, name)

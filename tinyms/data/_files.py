@@ -16,10 +16,7 @@ import shutil
 import tempfile
 import zlib
 
-try:  # POSIX only; on other systems concurrent processes are simply not serialised
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
+from .._fileio import atomic_file, locked, sha256_of  # noqa: F401 - re-exported for the data modules
 
 MARKER = ".tinyms-verified"
 _CHUNK = 1 << 20
@@ -28,34 +25,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 class CorruptFileError(Exception):
     """Internal: a compressed file cannot be decompressed."""
-
-
-def sha256_of(path):
-    """SHA-256 hex digest of the file at ``path``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_file(path, mode="wb"):
-    """Yield a file object writing to a temporary name next to ``path``; rename it on success.
-
-    On any exception the temporary file is removed and ``path`` is left untouched.
-    """
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def is_gzip(path):
@@ -143,17 +112,3 @@ def matches_entry(path, entry, size, sha256):
         return False
     return (isinstance(entry, dict) and st.st_size == size == entry.get("size")
             and st.st_mtime_ns == entry.get("mtime_ns") and entry.get("sha256") == sha256)
-
-
-@contextlib.contextmanager
-def locked(path):
-    """Hold an exclusive inter-process lock on the (created if needed) file ``path``."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    with open(path, "a+b") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

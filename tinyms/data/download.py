@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from .._names import lookup
 from ..errors import ChecksumError, DownloadError
 from . import _files
-from ._home import HOME_ENV, tinyms_home
+from .._home import HOME_ENV, tinyms_home
 
 __all__ = ["download_dataset", "list_datasets", "MIRROR_ENV"]
 

@@ -12,7 +12,7 @@ import struct
 
 from ..errors import DatasetError
 from . import _files
-from ._home import HOME_ENV, tinyms_home
+from .._home import HOME_ENV, tinyms_home
 
 __all__ = ["MnistDataset"]
 

@@ -6,7 +6,7 @@ import os
 from .._names import lookup
 from ..errors import DatasetError
 from . import _files
-from ._home import HOME_ENV, tinyms_home
+from .._home import HOME_ENV, tinyms_home
 
 __all__ = ["sample_dataset"]
 

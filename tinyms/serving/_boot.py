@@ -1,17 +1,14 @@
 """Entry point of every TinyMS serving process, run by path: ``python _boot.py ROLE CONFIG_JSON``.
 
-Roles: ``supervisor`` and ``front`` must not load MindSpore, yet ``import tinyms`` imports it.
-So for them this script registers a bare ``tinyms`` package object (same folder, its
-``__init__`` not executed) before importing ``tinyms.serving``: the serving modules and
-``tinyms.errors`` then import as usual without pulling MindSpore in. The ``executor`` role
-imports the real ``tinyms`` package, which also sets MindSpore's environment defaults.
+Roles: ``supervisor`` and ``front`` never load MindSpore (``import tinyms`` is light: it only
+sets MindSpore's environment defaults, and MindSpore loads on first use of a name that needs
+it); ``executor`` runs MindSpore models.
 """
 
 import json
 import logging
 import os
 import sys
-import types
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE_DIR = os.path.dirname(_HERE)
@@ -27,30 +24,20 @@ def _prepare_path():
         sys.path.insert(0, _SOURCE_ROOT)
 
 
-def _bare_tinyms_package():
-    package = types.ModuleType("tinyms")
-    package.__path__ = [_PACKAGE_DIR]
-    package.__file__ = os.path.join(_PACKAGE_DIR, "__init__.py")
-    package.__package__ = "tinyms"
-    sys.modules["tinyms"] = package
-
-
 def main(argv):
     role, config = argv[1], json.loads(argv[2])
     _prepare_path()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"%(asctime)s [{role} %(process)d] %(levelname)s %(name)s: %(message)s")
+    import tinyms  # noqa: F401 - sets GLOG_v / ONEDNN_MAX_CPU_ISA before MindSpore can load
     if role == "executor":
-        import tinyms  # noqa: F401 - sets GLOG_v / ONEDNN_MAX_CPU_ISA before MindSpore loads
         from tinyms.serving import _executor as module
+    elif role == "front":
+        from tinyms.serving import _front as module
+    elif role == "supervisor":
+        from tinyms.serving import _supervisor as module
     else:
-        _bare_tinyms_package()
-        if role == "front":
-            from tinyms.serving import _front as module
-        elif role == "supervisor":
-            from tinyms.serving import _supervisor as module
-        else:
-            raise SystemExit(f"unknown serving role {role!r}")
+        raise SystemExit(f"unknown serving role {role!r}")
     return module.main(config)
 
 

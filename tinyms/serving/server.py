@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 
+from .._home import tinyms_home
 from . import _supervisor
 from .client import Client
 from .errors import PortInUseError, ServableConfigError, ServerNotRunning, ServerStartError, ServingError
@@ -28,12 +29,6 @@ _AUTO_LOGS = itertools.count(1)
 _LOCK = threading.Lock()
 
 
-def _tinyms_home():
-    try:
-        from ..data._home import tinyms_home
-        return tinyms_home()
-    except ImportError:  # pragma: no cover - the helper ships with tinyms.data
-        return os.path.abspath(os.path.expanduser(os.environ.get("TINYMS_HOME") or "~/.tinyms"))
 
 
 def default_serving_path():
@@ -47,7 +42,7 @@ def default_serving_path():
         >>> default_serving_path()            # doctest: +SKIP
         '/home/me/.tinyms/serving'
     """
-    return os.path.join(_tinyms_home(), "serving")
+    return os.path.join(tinyms_home(), "serving")
 
 
 def _resolve_path(serving_path):
@@ -62,7 +57,7 @@ def _check_port(port):
 
 def _run_file(host, port):
     safe_host = "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
-    return os.path.join(_tinyms_home(), "run", f"server-{safe_host}-{port}.json")
+    return os.path.join(tinyms_home(), "run", f"server-{safe_host}-{port}.json")
 
 
 def _write_json_atomic(path, data):
@@ -188,7 +183,7 @@ class Server:
             return self
         from ._config import read_entries
         read_entries(self.serving_path)  # fail fast, in this process, on a missing or broken file
-        logs = os.path.join(_tinyms_home(), "logs")
+        logs = os.path.join(tinyms_home(), "logs")
         os.makedirs(logs, exist_ok=True)
         label = self.requested_port if self.requested_port else f"auto-{os.getpid()}-{next(_AUTO_LOGS)}"
         self.log_path = os.path.join(logs, f"server-{label}.log")

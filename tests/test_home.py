@@ -2,7 +2,7 @@
 
 import os
 
-from tinyms.data._home import tinyms_home
+from tinyms._home import tinyms_home
 
 
 def test_defaults_to_dot_tinyms_in_the_user_folder(monkeypatch, tmp_path):

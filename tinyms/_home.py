@@ -15,7 +15,7 @@ def tinyms_home():
         str: the absolute folder path, ``~`` expanded.
 
     Example:
-        >>> from tinyms.data._home import tinyms_home
+        >>> from tinyms._home import tinyms_home
         >>> os.path.join(tinyms_home(), "datasets")  # doctest: +SKIP
         '/home/me/.tinyms/datasets'
     """
