@@ -39,8 +39,19 @@ def test_readme_one_image_prediction():
     img[6:22, 13:15] = 255  # a "1"
     res = model.predict(ts.expand_dims(ts.array(mnist_transform(img)), 0)).asnumpy()
     assert res.shape == (1, 10)
-    printed = str(mnist_transform.postprocess(res))
-    assert any(str(d) in printed for d in range(10)) and "%" in printed
+    probs = np.exp(res[0] - res[0].max())
+    probs /= probs.sum()
+    preds = mnist_transform.postprocess(res)
+    assert len(preds) == 1
+    best = preds[0]
+    assert best.label in mnist_transform.labels and best.label == str(int(res[0].argmax()))
+    assert 0 < best.score <= 1 and best.score == pytest.approx(probs.max())
+    assert str(preds) == f"{best.label} ({best.score * 100:.1f}%)"  # what print() shows
+    assert preds == f"TOP1: {best.label}, score: {best.score:.5f}" == mnist_transform.postprocess(res, "TOP1_CLASS")
+    top5 = mnist_transform.postprocess(res, "TOP5_CLASS", as_text=False)[0]
+    assert top5.labels[0] == best.label and len(set(top5.labels)) == 5
+    assert list(top5.scores) == sorted(top5.scores, reverse=True)
+    np.testing.assert_allclose(top5.scores, probs[list(top5.indices)], rtol=1e-5)
 
 
 def test_array_accepts_numpy_like_numpy_does():

@@ -1,6 +1,8 @@
 """tinyms.vision transforms: one image at inference == the same image through the training pipeline."""
 
+import collections
 import io
+import os
 
 import mindspore.dataset as ds
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 from mindspore import Tensor
 from PIL import Image
 
+from tinyms.data import MnistDataset, sample_dataset
 from tinyms.errors import DatasetError, InputShapeError, UnknownNameError
 from tinyms.vision import (
     DatasetTransform,
@@ -37,7 +40,7 @@ def run_pipeline(images_hw, labels=None, transform=mnist_transform, **kwargs):
     n = len(images_hw)
     labels = np.arange(n) % 10 if labels is None else labels
     data = ds.NumpySlicesDataset({"image": images_hw[..., None], "label": labels}, shuffle=False)
-    kwargs = {"batch_size": n, "shuffle": False, "drop_remainder": False, **kwargs}
+    kwargs = {"batch_size": n, "is_training": False, **kwargs}
     batch = next(transform.apply_ds(data, **kwargs).create_dict_iterator(output_numpy=True))
     return batch["image"], batch["label"]
 
@@ -89,7 +92,7 @@ def test_mnist_dataset_pipeline_equals_single_images(digits, tmp_path):
     labels = np.array([3, 1, 4, 1, 5, 9, 2, 6])
     write_idx(tmp_path, digits, labels)
     data = ds.MnistDataset(str(tmp_path), usage="train", shuffle=False)
-    batch = next(mnist_transform.apply_ds(data, batch_size=8, shuffle=False)
+    batch = next(mnist_transform.apply_ds(data, batch_size=8, is_training=False)
                  .create_dict_iterator(output_numpy=True))
     expected = np.stack([mnist_transform(img) for img in digits])
     np.testing.assert_allclose(batch["image"], expected, rtol=0, atol=1e-6)
@@ -107,6 +110,30 @@ def test_output_is_rescaled_then_normalised():
 def test_any_size_is_resized_to_32x32():
     assert mnist_transform(np.zeros((50, 40), np.uint8)).shape == (1, 32, 32)
     assert MnistTransform(size=(28, 28))(np.zeros((32, 32), np.uint8)).shape == (1, 28, 28)
+
+
+# ------------------------------------------------------------------ TinyMS 0.3 inputs
+WHITE = mnist_transform(np.full((32, 32), 255, np.uint8))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.ones((32, 32)),                                   # the 0.3 unit test's input
+    lambda: np.ones((32, 32, 1)),
+    lambda: np.ones((32, 32, 3)),
+    lambda: np.full((32, 32, 3), 255, np.uint8),                 # uint8 HWC RGB
+    lambda: Image.new("RGB", (32, 32), (255, 255, 255)),         # PIL colour image
+    lambda: np.full((32, 32), 255.0),                            # float levels 0..255
+], ids=["float ones HxW", "float ones HxWx1", "float ones HxWx3", "uint8 RGB", "PIL RGB", "float 255"])
+def test_original_tinyms_inputs_give_float32_1x32x32(make):
+    out = mnist_transform(make())
+    assert out.shape == (1, 32, 32) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, WHITE)  # all of these are a white image
+
+
+def test_float_above_one_is_read_as_levels_not_intensities():
+    # max <= 1.0 means intensities (1.0 is white); any larger value means 0..255 levels.
+    np.testing.assert_array_equal(mnist_transform.load_image(np.full((4, 4), 1.0)), np.full((4, 4, 1), 255))
+    np.testing.assert_array_equal(mnist_transform.load_image(np.full((4, 4), 1.5)), np.full((4, 4, 1), 2))
 
 
 # ------------------------------------------------------------------ floats and colour
@@ -201,19 +228,80 @@ def test_apply_ds_batches_shapes_and_dtypes(digits):
         assert batch["label"].shape == (3,) and batch["label"].dtype == np.int32
 
 
-def test_apply_ds_keeps_the_remainder_when_asked(digits):
+def test_apply_ds_keyword_overrides_keep_the_remainder(digits):
     data = ds.NumpySlicesDataset({"image": digits[..., None], "label": np.arange(8)}, shuffle=False)
     mapped = mnist_transform.apply_ds(data, batch_size=3, drop_remainder=False, shuffle=False)
     labels = [b["label"].tolist() for b in mapped.create_dict_iterator(output_numpy=True)]
     assert labels == [[0, 1, 2], [3, 4, 5], [6, 7]]
 
 
-def test_apply_ds_shuffles_rows_and_repeats(digits):
+def epoch_labels(iterator):
+    return [label for batch in iterator for label in batch["label"].tolist()]
+
+
+@pytest.fixture(scope="module")
+def mnist_test_dir(tmp_path_factory):
+    """The bundled MNIST sample's test/ folder (1,000 images, 100 per digit) under a private home."""
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("TINYMS_HOME")
+    os.environ["TINYMS_HOME"] = str(home)
+    try:
+        return os.path.join(sample_dataset("mnist"), "test")
+    finally:
+        if old is None:
+            del os.environ["TINYMS_HOME"]
+        else:
+            os.environ["TINYMS_HOME"] = old
+
+
+@pytest.fixture(scope="module")
+def mnist_test_raw(mnist_test_dir):
+    """(images, labels) of the sample's test split in file order."""
+    rows = list(MnistDataset(mnist_test_dir, shuffle=False).create_tuple_iterator(output_numpy=True))
+    return np.stack([img for img, _ in rows]), [int(lab) for _, lab in rows]
+
+
+def test_apply_ds_for_evaluation_gives_every_image_once_in_file_order(mnist_test_dir, mnist_test_raw):
+    images, labels = mnist_test_raw
+    assert len(labels) == 1000
+    mapped = mnist_transform.apply_ds(MnistDataset(mnist_test_dir, shuffle=False), is_training=False)
+    iterator = mapped.create_dict_iterator(num_epochs=2, output_numpy=True)
+    first = list(iterator)
+    assert [len(b["label"]) for b in first] == [32] * 31 + [8]  # the partial last batch is kept
+    assert epoch_labels(first) == labels
+    assert epoch_labels(iterator) == labels  # a second pass: same rows, same order
+    np.testing.assert_allclose(first[-1]["image"], np.stack([mnist_transform(img) for img in images[-8:]]),
+                               rtol=0, atol=1e-6)
+
+
+def test_apply_ds_for_training_reshuffles_each_epoch_and_drops_the_remainder(mnist_test_dir, mnist_test_raw):
+    _, labels = mnist_test_raw
+    mapped = mnist_transform.apply_ds(MnistDataset(mnist_test_dir, shuffle=False), 1, 32, None, True)
+    iterator = mapped.create_dict_iterator(num_epochs=2, output_numpy=True)
+    first, second = list(iterator), list(iterator)
+    for epoch in (first, second):
+        assert [len(b["label"]) for b in epoch] == [32] * 31  # 1,000 rows: the last 8 are dropped
+        assert epoch_labels(epoch) != labels[:992]
+        missing = collections.Counter(labels) - collections.Counter(epoch_labels(epoch))
+        assert sum(missing.values()) == 8  # each row at most once: exactly the dropped 8 are missing
+    assert epoch_labels(first) != epoch_labels(second)
+
+
+def test_apply_ds_positional_order_is_repeat_batch_workers_is_training(digits):
     data = ds.NumpySlicesDataset({"image": digits[..., None], "label": np.arange(8)}, shuffle=False)
-    mapped = mnist_transform.apply_ds(data, batch_size=4, shuffle=True, repeat_size=2)
+    mapped = mnist_transform.apply_ds(data, 2, 3, 1, False)
     labels = [b["label"].tolist() for b in mapped.create_dict_iterator(output_numpy=True)]
-    assert len(labels) == 4
-    assert sorted(labels[0] + labels[1]) == list(range(8))
+    assert labels == [[0, 1, 2], [3, 4, 5], [6, 7]] * 2  # 2 * 8 rows, in order, nothing dropped
+
+
+def test_apply_ds_shuffle_override_reorders_every_repeat(digits):
+    data = ds.NumpySlicesDataset({"image": digits[..., None], "label": np.arange(8)}, shuffle=False)
+    mapped = mnist_transform.apply_ds(data, repeat_size=3, batch_size=4, is_training=False, shuffle=True)
+    labels = epoch_labels(mapped.create_dict_iterator(output_numpy=True))
+    repeats = [labels[0:8], labels[8:16], labels[16:24]]
+    assert len(labels) == 24 and all(sorted(r) == list(range(8)) for r in repeats)
+    assert any(r != list(range(8)) for r in repeats)  # 3 times in file order: 1 chance in 40320**3
+    assert len({tuple(r) for r in repeats}) > 1
 
 
 def test_apply_ds_caps_workers_at_cpu_count(digits):
@@ -232,6 +320,8 @@ def test_apply_ds_without_label_column_maps_images_only(digits):
     ({"batch_size": 2.5}, TypeError, "batch_size must be a positive integer"),
     ({"repeat_size": -1}, ValueError, "repeat_size"),
     ({"num_parallel_workers": 0}, ValueError, "num_parallel_workers"),
+    ({"is_training": "no"}, TypeError, "is_training must be True or False"),
+    ({"shuffle": 1}, TypeError, "shuffle must be True or False"),
 ])
 def test_apply_ds_rejects_bad_arguments(digits, kwargs, error, words):
     data = ds.NumpySlicesDataset({"image": digits[..., None], "label": np.arange(8)}, shuffle=False)

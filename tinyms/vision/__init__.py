@@ -8,29 +8,14 @@ so they give the same numbers.
 Example:
     >>> from tinyms.vision import mnist_transform
     >>> train = mnist_transform.apply_ds(mnist_train_ds, batch_size=32)   # doctest: +SKIP
+    >>> test = mnist_transform.apply_ds(mnist_test_ds, is_training=False)  # each image once  # doctest: +SKIP
     >>> x = mnist_transform("digit.png")[None]            # (1, 1, 32, 32) float32  # doctest: +SKIP
     >>> print(mnist_transform.postprocess(net(Tensor(x))))                # doctest: +SKIP
     7 (99.2%)
 """
 
-from .ops import (
-    CenterCrop,
-    Compose,
-    Decode,
-    Grayscale,
-    HWC2CHW,
-    Inter,
-    Normalize,
-    Pad,
-    RandomCrop,
-    RandomHorizontalFlip,
-    RandomRotation,
-    RandomVerticalFlip,
-    Rescale,
-    Resize,
-    ToTensor,
-    TypeCast,
-)
+from . import ops
+from .ops import *  # noqa: F401,F403 - MindSpore's image ops, named once in ops.__all__
 from .predictions import Prediction, Predictions
 from .transforms import DatasetTransform, MnistTransform, get_transform, mnist_transform
 
@@ -44,20 +29,5 @@ __all__ = [
     "Prediction",
     "Predictions",
     # MindSpore image ops
-    "CenterCrop",
-    "Compose",
-    "Decode",
-    "Grayscale",
-    "HWC2CHW",
-    "Inter",
-    "Normalize",
-    "Pad",
-    "RandomCrop",
-    "RandomHorizontalFlip",
-    "RandomRotation",
-    "RandomVerticalFlip",
-    "Rescale",
-    "Resize",
-    "ToTensor",
-    "TypeCast",
+    *ops.__all__,
 ]

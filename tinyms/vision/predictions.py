@@ -1,4 +1,9 @@
-"""Readable, JSON-friendly results of turning a network's logits into class predictions."""
+"""Readable, JSON-friendly results of turning a network's logits into class predictions.
+
+Besides the structured form, every result has the one-line text form of TinyMS 0.3's
+``postprocess`` (``.text``), and compares equal to that text, so code written for 0.3 such as
+``assert mnist_transform.postprocess(x) == "TOP1: 5, score: 0.99964"`` keeps working.
+"""
 
 import dataclasses
 
@@ -16,9 +21,22 @@ def _percent(score):
     return f"{score * 100:.1f}%"
 
 
+def _text(labels, scores, strategy):
+    """The TinyMS 0.3 text of one row: TOP1 with 5 decimals; TOP5 with 7, each entry + tab."""
+    if strategy == "TOP1_CLASS":
+        return f"TOP1: {labels[0]}, score: {scores[0]:.5f}"
+    return "".join(f"TOP{rank}: {lab}, score: {sc:.7f}\t"
+                   for rank, (lab, sc) in enumerate(zip(labels, scores), start=1))
+
+
 @dataclasses.dataclass(frozen=True)
 class Prediction:
     """The best classes for one input, most likely first.
+
+    A prediction compares equal to another with the same labels, scores and indices, and to
+    the string of its TinyMS 0.3 text form (see :meth:`to_text`), e.g.
+    ``Prediction(("5",), (0.9996444,), (5,)) == "TOP1: 5, score: 0.99964"``. ``str()`` gives
+    the short readable form instead, e.g. ``"5 (100.0%)"``.
 
     Attributes:
         labels (tuple of str): class names, most likely first.
@@ -68,6 +86,49 @@ class Prediction:
                     for lab, sc, idx in zip(self.labels, self.scores, self.indices)],
         }
 
+    def to_text(self, strategy=None):
+        """This result in the text form of TinyMS 0.3's ``postprocess``.
+
+        ``"TOP1_CLASS"`` gives ``"TOP1: <label>, score: <probability, 5 decimals>"``;
+        ``"TOP5_CLASS"`` gives one ``"TOP<rank>: <label>, score: <probability, 7 decimals>"``
+        entry per kept class, each followed by a tab.
+
+        Args:
+            strategy (str): ``"TOP1_CLASS"`` or ``"TOP5_CLASS"`` (case-insensitive). Default:
+                ``"TOP1_CLASS"`` if one class is kept, else ``"TOP5_CLASS"``.
+
+        Returns:
+            str: the text.
+
+        Raises:
+            UnknownNameError: ``strategy`` is unknown; the message lists the valid ones.
+
+        Example:
+            >>> Prediction(labels=("5", "0"), scores=(0.9996444, 0.0003353), indices=(5, 0)).to_text()
+            'TOP1: 5, score: 0.9996444\\tTOP2: 0, score: 0.0003353\\t'
+        """
+        if strategy is None:
+            strategy = "TOP1_CLASS" if len(self.labels) == 1 else "TOP5_CLASS"
+        else:
+            strategy, _ = _strategy_k(strategy)
+        return _text(self.labels, self.scores, strategy)
+
+    @property
+    def text(self):
+        """The TinyMS 0.3 text form, as :meth:`to_text` gives it by default."""
+        return self.to_text()
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            return self.text == other
+        if isinstance(other, Prediction):
+            return (self.labels, self.scores, self.indices) == (other.labels, other.scores, other.indices)
+        return NotImplemented
+
+    def __hash__(self):
+        # Equal predictions have equal texts, and a prediction equals its text: hash the text.
+        return hash(self.text)
+
     def __str__(self):
         if len(self.labels) == 1:
             return f"{self.label} ({_percent(self.score)})"
@@ -79,6 +140,11 @@ class Prediction:
 
 class Predictions(list):
     """A list of :class:`Prediction`, one per input row, plus the strategy that made it.
+
+    Compatibility with TinyMS 0.3: ``.text`` is the text 0.3's ``postprocess`` returned for the
+    strategy, one line per row joined by ``"\\n"`` (0.3 itself only described row 0), and the
+    list compares equal to that string, so ``postprocess(x) == "TOP1: 5, score: 0.99964"``
+    holds for a single-row ``x``. Compared with anything but a string it is an ordinary list.
 
     Attributes:
         strategy (str): ``"TOP1_CLASS"`` or ``"TOP5_CLASS"``.
@@ -100,6 +166,34 @@ class Predictions(list):
             dict: ``{"strategy": str, "predictions": [Prediction.to_dict(), ...]}``.
         """
         return {"strategy": self.strategy, "predictions": [row.to_dict() for row in self]}
+
+    def to_text(self):
+        """Every row in the text form of TinyMS 0.3's ``postprocess`` for :attr:`strategy`.
+
+        Returns:
+            str: one line per row (see :meth:`Prediction.to_text`), joined by ``"\\n"``.
+
+        Example:
+            >>> top_k_predictions([[0.0, 3.0], [2.0, 0.0]], labels=("cat", "dog")).to_text()
+            'TOP1: dog, score: 0.95257\\nTOP1: cat, score: 0.88080'
+        """
+        return "\n".join(row.to_text(self.strategy) for row in self)
+
+    @property
+    def text(self):
+        """The TinyMS 0.3 text form of every row (see :meth:`to_text`)."""
+        return self.to_text()
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            return self.to_text() == other
+        return list.__eq__(self, other)
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # a mutable list
 
     def __str__(self):
         if len(self) == 1:

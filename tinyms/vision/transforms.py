@@ -15,6 +15,7 @@ import mindspore.dataset as ds
 from mindspore import dtype as mstype
 from PIL import Image
 
+from .._checks import positive_int
 from .._names import lookup
 from ..data.info import dataset_info
 from ..errors import DatasetError, InputShapeError
@@ -38,12 +39,10 @@ def _reason(err):
     return str(err) or type(err).__name__
 
 
-def _positive_int(value, name, example):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}; pass e.g. {name}={example}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}; pass e.g. {name}={example}")
-    return int(value)
+def _flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 class DatasetTransform:
@@ -222,6 +221,11 @@ class DatasetTransform:
     def __call__(self, img):
         """Preprocess one image for inference exactly as :meth:`apply_ds` does for training.
 
+        Every input TinyMS 0.3 took still works: a numpy array of any accepted shape (e.g.
+        ``np.ones((32, 32))``) or a PIL image. A float array whose values all lie in [0, 1] is
+        read as intensities (1.0 is white); one with a larger value is read as 0..255 levels
+        (see :meth:`load_image`).
+
         Args:
             img: one image in any form :meth:`load_image` accepts.
 
@@ -242,24 +246,32 @@ class DatasetTransform:
         return np.asarray(arr)
 
     # ---------------------------------------------------------------- datasets
-    def apply_ds(self, dataset, batch_size=32, shuffle=True, drop_remainder=True,
-                 num_parallel_workers=None, repeat_size=1):
-        """Map the recipe over a dataset's images, cast labels to int32, shuffle and batch.
+    def apply_ds(self, dataset, repeat_size=1, batch_size=32, num_parallel_workers=None,
+                 is_training=True, *, shuffle=None, drop_remainder=None):
+        """Map the recipe over a dataset's images, cast labels to int32, then shuffle and batch.
+
+        The positional order is TinyMS 0.3's. ``is_training`` picks between the two uses:
+
+        - ``True`` (training): rows are shuffled (buffer of up to 10,000 rows, a new order
+          every epoch) and a last batch smaller than ``batch_size`` is dropped.
+        - ``False`` (evaluation): rows keep the dataset's own order (a dataset built with
+          ``shuffle=False`` is never reordered) and the last, partial batch is kept, so every
+          row comes out exactly once per repeat.
 
         Args:
             dataset (mindspore.dataset.Dataset): rows with an HWC uint8 image column
                 (``self.image_column``) and optionally a class-id column (``self.label_column``),
-                e.g. a ``mindspore.dataset.MnistDataset``.
+                e.g. a ``tinyms.data.MnistDataset``.
+            repeat_size (int): how many times the batched dataset is repeated. Default 1.
             batch_size (int): rows per batch. Default 32.
-            shuffle (bool): shuffle rows before batching (buffer of up to 10,000 rows).
-                Default True.
-            drop_remainder (bool): drop the last batch if it has fewer than ``batch_size``
-                rows. Default True.
             num_parallel_workers (int): worker threads for the image ops. Default: half the
                 CPUs (at least 1), leaving the rest to training: on 2 cores one worker made a
                 LeNet5 MNIST epoch 14% faster than two (benchmarks/RESULTS.md). Values above
                 the CPU count are lowered to it.
-            repeat_size (int): how many times to repeat the batched dataset. Default 1.
+            is_training (bool): training (True, default) or evaluation (False) behaviour, see above.
+            shuffle (bool): keyword only; overrides the shuffling ``is_training`` chose.
+            drop_remainder (bool): keyword only; overrides whether a partial last batch is
+                dropped (``is_training`` chose).
 
         Returns:
             mindspore.dataset.Dataset: the mapped dataset; its images are what ``self(img)``
@@ -267,18 +279,24 @@ class DatasetTransform:
 
         Raises:
             DatasetError: ``dataset`` is not a MindSpore dataset or has no image column.
-            TypeError, ValueError: a size or worker count is not a positive integer.
+            TypeError, ValueError: a size or worker count is not a positive integer, or
+                ``is_training``/``shuffle``/``drop_remainder`` is not True or False.
 
         Example:
-            >>> train = mnist_transform.apply_ds(MnistDataset("/data/mnist/train"), batch_size=32)  # doctest: +SKIP
+            >>> train = mnist_transform.apply_ds(MnistDataset("/data/mnist/train"))      # doctest: +SKIP
+            >>> test = mnist_transform.apply_ds(MnistDataset("/data/mnist/test", shuffle=False),
+            ...                                 batch_size=256, is_training=False)      # doctest: +SKIP
         """
         if not isinstance(dataset, ds.Dataset):
             raise DatasetError(
                 f"apply_ds needs a mindspore.dataset Dataset, got a {type(dataset).__name__}; "
                 "wrap arrays with mindspore.dataset.NumpySlicesDataset({'image': ..., 'label': ...})"
             )
-        batch_size = _positive_int(batch_size, "batch_size", 32)
-        repeat_size = _positive_int(repeat_size, "repeat_size", 1)
+        repeat_size = positive_int(repeat_size, "repeat_size", 1)
+        batch_size = positive_int(batch_size, "batch_size", 32)
+        is_training = _flag(is_training, "is_training")
+        shuffle = is_training if shuffle is None else _flag(shuffle, "shuffle")
+        drop_remainder = is_training if drop_remainder is None else _flag(drop_remainder, "drop_remainder")
         workers = self._workers(num_parallel_workers)
         columns = dataset.get_col_names()
         if self.image_column not in columns:
@@ -293,7 +311,7 @@ class DatasetTransform:
         if self.label_column in columns:
             dataset = dataset.map(operations=TypeCast(mstype.int32), input_columns=self.label_column,
                                   num_parallel_workers=workers)
-        dataset = dataset.batch(batch_size, drop_remainder=bool(drop_remainder))
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
         if repeat_size > 1:
             dataset = dataset.repeat(repeat_size)
         return dataset
@@ -303,7 +321,7 @@ class DatasetTransform:
         cpus = multiprocessing.cpu_count()  # the bound MindSpore itself checks against
         if num_parallel_workers is None:
             return max(1, cpus // 2)
-        return min(_positive_int(num_parallel_workers, "num_parallel_workers", 2), cpus)
+        return min(positive_int(num_parallel_workers, "num_parallel_workers", 2), cpus)
 
     @staticmethod
     def _shuffle_buffer(dataset):
@@ -316,31 +334,59 @@ class DatasetTransform:
         return max(2, min(size, _SHUFFLE_BUFFER))
 
     # ---------------------------------------------------------------- predictions
-    def postprocess(self, logits, strategy="TOP1_CLASS", labels=None):
+    def postprocess(self, logits, strategy=None, labels=None, *, as_text=None):
         """Turn network outputs into named, ranked class predictions.
+
+        Without ``strategy`` the result is structured (:class:`Predictions`, best class of
+        each row). With ``strategy`` given, the result is the text TinyMS 0.3 returned, e.g.
+        ``"TOP1: 5, score: 0.99964"`` for ``"TOP1_CLASS"`` and
+        ``"TOP1: 5, score: 0.9996444\\tTOP2: 0, score: 0.0003353\\t..."`` (five tab-ended
+        entries) for ``"TOP5_CLASS"``; scores are softmax probabilities. For several rows the
+        text has one line per row, joined by ``"\\n"``. ``as_text`` overrides this choice.
+
+        Compatibility with TinyMS 0.3: the structured result compares equal to that text too
+        (``postprocess(x) == "TOP1: 5, score: 0.99964"``), and its ``.text`` gives it. Unlike
+        0.3, which raised TypeError for anything but a 2-D numpy array, a MindSpore Tensor,
+        a nested list and a 1-D row (one input) are accepted; other shapes raise
+        InputShapeError (a ValueError).
 
         Args:
             logits: Tensor or array of shape (N, C) or (C,): the network's raw outputs.
             strategy (str): ``"TOP1_CLASS"`` (best class) or ``"TOP5_CLASS"`` (best five, or
-                every class if there are fewer). Case-insensitive. Default ``"TOP1_CLASS"``.
+                every class if there are fewer). Case-insensitive. Default: ``"TOP1_CLASS"``,
+                structured.
             labels (sequence of str): class names to use instead of ``self.labels``, e.g. for a
                 network trained on a different number of classes.
+            as_text (bool): keyword only; True returns the text, False the structured result,
+                whatever ``strategy``. Default: text exactly when ``strategy`` is given.
 
         Returns:
-            Predictions: a list with one :class:`Prediction` per row, each with ``labels``,
-            ``scores`` (softmax probabilities, descending), ``indices``, and ``label``/
-            ``score``/``index`` for the best class; ``to_dict()`` gives a JSON-ready form.
+            Predictions or str: a list with one :class:`Prediction` per row, each with
+            ``labels``, ``scores`` (softmax probabilities, descending), ``indices``, and
+            ``label``/``score``/``index`` for the best class, ``to_dict()`` for a JSON-ready
+            form; or the text described above.
 
         Raises:
             UnknownNameError: ``strategy`` is unknown; the message lists the valid ones.
             InputShapeError: ``logits`` is not 1-D/2-D or has a different class count than labels.
 
         Example:
-            >>> preds = mnist_transform.postprocess(np.eye(10)[7] * 8)
-            >>> preds[0].label, str(preds[0])
-            ('7', '7 (99.7%)')
+            >>> logits = np.array([[10, 1, 4, 2, 5, 18, -10, -4, 3, 7]], np.float32)
+            >>> preds = mnist_transform.postprocess(logits)
+            >>> preds[0].label, str(preds[0]), preds == "TOP1: 5, score: 0.99964"
+            ('5', '5 (100.0%)', True)
+            >>> mnist_transform.postprocess(logits, strategy="TOP1_CLASS")
+            'TOP1: 5, score: 0.99964'
+            >>> mnist_transform.postprocess(logits, "top5_class", as_text=False)[0].labels
+            ('5', '0', '9', '4', '2')
         """
-        return top_k_predictions(logits, self.labels if labels is None else labels, strategy)
+        if as_text is None:
+            as_text = strategy is not None
+        else:
+            as_text = _flag(as_text, "as_text")
+        preds = top_k_predictions(logits, self.labels if labels is None else labels,
+                                  "TOP1_CLASS" if strategy is None else strategy)
+        return preds.to_text() if as_text else preds
 
     def __repr__(self):
         ops = ", ".join(type(op).__name__ for op in self._ops)
