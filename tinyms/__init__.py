@@ -15,6 +15,8 @@ Two environment defaults are set before MindSpore loads, each only if the enviro
 set it already:
 
 - ``GLOG_v=3``: MindSpore's WARNING lines off (errors still show).
+- ``MS_OM_PATH=$TINYMS_HOME/debug``: MindSpore's graph-compile debug files (``analyze_fail.ir``)
+  go there instead of into the current directory.
 - ``ONEDNN_MAX_CPU_ISA=AVX2``: on CPUs that report AVX-512 (the KVM guests TinyMS is tested
   on), oneDNN's AVX-512 convolution kernels ran a LeNet5 conv 40x slower (20 ms vs 0.5 ms)
   and a training step 9x slower; capping oneDNN at AVX2 fixes it and changes nothing on CPUs
@@ -25,8 +27,13 @@ import builtins as _builtins
 import importlib as _importlib
 import os as _os
 
+from ._home import tinyms_home as _tinyms_home
+
 _os.environ.setdefault("GLOG_v", "3")
 _os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+# MindSpore writes rank_0/om/analyze_fail.ir into the current directory when a graph fails to
+# compile; send such debug files to TinyMS's home instead of the user's working directory.
+_os.environ.setdefault("MS_OM_PATH", _os.path.join(_tinyms_home(), "debug"))
 
 __version__ = "0.1.0"
 

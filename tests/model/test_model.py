@@ -6,7 +6,7 @@ import pytest
 import mindspore.dataset as ds
 
 import tinyms as ts
-from tinyms.callbacks import (Callback, CheckpointConfig, EarlyStopping, History as MsHistory,
+from tinyms.callbacks import (Callback, CheckpointConfig, EarlyStopping, History as CbHistory,
                               LossMonitor, ModelCheckpoint, TimeMonitor)
 from tinyms.errors import (CheckpointError, DatasetError, InputShapeError, NotCompiledError,
                            UnknownNameError)
@@ -135,16 +135,17 @@ def test_user_callback_sees_epoch_step_and_loss(model):
 def test_mindspore_callbacks_work(model, tmp_path, capsys):
     ckpt = ModelCheckpoint(prefix="lenet5", directory=str(tmp_path),
                            config=CheckpointConfig(save_checkpoint_steps=4, keep_checkpoint_max=2))
-    ms_history = MsHistory()
-    model.train(2, _dataset(), callbacks=[ckpt, LossMonitor(per_print_times=3), TimeMonitor(), ms_history],
-                verbose=0)
+    cb_history = CbHistory()
+    returned = model.train(2, _dataset(), callbacks=[ckpt, LossMonitor(per_print_times=3), TimeMonitor(), cb_history],
+                           verbose=0)
     saved = sorted(p.name for p in tmp_path.glob("*.ckpt"))
     # saved at global steps 4, 8, 12 = epoch 1 step 4, epoch 2 steps 2 and 6; only the last 2 kept
     assert saved == ["lenet5-2_2.ckpt", "lenet5-2_6.ckpt"]
     out = capsys.readouterr().out
     assert "epoch: 1 step: 3, loss is" in out
     assert "step time" in out or "epoch time" in out
-    assert ms_history.epoch["epoch"] == [1, 2] and len(ms_history.history["net_output"]) == 2
+    assert CbHistory is History and returned is cb_history
+    assert cb_history.epoch == [1, 2] and len(cb_history.history["loss"]) == 2
     # a ModelCheckpoint file (with optimizer state) loads back into a fresh model
     fresh = Model(lenet5())
     fresh.load_checkpoint(str(tmp_path / "lenet5-2_6.ckpt"))
@@ -202,7 +203,7 @@ def test_checkpoint_errors(model, tmp_path):
     with pytest.raises(CheckpointError):
         model.load_checkpoint(tmp_path / "empty.ckpt")
     other = Model(lenet5(class_num=5))
-    with pytest.raises(CheckpointError, match=r"fc3.weight \(10, 84\) in the file vs \(5, 84\)"):
+    with pytest.raises(CheckpointError, match=r"fc3.weight is \(10, 84\) Float32 in the file but \(5, 84\)"):
         other.load_checkpoint(path)
 
 
@@ -218,7 +219,7 @@ def test_checkpoint_of_a_different_network_names_parameters(tmp_path):
             return self.alpha(x)
 
     path = Model(Other()).save_checkpoint(tmp_path / "other.ckpt")
-    with pytest.raises(CheckpointError, match=r"missing from the file: conv1.weight.*alpha.weight"):
+    with pytest.raises(CheckpointError, match=r"conv1.weight is missing from the file \(and 9 more\)"):
         Model(lenet5()).load_checkpoint(path)
 
 

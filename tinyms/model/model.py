@@ -1,6 +1,8 @@
 """The high-level :class:`Model`: compile, train, eval, predict, save, load, export."""
 
+import contextlib
 import copy
+import math
 import os
 import tempfile
 import time
@@ -15,18 +17,15 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .._text import first_line as _first_line
+from .._checks import non_negative_int, positive_int
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
+from . import _checkpoint
+from ._exact import exact_eval_pipeline
 from ._progress import EpochProgress
 from .history import History
 
 __all__ = ["Model", "load"]
-
-# Names an optimizer or a training wrapper adds to a checkpoint beside the network's own weights.
-_TRAINING_STATE_PREFIXES = ("moments.", "moment1.", "moment2.", "accum.", "mean_grad.", "mean_square.",
-                            "learning_rate", "momentum", "global_step", "beta1_power", "beta2_power",
-                            "scale_sense", "current_iterator_step", "last_overflow_iterator_step",
-                            "epoch_num", "step_num")
 
 _EXPORT_SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
 
@@ -99,30 +98,39 @@ class Model:
         return self
 
     # -------------------------------------------------------------------- train
-    def train(self, epoch, train_dataset, callbacks=None, verbose=1, valid_dataset=None,
-              dataset_sink_mode=False):
-        """Train for ``epoch`` passes over ``train_dataset``.
+    def train(self, epoch, train_dataset, callbacks=None, dataset_sink_mode=False, sink_size=-1,
+              initial_epoch=0, *, verbose=1, valid_dataset=None):
+        """Train until epoch ``epoch`` over ``train_dataset``.
+
+        The positional order is ``mindspore.train.Model.train``'s, so MindSpore and TinyMS 0.3
+        scripts run unchanged; TinyMS's own options are keyword-only.
 
         Args:
-            epoch (int): number of epochs.
+            epoch (int): the last epoch to run (``epoch`` passes when ``initial_epoch`` is 0).
             train_dataset: a batched dataset yielding ``(data, label)``, e.g.
                 ``mnist_transform.apply_ds(MnistDataset(...))``.
             callbacks: a ``tinyms.callbacks.Callback`` or a list of them (MindSpore's
                 ModelCheckpoint, LossMonitor, TimeMonitor, EarlyStopping, History... work as in MindSpore).
+            dataset_sink_mode (bool): MindSpore's device-sink switch. TinyMS feeds batches from
+                the host (measured as fast as sinking on CPU); together with ``sink_size`` it
+                keeps MindSpore's meaning of an epoch.
+            sink_size (int): with ``dataset_sink_mode=True``, the steps per epoch (``-1``: the
+                whole dataset), as in MindSpore; ignored otherwise.
+            initial_epoch (int): epochs already done; training runs epochs
+                ``initial_epoch + 1`` to ``epoch``.
             verbose (int): 0 silent, 1 a progress bar per epoch (one line per epoch when the
                 output is not a terminal), 2 one line per epoch.
-            valid_dataset: optional dataset evaluated after every epoch; its results appear in
-                the history as ``val_loss`` / ``val_<metric>`` and as ``eval_loss`` / metric names
-                to callbacks such as EarlyStopping.
-            dataset_sink_mode (bool): accepted for MindSpore compatibility; the CPU backend has
-                no sink mode, so it changes nothing.
+            valid_dataset: optional dataset evaluated (exactly, see :meth:`eval`) after every
+                epoch; its results appear in the history as ``val_loss`` / ``val_<metric>`` and
+                as ``eval_loss`` / metric names to callbacks such as EarlyStopping.
 
         Returns:
             History: per-epoch ``loss`` (and validation results).
 
         Raises:
             NotCompiledError: ``compile`` has not set a loss and an optimizer.
-            DatasetError: the dataset is empty or does not yield ``(data, label)``.
+            DatasetError: the dataset is empty, does not yield ``(data, label)``, or holds a
+                label outside the network's classes.
             InputShapeError: the data does not fit the network.
 
         Example:
@@ -130,39 +138,62 @@ class Model:
             >>> history.history["loss"]                       # doctest: +SKIP
             [0.23]
         """
-        _check_positive_int(epoch, "epoch")
+        positive_int(epoch, "epoch", 1)
+        non_negative_int(initial_epoch, "initial_epoch", 0)
+        if initial_epoch >= epoch:
+            raise ValueError(f"initial_epoch ({initial_epoch}) must be smaller than epoch ({epoch}): "
+                             f"training runs epochs initial_epoch+1 to epoch")
+        if isinstance(sink_size, bool) or not isinstance(sink_size, (int, np.integer)) or not (
+                sink_size == -1 or sink_size > 0):
+            raise ValueError(f"sink_size must be -1 (the whole dataset) or a positive integer, got {sink_size!r}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if self.loss_fn is None or self.optimizer is None:
             raise NotCompiledError(
                 "train() needs a loss and an optimizer: call "
                 "model.compile(loss_fn='cross_entropy', optimizer='momentum') first")
-        steps = _dataset_size(train_dataset, "train_dataset")
+        size = _dataset_size(train_dataset, "train_dataset")
+        steps = int(sink_size) if dataset_sink_mode and sink_size > 0 else size
         _context._apply_defaults()
         train_net = self._build_train_net()
         callbacks = _as_list(callbacks)
+        # a History among the callbacks is the record this call fills and returns
+        history = next((cb for cb in callbacks if isinstance(cb, History)), None) or History()
+        callbacks = [cb for cb in callbacks if not isinstance(cb, History)]
+        epochs_to_run = epoch - initial_epoch
 
         cb_params = self._callback_params(epoch, steps, train_dataset, callbacks)
+        cb_params.cur_epoch_num = initial_epoch
+        cb_params.cur_step_num = initial_epoch * steps
+        cb_params.initial_step = initial_epoch * steps
+        cb_params.dataset_sink_mode = bool(dataset_sink_mode)
         run_context = RunContext(cb_params)
-        history = History()
-        iterator = train_dataset.create_tuple_iterator(num_epochs=epoch, do_copy=False)
-        step_fn = None
+        passes = math.ceil(epochs_to_run * steps / size)
+        iterator = train_dataset.create_tuple_iterator(num_epochs=passes, do_copy=False)
+        batches = _batches(iterator, passes)
+        step_fn, labels_ok = None, None
         with CallbackManager(callbacks) as cbs:
             cbs.on_train_begin(run_context)
-            for ep in range(1, epoch + 1):
+            for ep in range(initial_epoch + 1, epoch + 1):
                 cb_params.cur_epoch_num = ep
                 cbs.on_train_epoch_begin(run_context)
                 progress = EpochProgress(verbose, ep, epoch, steps)
                 started, losses = time.perf_counter(), []
                 train_net.set_train(True)
-                for batch in iterator:
+                for _ in range(steps):
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
                     cb_params.cur_step_num += 1
                     cb_params.train_dataset_element = batch
                     cbs.on_train_step_begin(run_context)
                     if step_fn is None:
                         step_fn = self._step_function(train_net, batch)
+                        labels_ok = self._label_check(batch)
+                        labels_ok(batch[1])
                         loss = _run_first(step_fn, batch)
                     else:
+                        labels_ok(batch[1])
                         loss = step_fn(*batch)
                     cb_params.net_outputs = loss
                     # no read-back here: the next batch is fetched while this step still runs
@@ -187,6 +218,8 @@ class Model:
                     history.stopped_early = ep < epoch or n_steps < steps
                     break
             cbs.on_train_end(run_context)
+        with contextlib.suppress(Exception):  # free the pipeline's threads now
+            iterator.stop()
         return history
 
     def _callback_params(self, epoch, steps, train_dataset, callbacks):
@@ -225,27 +258,73 @@ class Model:
             raise DatasetError(f"train_dataset must yield (data, label) pairs, but its rows have "
                                f"{len(batch)} columns; map or project it to two columns first")
         self._check_input_shape(tuple(batch[0].shape), "training data")
+        _check_data_dtype(batch[0], "training data")
         cast = _needs_label_cast(self.loss_fn, batch[1])
-        if cast is None:
+        data_cast = ms.float32 if batch[0].dtype == ms.float64 else None
+        if cast is None and data_cast is None:
             return train_net
 
         def step(x, y, _cast=ms.ops.cast):
-            return train_net(x, _cast(y, cast))
+            if data_cast is not None:
+                x = _cast(x, data_cast)
+            if cast is not None:
+                y = _cast(y, cast)
+            return train_net(x, y)
         return step
 
+    def _class_count(self, data):
+        """How many classes the network scores (from its config, else one forward pass)."""
+        cfg = getattr(self.network, "default_cfg", None)
+        if cfg is not None and getattr(cfg, "labels", None):
+            return len(cfg.labels)
+        self.network.set_train(False)
+        try:
+            out = self.network(data if data.dtype != ms.float64 else ms.ops.cast(data, ms.float32))
+        except (RuntimeError, ValueError, TypeError):
+            return None  # the train step reports the real problem
+        shape = getattr(out, "shape", ())
+        return int(shape[-1]) if len(shape) == 2 else None
+
+    def _label_check(self, batch, always=False):
+        """A function raising DatasetError when a batch holds labels outside the network's classes."""
+        integer = batch[1].dtype in (ms.int32, ms.int64, ms.uint8, ms.int16, ms.uint16, ms.uint32, ms.int8)
+        if not integer or len(batch[1].shape) != 1 or not (always or getattr(self.loss_fn, "sparse", False)):
+            return lambda label: None
+        classes = self._class_count(batch[0])
+        if classes is None:
+            return lambda label: None
+
+        def check(label):
+            values = label.asnumpy()
+            if values.size and (values.min() < 0 or values.max() >= classes):
+                bad = values[(values < 0) | (values >= classes)]
+                raise DatasetError(
+                    f"label {int(bad[0])} is outside the network's {classes} classes (0 to {classes - 1}): "
+                    f"build the network with class_num= the number of classes in the data "
+                    f"(e.g. lenet5(class_num={int(values.max()) + 1})) or fix the labels")
+        return check
+
     # --------------------------------------------------------------------- eval
-    def eval(self, dataset, verbose=0):
-        """Evaluate on a batched ``(data, label)`` dataset.
+    def eval(self, valid_dataset, callbacks=None, dataset_sink_mode=False, *, verbose=0):
+        """Evaluate on a batched ``(data, label)`` dataset: every sample exactly once.
+
+        Whatever pipeline it is given, evaluation reads it without shuffling, repeating or
+        dropping the remainder (a copy of the pipeline is evaluated; the dataset object is
+        not changed), so the same weights always give the same numbers, over all samples.
+        The positional order is ``mindspore.train.Model.eval``'s.
 
         Args:
-            dataset: e.g. ``mnist_transform.apply_ds(MnistDataset(test_dir), shuffle=False)``.
+            valid_dataset: e.g. ``mnist_transform.apply_ds(MnistDataset(test_dir), is_training=False)``.
+            callbacks: callbacks whose ``on_eval_*`` methods run during evaluation.
+            dataset_sink_mode (bool): accepted for MindSpore compatibility (no effect on CPU).
             verbose (int): 1 shows a progress bar (or one line when not a terminal).
 
         Returns:
             dict: ``{"loss": ..., "<metric>": ...}`` (loss only when a loss was compiled).
 
         Raises:
-            NotCompiledError: neither metrics nor a loss were compiled.
+            NotCompiledError: neither metrics nor a loss were compiled, or the ``loss`` metric
+                was asked for without a loss function.
             DatasetError: the dataset is empty or does not yield ``(data, label)``.
 
         Example:
@@ -254,9 +333,14 @@ class Model:
         """
         if not self.metrics and self.loss_fn is None:
             raise NotCompiledError("eval() needs metrics: call model.compile(metrics=['accuracy']) first")
-        return self._evaluate(dataset, verbose=verbose)
+        return self._evaluate(valid_dataset, verbose=verbose, callbacks=_as_list(callbacks))
 
-    def _evaluate(self, dataset, verbose=0):
+    def _evaluate(self, dataset, verbose=0, callbacks=()):
+        if self.loss_fn is None and any(isinstance(m, _metrics.Loss) for m in self.metrics.values()):
+            raise NotCompiledError("the 'loss' metric needs a loss function: call "
+                                   "model.compile(loss_fn='cross_entropy', metrics=[...]) first")
+        _dataset_size(dataset, "eval dataset")
+        dataset = exact_eval_pipeline(dataset)
         steps = _dataset_size(dataset, "eval dataset")
         _context._apply_defaults()
         if self._eval_net is None:
@@ -266,36 +350,68 @@ class Model:
         net.set_train(False)
         for metric in self.metrics.values():
             metric.clear()
+        cb_params = InternalCallbackParam()
+        cb_params.eval_network = net
+        cb_params.network = self.network
+        cb_params.valid_dataset = dataset
+        cb_params.batch_num = steps
+        cb_params.cur_step_num = 0
+        cb_params.epoch_num = 1
+        cb_params.cur_epoch_num = 1
+        cb_params.mode = "eval"
+        cb_params.list_callback = list(callbacks)
+        cb_params.dataset_sink_mode = False
+        cb_params.net_outputs = None
+        run_context = RunContext(cb_params)
         progress = EpochProgress(verbose, 0, 0, steps)
         started, loss_sum, count, checked = time.perf_counter(), 0.0, 0, False
-        for batch in dataset.create_tuple_iterator(num_epochs=1, do_copy=False):
-            if not checked:
-                if len(batch) != 2:
-                    raise DatasetError(f"an eval dataset must yield (data, label) pairs, but its rows "
-                                       f"have {len(batch)} columns")
-                self._check_input_shape(tuple(batch[0].shape), "evaluation data")
-                cast = _needs_label_cast(self.loss_fn, batch[1])
-                checked = True
-            data, label = batch
-            if cast is not None:
-                label = ms.ops.cast(label, cast)
-            if self.loss_fn is not None:
-                loss, logits, _ = net(data, label)
-                n = data.shape[0]
-                loss_sum += float(loss.asnumpy()) * n
-                count += n
-            else:
-                logits = net(data)
-            for metric in self.metrics.values():
-                if isinstance(metric, _metrics.Loss):
-                    metric.update(loss)
+        with CallbackManager(list(callbacks)) as cbs:
+            cbs.on_eval_begin(run_context)
+            cbs.on_eval_epoch_begin(run_context)
+            for batch in dataset.create_tuple_iterator(num_epochs=1, do_copy=False):
+                if not checked:
+                    if len(batch) != 2:
+                        raise DatasetError(f"an eval dataset must yield (data, label) pairs, but its rows "
+                                           f"have {len(batch)} columns")
+                    self._check_input_shape(tuple(batch[0].shape), "evaluation data")
+                    _check_data_dtype(batch[0], "evaluation data")
+                    cast = _needs_label_cast(self.loss_fn, batch[1])
+                    labels_ok = self._label_check(batch, always=True)
+                    checked = True
+                labels_ok(batch[1])
+                cb_params.cur_step_num += 1
+                cbs.on_eval_step_begin(run_context)
+                data, label = batch
+                if data.dtype == ms.float64:
+                    data = ms.ops.cast(data, ms.float32)
+                if cast is not None:
+                    label = ms.ops.cast(label, cast)
+                n = int(data.shape[0])
+                if self.loss_fn is not None:
+                    loss, logits, _ = net(data, label)
+                    loss_sum += float(loss.asnumpy()) * n
+                    cb_params.net_outputs = (loss, logits, label)
                 else:
-                    metric.update(logits, label)
-            progress.step()
-        results = {}
-        if self.loss_fn is not None:
-            results["loss"] = loss_sum / max(count, 1)
-        results.update({name: _scalar(metric.eval()) for name, metric in self.metrics.items()})
+                    loss = None
+                    logits = net(data)
+                    cb_params.net_outputs = logits
+                count += n
+                for metric in self.metrics.values():
+                    if isinstance(metric, _metrics.Loss):
+                        metric.update(loss)
+                    else:
+                        metric.update(logits, label)
+                progress.step()
+                cbs.on_eval_step_end(run_context)
+            results = {}
+            if self.loss_fn is not None:
+                results["loss"] = loss_sum / max(count, 1)
+            results.update({name: _scalar(metric.eval()) for name, metric in self.metrics.items()})
+            self.eval_samples = count
+            cb_params.metrics = dict(results)
+            cb_params.eval_results = dict(results)
+            cbs.on_eval_epoch_end(run_context)
+            cbs.on_eval_end(run_context)
         progress.close(results, time.perf_counter() - started)
         return results
 
@@ -349,7 +465,11 @@ class Model:
 
     # -------------------------------------------------------------- checkpoints
     def save_checkpoint(self, path):
-        """Save the network's weights to a MindSpore checkpoint file, atomically.
+        """Save the network's weights to a MindSpore checkpoint file, safely.
+
+        The file carries a CRC-32 that every TinyMS load verifies, is written to a temporary
+        name, fsync'ed and renamed into place (mode 0644), and records the zoo model name and
+        class count so that ``tinyms.model.load(path)`` can rebuild the network.
 
         Args:
             path (str): file name; ``.ckpt`` is appended if missing. Parent folders are created.
@@ -357,78 +477,47 @@ class Model:
         Returns:
             str: the path written.
 
+        Raises:
+            CheckpointError: ``path`` is a folder or cannot be written.
+
         Example:
             >>> model.save_checkpoint("out/lenet5.ckpt")    # doctest: +SKIP
-            'out/lenet5.ckpt'
+            '/home/me/out/lenet5.ckpt'
         """
-        path = os.fspath(path)
-        if not path.endswith(".ckpt"):
-            path += ".ckpt"
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ckpt", dir=folder)
-        os.close(fd)
-        try:
-            ms.save_checkpoint(self.network, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        cfg = getattr(self.network, "default_cfg", None)
+        meta = {"model": cfg.name, "class_num": len(cfg.labels)} if cfg is not None and cfg.labels else None
+        return _checkpoint.save_checkpoint(self.network, path, metadata=meta)
 
-    def load_checkpoint(self, path):
-        """Load weights saved by :meth:`save_checkpoint` (or MindSpore's ModelCheckpoint).
+    def load_checkpoint(self, path, resume=False):
+        """Load weights saved by :meth:`save_checkpoint` or by a ``ModelCheckpoint`` callback.
 
-        Optimizer state found in the file (saved by ModelCheckpoint) is loaded into the
-        compiled optimizer, if any, and otherwise ignored.
+        Weights load by exact name into the network only, after the file's CRC is verified.
+        Optimizer state in the file (``moments.*``... from ``ModelCheckpoint``) is ignored
+        unless ``resume=True``, which loads it into the compiled optimizer's own slots.
 
         Args:
             path (str): the ``.ckpt`` file.
+            resume (bool): also restore the optimizer's state (needs a compiled optimizer and a
+                file that holds its state).
 
         Returns:
             str: the path loaded.
 
         Raises:
-            CheckpointError: the file is missing, unreadable, or holds the weights of another
-                network (the message names the parameters that are missing or differ in shape).
+            CheckpointError: the file is missing, corrupt (CRC mismatch), or holds the weights
+                of another network (the message names the first parameter that is missing,
+                differs in shape or dtype, or is unknown).
 
         Example:
             >>> model.load_checkpoint("out/lenet5.ckpt")    # doctest: +SKIP
         """
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise CheckpointError(f"no checkpoint file at {path!r}: check the path, or write one "
-                                  f"with model.save_checkpoint(path)")
-        try:
-            params = ms.load_checkpoint(path)
-        except (ValueError, RuntimeError, OSError, TypeError) as err:
-            raise CheckpointError(f"{path!r} is not a readable MindSpore checkpoint (truncated or "
-                                  f"corrupt?): {_first_line(err)}. Save or download it again.") from err
-        if not params:
-            raise CheckpointError(f"{path!r} holds no parameters: save or download it again")
-        own = self.network.parameters_dict()
-        missing = [name for name in own if name not in params]
-        wrong = [f"{name} {tuple(params[name].shape)} in the file vs {tuple(p.shape)} in the network"
-                 for name, p in own.items() if name in params and tuple(params[name].shape) != tuple(p.shape)]
-        if missing or wrong:
-            unexpected = [n for n in params if n not in own and not n.startswith(_TRAINING_STATE_PREFIXES)]
-            parts = []
-            if wrong:
-                parts.append("shapes differ for " + "; ".join(wrong))
-            if missing:
-                parts.append("missing from the file: " + ", ".join(missing))
-            if unexpected:
-                parts.append("in the file but not in the network: " + ", ".join(unexpected[:12]))
-            raise CheckpointError(f"{path!r} is a checkpoint of another network ({'; '.join(parts)}). "
-                                  f"Build the network the checkpoint was trained with (same model and "
-                                  f"class_num) or pick the matching file.")
-        ms.load_param_into_net(self.network, {name: params[name] for name in own}, strict_load=True)
-        if self.optimizer is not None:
-            extra = {n: p for n, p in params.items() if n not in own}
-            opt_names = {p.name for p in self.optimizer.get_parameters()}
-            state = {n: p for n, p in extra.items() if n in opt_names}
-            if state:
-                ms.load_param_into_net(self.optimizer, state)
+        if resume and self.optimizer is None:
+            raise NotCompiledError("load_checkpoint(resume=True) restores optimizer state: call "
+                                   "model.compile(loss_fn=..., optimizer=...) first")
+        params = _checkpoint.load_weights(self.network, path)
+        if resume:
+            _checkpoint.load_optimizer_state(self.optimizer, self.network, path, params)
         return path
 
     # ------------------------------------------------------------------- export
@@ -516,18 +605,23 @@ class Model:
         return text
 
 
-def load(file_name):
-    """Load a model exported as MindIR, ready for :meth:`Model.predict`.
+def load(file_name, network=None):
+    """Load a saved model, ready for :meth:`Model.predict` and :meth:`Model.eval`.
 
     Args:
-        file_name (str): a ``.mindir`` file written by :meth:`Model.export`.
+        file_name (str): a ``.mindir`` file written by :meth:`Model.export`, or a ``.ckpt``
+            file written by :meth:`Model.save_checkpoint` (or a ``ModelCheckpoint`` callback).
+        network (Layer): for a checkpoint, the network to load it into. Default: the zoo
+            network the checkpoint records (``save_checkpoint`` of a zoo model records it).
 
     Returns:
-        Model: wrapping the loaded graph.
+        Model: wrapping the loaded graph or network.
 
     Raises:
         FileNotFoundError: no such file.
         ExportError: the file is not a MindIR model MindSpore can load.
+        CheckpointError: a checkpoint is corrupt, does not match ``network``, or records no
+            zoo model and no ``network`` was given.
 
     Example:
         >>> from tinyms.model import load
@@ -535,10 +629,28 @@ def load(file_name):
     """
     path = os.fspath(file_name)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no model file at {path!r}; export one with model.export(inputs, path)")
+        raise FileNotFoundError(f"no model file at {path!r}; export one with model.export(inputs, path) "
+                                f"or save one with model.save_checkpoint(path)")
     if path.lower().endswith(".onnx"):
-        raise ExportError(f"{path!r} is ONNX; tinyms.model.load reads MindIR. Serve ONNX with "
-                          f"tinyms.serving (onnxruntime) or export MINDIR instead")
+        raise ExportError(f"{path!r} is ONNX; tinyms.model.load reads MindIR and checkpoints. Serve ONNX "
+                          f"with tinyms.serving (onnxruntime) or export MINDIR instead")
+    if path.lower().endswith(".ckpt"):
+        params = _checkpoint.read_checkpoint(path)
+        if network is None:
+            meta = _checkpoint.metadata(params)
+            if "model" not in meta:
+                raise CheckpointError(f"{path!r} does not record which network it belongs to: pass it, "
+                                      f"e.g. tinyms.model.load(path, network=lenet5(class_num=10))")
+            from .registry import create_model
+            try:
+                network = create_model(str(meta["model"]), class_num=int(meta.get("class_num", 10)))
+            except (UnknownNameError, TypeError) as err:
+                raise CheckpointError(f"{path!r} records the network {meta['model']!r}, which this TinyMS "
+                                      f"cannot build ({_first_line(err)}): pass network=") from err
+        _checkpoint.load_weights(network, path, params)
+        return Model(network)
+    if network is not None:
+        raise ValueError("network= applies to checkpoints; a MindIR file holds its own graph")
     try:
         graph = ms.load(path)
     except (RuntimeError, ValueError, TypeError) as err:
@@ -547,9 +659,18 @@ def load(file_name):
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _batches(iterator, passes):
+    """Every batch of ``passes`` passes over a MindSpore iterator (it stops at each pass's end)."""
+    for _ in range(passes):
+        yield from iterator
+
+
+def _check_data_dtype(data, what):
+    if data.dtype in (ms.float32, ms.float16, ms.float64):
+        return
+    raise InputShapeError(
+        f"{what} is {data.dtype}, but networks take floating-point input: normalise images with a "
+        f"tinyms.vision transform (e.g. mnist_transform.apply_ds(dataset)), which also casts to float32")
 
 
 def _dataset_size(dataset, what):

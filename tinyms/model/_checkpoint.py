@@ -1,0 +1,254 @@
+"""Checkpoint files: written with an integrity check, read by exact name, never silently wrong.
+
+What TinyMS guarantees for a ``.ckpt`` file, whichever path wrote or reads it
+(``Model.save_checkpoint`` / ``Model.load_checkpoint``, ``tinyms.model.load``, the TinyMS
+``ModelCheckpoint`` callback, the serving executor):
+
+- Written to a temporary name in the target folder, fsync'ed, renamed into place, mode 0644;
+  temporary files left by a process that died are removed on the next save there.
+- Written with MindSpore's CRC-32 trailer; the CRC is verified on every read before any value
+  is used. A file without a trailer (MindSpore's default writers) still loads, unverified.
+- Network weights load by exact name into the network only; every network parameter must be
+  in the file with the same shape and dtype, and every other entry of the file must be
+  optimizer state or TinyMS metadata. Optimizer state loads into optimizer slots only, and
+  only when resuming. The first mismatch is a :class:`~tinyms.errors.CheckpointError`.
+"""
+
+import binascii
+import contextlib
+import logging
+import os
+
+import numpy as np
+
+from .._fileio import atomic_path, sweep_stale_temps
+from .._text import first_line as _first_line
+from ..errors import CheckpointError
+
+__all__ = ["save_checkpoint", "read_checkpoint", "load_weights", "load_optimizer_state",
+           "metadata", "META_PREFIX", "verify_crc"]
+
+META_PREFIX = "tinyms_"  # metadata entries TinyMS adds to a file (model name, class count...)
+_CRC_TAG = b"crc_num"
+_TRAILER = len(_CRC_TAG) + 10
+
+# Scalar state an optimizer or training wrapper keeps beside per-parameter slots.
+_OPTIMIZER_SCALARS = {"learning_rate", "momentum", "global_step", "beta1_power", "beta2_power",
+                      "scale_sense", "current_iterator_step", "last_overflow_iterator_step",
+                      "epoch_num", "step_num", "weight_decay", "loss_scale"}
+
+
+def _fix_path(path):
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path) or path.endswith(os.sep):
+        raise CheckpointError(f"{path!r} is a folder; pass a file name inside it, e.g. "
+                              f"{os.path.join(path, 'model.ckpt')!r}")
+    if not path.endswith(".ckpt"):
+        path += ".ckpt"
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path!r} is a folder; pass a file name such as "
+                              f"{os.path.join(path, 'model.ckpt')!r}")
+    return path
+
+
+def save_checkpoint(save_obj, path, metadata=None):
+    """Write ``save_obj`` (a network, or a list of ``{"name", "data"}``) to ``path`` safely.
+
+    Args:
+        save_obj: a ``Layer``/``nn.Cell`` or what ``mindspore.save_checkpoint`` accepts.
+        path (str): the file; ``.ckpt`` is appended if missing; parent folders are created.
+        metadata (dict): ``{key: str|int|float}`` stored as ``tinyms_<key>`` entries.
+
+    Returns:
+        str: the absolute path written.
+
+    Raises:
+        CheckpointError: ``path`` is a folder, or the file cannot be written.
+    """
+    import mindspore as ms
+
+    path = _fix_path(path)
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise CheckpointError(f"cannot create the folder for {path!r}: {err.strerror}") from err
+    sweep_stale_temps(folder)
+    append = {f"{META_PREFIX}{k}": v for k, v in (metadata or {}).items()} or None
+    try:
+        with atomic_path(path, suffix=".ckpt") as tmp:
+            ms.save_checkpoint(save_obj, tmp, append_dict=append, crc_check=True)
+    except OSError as err:
+        raise CheckpointError(f"cannot write the checkpoint {path!r}: {err.strerror or err}") from err
+    return path
+
+
+def verify_crc(path):
+    """Check the CRC-32 trailer of a ``.ckpt`` file.
+
+    Returns:
+        bool: True when the file carries a CRC and it matches; False when it has none.
+
+    Raises:
+        CheckpointError: the CRC does not match (the file is corrupt), or it cannot be read.
+    """
+    try:
+        with open(path, "rb") as f:
+            content = f.read()
+    except OSError as err:
+        raise CheckpointError(f"cannot read the checkpoint {path!r}: {err.strerror}") from err
+    if len(content) < _TRAILER or content[-_TRAILER:-10] != _CRC_TAG:
+        return False
+    expected = int.from_bytes(content[-10:], "big")
+    if binascii.crc32(content[:-_TRAILER], 0) != expected:
+        raise CheckpointError(f"{path!r} is corrupt: its CRC-32 check failed (the file changed after "
+                              f"it was written). Save, copy or download it again.")
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_mindspore_log():
+    # MindSpore logs an ERROR line of its own before raising on a broken file; the
+    # CheckpointError raised here says it better.
+    logger = logging.getLogger("mindspore")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def read_checkpoint(path):
+    """Read every entry of a checkpoint after verifying its CRC.
+
+    Returns:
+        dict: ``{name: Parameter or str/number}``.
+
+    Raises:
+        CheckpointError: the file is missing, empty, corrupt or not a checkpoint.
+    """
+    import mindspore as ms
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path!r} is a folder, not a checkpoint file: pass the .ckpt file in it")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no checkpoint file at {path!r}: check the path, or write one with "
+                              f"model.save_checkpoint(path)")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"{path!r} is empty (an interrupted save?): save or download it again")
+    verify_crc(path)
+    try:
+        with _quiet_mindspore_log():
+            params = ms.load_checkpoint(path)
+    except (ValueError, RuntimeError, OSError, TypeError, MemoryError) as err:
+        raise CheckpointError(f"{path!r} is not a readable MindSpore checkpoint (truncated or corrupt?): "
+                              f"{_first_line(err)}. Save or download it again.") from err
+    if not params:
+        raise CheckpointError(f"{path!r} holds no parameters: save or download it again")
+    return params
+
+
+def metadata(params):
+    """The TinyMS metadata stored in a checkpoint's entries (``tinyms_model`` -> ``model``...)."""
+    out = {}
+    for name, value in params.items():
+        if name.startswith(META_PREFIX):
+            out[name[len(META_PREFIX):]] = value.asnumpy().item() if hasattr(value, "asnumpy") else value
+    return out
+
+
+def _is_optimizer_state(name, own):
+    if name in _OPTIMIZER_SCALARS:
+        return True
+    head, _, rest = name.partition(".")
+    return bool(rest) and rest in own and head not in own
+
+
+def _describe(value):
+    return f"{tuple(value.shape)} {value.dtype}"
+
+
+def load_weights(network, path, params=None):
+    """Load a checkpoint's weights into ``network`` by exact parameter name, verified.
+
+    Args:
+        network (Layer): the network whose parameters receive the weights.
+        path (str): the ``.ckpt`` file (used for reading and in error messages).
+        params (dict): entries already read with :func:`read_checkpoint` (optional).
+
+    Returns:
+        dict: the entries of the file (weights, optimizer state and metadata).
+
+    Raises:
+        CheckpointError: the file is corrupt, or a network parameter is missing from it or
+            differs in shape or dtype, or the file holds an entry that is neither a network
+            weight, optimizer state nor TinyMS metadata (the message names the first one and
+            how many more there are).
+    """
+    import mindspore as ms
+
+    path = os.fspath(path)
+    if params is None:
+        params = read_checkpoint(path)
+    own = network.parameters_dict()
+    problems = []
+    for name, param in own.items():
+        value = params.get(name)
+        if value is None:
+            problems.append(f"{name} is missing from the file")
+        elif not hasattr(value, "shape") or tuple(value.shape) != tuple(param.shape):
+            got = _describe(value) if hasattr(value, "shape") else type(value).__name__
+            problems.append(f"{name} is {got} in the file but {_describe(param)} in the network")
+        elif value.dtype != param.dtype:
+            problems.append(f"{name} is {_describe(value)} in the file but {_describe(param)} in the network")
+    unexpected = [n for n in params if n not in own and not n.startswith(META_PREFIX)
+                  and not _is_optimizer_state(n, own)]
+    problems += [f"{n} is in the file but not in the network" for n in unexpected]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CheckpointError(
+            f"{path!r} does not match {type(network).__name__}: {problems[0]}{more}. Build the network "
+            f"the checkpoint was trained with (same model and class_num) or pick the matching file.")
+    weights = {name: params[name] for name in own}
+    with _quiet_mindspore_log():
+        not_loaded, _ = ms.load_param_into_net(network, weights, strict_load=True)
+    if not_loaded:
+        raise CheckpointError(f"{path!r}: MindSpore did not load {not_loaded[0]} into the network")
+    for name, param in own.items():  # verify what was loaded, slot by slot
+        if not np.array_equal(param.asnumpy(), weights[name].asnumpy()):
+            raise CheckpointError(f"{path!r}: {name} did not load correctly into the network")
+    return params
+
+
+def load_optimizer_state(optimizer, network, path, params):
+    """Load optimizer slots (``moments.*``, ``learning_rate``...) from ``params`` into ``optimizer``.
+
+    Only the optimizer's own state is touched; the network's weights (which the optimizer also
+    holds) are never written from here.
+
+    Raises:
+        CheckpointError: the file lacks some of the optimizer's state or it differs in shape.
+    """
+    import mindspore as ms
+
+    own_ids = {id(p) for p in network.get_parameters()}
+    own_names = {p.name for p in network.get_parameters()}
+    slots = {p.name: p for p in optimizer.get_parameters()
+             if id(p) not in own_ids and p.name not in own_names}
+    problems = []
+    for name, slot in slots.items():
+        value = params.get(name)
+        if value is None:
+            problems.append(f"{name} is missing from the file")
+        elif tuple(value.shape) != tuple(slot.shape):
+            problems.append(f"{name} is {_describe(value)} in the file but {_describe(slot)} in the optimizer")
+    if problems:
+        raise CheckpointError(
+            f"{path!r} cannot resume {type(optimizer).__name__}: {problems[0]}. Resume with the optimizer "
+            f"the checkpoint was trained with, or load only the weights (resume=False).")
+    state = {name: params[name] for name in slots}
+    for name, slot in slots.items():
+        slot.set_data(ms.Tensor(state[name].asnumpy(), slot.dtype))
+    return sorted(state)
