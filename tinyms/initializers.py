@@ -10,7 +10,7 @@ Example:
 from mindspore.common import initializer as _init
 
 _NAMES = ["Initializer", "initializer", "TruncatedNormal", "Normal", "Uniform", "HeUniform",
-          "HeNormal", "XavierUniform", "XavierNormal", "One", "Zero", "Constant", "Identity",
+          "HeNormal", "XavierUniform", "XavierNormal", "One", "Zero", "Constant",
           "Sparse", "Dirac", "Orthogonal", "VarianceScaling"]
 
 globals().update({name: getattr(_init, name) for name in _NAMES})

@@ -33,7 +33,7 @@ _FROM_NN = [
     "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "HSwish", "HSigmoid", "Mish",
     # shape and padding
-    "Flatten", "Unflatten", "Identity", "Pad", "ZeroPad2d", "Upsample", "PixelShuffle",
+    "Flatten", "Unflatten", "Identity", "ZeroPad2d", "Upsample", "PixelShuffle",
     # recurrent and attention
     "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "MultiheadAttention",
     "TransformerEncoder", "TransformerEncoderLayer",

@@ -41,4 +41,4 @@ def get(loss):
     return loss
 
 
-__all__ = _CLASSES + ["LOSSES", "get"]
+__all__ = _CLASSES + ["LOSSES"]  # get() is Model.compile's helper, not exported

@@ -63,4 +63,4 @@ def get(metrics):
     return out
 
 
-__all__ = _CLASSES + ["METRICS", "get"]
+__all__ = _CLASSES + ["METRICS"]  # get() is Model.compile's helper, not exported

@@ -90,4 +90,4 @@ def get(optimizer, params, learning_rate=None):
     return build(params, float(lr))
 
 
-__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "get", "warmup_cosine_lr"]
+__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "warmup_cosine_lr"]  # get() is Model.compile's helper

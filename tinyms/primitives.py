@@ -3,6 +3,11 @@
 Operator classes are instantiated once and called like functions, which is how they are used
 inside a ``Layer.construct``; the lower-case functions can be called directly.
 
+One name is one thing across TinyMS: the activations that ``tinyms.layers`` also offers
+(``ReLU``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``LogSoftmax``) are the same classes here as
+there (they are called the same way), and dropout is ``tinyms.layers.Dropout`` (a layer that
+knows training from inference) or the function ``dropout`` here.
+
 Example:
     >>> import tinyms as ts
     >>> from tinyms.primitives import Add, tensor_add
@@ -11,24 +16,33 @@ Example:
     ([2.0, 4.0], [2.0, 4.0])
 """
 
+from mindspore import nn as _nn
+
+from . import _numpy
 from mindspore import ops as _ops
 
 _CLASSES = [
     "Add", "Sub", "Mul", "Div", "RealDiv", "MatMul", "BatchMatMul", "Pow", "Sqrt", "Exp", "Log",
     "Abs", "Neg", "Maximum", "Minimum", "Equal", "Greater", "Less", "Cast", "Reshape",
     "Transpose", "Concat", "Stack", "Squeeze", "ExpandDims", "Tile", "Gather", "OneHot",
-    "Softmax", "LogSoftmax", "ReLU", "Sigmoid", "Tanh", "ReduceSum", "ReduceMean", "ReduceMax",
+    "ReduceSum", "ReduceMean", "ReduceMax",
     "Argmax", "Argmin", "Shape", "Fill", "ZerosLike", "OnesLike", "Conv2D", "MaxPool", "AvgPool",
-    "BiasAdd", "Dropout", "L2Normalize", "GradOperation", "Print",
+    "BiasAdd", "L2Normalize", "GradOperation", "Print",
 ]
 _FUNCTIONS = [
     "tensor_add", "add", "sub", "mul", "div", "matmul", "pow", "sqrt", "exp", "log", "abs",
     "maximum", "minimum", "cast", "reshape", "transpose", "concat", "stack", "squeeze",
     "expand_dims", "tile", "gather", "one_hot", "softmax", "log_softmax", "relu", "sigmoid",
     "tanh", "argmax", "argmin", "shape", "fill", "zeros_like", "ones_like", "clip_by_value",
-    "grad", "value_and_grad", "stop_gradient", "depend",
+    "grad", "value_and_grad", "stop_gradient", "depend", "dropout",
 ]
+# Shared with tinyms.layers: the very same classes, so each name means one thing.
+_FROM_LAYERS = ["ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
 
 globals().update({name: getattr(_ops, name) for name in _CLASSES + _FUNCTIONS})
+# Functions that tinyms itself offers numpy-style (tinyms.reshape, tinyms.exp...) are those same
+# functions here, so ``tinyms.primitives.reshape is tinyms.reshape``.
+globals().update({name: _numpy.function(name) for name in _FUNCTIONS if name in _numpy.__all__})
+globals().update({name: getattr(_nn, name) for name in _FROM_LAYERS})
 
-__all__ = _CLASSES + _FUNCTIONS
+__all__ = _CLASSES + _FROM_LAYERS + _FUNCTIONS

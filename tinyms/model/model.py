@@ -1,10 +1,8 @@
 """The high-level :class:`Model`: compile, train, eval, predict, save, load, export."""
 
 import contextlib
-import copy
 import math
 import os
-import tempfile
 import time
 
 import numpy as np
@@ -20,14 +18,12 @@ from .._text import first_line as _first_line
 from .._checks import non_negative_int, positive_int
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
-from . import _checkpoint
+from . import _checkpoint, _export
 from ._exact import exact_eval_pipeline
 from ._progress import EpochProgress
 from .history import History
 
 __all__ = ["Model", "load"]
-
-_EXPORT_SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
 
 
 class Model:
@@ -529,14 +525,17 @@ class Model:
                 For MINDIR, ``Tensor(shape=[None, 1, 32, 32], dtype=tinyms.float32)`` exports a
                 dynamic batch size.
             file_name (str): output path; the format's suffix is appended if missing.
-            file_format (str): ``"MINDIR"`` or ``"ONNX"``.
+            file_format (str): ``"MINDIR"`` or ``"ONNX"``. An ONNX file gets a dynamic batch
+                dimension when onnxruntime then matches the network on a batch of 3, and is
+                always checked against the network before it is kept.
 
         Returns:
-            str: the path written.
+            str: the path written (mode 0644, written atomically).
 
         Raises:
             UnknownNameError: an unsupported format.
-            ExportError: MindSpore cannot export this network in this format (the message says why).
+            ExportError: MindSpore cannot export this network in this format (the message names
+                the operator it cannot convert and suggests MINDIR).
 
         Example:
             >>> import numpy as np
@@ -544,31 +543,9 @@ class Model:
             >>> Model(lenet5()).export(np.zeros((1, 1, 32, 32), np.float32), "/tmp/lenet5", "ONNX")
             '/tmp/lenet5.onnx'
         """
-        fmt = str(file_format).upper()
-        if fmt not in _EXPORT_SUFFIX:
-            raise UnknownNameError(f"unknown export format {file_format!r}; valid formats are: "
-                                   f"{', '.join(_EXPORT_SUFFIX)}")
-        suffix = _EXPORT_SUFFIX[fmt]
-        path = os.fspath(file_name)
-        if not path.lower().endswith(suffix):
-            path += suffix
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
         _context._apply_defaults()
-        self.network.set_train(False)
         example = inputs if isinstance(inputs, Tensor) else _as_tensor(inputs)
-        with tempfile.TemporaryDirectory(prefix=".export-", dir=folder) as tmp:
-            base = os.path.join(tmp, "net")
-            # MindSpore 2.10 exports a given network object to ONNX only once per process (a
-            # second export fails with "i: 3 out of range"): export a copy each time.
-            network = copy.deepcopy(self.network) if fmt == "ONNX" else self.network
-            try:
-                ms.export(network, example, file_name=base, file_format=fmt)
-            except (RuntimeError, ValueError, TypeError) as err:
-                raise ExportError(f"MindSpore cannot export {type(self.network).__name__} as {fmt}: "
-                                  f"{_first_line(err)}") from err
-            os.replace(base + suffix, path)
-        return path
+        return _export.export_network(self.network, example, file_name, file_format)
 
     # ------------------------------------------------------------------ summary
     def summary(self):

@@ -1,7 +1,6 @@
 """Writing a servable (weights + ``servable.json`` entry) from a trained network."""
 
 import contextlib
-import copy
 import json
 import logging
 import os
@@ -43,43 +42,13 @@ def _write_json(path, data):
 
 
 def _export_onnx(net, input_shape, tmp):
-    """Export ONNX with batch 1, then make the batch dimension dynamic if outputs stay equal."""
+    """Export ONNX through tinyms.model's one export path (dynamic batch when it verifies)."""
     import numpy as np
-    import onnx
-    import onnxruntime as ort
     import mindspore as ms
 
-    # MindSpore 2.10 can export a given network object to ONNX only once per process (a second
-    # export fails inside graph conversion), so export a copy.
-    try:
-        export_net = copy.deepcopy(net)
-    except Exception:  # noqa: BLE001 - fall back to the network itself
-        export_net = net
-    ms.export(export_net, ms.Tensor(np.zeros((1, *input_shape), np.float32)), file_name=tmp, file_format="ONNX")
-    model = onnx.load(tmp)
-    dynamic = onnx.ModelProto()
-    dynamic.CopyFrom(model)
-    for value in list(dynamic.graph.input) + list(dynamic.graph.output):
-        dims = value.type.tensor_type.shape.dim
-        if dims:
-            dims[0].ClearField("dim_value")
-            dims[0].dim_param = "batch"
-    del dynamic.graph.value_info[:]
-    x = np.random.default_rng(0).standard_normal((3, *input_shape)).astype(np.float32)
-    expected = net(ms.Tensor(x)).asnumpy()
-    try:
-        onnx.checker.check_model(dynamic)
-        session = ort.InferenceSession(dynamic.SerializeToString(), providers=["CPUExecutionProvider"])
-        got = session.run(None, {session.get_inputs()[0].name: x})[0]
-        if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-4, atol=1e-4):
-            onnx.save(dynamic, tmp)
-            return
-    except Exception as err:  # noqa: BLE001 - fall back to the static export below
-        log.info("ONNX batch dimension stays fixed at 1: %s", _first_line(err))
-    session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x[:1]})[0]
-    if not np.allclose(got, expected[:1], rtol=1e-4, atol=1e-4):
-        raise ValueError("the ONNX export computes different outputs than the network")
+    from ..model._export import export_network
+
+    export_network(net, ms.Tensor(np.zeros((1, *input_shape), np.float32)), tmp, "ONNX")
 
 
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,

@@ -1,0 +1,50 @@
+"""One export path for Model.export and servables: verified ONNX, named unsupported operators."""
+
+import os
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from tinyms.errors import ExportError, UnknownNameError
+from tinyms.layers import AdaptiveAvgPool2d, Conv2d, Dense, Flatten, Layer
+from tinyms.model import Model, lenet5, load
+
+
+class _PoolNet(Layer):
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv2d(1, 4, 3)
+        self.pool = AdaptiveAvgPool2d(1)
+        self.flat = Flatten()
+        self.fc = Dense(4, 3)
+
+    def construct(self, x):
+        return self.fc(self.flat(self.pool(self.conv(x))))
+
+
+def test_onnx_export_has_a_dynamic_batch_and_matches_the_network(tmp_path):
+    model = Model(lenet5())
+    x = np.random.default_rng(0).standard_normal((5, 1, 32, 32)).astype(np.float32)
+    for i in range(2):  # MindSpore alone fails on a second ONNX export of one network
+        path = model.export(np.zeros((1, 1, 32, 32), np.float32), tmp_path / f"net{i}", "onnx")
+        assert path.endswith(f"net{i}.onnx") and os.stat(path).st_mode & 0o777 == 0o644
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        np.testing.assert_allclose(got, model.predict(x).asnumpy(), rtol=1e-4, atol=1e-4)
+    assert sorted(os.listdir(tmp_path)) == ["net0.onnx", "net1.onnx"]  # no temporary leftovers
+
+
+def test_unsupported_onnx_operator_is_named_and_mindir_is_suggested(tmp_path):
+    model = Model(_PoolNet())
+    with pytest.raises(ExportError, match=r"AdaptiveAvgPool2D.*MINDIR"):
+        model.export(np.zeros((1, 1, 8, 8), np.float32), tmp_path / "pool", "ONNX")
+    assert os.listdir(tmp_path) == []
+    path = model.export(np.zeros((1, 1, 8, 8), np.float32), tmp_path / "pool", "MINDIR")
+    x = np.ones((1, 1, 8, 8), np.float32)
+    np.testing.assert_allclose(load(path).predict(x).asnumpy(), model.predict(x).asnumpy(), atol=1e-6)
+
+
+def test_unknown_format_lists_the_valid_ones(tmp_path):
+    with pytest.raises(UnknownNameError, match="MINDIR, ONNX"):
+        Model(lenet5()).export(np.zeros((1, 1, 32, 32), np.float32), tmp_path / "x", "tflite")

@@ -1,0 +1,149 @@
+"""Export a network to MindIR or ONNX: one implementation for ``Model.export`` and servables.
+
+- The file is written to a temporary name in the target folder, fsync'ed and renamed (0644).
+- ONNX is exported from a copy of the network: MindSpore 2.10 exports a given network object
+  to ONNX only once per process (a second export fails with "i: 3 out of range").
+- ONNX files get a dynamic batch dimension when onnxruntime then computes the same outputs
+  as the network on a batch of 3 (within 1e-4); otherwise the exported batch size stays.
+  Either way the export is checked against the network before it is kept.
+- MindSpore's refusals become :class:`~tinyms.errors.ExportError` naming the operator it
+  cannot convert and suggesting MindIR.
+"""
+
+import copy
+import logging
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from .._fileio import FILE_MODE, fsync_path
+from .._text import first_line as _first_line
+from ..errors import ExportError, UnknownNameError
+
+__all__ = ["SUFFIX", "export_network", "normalise_format"]
+
+SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
+_TOLERANCE = 1e-4
+_UNSUPPORTED_OP = re.compile(r"(?:Can not find key|[Nn]ot support(?:ed)?[^A-Za-z]+(?:op(?:erator)?)?)\s*'?(\w+)'?")
+
+log = logging.getLogger("tinyms.model")
+
+
+def normalise_format(file_format):
+    """``"onnx"`` -> ``"ONNX"``; unknown formats are an UnknownNameError listing the valid ones."""
+    fmt = str(file_format).upper()
+    if fmt not in SUFFIX:
+        raise UnknownNameError(f"unknown export format {file_format!r}; valid formats are: {', '.join(SUFFIX)}")
+    return fmt
+
+
+def _explain(network, fmt, err):
+    text = _first_line(err)
+    hint = ""
+    if fmt == "ONNX":
+        match = _UNSUPPORTED_OP.search(str(err))
+        op = match.group(1) if match else None
+        if op:
+            text = f"MindSpore 2.10 cannot convert the operator {op} to ONNX"
+        hint = " Export MINDIR instead (file_format='MINDIR'); tinyms.serving serves MindIR models."
+    return ExportError(f"cannot export {type(network).__name__} as {fmt}: {text}.{hint}")
+
+
+def _example_batch(example, batch):
+    shape = (batch, *tuple(example.shape)[1:])
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+
+def _make_batch_dynamic(path, network, example):
+    """Rewrite an ONNX file's batch dimension as symbolic if onnxruntime agrees with the network."""
+    import mindspore as ms
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(path)
+    dynamic = onnx.ModelProto()
+    dynamic.CopyFrom(model)
+    for value in list(dynamic.graph.input) + list(dynamic.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = "batch"
+    del dynamic.graph.value_info[:]
+    x = _example_batch(example, 3)
+    expected = network(ms.Tensor(x)).asnumpy()
+    try:
+        onnx.checker.check_model(dynamic)
+        session = ort.InferenceSession(dynamic.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        if got.shape == expected.shape and np.allclose(got, expected, rtol=_TOLERANCE, atol=_TOLERANCE):
+            onnx.save(dynamic, path)
+            return True
+    except Exception as err:  # noqa: BLE001 - keep the static export, checked below
+        log.info("ONNX batch dimension stays fixed: %s", _first_line(err))
+    return False
+
+
+def _check_static(path, network, example):
+    import mindspore as ms
+    import onnxruntime as ort
+
+    x = _example_batch(example, int(example.shape[0]))
+    expected = network(ms.Tensor(x)).asnumpy()
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    if got.shape != expected.shape or not np.allclose(got, expected, rtol=_TOLERANCE, atol=_TOLERANCE):
+        raise ExportError(f"the ONNX export of {type(network).__name__} computes different outputs than the "
+                          f"network (onnxruntime vs MindSpore); export MINDIR instead")
+
+
+def export_network(network, example, path, file_format="MINDIR", dynamic_batch=True):
+    """Export ``network`` for inference to ``path`` (the format's suffix is added if missing).
+
+    Args:
+        network (Layer): the network, in inference mode.
+        example (Tensor): an input of the right shape and dtype. For MINDIR a Tensor with a
+            ``None`` batch dimension exports a dynamic batch.
+        path (str): the output file.
+        file_format (str): ``"MINDIR"`` or ``"ONNX"`` (case-insensitive).
+        dynamic_batch (bool): for ONNX, try to make the batch dimension symbolic.
+
+    Returns:
+        str: the path written.
+
+    Raises:
+        UnknownNameError: an unsupported format.
+        ExportError: MindSpore cannot export the network in this format (the message names
+            the operator when MindSpore does), or the ONNX file computes other outputs.
+    """
+    import mindspore as ms
+
+    fmt = normalise_format(file_format)
+    suffix = SUFFIX[fmt]
+    path = os.path.abspath(os.fspath(path))
+    if not path.lower().endswith(suffix):
+        path += suffix
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    network.set_train(False)
+    with tempfile.TemporaryDirectory(prefix=".tmp-export-", dir=folder) as tmp:
+        base = os.path.join(tmp, "net")
+        target = network
+        if fmt == "ONNX":
+            try:
+                target = copy.deepcopy(network)
+            except Exception:  # noqa: BLE001 - export the network itself (works once per process)
+                target = network
+        try:
+            ms.export(target, example, file_name=base, file_format=fmt)
+        except (RuntimeError, ValueError, TypeError, KeyError) as err:
+            raise _explain(network, fmt, err) from err
+        written = base + suffix
+        if fmt == "ONNX" and example.shape and None not in tuple(example.shape):
+            if not (dynamic_batch and _make_batch_dynamic(written, network, example)):
+                _check_static(written, network, example)
+        fsync_path(written)
+        os.chmod(written, FILE_MODE)
+        os.replace(written, path)
+    return path
