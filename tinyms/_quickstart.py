@@ -62,9 +62,9 @@ def run(data=None, epochs=None, out=None, verbose=1, say=print):
     started = time.perf_counter()
     folder, source = find_mnist(data, say)
     train_ds = mnist_transform.apply_ds(MnistDataset(folder, usage="train", shuffle=False),
-                                        batch_size=BATCH_SIZE, shuffle=True, drop_remainder=True)
+                                        batch_size=BATCH_SIZE, is_training=True)
     test_ds = mnist_transform.apply_ds(MnistDataset(folder, usage="test", shuffle=False),
-                                       batch_size=256, shuffle=False, drop_remainder=False)
+                                       batch_size=256, is_training=False)
     steps = train_ds.get_dataset_size()
     if epochs is None:
         epochs = max(1, round(IMAGES_PER_RUN / (steps * BATCH_SIZE)))
