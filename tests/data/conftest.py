@@ -1,5 +1,7 @@
-"""Fixtures for tinyms.data tests: an isolated TINYMS_HOME and a local HTTP file server."""
+"""Fixtures for tinyms.data tests: an isolated TINYMS_HOME, a local HTTP file server and a
+raw TCP server whose answers a test writes byte by byte (for misbehaving mirrors)."""
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -7,11 +9,13 @@ import http.server
 import os
 import re
 import socket
+import struct
 import threading
 from urllib.parse import urlsplit
 
 import pytest
 
+from tinyms import _download
 from tinyms.data import download
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,12 +47,13 @@ def isolated_env(tmp_path, monkeypatch):
     """Every test gets its own TINYMS_HOME, no mirror, no proxy, and fast retries."""
     monkeypatch.setenv("TINYMS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv(download.MIRROR_ENV, raising=False)
+    monkeypatch.delenv(_download.TIMEOUT_ENV, raising=False)
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(download, "_BACKOFF", 0.01)
-    monkeypatch.setattr(download, "_CONNECT_TIMEOUT", 2.0)
-    monkeypatch.setattr(download, "_READ_TIMEOUT", 10.0)
+    monkeypatch.setattr(_download, "BACKOFF", 0.01)
+    monkeypatch.setattr(_download, "CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(_download, "READ_TIMEOUT", 10.0)
 
 
 class FileServer:
@@ -58,6 +63,9 @@ class FileServer:
         self.files = {}         # URL path -> bytes
         self.requests = []      # (URL path, headers dict), in arrival order
         self.cut_after = {}     # URL path -> bytes sent before the first answer is cut
+        self.reset_after = {}   # URL path -> bytes sent before the first answer is reset (RST)
+        self.redirects = {}     # URL path -> Location answered with 302
+        self.lengths = {}       # URL path -> Content-Length announced instead of the true one
         self.statuses = {}      # URL path -> HTTP error statuses to answer first, in order
         self.ignore_range = False
         self.url = None
@@ -76,6 +84,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         state = self.server.state
         path = urlsplit(self.path).path
         state.requests.append((path, dict(self.headers)))
+        if path in state.redirects:
+            self.send_response(302)
+            self.send_header("Location", state.redirects[path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         pending = state.statuses.get(path)
         if pending:
             self.send_error(pending.pop(0))
@@ -100,12 +114,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
         body = data[start:]
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(state.lengths.get(path, len(body))))
         self.end_headers()
         cut = state.cut_after.pop(path, None)
+        reset = state.reset_after.pop(path, None)
         try:
+            if reset is not None:
+                body = body[:reset]
             self.wfile.write(body if cut is None else body[:cut])
             self.wfile.flush()
+            if reset is not None:  # close with a TCP reset instead of a clean end
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
         except OSError:
             pass  # the client went away
 
@@ -166,3 +186,86 @@ def real_mnist_dir():
     if not all(os.path.isfile(os.path.join(MNIST_DIR, name)) for name in MNIST_GZ):
         pytest.skip(f"the official MNIST files are not in {MNIST_DIR}")
     return MNIST_DIR
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose answer to each request is written by a test function.
+
+    ``respond(server, sock, request)`` gets this server, the connected socket and the request
+    head (str); it may send anything, as slowly as it likes, with ``server.send`` (which
+    counts the bytes in ``server.sent``), and should return once ``server.stop`` is set.
+    """
+
+    def __init__(self, respond):
+        self.respond = respond
+        self.requests = []
+        self.sent = 0
+        self.stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self._clients, self._threads = [], []
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._accepter = threading.Thread(target=self._accept, daemon=True)
+        self._accepter.start()
+
+    def send(self, sock, data):
+        """Send ``data`` on ``sock``, counting it; False when the client has gone."""
+        try:
+            sock.sendall(data)
+        except OSError:
+            return False
+        self.sent += len(data)
+        return True
+
+    def _accept(self):
+        while not self.stop.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            self._clients.append(sock)
+            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, sock):
+        sock.settimeout(5)
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                data = sock.recv(4096)
+                if not data:
+                    return
+                head += data
+            request = head.decode("latin-1")
+            self.requests.append(request)
+            self.respond(self, sock, request)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def close(self):
+        self.stop.set()
+        self._accepter.join(5)
+        self._listener.close()
+        for sock in self._clients:
+            with contextlib.suppress(OSError):
+                sock.close()
+        for thread in self._threads:
+            thread.join(5)
+
+
+@pytest.fixture
+def raw_server():
+    """Factory: ``raw_server(respond)`` starts a RawServer; all are stopped after the test."""
+    servers = []
+
+    def start(respond):
+        servers.append(RawServer(respond))
+        return servers[-1]
+
+    yield start
+    for srv in servers:
+        srv.close()

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from tinyms import _download
 from tinyms.data import download, download_dataset, list_datasets
 from tinyms.errors import ChecksumError, DownloadError, UnknownNameError
 
@@ -301,8 +302,8 @@ def test_wrong_file_placed_by_hand_raises_checksum_error(sample_registry, tmp_pa
 def test_host_that_never_answers_is_left_for_the_next_source(server, sample_registry, monkeypatch,
                                                              tmp_path):
     import socket
-    monkeypatch.setattr(download, "_CONNECT_TIMEOUT", 0.3)
-    monkeypatch.setattr(download, "_READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(_download, "CONNECT_TIMEOUT", 0.3)
+    monkeypatch.setattr(_download, "READ_TIMEOUT", 0.5)
     for name, data in sample_registry.items():
         server.files[f"/good/{name}"] = data
     with socket.socket() as silent:  # a full accept queue: new connections get no answer

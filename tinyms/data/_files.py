@@ -24,7 +24,20 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class CorruptFileError(Exception):
-    """Internal: a compressed file cannot be decompressed."""
+    """Internal: a compressed file cannot be decompressed, or decompresses to the wrong content."""
+
+
+class TooLargeError(CorruptFileError):
+    """Internal: a file decompresses to more than the allowed size (e.g. a gzip bomb)."""
+
+
+class MismatchError(CorruptFileError):
+    """Internal: a file decompressed completely but not to the expected SHA-256."""
+
+    def __init__(self, message, size, digest):
+        super().__init__(message)
+        self.size = size
+        self.digest = digest
 
 
 def is_gzip(path):
@@ -33,12 +46,25 @@ def is_gzip(path):
         return f.read(2) == _GZIP_MAGIC
 
 
-def decompress(src, dst):
+def decompress(src, dst, max_size=None, sha256=None):
     """Decompress gzip file ``src`` into ``dst`` atomically; return (size, sha256) of ``dst``.
 
     A ``src`` that is not gzip-compressed (a mirror may serve the raw file) is copied as is.
+    Nothing appears at ``dst`` unless the whole output was written and passed the checks.
+
+    Args:
+        src: the (usually gzip) file to read.
+        dst: the file to write.
+        max_size: the largest output accepted; decompression stops as soon as the output
+            would pass it, so a small file expanding to gigabytes costs nothing.
+        sha256: the SHA-256 the output must have.
+
+    Returns:
+        (int, str): the size and SHA-256 of ``dst``.
 
     Raises:
+        TooLargeError: the output passes ``max_size`` (``dst`` is untouched).
+        MismatchError: the output does not have digest ``sha256`` (``dst`` is untouched).
         CorruptFileError: ``src`` is a damaged or truncated gzip file (``dst`` is untouched).
         OSError: ``dst`` cannot be written.
     """
@@ -48,12 +74,23 @@ def decompress(src, dst):
     with atomic_file(dst) as out:
         try:
             with opener(src, "rb") as f:
-                for block in iter(lambda: f.read(_CHUNK), b""):
+                while True:
+                    want = _CHUNK if max_size is None else min(_CHUNK, max_size - size + 1)
+                    block = f.read(want)
+                    if not block:
+                        break
+                    if max_size is not None and size + len(block) > max_size:
+                        raise TooLargeError(
+                            f"{os.path.basename(src)} decompresses to more than {max_size} bytes, "
+                            f"more than the file it should hold; stopped there")
                     out.write(block)
                     digest.update(block)
                     size += len(block)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise CorruptFileError(f"{os.path.basename(src)} is not a valid gzip file ({exc})") from None
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise MismatchError(f"{os.path.basename(src)} does not decompress to the expected "
+                                f"SHA-256", size, digest.hexdigest())
     return size, digest.hexdigest()
 
 

@@ -2,32 +2,28 @@
 
 ``download_dataset("mnist")`` fetches the official files (or a mirror's copy), resumes
 interrupted transfers, checks every file's SHA-256 after decompression and returns the
-dataset folder. A second call with complete, verified files does no network I/O.
+dataset folder. A second call with complete, verified files does no network I/O. The
+network part (sources, resume, retries, size and time bounds) is :mod:`tinyms._download`;
+this module knows the datasets, their layout and their decompression.
 """
 
 import contextlib
 import dataclasses
+import functools
 import os
-import sys
 import tempfile
-import time
-from urllib.parse import urlsplit
 
+from .. import _download
+from .._fileio import sweep_stale_temps
+from .._home import HOME_ENV, tinyms_home
 from .._names import lookup
 from ..errors import ChecksumError, DownloadError
 from . import _files
-from .._home import HOME_ENV, tinyms_home
 
 __all__ = ["download_dataset", "list_datasets", "MIRROR_ENV"]
 
 MIRROR_ENV = "TINYMS_DATASET_MIRROR"
-
-# Network policy: an unreachable network must fail in seconds, a flaky one should recover.
-_CONNECT_TIMEOUT = 4.0   # seconds to open a connection; then move on to the next source
-_READ_TIMEOUT = 30.0     # seconds without a byte before a transfer counts as stalled
-_RETRIES = 3             # extra attempts per URL after a transient failure
-_BACKOFF = 0.5           # seconds before the first retry, doubled after each one
-_CHUNK = 1 << 16
+_MIRROR_EXAMPLE = "http://127.0.0.1:8000/datasets"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +34,15 @@ class _File:
     local: str    # path inside the dataset folder, "/"-separated, e.g. "train/train-images-idx3-ubyte"
     size: int     # bytes of the local (decompressed) file
     sha256: str   # of the local (decompressed) file, so a mirror may recompress
+
+    @property
+    def max_download(self):
+        """The most bytes a source may send: the decompressed size plus gzip's worst-case overhead.
+
+        A mirror may serve the file gzip-compressed (smaller) or raw (exactly ``size``);
+        stored (incompressible) gzip adds 5 bytes per 64 KiB block and a short header.
+        """
+        return self.size + self.size // 100 + 65536
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +90,11 @@ def list_datasets():
     return sorted(_DATASETS)
 
 
-def download_dataset(name, local_path=None, mirror=None, progress=True):
-    """Download dataset ``name`` (once) and return its verified folder.
+def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=True, *,
+                     timeout=None, name=None):
+    """Download dataset ``dataset_name`` (once) and return its verified folder.
 
-    The result is ``<local_path>/<name>``. For ``"mnist"`` it holds the decompressed
+    The result is ``<local_path>/<dataset_name>``. For ``"mnist"`` it holds the decompressed
     official IDX files, one folder per split::
 
         <local_path>/mnist/
@@ -98,27 +104,44 @@ def download_dataset(name, local_path=None, mirror=None, progress=True):
     so ``MnistDataset(os.path.join(path, "train"))`` reads the training set. Every file's
     SHA-256 is checked after decompression. A call that finds all files already verified
     does no network I/O. Interrupted transfers resume from ``.part`` files kept under
-    ``<local_path>/<name>/.partial``.
+    ``<local_path>/<dataset_name>/.partial``.
+
+    Everything a server sends is bounded: a file may not be larger than its official
+    decompressed size (plus gzip overhead), nor decompress to more than that size, and each
+    source gets ``timeout`` seconds per file (default 900, or ``$TINYMS_DOWNLOAD_TIMEOUT``)
+    before the next source is tried.
 
     Without network access, copy the official ``.gz`` files by hand into the split folders
     (``train/train-images-idx3-ubyte.gz``...) and call this function: they are verified,
     decompressed and the ``.gz`` copies removed.
 
     Args:
-        name: dataset name, see :func:`list_datasets` (case-insensitive).
+        dataset_name: dataset name, see :func:`list_datasets` (case-insensitive). May be
+            given positionally or by keyword, as in TinyMS 0.3
+            (``download_dataset(dataset_name='mnist', local_path='/tmp')``).
         local_path: parent folder; default ``$TINYMS_HOME/datasets`` (``~/.tinyms/datasets``).
         mirror: base URL replacing the official hosts; files are fetched from
-            ``<mirror>/<name>/<official file name>``. Default: ``$TINYMS_DATASET_MIRROR``.
+            ``<mirror>/<dataset_name>/<official file name>``. Default: ``$TINYMS_DATASET_MIRROR``.
+            Must be an http(s) URL with a host; anything else is refused before any network
+            access.
         progress: show a progress bar per file on stderr.
+        timeout: seconds each source gets for one file, connecting, retries and waiting
+            included; default ``$TINYMS_DOWNLOAD_TIMEOUT``, else 900 (15 minutes).
+        name: older spelling of ``dataset_name``, still accepted.
 
     Returns:
         str: absolute path of the dataset folder.
 
     Raises:
-        UnknownNameError: ``name`` is not a known dataset (the message lists them).
-        DownloadError: every source failed (the message lists each URL and why), or the
-            destination folder cannot be written.
-        ChecksumError: a file did not match its SHA-256; the bad file has been removed.
+        UnknownNameError: the name is not a known dataset (the message lists them).
+        TypeError: no dataset name, or two different ones; ``timeout`` not a number.
+        ValueError: ``timeout`` not positive.
+        DownloadError: the mirror URL or ``$TINYMS_DOWNLOAD_TIMEOUT`` is malformed (raised
+            before any network access); every source failed (the message lists each URL and
+            why: unreachable, HTTP error, too large, deadline passed...); or the destination
+            folder cannot be written.
+        ChecksumError: a file did not match its SHA-256 or decompressed to more than its
+            official size; the bad file has been removed.
 
     Example:
         >>> import os
@@ -127,11 +150,19 @@ def download_dataset(name, local_path=None, mirror=None, progress=True):
         >>> MnistDataset(os.path.join(path, "train")).get_dataset_size()  # doctest: +SKIP
         60000
     """
-    spec = lookup(_DATASETS, name, "dataset")
+    if name is not None and dataset_name is not None and name != dataset_name:
+        raise TypeError(f"download_dataset() got two dataset names, dataset_name={dataset_name!r} "
+                        f"and name={name!r}; pass only dataset_name")
+    dataset_name = dataset_name if dataset_name is not None else name
+    if dataset_name is None:
+        raise TypeError(f"download_dataset() needs a dataset name, e.g. "
+                        f"download_dataset('mnist'); valid names: {', '.join(list_datasets())}")
+    spec = lookup(_DATASETS, dataset_name, "dataset")
+    urls = _source_urls(spec, mirror)
+    seconds = _download.resolve_timeout(timeout)
     root = os.path.abspath(os.path.expanduser(
         os.fspath(local_path) if local_path is not None else os.path.join(tinyms_home(), "datasets")))
     dest = os.path.join(root, spec.name)
-    urls = _source_urls(spec, mirror)
 
     if _verify_existing(dest, spec.files):
         return dest
@@ -139,7 +170,6 @@ def download_dataset(name, local_path=None, mirror=None, progress=True):
     with _files.locked(os.path.join(dest, ".tinyms-lock")):
         if _verify_existing(dest, spec.files):  # another process may have finished meanwhile
             return dest
-        session = None
         dead_hosts = {}
         try:
             for item in spec.files:
@@ -151,16 +181,17 @@ def download_dataset(name, local_path=None, mirror=None, progress=True):
                 if os.path.isfile(by_hand):
                     _install_by_hand(by_hand, final, item)
                 else:
-                    if session is None:
-                        import requests  # noqa: PLC0415 - only needed when something is missing
-                        session = requests.Session()
-                    _fetch(session, spec, item, urls[item.remote], dest, progress, dead_hosts)
+                    _download.fetch(
+                        urls[item.remote], final, max_bytes=item.max_download,
+                        install=functools.partial(_install, item=item),
+                        part=os.path.join(dest, ".partial", item.remote + ".part"),
+                        timeout=seconds, progress=progress, label=item.remote,
+                        what=f"{spec.name} file {item.remote}", dead_hosts=dead_hosts,
+                        fix=_download_fix(dest, spec, item), checksum_fix=_checksum_fix(dest, spec))
                 marker = _files.read_marker(dest)
                 marker[item.local] = _files.stat_entry(final, item.sha256)
                 _files.write_marker(dest, marker)
         finally:
-            if session is not None:
-                session.close()
             _remove_empty(os.path.join(dest, ".partial"))
     return dest
 
@@ -171,16 +202,19 @@ def _local_path(dest, item):
 
 
 def _source_urls(spec, mirror):
-    """Map each remote file name to the URLs to try, in order."""
-    if mirror is None:
+    """Map each remote file name to the URLs to try, in order (a mirror is checked first)."""
+    from_env = mirror is None
+    if from_env:
         mirror = os.environ.get(MIRROR_ENV) or None
     if mirror is not None:
-        mirror = str(mirror).strip()
-        if urlsplit(mirror).scheme not in ("http", "https") or not urlsplit(mirror).netloc:
-            raise DownloadError(
-                f"dataset mirror {mirror!r} is not an http(s) URL; set {MIRROR_ENV} (or mirror=) "
-                f"to a base URL such as http://host:8000/datasets, under which "
-                f"{spec.name}/{spec.files[0].remote} can be fetched")
+        example = (f"{_MIRROR_EXAMPLE} (files are then fetched from "
+                   f"{_MIRROR_EXAMPLE}/{spec.name}/{spec.files[0].remote})")
+        if from_env:
+            _download.check_url(mirror, MIRROR_ENV, example, base=True)
+        else:
+            _download.check_url(mirror, "mirror", example, base=True,
+                                fix=f"pass mirror= (or set {MIRROR_ENV} to) an http(s) base URL "
+                                    f"such as {example}")
         bases = (mirror.rstrip("/") + f"/{spec.name}/",)
     else:
         bases = spec.urls
@@ -228,6 +262,7 @@ def _prepare_folders(dest, items):
                 f"local_path= a folder you can write to, or set {HOME_ENV} to one "
                 f"(the default is $TINYMS_HOME/datasets, now {os.path.join(tinyms_home(), 'datasets')})"
             ) from exc
+        sweep_stale_temps(folder)  # half-written files of a process that died
 
 
 def _remove_empty(folder):
@@ -243,21 +278,37 @@ def _manual_help(dest, spec):
     return "; ".join(f"{', '.join(names)} into {folder}" for folder, names in by_folder.items())
 
 
+def _download_fix(dest, spec, item):
+    return (f"Fix: check the network connection (and HTTPS_PROXY if you need a proxy); or set "
+            f"{MIRROR_ENV}=http://host:port/path (or pass mirror=) to a server providing "
+            f"<mirror>/{spec.name}/{item.remote}; or allow a slow source more time with timeout= "
+            f"or {_download.TIMEOUT_ENV}; or download the official files yourself and copy "
+            f"{_manual_help(dest, spec)}, then call download_dataset({spec.name!r}) again")
+
+
+def _checksum_fix(dest, spec):
+    return (f"Fix: try again later, set {MIRROR_ENV} to a mirror serving the official files, "
+            f"or copy them by hand: {_manual_help(dest, spec)}")
+
+
 # --------------------------------------------------------------------------- install
 def _install(src, final, item):
-    """Decompress ``src`` to ``final`` and verify it. Returns None, or why it is bad."""
+    """Decompress ``src`` to ``final`` and verify it. Returns None, or why it is bad.
+
+    The output is capped at the official size (a gzip bomb stops there) and only renamed to
+    ``final`` once its SHA-256 matches, so a bad file never appears under the final name.
+    """
     try:
-        size, digest = _files.decompress(src, final)
+        _files.decompress(src, final, max_size=item.size, sha256=item.sha256)
+    except _files.MismatchError as exc:
+        return (f"checksum mismatch for {os.path.basename(final)}: got {exc.size} bytes with "
+                f"SHA-256 {exc.digest}, expected {item.size} bytes with SHA-256 {item.sha256}")
     except _files.CorruptFileError as exc:
         return str(exc)
     except OSError as exc:
         raise DownloadError(
             f"cannot write {final}: {exc.strerror or exc}. Fix: free disk space or pass "
             f"local_path= another folder") from exc
-    if size != item.size or digest != item.sha256:
-        os.unlink(final)
-        return (f"checksum mismatch for {os.path.basename(final)}: got {size} bytes with SHA-256 "
-                f"{digest}, expected {item.size} bytes with SHA-256 {item.sha256}")
     return None
 
 
@@ -268,172 +319,3 @@ def _install_by_hand(path, final, item):
         raise ChecksumError(
             f"{path} (placed by hand) is not the official file: {problem}. It has been removed; "
             f"copy the official {item.remote} there again, or delete it to download it")
-
-
-# --------------------------------------------------------------------------- network
-class _Transient(Exception):
-    """Worth retrying the same URL (connection cut, 5xx, timeout)."""
-
-
-class _Failed(Exception):
-    """This URL will not work (4xx, bad URL); try the next source."""
-
-
-class _Unreachable(_Failed):
-    """The host cannot be reached at all (DNS, refused, connect timeout); skip it from now on."""
-
-
-def _fetch(session, spec, item, urls, dest, progress, dead_hosts):
-    """Download ``item`` from the first URL that works and install it verified."""
-    final = _local_path(dest, item)
-    part = os.path.join(dest, ".partial", item.remote + ".part")
-    reasons = []
-    bad_content = False
-    for url in urls:
-        host = urlsplit(url).netloc
-        if host in dead_hosts:
-            reasons.append(f"{url}: skipped, host unreachable ({dead_hosts[host]})")
-            continue
-        for fresh_start in (False, True):
-            if fresh_start:
-                _discard(part)
-            try:
-                resumed = _download(session, url, part, progress, item.remote)
-            except _Unreachable as exc:
-                dead_hosts[host] = str(exc)
-                reasons.append(f"{url}: {exc}")
-                break
-            except _Failed as exc:
-                reasons.append(f"{url}: {exc}")
-                break
-            problem = _install(part, final, item)
-            _discard(part)
-            if problem is None:
-                return
-            if resumed and not fresh_start:
-                continue  # the kept .part may come from another source: try once from zero
-            bad_content = True
-            reasons.append(f"{url}: {problem}")
-            break
-    tried = "\n".join(f"  - {reason}" for reason in reasons)
-    if bad_content:
-        raise ChecksumError(
-            f"could not get a valid copy of {spec.name} file {item.remote}; the bad download has "
-            f"been removed:\n{tried}\nFix: try again later, set {MIRROR_ENV} to a mirror serving "
-            f"the official files, or copy them by hand: {_manual_help(dest, spec)}")
-    raise DownloadError(
-        f"could not download {spec.name} file {item.remote} from any source:\n{tried}\n"
-        f"Fix: check the network connection (and HTTPS_PROXY if you need a proxy); or set "
-        f"{MIRROR_ENV}=http://host:port/path (or pass mirror=) to a server providing "
-        f"<mirror>/{spec.name}/{item.remote}; or download the official files yourself and copy "
-        f"{_manual_help(dest, spec)}, then call download_dataset({spec.name!r}) again")
-
-
-def _discard(path):
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-def _download(session, url, part, progress, label):
-    """Download ``url`` into ``part``, retrying transient failures. Returns True if it resumed."""
-    resumed = _has_data(part)
-    attempt = 0
-    while True:
-        try:
-            _download_once(session, url, part, progress, label)
-            return resumed
-        except _Transient as exc:
-            attempt += 1
-            if attempt > _RETRIES:
-                raise _Failed(f"{exc} (gave up after {attempt} attempts)") from None
-            time.sleep(_BACKOFF * 2 ** (attempt - 1))
-            resumed = resumed or _has_data(part)
-
-
-def _has_data(path):
-    return os.path.exists(path) and os.path.getsize(path) > 0
-
-
-def _download_once(session, url, part, progress, label):
-    import requests  # noqa: PLC0415
-    from requests.exceptions import ConnectionError as ConnError, ConnectTimeout, ReadTimeout
-    from urllib3.exceptions import NewConnectionError
-
-    offset = os.path.getsize(part) if os.path.exists(part) else 0
-    headers = {"Accept-Encoding": "identity", "User-Agent": "tinyms-download"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        response = session.get(url, headers=headers, stream=True,
-                               timeout=(_CONNECT_TIMEOUT, _READ_TIMEOUT))
-    except ConnectTimeout:
-        raise _Unreachable(f"no connection within {_CONNECT_TIMEOUT:g} s") from None
-    except ReadTimeout:
-        raise _Transient(f"no answer within {_READ_TIMEOUT:g} s") from None
-    except requests.exceptions.SSLError as exc:
-        raise _Failed(f"TLS/SSL error: {exc}") from None
-    except ConnError as exc:
-        cause = exc.args[0] if exc.args else None
-        if isinstance(getattr(cause, "reason", None), NewConnectionError):
-            raise _Unreachable(f"cannot connect: {_short(cause.reason)}") from None
-        raise _Transient(f"connection error: {_short(exc)}") from None
-    except requests.exceptions.RequestException as exc:
-        raise _Failed(f"bad request: {_short(exc)}") from None
-
-    with response:
-        status = response.status_code
-        if status == 416 and offset:
-            total = response.headers.get("Content-Range", "").rpartition("/")[2]
-            if total == str(offset):
-                return  # the kept .part is already complete
-            _discard(part)
-            raise _Transient("server could not resume the partial file; restarting from zero")
-        if status >= 500 or status in (408, 429):
-            raise _Transient(f"HTTP {status} {response.reason}")
-        if status not in (200, 206):
-            raise _Failed(f"HTTP {status} {response.reason}")
-        if status == 206:
-            start = response.headers.get("Content-Range", "").partition(" ")[2].partition("-")[0]
-            if start != str(offset):
-                _discard(part)
-                raise _Transient("server resumed at the wrong offset; restarting from zero")
-            mode = "ab"
-        else:  # 200: a full body, even if we asked for a range
-            offset, mode = 0, "wb"
-        length = response.headers.get("Content-Length")
-        expected = offset + int(length) if length and length.isdigit() else None
-        _stream(response, part, mode, offset, expected, progress, label)
-
-
-def _stream(response, part, mode, offset, expected, progress, label):
-    from requests.exceptions import RequestException  # noqa: PLC0415
-    from tqdm import tqdm  # noqa: PLC0415
-
-    try:
-        f = open(part, mode)
-    except OSError as exc:
-        raise DownloadError(f"cannot write {part}: {exc.strerror or exc}. Fix: pass local_path= "
-                            f"a folder you can write to") from exc
-    bar = tqdm(total=expected, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-               desc=label, file=sys.stderr, disable=not progress, leave=False)
-    written = offset
-    with f, bar:
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                f.write(chunk)
-                written += len(chunk)
-                bar.update(len(chunk))
-        except RequestException as exc:
-            raise _Transient(f"connection lost after {written} bytes ({_short(exc)})") from None
-        except OSError as exc:
-            raise DownloadError(f"cannot write {part}: {exc.strerror or exc}. Fix: free disk "
-                                f"space or pass local_path= another folder") from exc
-    if expected is not None and written != expected:
-        raise _Transient(f"connection lost after {written} of {expected} bytes")
-
-
-def _short(exc):
-    text = str(exc)
-    if text.startswith("<") and ">: " in text:  # drop urllib3's "<connection object at 0x..>: "
-        text = text.split(">: ", 1)[1]
-    return text if len(text) <= 200 else text[:197] + "..."
