@@ -14,7 +14,7 @@ PUBLIC = ["tinyms", "tinyms.context", "tinyms.data", "tinyms.vision", "tinyms.mo
           "tinyms.metrics", "tinyms.optimizers", "tinyms.errors"]
 
 # Modules that must never load MindSpore (serving front ends, downloads, the package itself).
-MINDSPORE_FREE = ["tinyms", "tinyms.errors", "tinyms.data", "tinyms.data.download", "tinyms.serving",
+MINDSPORE_FREE = ["tinyms", "tinyms.errors", "tinyms.data", "tinyms.data.download", "tinyms.serving", "tinyms.vision",
                   "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks"]
 
 

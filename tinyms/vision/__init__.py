@@ -14,10 +14,14 @@ Example:
     7 (99.2%)
 """
 
-from . import ops
-from .ops import *  # noqa: F401,F403 - MindSpore's image ops, named once in ops.__all__
+import importlib as _importlib
+
+from ._op_names import OPS as _OPS
 from .predictions import Prediction, Predictions
-from .transforms import DatasetTransform, MnistTransform, get_transform, mnist_transform
+
+# Loaded on first use (they need MindSpore): importing tinyms.vision, e.g. for Prediction in a
+# serving client, stays light.
+_FROM_TRANSFORMS = ("DatasetTransform", "MnistTransform", "mnist_transform", "get_transform")
 
 __all__ = [
     # recipes
@@ -29,5 +33,23 @@ __all__ = [
     "Prediction",
     "Predictions",
     # MindSpore image ops
-    *ops.__all__,
+    *sorted(_OPS),
 ]
+
+
+def __getattr__(name):
+    if name in _FROM_TRANSFORMS:
+        module = _importlib.import_module(".transforms", __name__)
+    elif name in _OPS or name == "ops":
+        module = _importlib.import_module(".ops", __name__)
+        if name == "ops":
+            return module
+    else:
+        raise AttributeError(f"module 'tinyms.vision' has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,11 @@
+"""The names of the image ops ``tinyms.vision`` offers (MindSpore-free, so that importing
+``tinyms.vision`` can list them without loading MindSpore)."""
+
+# name -> the mindspore.dataset module that defines it
+OPS = {
+    "CenterCrop": "vision", "Compose": "transforms", "Decode": "vision", "Grayscale": "vision",
+    "HWC2CHW": "vision", "Inter": "vision", "Normalize": "vision", "Pad": "vision",
+    "RandomCrop": "vision", "RandomHorizontalFlip": "vision", "RandomRotation": "vision",
+    "RandomVerticalFlip": "vision", "Rescale": "vision", "Resize": "vision", "ToTensor": "vision",
+    "TypeCast": "transforms",
+}
