@@ -15,7 +15,7 @@ PUBLIC = ["tinyms", "tinyms.context", "tinyms.data", "tinyms.vision", "tinyms.mo
 
 # Modules that must never load MindSpore (serving front ends, downloads, the package itself).
 MINDSPORE_FREE = ["tinyms", "tinyms.errors", "tinyms.data", "tinyms.data.download", "tinyms.serving", "tinyms.vision",
-                  "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks"]
+                  "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks", "tinyms._download"]
 
 
 def test_a_name_exported_by_two_public_modules_is_the_same_object():
