@@ -101,6 +101,20 @@ def _new_temp(path, suffix=""):
 
 
 @contextlib.contextmanager
+def _placed(tmp, path, folder):
+    """Rename the (synced) ``tmp`` to ``path`` when the block succeeds; remove it when it fails."""
+    try:
+        yield
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+        _fsync_dir(folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yield a temporary path next to ``path`` for a writer that wants a file name.
 
@@ -113,16 +127,9 @@ def atomic_path(path, suffix=""):
     """
     fd, tmp, folder = _new_temp(path, suffix)
     os.close(fd)
-    try:
+    with _placed(tmp, path, folder):
         yield tmp
         fsync_path(tmp)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -133,18 +140,11 @@ def atomic_file(path, mode="wb", **open_kwargs):
     removed and ``path`` is left untouched.
     """
     fd, tmp, folder = _new_temp(path)
-    try:
+    with _placed(tmp, path, folder):
         with os.fdopen(fd, mode, **open_kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def write_json_atomic(path, data, indent=2):

@@ -248,13 +248,16 @@ class Model:
             self._train_net = nn.TrainOneStepCell(nn.WithLossCell(self.network, self.loss_fn), self.optimizer)
         return self._train_net
 
+    def _check_first_batch(self, batch, dataset_what, data_what):
+        if len(batch) != 2:
+            raise DatasetError(f"{dataset_what} must yield (data, label) pairs, but its rows have "
+                               f"{len(batch)} columns; map or project it to two columns first")
+        self._check_input_shape(tuple(batch[0].shape), data_what)
+        _check_data_dtype(batch[0], data_what)
+
     def _step_function(self, train_net, batch):
         """Check the first batch and return the function that runs one training step on a batch."""
-        if len(batch) != 2:
-            raise DatasetError(f"train_dataset must yield (data, label) pairs, but its rows have "
-                               f"{len(batch)} columns; map or project it to two columns first")
-        self._check_input_shape(tuple(batch[0].shape), "training data")
-        _check_data_dtype(batch[0], "training data")
+        self._check_first_batch(batch, "train_dataset", "training data")
         cast = _needs_label_cast(self.loss_fn, batch[1])
         data_cast = ms.float32 if batch[0].dtype == ms.float64 else None
         if cast is None and data_cast is None:
@@ -366,11 +369,7 @@ class Model:
             cbs.on_eval_epoch_begin(run_context)
             for batch in dataset.create_tuple_iterator(num_epochs=1, do_copy=False):
                 if not checked:
-                    if len(batch) != 2:
-                        raise DatasetError(f"an eval dataset must yield (data, label) pairs, but its rows "
-                                           f"have {len(batch)} columns")
-                    self._check_input_shape(tuple(batch[0].shape), "evaluation data")
-                    _check_data_dtype(batch[0], "evaluation data")
+                    self._check_first_batch(batch, "an eval dataset", "evaluation data")
                     cast = _needs_label_cast(self.loss_fn, batch[1])
                     labels_ok = self._label_check(batch, always=True)
                     checked = True
