@@ -45,14 +45,14 @@ def build_request(host, port, method, path, body=b"", headers=None):
 
 
 class _Conn:
-    def __init__(self, host, port):
-        self.host, self.port = host, port
+    def __init__(self, host, port, timeout=30.0):
+        self.host, self.port, self.timeout = host, port, timeout
         self.sock = None
         self.buf = b""
 
     def open(self):
         self.close()
-        self.sock = socket.create_connection((self.host, self.port), timeout=30)
+        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
@@ -92,7 +92,7 @@ class _Conn:
         return status, body
 
 
-def run_load(host, port, requests, total, clients):
+def run_load(host, port, requests, total, clients, fresh=False, timeout=30.0, duration=None):
     """Send ``total`` requests from ``clients`` threads, each on its own keep-alive connection.
 
     Args:
@@ -101,6 +101,10 @@ def run_load(host, port, requests, total, clients):
             unless its status is 200 and, when ``expected`` is given, its body contains it.
         total (int): requests to send in all.
         clients (int): concurrent connections.
+        fresh (bool): open a new connection for every request (as new visitors do) instead
+            of keeping one per client; the latency then includes connecting.
+        timeout (float): seconds a client waits to connect or for an answer (then: failed).
+        duration (float): stop sending after this many seconds even if ``total`` is not reached.
 
     Returns:
         LoadResult
@@ -113,13 +117,18 @@ def run_load(host, port, requests, total, clients):
     start = threading.Barrier(clients + 1)
 
     def client(index, count):
-        conn = _Conn(host, port)
+        conn = _Conn(host, port, timeout)
         mine, bad = [], 0
         start.wait()
+        stop_at = time.perf_counter() + duration if duration else None
         for i in range(count):
+            if stop_at is not None and time.perf_counter() > stop_at:
+                break
             request, expected = requests[(index + i * clients) % len(requests)]
             t0 = time.perf_counter()
             try:
+                if fresh:
+                    conn.open()
                 status, body = conn.roundtrip(request)
                 good = status == 200 and (expected is None or expected in body)
                 if not good and not errors:

@@ -2,7 +2,7 @@
 
 Commands:
     tinyms quickstart [--data DIR] [--epochs N] [--out DIR]
-    tinyms serve [PATH] [--host HOST] [--port PORT] [--workers N]
+    tinyms serve [PATH] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
 
@@ -32,7 +32,7 @@ def _build_parser():
     serve = sub.add_parser("serve", help="serve the models of a serving folder over HTTP (foreground)")
     serve.add_argument("path", nargs="?", default=None, help="serving folder (default: under TINYMS_HOME)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=5000, help="port (default 5000)")
+    serve.add_argument("--port", type=_port, default=5000, help="port (default 5000; 0 picks a free one)")
     serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes per model (default 1)")
 
     dl = sub.add_parser("download", help="download a dataset into the TinyMS cache (or --dir)")
@@ -55,9 +55,12 @@ def _positive_int(text):
 
 
 def _port(text):
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 0 (any free port) to 65535, got {value}")
     return value
 
 

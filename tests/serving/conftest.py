@@ -7,6 +7,7 @@ end; tests that need other settings start their own (mostly ONNX-only, which sta
 import io
 import json
 import os
+import shutil
 import socket
 
 import numpy as np
@@ -92,7 +93,7 @@ BAD_ENTRIES = [
     {"name": "no_weights", "model": {"name": "lenet5", "format": "ckpt"}},
     42,
     {"name": "wrong_classes", "description": "a 10-class checkpoint served as 5 classes",
-     "model": {"name": "lenet5", "format": "ckpt", "class_num": 5, "file": "../lenet5/lenet5.ckpt"}},
+     "model": {"name": "lenet5", "format": "ckpt", "class_num": 5, "file": "lenet5.ckpt"}},
 ]
 
 
@@ -104,6 +105,8 @@ def serving_dir(tmp_path_factory, lenet):
     path = tmp_path_factory.mktemp("serving")
     write_servable(str(path), "lenet5", lenet, "LeNet5 from a checkpoint", max_batch_size=8)
     write_servable(str(path), "lenet5_onnx", lenet, "LeNet5 on onnxruntime", formats=("onnx",), max_batch_size=1)
+    (path / "wrong_classes").mkdir()
+    shutil.copy(path / "lenet5" / "lenet5.ckpt", path / "wrong_classes" / "lenet5.ckpt")
     servable_json = path / "servable.json"
     entries = json.loads(servable_json.read_text())
     servable_json.write_text(json.dumps(entries + BAD_ENTRIES, indent=2))

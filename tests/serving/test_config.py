@@ -15,10 +15,12 @@ def _write(folder, entries):
 def test_good_entries_are_resolved_with_defaults(tmp_path):
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "net.ckpt").write_bytes(b"weights")
-    (tmp_path / "net" / "other.onnx").write_bytes(b"onnx")
+    (tmp_path / "net2").mkdir()
+    (tmp_path / "net2" / "sub").mkdir()
+    (tmp_path / "net2" / "sub" / "other.onnx").write_bytes(b"onnx")
     _write(tmp_path, [
         {"name": "net", "model": {"name": "lenet5", "format": "ckpt", "class_num": 10}},
-        {"name": "net2", "model": {"format": "onnx", "file": "../net/other.onnx", "dataset": "mnist"},
+        {"name": "net2", "model": {"format": "onnx", "file": "sub/other.onnx", "dataset": "mnist"},
          "max_batch_size": 1, "max_delay_ms": 0},
     ])
     specs, problems = load_servables(str(tmp_path))
@@ -26,7 +28,7 @@ def test_good_entries_are_resolved_with_defaults(tmp_path):
     first, second = specs
     assert first.path == str(tmp_path / "net" / "net.ckpt") and first.class_num == 10
     assert first.max_batch_size == 16 and first.needs_mindspore
-    assert second.path == str(tmp_path / "net" / "other.onnx") and not second.needs_mindspore
+    assert second.path == str(tmp_path / "net2" / "sub" / "other.onnx") and not second.needs_mindspore
     assert second.transform == "mnist_transform" and second.max_batch_size == 1
 
 
@@ -35,7 +37,8 @@ def test_good_entries_are_resolved_with_defaults(tmp_path):
     ({"name": "x", "model": {"name": "lenet5", "format": "pt"}}, "model.format 'pt' is not one of"),
     ({"name": "x", "model": {"name": "lenet5"}}, "does not exist"),
     ({"name": "x", "model": {"format": "ckpt"}}, "model.name is required"),
-    ({"name": "x", "model": {"name": "lenet5", "file": "../../etc/passwd"}}, "outside the serving directory"),
+    ({"name": "x", "model": {"name": "lenet5", "file": "../../etc/passwd"}}, "resolves outside the servable's folder"),
+    ({"name": "x", "model": {"name": "lenet5", "file": "../ok/ok.onnx"}}, "resolves outside the servable's folder"),
     ({"name": "x", "model": {"name": "lenet5", "class_num": 0}}, "class_num must be a positive integer"),
     ({"name": "x", "model": {"name": "lenet5"}, "max_batch_size": 0}, "max_batch_size must be"),
     ({"name": "x", "model": "lenet5"}, "'model' must be an object"),

@@ -3,14 +3,18 @@
 - :class:`OnnxBackend` runs an ONNX export in-process on onnxruntime (thread-safe, releases
   the GIL, no MindSpore anywhere).
 - :class:`ExecutorBackend` sends batches to the servable's MindSpore executor process over a
-  Unix socket and waits for the outputs.
+  Unix socket and waits for the outputs; a probe thread pings the executor so that the front
+  end knows, without waiting on any request, whether the model process is running and
+  answering (:attr:`ExecutorBackend.ready`).
 - :class:`Batcher` merges concurrent requests for one servable into batched model calls
   (``max_batch_size`` rows at most), run by the request threads themselves: no extra thread
   and no hand-off for a lone request. It waits up to ``max_delay_ms`` for more rows only
-  while other requests for the same servable are still being parsed.
+  while other requests for the same servable are still being parsed. Every request has its
+  own deadline: past it, the request gets a 504 whether it is queued or inside a model call.
 """
 
 import collections
+import contextlib
 import logging
 import socket
 import threading
@@ -19,6 +23,7 @@ import time
 import numpy as np
 
 from .._text import first_line as _first_line
+from ._rows import class_labels, run_padded
 from ._wire import recv_message, send_message
 
 log = logging.getLogger("tinyms.serving.front")
@@ -46,6 +51,9 @@ class OnnxBackend:
 
     platform = "onnxruntime_onnx"
 
+    ready = True  # in-process: ready for as long as the front end answers
+    state_reason = ""
+
     def __init__(self, spec, threads=1):
         import onnxruntime as ort
 
@@ -53,10 +61,12 @@ class OnnxBackend:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        data = spec.read_weights()  # the bytes checked are the bytes loaded
         try:
-            self.session = ort.InferenceSession(spec.path, options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"cannot load ONNX file {spec.path}: {_first_line(err)}") from None
+        del data
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].type != "tensor(float)":
             raise ValueError(f"ONNX file {spec.path} must take one float32 input, it takes "
@@ -80,27 +90,19 @@ class OnnxBackend:
         if out.ndim != 2:
             raise ValueError(f"the ONNX model returns an output of shape {out.shape}; serving needs (batch, classes)")
         classes = int(out.shape[1])
-        labels = spec.labels or tuple(str(i) for i in range(classes))
-        if len(labels) != classes:
-            raise ValueError(f"model.labels has {len(labels)} names but the model has {classes} outputs")
+        labels = class_labels(classes, spec.labels)
         self.meta = {"input_shape": list(self.input_shape), "classes": classes, "labels": list(labels),
                      "dataset": spec.dataset, "transform": spec.transform,
                      "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None}
 
-    def run(self, batch):
-        """(N, *input_shape) float32 -> (N, classes) float32."""
+    def _session_run(self, batch):
+        return self.session.run([self.output_name], {self.input_name: batch})[0]
+
+    def run(self, batch, timeout=None):
+        """(N, *input_shape) float32 -> (N, classes) float32 (``timeout`` is not needed in-process)."""
         if self.fixed_batch is None:
-            return self.session.run([self.output_name], {self.input_name: batch})[0]
-        outputs, size = [], self.fixed_batch
-        for start in range(0, batch.shape[0], size):
-            chunk = batch[start:start + size]
-            k = chunk.shape[0]
-            if k != size:
-                padded = np.zeros((size,) + chunk.shape[1:], np.float32)
-                padded[:k] = chunk
-                chunk = padded
-            outputs.append(self.session.run([self.output_name], {self.input_name: chunk})[0][:k])
-        return np.concatenate(outputs)
+            return self._session_run(batch)
+        return run_padded(self._session_run, batch, [self.fixed_batch])
 
     def close(self):
         self.session = None
@@ -109,31 +111,94 @@ class OnnxBackend:
 class ExecutorBackend:
     """Runs one MindSpore servable through its executor process.
 
+    A daemon thread keeps a separate connection to the executor and pings it every
+    ``probe_interval`` seconds. The backend is *down* while the executor cannot be reached (it
+    died and the supervisor is restarting it) and *hung* once a ping has waited more than
+    ``hang_timeout`` seconds for its answer (the process is stopped, or one model call takes
+    that long); :attr:`ready` is True otherwise. While hung, requests fail at once with 503
+    instead of queueing behind the stuck call.
+
     Args:
         name (str): the servable name (for messages).
+        fmt (str): "ckpt" or "mindir".
         socket_path (str): the executor's Unix socket.
-        timeout (float): seconds to wait for one batch's outputs.
+        timeout (float): default seconds to wait for one batch's outputs.
+        hang_timeout (float): seconds a ping may wait before the executor counts as hung.
+        probe_interval (float): seconds between pings (0 disables the probe thread).
     """
 
     platform_by_format = {"ckpt": "mindspore_checkpoint", "mindir": "mindspore_mindir"}
 
-    def __init__(self, name, fmt, socket_path, timeout):
+    def __init__(self, name, fmt, socket_path, timeout, hang_timeout=10.0, probe_interval=0.5):
         self.name = name
         self.platform = self.platform_by_format[fmt]
         self.socket_path = socket_path
         self.timeout = timeout
+        self.hang_timeout = float(hang_timeout)
         self._sock = None
         self._next_id = 0
+        self.state = "ready"  # "ready", "down" or "hung"
+        self.state_reason = ""
+        self._closed = threading.Event()
+        if probe_interval:
+            threading.Thread(target=self._probe_loop, args=(float(probe_interval),), daemon=True,
+                             name=f"tinyms-probe-{name}").start()
 
-    def _connect(self):
+    @property
+    def ready(self):
+        """True while the executor process runs and answers its pings in time."""
+        return self.state == "ready"
+
+    def _set_state(self, state, reason=""):
+        if state != self.state:
+            (log.info if state == "ready" else log.warning)(
+                "servable %r: model process %s%s", self.name, state, f" ({reason})" if reason else "")
+        self.state, self.state_reason = state, reason
+
+    def _open(self, timeout):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
+        sock.settimeout(timeout)
         try:
             sock.connect(self.socket_path)
         except OSError:
             sock.close()
+            return None
+        return sock
+
+    def _probe_loop(self, interval):
+        sock, waiting_since, seq = None, None, 0
+        while not self._closed.wait(interval if waiting_since is None else 0):
+            if sock is None:
+                sock = self._open(interval)
+                if sock is None:
+                    self._set_state("down", "its model process is not running; it is being restarted")
+                    continue
+            try:
+                if waiting_since is None:
+                    seq += 1
+                    send_message(sock, {"ping": seq})
+                    waiting_since = time.monotonic()
+                sock.settimeout(interval)
+                header, _ = recv_message(sock)
+                if header.get("pong") == seq:
+                    waiting_since = None
+                    self._set_state("ready")
+            except socket.timeout:
+                if time.monotonic() - waiting_since > self.hang_timeout:
+                    self._set_state("hung", f"its model process has not answered for more than "
+                                            f"{self.hang_timeout:g} s")
+            except (OSError, EOFError, ValueError):
+                sock.close()
+                sock, waiting_since = None, None
+                self._set_state("down", "its model process stopped; it is being restarted")
+        if sock is not None:
+            sock.close()
+
+    def _connect(self):
+        sock = self._open(self.timeout)
+        if sock is None:
             raise BackendError(503, f"servable {self.name!r} is restarting after a failure; "
-                                    "retry in a few seconds") from None
+                                    "retry in a few seconds")
         self._sock = sock
 
     def _drop(self):
@@ -141,17 +206,30 @@ class ExecutorBackend:
             self._sock.close()
             self._sock = None
 
-    def run(self, batch):
-        """(N, *input_shape) float32 -> (N, classes) float32, computed by the executor process."""
+    def run(self, batch, timeout=None):
+        """(N, *input_shape) float32 -> (N, classes) float32, computed by the executor process.
+
+        Args:
+            batch (numpy.ndarray): the rows.
+            timeout (float): seconds to wait for the outputs; default: the backend's ``timeout``.
+
+        Raises:
+            BackendError: 503 when the executor is down or hung, 504 when it did not answer
+                in time, 500 when the model failed on this input.
+        """
+        if self.state == "hung":
+            raise BackendError(503, f"servable {self.name!r} is not ready: {self.state_reason}; retry later")
+        timeout = self.timeout if timeout is None else max(0.001, timeout)
         if self._sock is None:
             self._connect()
         self._next_id += 1
         try:
+            self._sock.settimeout(timeout)
             send_message(self._sock, {"id": self._next_id, "shape": list(batch.shape)}, batch)
             header, payload = recv_message(self._sock)
         except socket.timeout:
             self._drop()
-            raise BackendError(504, f"servable {self.name!r} did not answer within {self.timeout:g} s") from None
+            raise BackendError(504, f"servable {self.name!r} did not answer within {timeout:.3g} s") from None
         except (OSError, EOFError, ValueError):
             self._drop()
             raise BackendError(503, f"the process running servable {self.name!r} stopped; it is being "
@@ -161,16 +239,19 @@ class ExecutorBackend:
         return np.frombuffer(payload, dtype=np.float32).reshape(header["shape"])
 
     def close(self):
+        self._closed.set()
         self._drop()
 
 
 class _Job:
-    __slots__ = ("rows", "event", "state", "result", "error")
+    __slots__ = ("rows", "deadline", "event", "state", "result", "error")
 
-    def __init__(self, rows):
+    def __init__(self, rows, deadline):
         self.rows = rows
+        self.deadline = deadline
         self.event = threading.Event()
-        self.state = "queued"  # -> "lead" (its thread must run the next batch) -> "done"
+        # "queued" -> "lead" (its thread runs the next batch) -> "running" (in a model call) -> "done"
+        self.state = "queued"
         self.result = None
         self.error = None
 
@@ -184,11 +265,11 @@ class Batcher:
     oldest one. A lone request therefore runs on its own thread with no hand-off, and under
     load each model call serves every request that arrived while the previous call ran. The
     leader waits up to ``max_delay_ms`` for more rows, but only while other requests for this
-    servable are still being parsed.
+    servable are still being parsed (announced with :meth:`reserve`).
 
     Args:
         name (str): servable name.
-        backend: an object with ``run(batch) -> outputs``; called by one thread at a time.
+        backend: an object with ``run(batch, timeout) -> outputs``; called by one thread at a time.
         max_batch_size (int): most rows per model call; 1 turns batching off.
         max_delay_ms (float): longest wait for more rows while other requests are on their way.
         on_batch (callable): ``on_batch(rows, seconds)`` after each successful model call.
@@ -205,60 +286,93 @@ class Batcher:
         self._busy = False
         self._preparing = 0
 
-    def expect(self):
-        """Announce a request that will soon :meth:`submit` rows (lets a leader wait for it)."""
+    @contextlib.contextmanager
+    def reserve(self):
+        """Announce a request that is about to submit rows; yields its ``submit(rows, timeout)``.
+
+        While the block runs (the request is being parsed) a leader may wait for its rows; if
+        the block ends without submitting (a bad request), the announcement is withdrawn.
+
+        Example:
+            >>> with batcher.reserve() as submit:       # doctest: +SKIP
+            ...     outputs = submit(parse(request), timeout=30)
+        """
         with self._cond:
             self._preparing += 1
+        pending = [True]
 
-    def abandon(self):
-        """Withdraw an :meth:`expect` whose request failed before submitting."""
-        with self._cond:
-            self._preparing -= 1
-            self._cond.notify()
+        def submit(rows, timeout):
+            if not pending[0]:
+                raise RuntimeError("one reservation submits once")
+            pending[0] = False
+            return self._submit(rows, timeout, reserved=True)
+
+        try:
+            yield submit
+        finally:
+            if pending[0]:
+                with self._cond:
+                    self._preparing -= 1
+                    self._cond.notify()
 
     def submit(self, rows, timeout):
         """Queue ``rows`` (N, *input_shape) and return their outputs once computed.
 
         Raises:
-            BackendError: the model call failed, or no output came within ``timeout`` seconds.
+            BackendError: the model call failed, or no output came within ``timeout`` seconds (504).
         """
-        job = _Job(rows)
+        return self._submit(rows, timeout, reserved=False)
+
+    def _submit(self, rows, timeout, reserved):
+        job = _Job(rows, time.monotonic() + timeout)
         with self._cond:
-            self._preparing -= 1
+            if reserved:
+                self._preparing -= 1
             self._queue.append(job)
             if self._busy:
                 self._cond.notify()  # a leader may be waiting for more rows
             else:
                 self._busy = True
                 job.state = "lead"
-        deadline = time.monotonic() + timeout
         while True:
             if job.state == "lead":
                 self._lead()
-            elif not job.event.wait(max(0.0, deadline - time.monotonic())):
+            elif not job.event.wait(max(0.0, job.deadline - time.monotonic())):
                 with self._cond:
-                    if job.state == "queued":
-                        self._queue.remove(job)
+                    if job.state in ("queued", "running"):
+                        if job.state == "queued":
+                            self._queue.remove(job)
+                        job.state = "done"  # a running call's outputs for it are dropped
                         raise BackendError(504, f"servable {self.name!r} did not answer within {timeout:g} s; "
-                                                "the server is overloaded, retry later")
+                                                "the server is overloaded or the model is stuck, retry later")
             if job.state == "done":
                 if job.error is not None:
                     raise job.error
                 return job.result
             job.event.clear()
 
+    def _expire(self, job):
+        job.error = BackendError(504, f"servable {self.name!r} did not answer in time; the server is overloaded "
+                                      "or the model is stuck, retry later")
+        job.state = "done"
+        job.event.set()
+
     def _take(self):
         with self._cond:
-            jobs = [self._queue.popleft()]
-            count = jobs[0].rows.shape[0]
-            deadline = None
+            jobs, count, deadline = [], 0, None
             while count < self.max_batch_size:
                 if self._queue:
-                    if count + self._queue[0].rows.shape[0] > self.max_batch_size:
+                    if count and count + self._queue[0].rows.shape[0] > self.max_batch_size:
                         break
-                    jobs.append(self._queue.popleft())
-                    count += jobs[-1].rows.shape[0]
+                    job = self._queue.popleft()
+                    if job.deadline <= time.monotonic():  # nobody waits for it any more
+                        self._expire(job)
+                        continue
+                    jobs.append(job)
+                    count += job.rows.shape[0]
                     continue
+                if not jobs:
+                    break
                 if self._preparing <= 0 or self.max_delay <= 0:
                     break
                 now = time.monotonic()
@@ -267,15 +381,21 @@ class Batcher:
                 if now >= deadline:
                     break
                 self._cond.wait(deadline - now)
+            for job in jobs:
+                job.state = "running"
             return jobs
 
     def _lead(self):
         jobs = self._take()
+        if not jobs:
+            with self._cond:
+                self._pass_lead()
+            return
         batch = jobs[0].rows if len(jobs) == 1 else np.concatenate([job.rows for job in jobs])
         started = time.perf_counter()
         error, out = None, None
         try:
-            out = self.backend.run(batch)
+            out = self.backend.run(batch, max(job.deadline for job in jobs) - time.monotonic())
         except BackendError as err:
             error = err
         except Exception as err:  # noqa: BLE001 - answer the requests with a 500
@@ -287,16 +407,20 @@ class Batcher:
         with self._cond:
             for job in jobs:
                 n = job.rows.shape[0]
-                if error is None:
-                    job.result = out[start:start + n]
-                else:
-                    job.error = error
+                if job.state == "running":  # not given up on meanwhile
+                    if error is None:
+                        job.result = out[start:start + n]
+                    else:
+                        job.error = error
+                    job.state = "done"
+                    job.event.set()
                 start += n
-                job.state = "done"
-                job.event.set()
-            if self._queue:
-                successor = self._queue[0]
-                successor.state = "lead"
-                successor.event.set()
-            else:
-                self._busy = False
+            self._pass_lead()
+
+    def _pass_lead(self):
+        if self._queue:
+            successor = self._queue[0]
+            successor.state = "lead"
+            successor.event.set()
+        else:
+            self._busy = False

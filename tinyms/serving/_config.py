@@ -13,7 +13,8 @@ The file is a JSON list with one entry per servable::
           "files": {"ckpt": "lenet5.ckpt", "onnx": "lenet5.onnx"},
           "input_shape": [1, 32, 32],  # optional for "ckpt" (read from the zoo) and "onnx" (read from the file)
           "dataset": "mnist", "transform": "mnist_transform",
-          "labels": ["0", "1", ...], "mean": [0.1307], "std": [0.3081]
+          "labels": ["0", "1", ...], "mean": [0.1307], "std": [0.3081],
+          "sha256": {"lenet5.ckpt": "9f2c...", "lenet5.onnx": "41d0..."}   # by file name
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
         "max_delay_ms": 2,             # optional, longest wait for more rows to join a batch
@@ -22,18 +23,23 @@ The file is a JSON list with one entry per servable::
     ]
 
 Weights live in ``<serving_path>/<servable name>/``; the served file is ``model.file`` if given,
-else ``model.files[format]``, else ``<servable name>.<format>``.
+else ``model.files[format]``, else ``<servable name>.<format>``. Its real path (symlinks
+followed) must lie inside that folder. When ``model.sha256`` records the file's SHA-256 (as
+``write_servable`` does), the process that loads the weights checks it first and refuses a file
+that does not match.
 
 Each entry is checked on its own: a bad entry becomes a :class:`Problem` naming the file, the
 entry and the reason, and the other entries are still served.
 """
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
 import re
 
+from .._fileio import sha256_of
 from .errors import ServableConfigError
 
 SERVABLE_FILE = "servable.json"
@@ -43,6 +49,9 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_MAX_BATCH_SIZE = 16
 DEFAULT_MAX_DELAY_MS = 2.0
 MAX_BATCH_LIMIT = 1024
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# An absolute path inside a message: a '/' that starts a token, then at least two components.
+_ABS_PATH = re.compile(r"(?<![\w.:/-])/(?:[^\s'\"/:,;()\[\]<>]+/)+([^\s'\"/:,;()\[\]<>]*)")
 
 
 @dataclasses.dataclass
@@ -68,6 +77,47 @@ class ServableSpec:
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
     max_delay_ms: float = DEFAULT_MAX_DELAY_MS
     warmup: bool = True
+    sha256: str = None
+    root: str = ""
+
+    @property
+    def shown_path(self):
+        """The weights file relative to the serving directory, as messages to clients show it."""
+        return os.path.relpath(self.path, self.root) if self.root else os.path.basename(self.path)
+
+    def read_weights(self):
+        """The bytes of the weights file, checked against ``sha256`` when one is recorded.
+
+        Raises:
+            ValueError: the file cannot be read or does not match its recorded SHA-256.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError as err:
+            raise ValueError(f"cannot read weights file {self.path}: {err.strerror}") from None
+        self._check_digest(hashlib.sha256(data).hexdigest())
+        return data
+
+    def verify_weights(self):
+        """Check the weights file against ``sha256`` (no-op when none is recorded).
+
+        Raises:
+            ValueError: the file cannot be read or does not match its recorded SHA-256.
+        """
+        if self.sha256 is None:
+            return
+        try:
+            digest = sha256_of(self.path)
+        except OSError as err:
+            raise ValueError(f"cannot read weights file {self.path}: {err.strerror}") from None
+        self._check_digest(digest)
+
+    def _check_digest(self, digest):
+        if self.sha256 is not None and digest != self.sha256:
+            raise ValueError(f"weights file {self.path} does not match the SHA-256 recorded in {SERVABLE_FILE} "
+                             f"(recorded {self.sha256[:16]}..., the file has {digest[:16]}...): it changed after "
+                             "it was written; write the servable again (tinyms.serving.write_servable)")
 
     @property
     def needs_mindspore(self):
@@ -237,12 +287,12 @@ def _check_entry(entry, folder):
     warmup = entry.get("warmup", True)
     if not isinstance(warmup, bool):
         raise ValueError("warmup must be true or false")
-    path = _weights_path(folder, name, model, fmt)
+    rel, path = _weights_path(folder, name, model, fmt)
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, max_batch_size=max_batch,
-        max_delay_ms=float(max_delay), warmup=warmup)
+        max_delay_ms=float(max_delay), warmup=warmup, sha256=_digest(model, rel), root=os.path.realpath(folder))
 
 
 def _weights_path(folder, name, model, fmt):
@@ -252,16 +302,48 @@ def _weights_path(folder, name, model, fmt):
     rel = model.get("file") or files.get(fmt) or f"{name}{FORMATS[fmt]}"
     if not isinstance(rel, str):
         raise ValueError("model.file must be a file name")
-    base = os.path.join(folder, name)
-    path = os.path.normpath(os.path.join(base, rel))
-    if os.path.commonpath([path, os.path.normpath(folder)]) != os.path.normpath(folder):
-        raise ValueError(f"model file {rel!r} points outside the serving directory {folder}")
+    # The servable's folder as named (a symlinked folder is refused like any link leading out).
+    base = os.path.join(os.path.realpath(folder), name)
+    path = os.path.realpath(os.path.join(base, rel))
+    if os.path.commonpath([path, base]) != base or path == base:
+        raise ValueError(f"model file {rel!r} resolves outside the servable's folder {name}/ (symlinks are "
+                         "followed); keep the weights inside it")
     if not os.path.isfile(path):
-        raise ValueError(f"weights file {path} does not exist; save the model there "
+        raise ValueError(f"weights file {os.path.join(name, rel)} does not exist; save the model there "
                          "(tinyms.serving.write_servable does it) or fix model.file/model.format")
     if os.path.getsize(path) == 0:
-        raise ValueError(f"weights file {path} is empty; save the model again")
-    return path
+        raise ValueError(f"weights file {os.path.join(name, rel)} is empty; save the model again")
+    return rel, path
+
+
+def _digest(model, rel):
+    digests = model.get("sha256")
+    if digests is None:
+        return None
+    if not isinstance(digests, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and _SHA256.match(v) for k, v in digests.items()):
+        raise ValueError('model.sha256 must map file names to SHA-256 hex digests, e.g. {"lenet5.onnx": "41d0..."}')
+    return digests.get(rel)
+
+
+def public_text(message, root=None):
+    """``message`` as a client may see it: no server paths.
+
+    Paths inside the serving directory ``root`` become relative to it; any other absolute path
+    is cut to its last component.
+
+    Example:
+        >>> public_text("cannot read /srv/models/lenet5/lenet5.onnx", "/srv/models")
+        'cannot read lenet5/lenet5.onnx'
+    """
+    text = str(message)
+    if root:
+        prefix = os.path.join(os.path.abspath(root), "")
+        text = text.replace(prefix, "")
+        real = os.path.join(os.path.realpath(root), "")
+        if real != prefix:
+            text = text.replace(real, "")
+    return _ABS_PATH.sub(lambda m: m.group(1) or "(path)", text)
 
 
 def _int_tuple(value, what):

@@ -3,9 +3,12 @@
 MindSpore prediction is not thread-safe, a process forked after MindSpore ran an op hangs,
 and MindSpore calls slow down badly when other Python threads of the same process are busy.
 So each checkpoint or MindIR servable gets its own spawned process that does nothing but run
-that model: it builds the network and loads the weights once, compiles it, then answers
-framed requests (a float32 batch in, float32 outputs back) from the front-end processes over
-a Unix socket, one at a time, on its main thread. Batching happens in the front ends; this
+that model: it checks the weights file against its recorded SHA-256, builds the network and
+loads the weights once (checkpoints through ``tinyms.model._checkpoint.load_weights``: exact
+names, CRC checked), compiles it, then answers framed requests (a float32 batch in, float32
+outputs back) from the front-end processes over a Unix socket, one at a time, on its main
+thread. Health pings (``{"ping": n}``) are answered between model calls, so a model call that
+never returns shows as a ping without an answer. Batching happens in the front ends; this
 process pads each batch to a power of two (at most ``max_batch_size``) so that only a handful
 of graph shapes are ever compiled.
 """
@@ -21,6 +24,7 @@ import numpy as np
 
 from .._text import first_line as _first_line
 from ._config import ServableSpec
+from ._rows import class_labels, run_padded
 from ._wire import StatusWriter, recv_message, send_message, watch_lifeline
 
 log = logging.getLogger("tinyms.serving.executor")
@@ -44,7 +48,8 @@ class MindSporeRunner:
         threads (int): MindSpore CPU op threads (0 keeps MindSpore's default).
 
     Raises:
-        ValueError: the weights cannot be loaded or do not fit the network; the message says why.
+        ValueError: the weights cannot be loaded, do not match their recorded SHA-256, or do
+            not fit the network; the message says why.
     """
 
     def __init__(self, spec, threads=1):
@@ -59,6 +64,7 @@ class MindSporeRunner:
             # small models than a pool whose workers wait for each other.
             ms.device_context.cpu.op_tuning.threads_num(int(threads))
         cfg = None
+        spec.verify_weights()
         if spec.format == "ckpt":
             self.net, cfg = self._build_checkpoint(spec)
         else:
@@ -77,7 +83,7 @@ class MindSporeRunner:
         if out.ndim != 2:
             raise ValueError(f"the network returns an output of shape {out.shape}; serving needs (batch, classes)")
         self.classes = int(out.shape[1])
-        self.labels = self._labels(cfg)
+        self.labels = class_labels(self.classes, spec.labels, cfg.labels if cfg is not None else None)
         self.meta = {
             "input_shape": list(self.input_shape),
             "classes": self.classes,
@@ -92,9 +98,9 @@ class MindSporeRunner:
                 self._call(np.zeros((size,) + self.input_shape, np.float32))
 
     def _build_checkpoint(self, spec):
-        ms = self._ms
-        from tinyms.errors import UnknownNameError
+        from tinyms.errors import CheckpointError, UnknownNameError
         from tinyms.model import create_model
+        from tinyms.model._checkpoint import load_weights
 
         kwargs = {"class_num": spec.class_num} if spec.class_num else {}
         try:
@@ -105,16 +111,11 @@ class MindSporeRunner:
             raise ValueError(f"cannot build zoo network {spec.model_name!r} with {kwargs}: "
                              f"{_first_line(err)}") from None
         try:
-            params = ms.load_checkpoint(spec.path)
-            missing, _unused = ms.load_param_into_net(net, params)
-        except (RuntimeError, ValueError, TypeError, OSError) as err:
+            load_weights(net, spec.path)
+        except CheckpointError as err:
             raise ValueError(f"cannot load checkpoint {spec.path} into {spec.model_name!r}"
                              f"{' with class_num=' + str(spec.class_num) if spec.class_num else ''}: "
                              f"{_first_line(err)}; check model.name and model.class_num") from None
-        if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise ValueError(f"checkpoint {spec.path} does not hold the weights of network {spec.model_name!r} "
-                             f"(missing: {shown}); serve it with the network it was trained with")
         return net, getattr(net, "default_cfg", None)
 
     @staticmethod
@@ -128,34 +129,12 @@ class MindSporeRunner:
         except UnknownNameError:
             return None
 
-    def _labels(self, cfg):
-        if self.spec.labels is not None:
-            if len(self.spec.labels) != self.classes:
-                raise ValueError(f"model.labels has {len(self.spec.labels)} names but the network has "
-                                 f"{self.classes} outputs; give one label per output")
-            return tuple(self.spec.labels)
-        if cfg is not None and len(cfg.labels) == self.classes:
-            return tuple(cfg.labels)
-        return tuple(str(i) for i in range(self.classes))
-
     def _call(self, batch):
         return self.net(self._tensor(batch)).asnumpy()
 
     def run(self, batch):
         """Run an (N, *input_shape) float32 batch; returns (N, classes) float32 outputs."""
-        n = batch.shape[0]
-        limit = self.buckets[-1]
-        outputs = []
-        for start in range(0, n, limit):
-            chunk = batch[start:start + limit]
-            k = chunk.shape[0]
-            size = next(b for b in self.buckets if b >= k)
-            if size != k:
-                padded = np.zeros((size,) + chunk.shape[1:], np.float32)
-                padded[:k] = chunk
-                chunk = padded
-            outputs.append(self._call(chunk)[:k])
-        return np.ascontiguousarray(np.concatenate(outputs) if len(outputs) > 1 else outputs[0], dtype=np.float32)
+        return run_padded(self._call, batch, self.buckets)
 
 
 def main(config):
@@ -208,6 +187,9 @@ def main(config):
                 conns.remove(sock)
                 sock.close()
                 continue
+            if "ping" in header:  # a front end's health probe: answered between model calls
+                _reply(sock, {"pong": header["ping"]}, b"", conns)
+                continue
             requests.append((sock, header, payload))
         if requests:
             _answer(runner, requests, conns, observe)
@@ -249,8 +231,13 @@ def _answer(runner, requests, conns, observe):
         log.exception("inference failed for servable %r", runner.spec.name)
         replies = [(sock, {"id": header.get("id"), "error": _first_line(err)}, b"") for sock, header, _ in requests]
     for sock, reply, data in replies:
-        try:
-            send_message(sock, reply, data)
-        except OSError:
+        _reply(sock, reply, data, conns)
+
+
+def _reply(sock, header, data, conns):
+    try:
+        send_message(sock, header, data)
+    except OSError:  # that front end gave up on the answer (timeout) or stopped
+        if sock in conns:
             conns.remove(sock)
-            sock.close()
+        sock.close()

@@ -2,7 +2,8 @@
 
 It never imports MindSpore. It parses requests, preprocesses images (numpy and PIL), hands
 rows to the servable's :class:`~tinyms.serving._backends.Batcher`, and turns outputs into
-JSON. Routes:
+JSON. The HTTP layer (waitress with deadlines, connection caps and JSON errors of its own) is
+:mod:`~tinyms.serving._http`. Routes:
 
 - TinyMS: ``GET /servables``, ``GET|POST /servables/<name>``.
 - Open Inference Protocol (KServe v2) REST: ``GET /v2``, ``/v2/health/live``,
@@ -11,7 +12,9 @@ JSON. Routes:
 - ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``GET /`` (web page) and its
   ``/static/`` files.
 
-Every error is a JSON body ``{"error": "...", "type": "..."}`` with a real status code.
+Every error is a JSON body ``{"error": "...", "type": "..."}`` with a real status code, and
+no error text carries a traceback or a server path (paths inside the serving directory are
+shown relative to it, others by their last component).
 """
 
 import base64
@@ -34,7 +37,7 @@ import numpy as np
 
 from . import _openapi
 from ._backends import Batcher, BackendError, ExecutorBackend, OnnxBackend
-from ._config import ServableSpec
+from ._config import ServableSpec, public_text
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._preprocess import STRATEGIES, InputError, known_transforms, recipe_for, top_k
@@ -52,6 +55,17 @@ _PAGE_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self
                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _JSON = "application/json"
 _V2_DTYPES = {"FP32"}
+_MAX_ID_CHARS = 256
+
+
+def _shown(text, limit=100):
+    """A piece of the request echoed in an error message, cut to ``limit`` characters."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class HTTPError(Exception):
@@ -83,22 +97,33 @@ class Servable:
         self.transform = meta.get("transform") or ""
         self.recipe = recipe_for(self.transform, self.input_shape, meta.get("mean"), meta.get("std"),
                                  max_image_pixels)
-        self.available = True
         self.batcher = Batcher(spec.name, backend, spec.max_batch_size, spec.max_delay_ms,
                                on_batch=lambda rows, secs: on_batch(spec.name, rows, secs))
 
+    @property
+    def ready(self):
+        """True while the model can answer (an executor process that is running and not stuck)."""
+        return self.backend.ready
+
+    def not_ready_reason(self):
+        return f"servable {self.name!r} is not ready: {self.backend.state_reason}"
+
     def describe(self):
-        return {
+        item = {
             "name": self.name,
             "description": self.spec.description,
-            "ready": self.available,
+            "ready": self.ready,
             "model": {"name": self.spec.model_name, "format": self.spec.format, "platform": self.backend.platform,
                       "class_num": len(self.labels), "input_shape": list(self.input_shape),
-                      "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels)},
+                      "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels),
+                      "file": self.spec.shown_path, "sha256": self.spec.sha256},
             "inputs": ["image", "tensor"] if self.recipe is not None else ["tensor"],
             "max_batch_size": self.spec.max_batch_size,
             "max_delay_ms": self.spec.max_delay_ms,
         }
+        if not item["ready"]:
+            item["error"] = self.not_ready_reason()
+        return item
 
     def v2_metadata(self):
         return {
@@ -119,13 +144,16 @@ class FrontApp:
         problems (list of dict): servable.json entries that were rejected (for ``GET /servables``).
         max_request_bytes (int): largest accepted request body (413 above).
         request_timeout (float): seconds a request may wait for its model call.
+        metrics (Metrics): where to record; None records nothing.
+        root (str): the serving directory (paths inside it are shown relative to it).
     """
 
     def __init__(self, servables, unavailable=None, problems=None, max_request_bytes=8 * 1024 * 1024,
-                 request_timeout=30.0, metrics=None):
+                 request_timeout=30.0, metrics=None, root=None):
         self.servables = servables
-        self.unavailable = dict(unavailable or {})
-        self.problems = list(problems or [])
+        self.root = root
+        self.unavailable = {name: public_text(reason, root) for name, reason in (unavailable or {}).items()}
+        self.problems = [public_text(p["message"] if isinstance(p, dict) else p, root) for p in (problems or [])]
         self.max_request_bytes = int(max_request_bytes)
         self.request_timeout = float(request_timeout)
         self.metrics = metrics
@@ -184,10 +212,10 @@ class FrontApp:
             lookup = "GET" if method == "HEAD" else method
             if lookup not in handlers:
                 allowed = ", ".join(sorted(set(handlers) | ({"HEAD"} if "GET" in handlers else set())))
-                raise HTTPError(405, f"{method} is not allowed on {path}; use {allowed}",
+                raise HTTPError(405, f"{_shown(method, 20)} is not allowed on {_shown(path)}; use {allowed}",
                                 "MethodNotAllowed", [("Allow", allowed)])
             return route, handlers[lookup], params
-        raise HTTPError(404, f"no route {path}; GET /openapi.json lists every route", "NotFound")
+        raise HTTPError(404, f"no route {_shown(path)}; GET /openapi.json lists every route", "NotFound")
 
     @staticmethod
     def _error(err):
@@ -216,10 +244,10 @@ class FrontApp:
                 raise HTTPError(503, f"servable {name!r} is not available: {self.unavailable[name]}",
                                 "ServableUnavailable")
             known = ", ".join(sorted(self.servables)) or "none"
-            raise HTTPError(404, f"no servable named {name!r}; this server serves: {known} "
+            raise HTTPError(404, f"no servable named {_shown(name)!r}; this server serves: {known} "
                                  "(GET /servables lists them)", "UnknownServable")
         if version is not None and version != MODEL_VERSION:
-            raise HTTPError(404, f"servable {name!r} has no version {version!r}; its only version is "
+            raise HTTPError(404, f"servable {name!r} has no version {_shown(version)!r}; its only version is "
                                  f"{MODEL_VERSION!r}", "UnknownVersion")
         return servable
 
@@ -247,33 +275,26 @@ class FrontApp:
     def list_servables(self, environ):
         items = [s.describe() for s in self.servables.values()]
         items += [{"name": name, "ready": False, "error": reason} for name, reason in self.unavailable.items()]
-        return self._json({"servables": items, "problems": [p["message"] for p in self.problems]})
+        return self._json({"servables": items, "problems": self.problems})
 
     def servable_detail(self, environ, name):
         return self._json(self._servable(name).describe())
 
     def predict(self, environ, name):
         servable = self._servable(name)
-        servable.batcher.expect()
-        submitted = False
-        try:
+        with servable.batcher.reserve() as submit:
             rows, batch, strategy = self._parse_predict(environ, servable)
-            submitted = True
-            outputs = self._run(servable, rows)
-        finally:
-            if not submitted:
-                servable.batcher.abandon()
+            outputs = self._run(servable, rows, submit)
         return self._json({"servable": name, "strategy": strategy, "batch": batch,
                            "predictions": top_k(outputs, servable.labels, STRATEGIES[strategy])})
 
-    def _run(self, servable, rows):
+    def _run(self, servable, rows, submit):
         try:
-            outputs = servable.batcher.submit(rows, self.request_timeout)
+            outputs = submit(rows, self.request_timeout)
         except BackendError as err:
-            if err.status == 503:
-                servable.available = False
-            raise HTTPError(err.status, err.message, "InferenceFailed") from None
-        servable.available = True
+            kind = {503: "ServableUnavailable", 504: "Timeout"}.get(err.status, "InferenceFailed")
+            headers = [("Retry-After", "2")] if err.status == 503 else []
+            raise HTTPError(err.status, public_text(err.message, self.root), kind, headers) from None
         if not np.isfinite(outputs).all():
             raise HTTPError(500, f"servable {servable.name!r} produced non-finite outputs (NaN or inf) for this "
                                  "input", "InferenceFailed")
@@ -309,7 +330,7 @@ class FrontApp:
                 raise HTTPError(400, "the request body is empty; send the bytes of an image file", "MissingField")
             rows, batch = self._image(body, servable), False
         else:
-            raise HTTPError(415, f"Content-Type {ctype!r} is not supported; send application/json, "
+            raise HTTPError(415, f"Content-Type {_shown(ctype)!r} is not supported; send application/json, "
                                  "multipart/form-data, or the raw bytes of an image (image/png...)",
                             "UnsupportedMediaType")
         return rows, batch, strategy
@@ -319,21 +340,24 @@ class FrontApp:
         strategy = fields.get("strategy", defaults["strategy"])
         dataset = fields.get("dataset", defaults["dataset"]) or ""
         if not isinstance(strategy, str) or strategy.upper() not in STRATEGIES:
-            raise HTTPError(400, f"unknown strategy {strategy!r}; valid strategies are "
+            raise HTTPError(400, f"unknown strategy {_shown(strategy)!r}; valid strategies are "
                                  f"{', '.join(STRATEGIES)}", "UnknownStrategy")
         if not isinstance(dataset, str):
             raise HTTPError(400, "'dataset' must be a string such as \"mnist\"", "InvalidField")
         if dataset and servable.dataset and dataset.lower() != servable.dataset:
-            raise HTTPError(400, f"servable {servable.name!r} takes {servable.dataset} inputs, not {dataset}; "
+            raise HTTPError(400, f"servable {servable.name!r} takes {servable.dataset} inputs, not {_shown(dataset)}; "
                                  "pass the dataset it was trained on, or leave it out", "DatasetMismatch")
         return strategy.upper()
 
     @staticmethod
     def _json_body(body):
         try:
-            doc = json.loads(body.decode("utf-8"))
+            doc = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError) as err:
-            raise HTTPError(400, f"the body is not valid JSON ({err}); send a JSON object", "MalformedJSON") from None
+            raise HTTPError(400, f"the body is not valid JSON ({_shown(err, 200)}); send a JSON object",
+                            "MalformedJSON") from None
+        except RecursionError:
+            raise HTTPError(400, "the JSON body is nested too deeply; send a flat object", "MalformedJSON") from None
         if not isinstance(doc, dict):
             raise HTTPError(400, f"the JSON body must be an object, got {type(doc).__name__}", "MalformedJSON")
         return doc
@@ -358,7 +382,7 @@ class FrontApp:
         try:
             _, form, files = parse_form_data(env, silent=False)
         except Exception as err:  # noqa: BLE001 - werkzeug raises several types on bad forms
-            raise HTTPError(400, f"cannot parse the multipart form ({err})", "MalformedForm") from None
+            raise HTTPError(400, f"cannot parse the multipart form ({_shown(err, 200)})", "MalformedForm") from None
         return ({k: form.get(k) for k in form}, {k: files[k].read() for k in files})
 
     def _image(self, data, servable):
@@ -382,7 +406,7 @@ class FrontApp:
                                  "base64 of the raw little-endian bytes", "MissingField")
         dtype = doc["dtype"]
         if not isinstance(dtype, str) or dtype.lower() not in ("float32", "fp32"):
-            raise HTTPError(400, f"tensor dtype {dtype!r} is not supported; servable {servable.name!r} takes "
+            raise HTTPError(400, f"tensor dtype {_shown(dtype)!r} is not supported; servable {servable.name!r} takes "
                                  "float32 tensors (convert with x.astype('float32'))", "WrongDtype")
         if not isinstance(doc["data"], str):
             raise HTTPError(400, "tensor.data must be a base64 string of the raw little-endian float32 bytes "
@@ -412,6 +436,10 @@ class FrontApp:
         return self._json({"live": True})
 
     def v2_ready(self, environ):
+        waiting = [s for s in self.servables.values() if not s.ready]
+        if waiting:
+            reasons = "; ".join(s.not_ready_reason() for s in waiting)
+            raise HTTPError(503, f"the server is not ready: {reasons}", "NotReady", [("Retry-After", "2")])
         return self._json({"ready": True})
 
     def v2_model(self, environ, name, version=None):
@@ -419,21 +447,15 @@ class FrontApp:
 
     def v2_model_ready(self, environ, name, version=None):
         servable = self._servable(name, version)
-        if not servable.available:
-            raise HTTPError(503, f"servable {name!r} is restarting after a failure", "ServableUnavailable")
+        if not servable.ready:
+            raise HTTPError(503, servable.not_ready_reason(), "NotReady", [("Retry-After", "2")])
         return self._json({"name": name, "ready": True})
 
     def v2_infer(self, environ, name, version=None):
         servable = self._servable(name, version)
-        servable.batcher.expect()
-        submitted = False
-        try:
+        with servable.batcher.reserve() as submit:
             request, rows, binary_out = self._parse_v2(environ, servable)
-            submitted = True
-            outputs = self._run(servable, rows)
-        finally:
-            if not submitted:
-                servable.batcher.abandon()
+            outputs = self._run(servable, rows, submit)
         out = {"name": OUTPUT_NAME, "datatype": "FP32", "shape": list(outputs.shape)}
         reply = {"model_name": name, "model_version": MODEL_VERSION}
         if "id" in request:
@@ -462,6 +484,8 @@ class FrontApp:
                                      f"{len(body)}-byte body", "InvalidHeader")
             body, binary = body[:header_len], body[header_len:]
         request = self._json_body(body)
+        if "id" in request and (not isinstance(request["id"], str) or len(request["id"]) > _MAX_ID_CHARS):
+            raise HTTPError(400, f"'id' must be a string of at most {_MAX_ID_CHARS} characters", "InvalidField")
         inputs = request.get("inputs")
         if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
             raise HTTPError(400, f"'inputs' must be a list with one tensor named {INPUT_NAME!r} "
@@ -471,10 +495,10 @@ class FrontApp:
         if missing:
             raise HTTPError(400, f"input tensor lacks {', '.join(missing)}", "MissingField")
         if tensor["name"] != INPUT_NAME:
-            raise HTTPError(400, f"unknown input {tensor['name']!r}; model {servable.name!r} has one input named "
+            raise HTTPError(400, f"unknown input {_shown(tensor['name'])!r}; model {servable.name!r} has one input named "
                                  f"{INPUT_NAME!r}", "UnknownInput")
         if tensor["datatype"] not in _V2_DTYPES:
-            raise HTTPError(400, f"input datatype {tensor['datatype']!r} is not supported; model "
+            raise HTTPError(400, f"input datatype {_shown(tensor['datatype'])!r} is not supported; model "
                                  f"{servable.name!r} takes FP32", "WrongDtype")
         shape = _shape(tensor["shape"], "input shape")
         if len(shape) != len(servable.input_shape) + 1 or tuple(shape[1:]) != servable.input_shape or shape[0] < 1:
@@ -495,7 +519,7 @@ class FrontApp:
                 raise HTTPError(400, "input tensor lacks 'data'", "MissingField")
             try:
                 rows = np.asarray(tensor["data"], dtype=np.float32)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise HTTPError(400, "input 'data' must be a flat or nested list of numbers", "InvalidValue") from None
             if rows.size != count:
                 raise HTTPError(400, f"input 'data' holds {rows.size} values but shape {shape} needs {count}",
@@ -511,7 +535,7 @@ class FrontApp:
                 raise HTTPError(400, "'outputs' must be a list of {name} objects", "InvalidField")
             for wanted in outputs:
                 if wanted.get("name") != OUTPUT_NAME:
-                    raise HTTPError(400, f"unknown output {wanted.get('name')!r}; model {servable.name!r} has one "
+                    raise HTTPError(400, f"unknown output {_shown(wanted.get('name'))!r}; model {servable.name!r} has one "
                                          f"output named {OUTPUT_NAME!r}", "UnknownOutput")
                 out_params = wanted.get("parameters") or {}
                 if isinstance(out_params, dict) and "binary_data" in out_params:
@@ -522,7 +546,7 @@ class FrontApp:
 def _shape(value, what):
     if not isinstance(value, list) or not value or not all(
             isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value):
-        raise HTTPError(400, f"{what} must be a list of non-negative integers, got {value!r}", "WrongShape")
+        raise HTTPError(400, f"{what} must be a list of non-negative integers, got {_shown(repr(value))}", "WrongShape")
     return list(value)
 
 
@@ -554,7 +578,8 @@ def build_app(config, metrics=None):
                 backend = OnnxBackend(spec, threads=config.get("onnx_threads", 1))
                 meta = backend.meta
             else:
-                backend = ExecutorBackend(spec.name, spec.format, item["socket_path"], config["request_timeout"])
+                backend = ExecutorBackend(spec.name, spec.format, item["socket_path"], config["request_timeout"],
+                                          hang_timeout=config.get("hang_timeout", 10.0))
                 meta = item["meta"]
             servables[spec.name] = Servable(spec, meta, backend, config["max_image_pixels"], on_batch)
         except ValueError as err:
@@ -563,17 +588,28 @@ def build_app(config, metrics=None):
             log.exception("servable %r failed to load", spec.name)
             failures[spec.name] = f"failed to load: {type(err).__name__}: {err}"
     app = FrontApp(servables, failures, config.get("problems", []), config["max_request_bytes"],
-                   config["request_timeout"], metrics)
+                   config["request_timeout"], metrics, root=config.get("serving_path"))
     return app, {name: failures[name] for name in failures if name not in config.get("unavailable", {})}
+
+
+def limits_from(config):
+    """The :class:`~tinyms.serving._http.Limits` of a front-end configuration."""
+    from ._http import Limits
+
+    return Limits(**{key: config[key] for key in LIMIT_KEYS if key in config})
+
+
+LIMIT_KEYS = ("max_request_bytes", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout",
+              "max_connections", "max_connections_per_client")
 
 
 def main(config):
     """Entry point of a front-end process (called by ``_boot``)."""
     import warnings
 
-    import waitress
     from PIL import Image
-    from waitress import wasyncore
+
+    from ._http import GuardedServer
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     Image.MAX_IMAGE_PIXELS = config["max_image_pixels"]  # PIL's own bomb check, at the server's limit
@@ -591,32 +627,11 @@ def main(config):
         listen = socket.socket(fileno=config["listen_fd"])
     else:
         listen = bind_socket(*config["bind"], reuseport=True)
-    server = waitress.create_server(
-        app, sockets=[listen], threads=config["threads"], ident="tinyms",
-        max_request_body_size=max(2 * config["max_request_bytes"], config["max_request_bytes"] + (1 << 20)),
-        channel_timeout=60, connection_limit=config.get("connection_limit", 256), asyncore_use_poll=True,
-        expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+    server = GuardedServer(app, listen, limits_from(config), config["threads"])
     status("ready", failed=failures, pid=os.getpid())
-    while not stop.is_set():
-        wasyncore.loop(timeout=0.25, map=server._map, use_poll=True, count=1)
-    _drain(server, wasyncore, grace=config.get("grace_seconds", 10))
+    server.serve(stop)
+    server.drain(config.get("grace_seconds", 10))
     for servable in app.servables.values():
         servable.backend.close()
     sys.stdout.flush()
     return 0
-
-
-def _drain(server, wasyncore, grace):
-    """Stop accepting, let requests in progress finish (up to ``grace`` s), then close."""
-    server.del_channel()
-    server.socket.close()  # this process's listening socket only; other front ends keep theirs
-    deadline = time.monotonic() + grace
-
-    def busy():
-        return any(ch.requests or ch.total_outbufs_len for ch in list(server.active_channels.values()))
-
-    while busy() and time.monotonic() < deadline:
-        wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
-    for channel in list(server.active_channels.values()):
-        channel.close()
-    server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)

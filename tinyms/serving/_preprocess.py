@@ -22,6 +22,9 @@ from PIL import Image
 __all__ = ["STRATEGIES", "InputError", "ImageRecipe", "recipe_for", "resize_bilinear_u8", "top_k"]
 
 STRATEGIES = {"TOP1_CLASS": 1, "TOP5_CLASS": 5}
+# Image formats a request may carry: common raster formats whose decoders PIL implements itself
+# (no external programs such as Ghostscript for EPS).
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 
 # Defaults of the recipes the front end knows, by transform name (numbers of tinyms.data.info).
 _KNOWN_RECIPES = {
@@ -132,7 +135,7 @@ class ImageRecipe:
         max_pixels (int): largest accepted width x height of a decoded image.
     """
 
-    def __init__(self, channels, size, mean, std, max_pixels=25_000_000):
+    def __init__(self, channels, size, mean, std, max_pixels=4096 * 4096):
         if channels not in _PIL_MODE:
             raise ValueError(f"image servables need 1 or 3 input channels, got {channels}")
         self.channels = channels
@@ -146,9 +149,13 @@ class ImageRecipe:
         self._std = self.std.reshape(-1, 1, 1)
 
     def decode(self, data):
-        """Decode image bytes to an (H, W, C) uint8 array, converting colours with PIL."""
+        """Decode image bytes to an (H, W, C) uint8 array, converting colours with PIL.
+
+        Only the formats in :data:`IMAGE_FORMATS` are opened, and an image whose declared size
+        is over ``max_pixels`` is refused before any pixel is decoded.
+        """
         try:
-            with Image.open(io.BytesIO(data)) as pil:
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as pil:
                 width, height = pil.size
                 if width * height > self.max_pixels:
                     raise InputError(413, f"the image is {width}x{height} pixels, more than the server's "
@@ -181,7 +188,7 @@ class ImageRecipe:
         return (x - self._mean) / self._std
 
 
-def recipe_for(transform, input_shape, mean=None, std=None, max_pixels=25_000_000):
+def recipe_for(transform, input_shape, mean=None, std=None, max_pixels=4096 * 4096):
     """The :class:`ImageRecipe` of a servable, or None if its images cannot be preprocessed here.
 
     Args:

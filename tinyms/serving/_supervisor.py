@@ -41,13 +41,23 @@ DEFAULTS = {
     "workers": 1,
     "threads": 4,
     "max_request_bytes": 8 * 1024 * 1024,
-    "max_image_pixels": 25_000_000,
+    "max_image_pixels": 4096 * 4096,
     "request_timeout": 30.0,
     "start_timeout": 300.0,
     "grace_seconds": 10.0,
     "onnx_threads": 1,
     "model_threads": 1,
+    "hang_timeout": 10.0,
+    "max_header_bytes": 64 * 1024,
+    "header_timeout": 10.0,
+    "body_timeout": 30.0,
+    "idle_timeout": 15.0,
+    "max_connections": 1000,
+    "max_connections_per_client": 64,
 }
+_FRONT_KEYS = ("serving_path", "threads", "max_request_bytes", "max_image_pixels", "request_timeout", "grace_seconds",
+               "onnx_threads", "hang_timeout", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout",
+               "max_connections", "max_connections_per_client")
 
 
 def child_env(extra=None):
@@ -255,8 +265,7 @@ class Supervisor:
                 meta = next(e["meta"] for e in child.events if e.get("event") == "ready")
                 served.append({"spec": spec.to_dict(), "meta": meta, "socket_path": child.config["socket_path"]})
         self.executors = [c for c in self.executors if c.name not in unavailable]
-        front_config = {key: s[key] for key in ("threads", "max_request_bytes", "max_image_pixels",
-                                               "request_timeout", "grace_seconds", "onnx_threads")}
+        front_config = {key: s[key] for key in _FRONT_KEYS}
         front_config.update(servables=served, unavailable=unavailable, problems=[p.to_dict() for p in problems])
         if REUSEPORT:
             front_config.update(bind=[host, port])

@@ -1,10 +1,9 @@
 """Writing a servable (weights + ``servable.json`` entry) from a trained network."""
 
-import contextlib
-import json
 import logging
 import os
 
+from .._fileio import atomic_path, locked, sha256_of, sweep_stale_temps, write_json_atomic
 from .._text import first_line as _first_line
 from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
 from .errors import ServableConfigError
@@ -12,33 +11,6 @@ from .errors import ServableConfigError
 __all__ = ["write_servable"]
 
 log = logging.getLogger("tinyms.serving")
-
-
-@contextlib.contextmanager
-def _locked(folder):
-    import fcntl
-
-    with open(os.path.join(folder, f".{SERVABLE_FILE}.lock"), "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _replace_atomic(tmp, final):
-    os.chmod(tmp, 0o644)  # MindSpore writes exports read-only for the owner
-    os.replace(tmp, final)
-
-
-def _write_json(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _export_onnx(net, input_shape, tmp):
@@ -56,9 +28,11 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     """Save a network as a servable: its weights and its entry in ``servable.json``.
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
-    ``name`` entry of ``<serving_path>/servable.json``. Every file is written under a temporary
-    name and renamed into place, and concurrent writers of the same ``servable.json`` are
-    serialised, so a server never reads a half-written file.
+    ``name`` entry of ``<serving_path>/servable.json``, with the SHA-256 of every weights file
+    (``model.sha256``): a server checks the file it loads against it and refuses a file that
+    changed. Checkpoints also carry MindSpore's CRC trailer. Every file is written under a
+    temporary name, fsync'ed and renamed into place, and concurrent writers of the same
+    ``servable.json`` are serialised, so a server never reads a half-written file.
 
     Args:
         serving_path (str): the serving directory (created if missing), e.g. the default
@@ -92,10 +66,14 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         >>> entry = write_servable("/tmp/serving", "lenet5", net)      # doctest: +SKIP
         >>> entry["model"]["files"]                                      # doctest: +SKIP
         {'ckpt': 'lenet5.ckpt', 'onnx': 'lenet5.onnx'}
+        >>> sorted(entry["model"]["sha256"])                             # doctest: +SKIP
+        ['lenet5.ckpt', 'lenet5.onnx']
     """
     import mindspore as ms
 
     from ..errors import ExportError
+    from ..model._checkpoint import save_checkpoint
+    from ..model._export import export_network
 
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ServableConfigError(f"servable name {name!r} must be 1-64 letters, digits, '_', '.' or '-', "
@@ -141,35 +119,37 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 
     folder = os.path.join(os.path.abspath(os.path.expanduser(os.fspath(serving_path))), name)
     os.makedirs(folder, exist_ok=True)
+    sweep_stale_temps(folder)
     was_training = net.training
     net.set_train(False)
-    files = {}
+    files, digests = {}, {}
     try:
         for fmt in formats:
             final = os.path.join(folder, f"{name}{FORMATS[fmt]}")
-            tmp = os.path.join(folder, f".{name}-{os.getpid()}.tmp{FORMATS[fmt]}")
             try:
-                if fmt == "ckpt":
-                    ms.save_checkpoint(net, tmp)
-                elif fmt == "onnx":
-                    _export_onnx(net, input_shape, tmp)
+                if fmt == "ckpt":  # atomic, with MindSpore's CRC trailer
+                    save_checkpoint(net, final)
+                    digest = sha256_of(final)
                 else:
-                    ms.export(net, ms.Tensor(shape=[None, *input_shape], dtype=ms.float32), file_name=tmp,
-                              file_format="MINDIR")
-                _replace_atomic(tmp, final)
+                    with atomic_path(final, suffix=FORMATS[fmt]) as tmp:
+                        if fmt == "onnx":
+                            _export_onnx(net, input_shape, tmp)
+                        else:
+                            export_network(net, ms.Tensor(shape=[None, *input_shape], dtype=ms.float32), tmp,
+                                           "MINDIR")
+                        digest = sha256_of(tmp)  # of the bytes renamed into place
             except Exception as err:  # noqa: BLE001 - MindSpore raises many types on export
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
                 if fmt == formats[0]:
                     raise ExportError(f"cannot write {name!r} as {fmt}: {_first_line(err)}") from err
                 log.warning("servable %r: %s export skipped: %s", name, fmt, _first_line(err))
                 continue
             files[fmt] = os.path.basename(final)
+            digests[files[fmt]] = digest
     finally:
         net.set_train(was_training)
 
     model = {"name": model_name, "format": formats[0], "class_num": class_num, "files": files,
-             "input_shape": list(input_shape)}
+             "sha256": digests, "input_shape": list(input_shape)}
     if labels is not None:
         model["labels"] = [str(lab) for lab in labels]
     if cfg is not None:
@@ -177,12 +157,12 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     entry = {"name": name, "description": description, "model": model,
              "max_batch_size": max_batch_size, "max_delay_ms": float(max_delay_ms)}
     root = os.path.dirname(folder)
-    with _locked(root):
+    with locked(os.path.join(root, f".{SERVABLE_FILE}.lock")):
         path = os.path.join(root, SERVABLE_FILE)
         entries = []
         if os.path.exists(path):
             from ._config import read_entries
             entries = read_entries(root)
         entries = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)] + [entry]
-        _write_json(path, entries)
+        write_json_atomic(path, entries)
     return entry

@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 
+from .._checks import positive_int
+from .._fileio import write_json_atomic
 from .._home import tinyms_home
 from . import _supervisor
 from .client import Client
@@ -27,8 +29,6 @@ log = logging.getLogger("tinyms.serving")
 _SERVERS = {}  # (host, port) -> Server started by this process
 _AUTO_LOGS = itertools.count(1)
 _LOCK = threading.Lock()
-
-
 
 
 def default_serving_path():
@@ -55,17 +55,23 @@ def _check_port(port):
         raise ValueError(f"port must be an integer from 0 to 65535 (0 picks a free port), got {port!r}")
 
 
+def _url(host, port):
+    """The URL a browser on this machine opens for a server listening on ``host:port``."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _positive_seconds(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 def _run_file(host, port):
     safe_host = "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
     return os.path.join(tinyms_home(), "run", f"server-{safe_host}-{port}.json")
-
-
-def _write_json_atomic(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
 
 
 class Server:
@@ -87,8 +93,23 @@ class Server:
             ``benchmarks/bench_serving.py``); each costs about 60 MiB.
         threads (int): request threads per front end. Default 4.
         max_request_bytes (int): largest request body; larger ones get HTTP 413. Default 8 MiB.
-        max_image_pixels (int): largest decoded image (width x height); larger get 413.
+        max_image_pixels (int): largest decoded image (width x height); larger get 413. Default
+            16,777,216 (4096 x 4096): one request's decoded image takes at most about
+            ``5 * max_image_pixels`` bytes (80 MiB) while it is converted.
         request_timeout (float): seconds a request may wait for its prediction (then 504).
+        hang_timeout (float): seconds a model process may leave a health ping unanswered before
+            its servable counts as not ready (stuck or stopped); its requests then get 503 at
+            once. Default 10.
+        header_timeout (float): seconds a client has to send a request's headers, counted from
+            its first byte (from connecting, for a connection's first request). Default 10.
+        body_timeout (float): seconds a client has to send a request's body once its headers
+            are in. Default 30.
+        idle_timeout (float): seconds a keep-alive connection may wait for its next request.
+            Default 15.
+        max_connections (int): open connections per front-end process; more are answered 503
+            and closed. Default 1000.
+        max_connections_per_client (int): open connections per client IP address and front
+            end; more are answered 429 and closed. Default 64.
         model_threads (int): MindSpore CPU op threads per executor process; 1 (default) suits
             small models on a machine whose cores also run the front ends; 0 keeps
             MindSpore's own default.
@@ -98,6 +119,7 @@ class Server:
 
     Raises:
         ValueError: an argument is out of range.
+        TypeError: a count is not an integer.
 
     Example:
         >>> from tinyms.serving import Server
@@ -106,27 +128,30 @@ class Server:
     """
 
     def __init__(self, host="127.0.0.1", port=5000, serving_path=None, workers=1, *, threads=4,
-                 max_request_bytes=8 * 1024 * 1024, max_image_pixels=25_000_000, request_timeout=30.0,
-                 model_threads=1, start_timeout=300.0, detach=False):
+                 max_request_bytes=8 * 1024 * 1024, max_image_pixels=4096 * 4096, request_timeout=30.0,
+                 hang_timeout=10.0, header_timeout=10.0, body_timeout=30.0, idle_timeout=15.0,
+                 max_connections=1000, max_connections_per_client=64, model_threads=1, start_timeout=300.0,
+                 detach=False):
         _check_port(port)
-        for name, value in (("workers", workers), ("threads", threads), ("max_request_bytes", max_request_bytes),
-                            ("max_image_pixels", max_image_pixels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        counts = {name: positive_int(value, name) for name, value in (
+            ("workers", workers), ("threads", threads), ("max_request_bytes", max_request_bytes),
+            ("max_image_pixels", max_image_pixels), ("max_connections", max_connections),
+            ("max_connections_per_client", max_connections_per_client))}
         if isinstance(model_threads, bool) or not isinstance(model_threads, int) or model_threads < 0:
             raise ValueError(f"model_threads must be 0 (MindSpore's default) or a positive integer, "
                              f"got {model_threads!r}")
+        seconds = {name: _positive_seconds(value, name) for name, value in (
+            ("request_timeout", request_timeout), ("hang_timeout", hang_timeout), ("header_timeout", header_timeout),
+            ("body_timeout", body_timeout), ("idle_timeout", idle_timeout), ("start_timeout", start_timeout))}
         self.host = host
         self.requested_port = port
         self.port = port
         self.serving_path = _resolve_path(serving_path)
         self.workers = workers
         self.detach = bool(detach)
-        self.start_timeout = float(start_timeout)
-        self._settings = {"serving_path": self.serving_path, "host": host, "port": port, "workers": workers,
-                          "threads": threads, "max_request_bytes": max_request_bytes,
-                          "max_image_pixels": max_image_pixels, "request_timeout": float(request_timeout),
-                          "model_threads": model_threads, "start_timeout": float(start_timeout)}
+        self.start_timeout = seconds["start_timeout"]
+        self._settings = dict(counts, **seconds, serving_path=self.serving_path, host=host, port=port,
+                              model_threads=model_threads)
         self._proc = None
         self._status = None
         self._lifeline = None
@@ -139,8 +164,7 @@ class Server:
     @property
     def url(self):
         """Base URL, e.g. ``http://127.0.0.1:5000``."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else ("[::1]" if self.host == "::" else self.host)
-        return f"http://{host}:{self.port}"
+        return _url(self.host, self.port)
 
     @property
     def pid(self):
@@ -201,7 +225,7 @@ class Server:
         with _LOCK:
             _SERVERS[(self.host, self.port)] = self
         if self.detach:
-            _write_json_atomic(_run_file(self.host, self.port),
+            write_json_atomic(_run_file(self.host, self.port),
                                {"pid": self.pid, "host": self.host, "port": self.port, "log": self.log_path})
         for problem in self.problems:
             log.warning("servable.json: %s", problem)
@@ -488,8 +512,8 @@ def run_server(serving_path=None, host="127.0.0.1", port=5000, workers=1, **kwar
             failure.update(fields)
         elif event == "ready":
             names = ", ".join(fields["servables"]) or "no servables"
-            log.info("TinyMS serving %s from %s at http://%s:%s/ (web page there); press Ctrl-C to stop",
-                     names, settings["serving_path"], fields["host"], fields["port"])
+            log.info("TinyMS serving %s from %s at %s/ (web page there); press Ctrl-C to stop",
+                     names, settings["serving_path"], _url(host, fields["port"]))
             for problem in fields.get("problems", []):
                 log.warning("servable.json: %s", problem)
         elif event == "stopped":
