@@ -79,3 +79,42 @@ def test_bad_arguments_and_errors_are_one_line(tmp_path):
     assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr
     run = _tinyms("download", "cifar1000")
     assert run.returncode == 1 and "mnist" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_serve_onnx_on_a_free_port_without_loading_mindspore(tmp_path):
+    import re
+    import signal
+
+    import requests
+    from tinyms.model import create_model
+    from tinyms.serving import write_servable
+
+    serving = tmp_path / "serving"
+    write_servable(str(serving), "lenet5", create_model("lenet5", class_num=10), formats=("onnx",))
+    proc = subprocess.Popen([sys.executable, "-m", "tinyms", "serve", str(serving), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TINYMS_HOME": str(tmp_path / "home")})
+    try:
+        url = None
+        for line in proc.stderr:
+            found = re.search(r"at (http://127\.0\.0\.1:(\d+))/", line)
+            if found:
+                url, port = found.group(1), int(found.group(2))
+                break
+        assert url is not None and port not in (0, 5000)
+        assert requests.get(url + "/v2/health/ready", timeout=10).status_code == 200
+        with open(f"/proc/{proc.pid}/maps") as f:
+            assert "_c_expression" not in f.read()  # the CLI process never loaded MindSpore
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "server stopped" in err and "Traceback" not in err
+
+
+def test_serve_rejects_a_bad_port():
+    run = _tinyms("serve", "--port", "70000")
+    assert run.returncode == 2 and "0 (any free port) to 65535" in run.stderr

@@ -75,3 +75,42 @@ def test_unusable_files_raise_with_the_fix(tmp_path):
     _write(tmp_path, '{"name": "x"}')
     with pytest.raises(ServableConfigError, match="must hold a JSON list"):
         read_entries(str(tmp_path))
+
+
+def test_weights_are_resolved_through_symlinks_and_kept_in_their_folder(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.onnx").write_bytes(b"not yours")
+    for name in ("inside", "escape", "linked_folder"):
+        (tmp_path / name).mkdir() if name != "linked_folder" else None
+    (tmp_path / "inside" / "real.onnx").write_bytes(b"onnx")
+    (tmp_path / "inside" / "inside.onnx").symlink_to(tmp_path / "inside" / "real.onnx")
+    (tmp_path / "escape" / "escape.onnx").symlink_to(outside / "secret.onnx")
+    (tmp_path / "linked_folder").symlink_to(outside)
+    (outside / "linked_folder.onnx").write_bytes(b"onnx")
+    _write(tmp_path, [{"name": n, "model": {"format": "onnx"}} for n in ("inside", "escape", "linked_folder")])
+    specs, problems = load_servables(str(tmp_path))
+    assert [s.name for s in specs] == ["inside"]
+    assert specs[0].path == str(tmp_path / "inside" / "real.onnx")  # the link's target is what is loaded
+    assert [p.servable for p in problems] == ["escape", "linked_folder"]
+    assert all("resolves outside the servable's folder" in p.reason for p in problems)
+
+
+def test_recorded_digests_are_checked(tmp_path):
+    import hashlib
+
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "net.onnx").write_bytes(b"weights")
+    good = hashlib.sha256(b"weights").hexdigest()
+    _write(tmp_path, [{"name": "net", "model": {"format": "onnx", "sha256": {"net.onnx": good}}},
+                      {"name": "bad", "model": {"format": "onnx", "sha256": {"bad.onnx": "xyz"}}}])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "bad.onnx").write_bytes(b"w")
+    (spec,), (problem,) = load_servables(str(tmp_path))
+    assert spec.sha256 == good and spec.read_weights() == b"weights"
+    assert "model.sha256 must map file names to SHA-256 hex digests" in problem.reason
+    (tmp_path / "net" / "net.onnx").write_bytes(b"weightz")
+    with pytest.raises(ValueError, match="does not match the SHA-256 recorded in servable.json"):
+        spec.read_weights()
+    with pytest.raises(ValueError, match="does not match"):
+        spec.verify_weights()
