@@ -211,7 +211,16 @@ class _Channel(HTTPChannel):
         return True if self.linger_until is not None else super().readable()
 
     def writable(self):
-        return False if self.linger_until is not None else super().writable()
+        if self.linger_until is not None:
+            return False
+        if self.requests and self.total_outbufs_len <= self.adj.outbuf_high_watermark and not (
+                self.will_close or self.close_when_flushed):
+            # A worker thread is answering: it sends its output itself and wakes the loop when it
+            # is done (it waits for the loop only above the high watermark). Polling for
+            # "writable" meanwhile spins the I/O thread on the worker's output lock, and the
+            # spinning thread starves the worker of the GIL: 5x fewer requests/s at 32 clients.
+            return False
+        return super().writable()
 
     def handle_read(self):
         if self.linger_until is None:
