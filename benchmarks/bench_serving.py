@@ -78,18 +78,10 @@ def _mnist_pngs(count):
 def _serving_dir(root, net):
     from tinyms.serving import write_servable
 
-    write_servable(root, "ckpt_batched", net, formats=("ckpt", "onnx"), max_batch_size=16, max_delay_ms=2)
+    write_servable(root, "ckpt_batched", net, formats=("ckpt",), max_batch_size=16, max_delay_ms=2)
     write_servable(root, "onnx_batched", net, formats=("onnx",), max_batch_size=16, max_delay_ms=2)
-    entries = json.load(open(os.path.join(root, "servable.json")))
-    extra = []
-    for name, fmt in (("ckpt_single", "ckpt"), ("onnx_single", "onnx")):
-        source = "ckpt_batched" if fmt == "ckpt" else "onnx_batched"
-        entry = json.loads(json.dumps(next(e for e in entries if e["name"] == source)))
-        entry["name"] = name
-        entry["model"]["file"] = f"../{source}/{source}.{fmt}"
-        entry["max_batch_size"] = 1
-        extra.append(entry)
-    json.dump(entries + extra, open(os.path.join(root, "servable.json"), "w"), indent=1)
+    write_servable(root, "ckpt_single", net, formats=("ckpt",), max_batch_size=1)
+    write_servable(root, "onnx_single", net, formats=("onnx",), max_batch_size=1)
     onnx_only = os.path.join(root, "onnx_only")
     os.makedirs(onnx_only)
     write_servable(onnx_only, "lenet5", net, formats=("onnx",))

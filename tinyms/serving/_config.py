@@ -39,6 +39,7 @@ import math
 import os
 import re
 
+from .._checks import positive_int
 from .._fileio import sha256_of
 from .errors import ServableConfigError
 
@@ -255,8 +256,11 @@ def _check_entry(entry, folder):
     if fmt == "ckpt" and not model_name:
         raise ValueError("model.name is required for checkpoints: it names the zoo network to build, e.g. \"lenet5\"")
     class_num = model.get("class_num")
-    if class_num is not None and (isinstance(class_num, bool) or not isinstance(class_num, int) or class_num < 1):
-        raise ValueError(f"model.class_num must be a positive integer, got {class_num!r}")
+    if class_num is not None:
+        try:
+            class_num = positive_int(class_num, "model.class_num")
+        except TypeError as err:  # a problem with this entry, like every other
+            raise ValueError(str(err)) from None
     input_shape = _int_tuple(model.get("input_shape"), "model.input_shape")
     labels = model.get("labels")
     if labels is not None:

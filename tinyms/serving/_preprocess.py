@@ -160,7 +160,14 @@ class ImageRecipe:
                 if width * height > self.max_pixels:
                     raise InputError(413, f"the image is {width}x{height} pixels, more than the server's "
                                           f"limit of {self.max_pixels:,}; send a smaller image")
-                arr = np.asarray(pil.convert(_PIL_MODE[self.channels]), dtype=np.uint8)
+                mode = _PIL_MODE[self.channels]
+                if pil.mode == mode:
+                    pil.load()
+                    image = pil
+                else:
+                    image = pil.convert(mode)
+                    pil.close()  # free the decoded original before copying the converted pixels out
+                arr = np.asarray(image, dtype=np.uint8)
         except InputError:
             raise
         except Image.DecompressionBombError:

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from .._checks import positive_int
+from .._checks import non_negative_int, positive_int
 from .._fileio import write_json_atomic
 from .._home import tinyms_home
 from . import _supervisor
@@ -94,8 +94,8 @@ class Server:
         threads (int): request threads per front end. Default 4.
         max_request_bytes (int): largest request body; larger ones get HTTP 413. Default 8 MiB.
         max_image_pixels (int): largest decoded image (width x height); larger get 413. Default
-            16,777,216 (4096 x 4096): one request's decoded image takes at most about
-            ``5 * max_image_pixels`` bytes (80 MiB) while it is converted.
+            16,777,216 (4096 x 4096): one request's image takes at most about
+            ``10 * max_image_pixels`` bytes (160 MiB) while it is decoded and converted.
         request_timeout (float): seconds a request may wait for its prediction (then 504).
         hang_timeout (float): seconds a model process may leave a health ping unanswered before
             its servable counts as not ready (stuck or stopped); its requests then get 503 at
@@ -137,9 +137,7 @@ class Server:
             ("workers", workers), ("threads", threads), ("max_request_bytes", max_request_bytes),
             ("max_image_pixels", max_image_pixels), ("max_connections", max_connections),
             ("max_connections_per_client", max_connections_per_client))}
-        if isinstance(model_threads, bool) or not isinstance(model_threads, int) or model_threads < 0:
-            raise ValueError(f"model_threads must be 0 (MindSpore's default) or a positive integer, "
-                             f"got {model_threads!r}")
+        model_threads = non_negative_int(model_threads, "model_threads")  # 0: MindSpore's default
         seconds = {name: _positive_seconds(value, name) for name, value in (
             ("request_timeout", request_timeout), ("hang_timeout", hang_timeout), ("header_timeout", header_timeout),
             ("body_timeout", body_timeout), ("idle_timeout", idle_timeout), ("start_timeout", start_timeout))}
@@ -483,7 +481,9 @@ def run_server(serving_path=None, host="127.0.0.1", port=5000, workers=1, **kwar
         port (int): TCP port. Default 5000.
         workers (int): front-end processes. Default 1.
         **kwargs: ``threads``, ``max_request_bytes``, ``max_image_pixels``, ``request_timeout``,
-            ``model_threads`` (see :class:`Server`).
+            ``hang_timeout``, ``header_timeout``, ``body_timeout``, ``idle_timeout``,
+            ``max_connections``, ``max_connections_per_client``, ``model_threads`` (see
+            :class:`Server`).
 
     Returns:
         int: 0 after a clean stop.
