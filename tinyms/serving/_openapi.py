@@ -61,8 +61,12 @@ _SCHEMAS = {
         "type": "object",
         "properties": {
             "name": {"type": "string"}, "description": {"type": "string"}, "ready": {"type": "boolean"},
-            "error": {"type": "string", "description": "Why the servable is not available (ready false)."},
-            "model": {"type": "object"}, "inputs": {"type": "array", "items": {"type": "string"}},
+            "error": {"type": "string", "description": "Why the servable is not ready (ready false): it failed "
+                      "to load, or its model process is down or not answering."},
+            "model": {"type": "object", "description": "name, format, platform, class_num, input_shape, dataset, "
+                      "transform, labels; file (relative to the serving folder) and sha256 (the digest it was "
+                      "checked against, null when servable.json records none)."},
+            "inputs": {"type": "array", "items": {"type": "string"}},
             "max_batch_size": {"type": "integer"}, "max_delay_ms": {"type": "number"},
         },
     },
@@ -164,8 +168,9 @@ _PATHS = {
                     "responses": {"200": _json("#/components/schemas/V2ServerMetadata")}}},
     "/v2/health/live": {"get": {"summary": "Liveness.", "tags": ["KServe v2"],
                                 "responses": {"200": {"description": "Live"}}}},
-    "/v2/health/ready": {"get": {"summary": "Readiness.", "tags": ["KServe v2"],
-                                 "responses": {"200": {"description": "Ready"}}}},
+    "/v2/health/ready": {"get": {"summary": "Readiness: 200 while every loaded model can answer, else 503 "
+                                            "naming the ones that cannot.", "tags": ["KServe v2"],
+                                 "responses": {"200": {"description": "Ready"}, **_errors(503)}}},
     **_model_paths("/v2/models/{name}", [_NAME]),
     **_model_paths("/v2/models/{name}/versions/{version}", [_NAME, _VERSION]),
     "/metrics": {"get": {"summary": "Prometheus metrics: requests, errors, latency, batch sizes.",
@@ -183,7 +188,10 @@ def document(version):
         "openapi": "3.1.0",
         "info": {"title": "TinyMS model serving", "version": version,
                  "description": "TinyMS routes, Open Inference Protocol (KServe v2) REST routes, metrics and "
-                                "a web page. Errors are JSON objects {error, type} with a 4xx/5xx status."},
+                                "a web page. Errors are JSON objects {error, type} with a 4xx/5xx status; besides the "
+                                "statuses listed per route, any request may get 400 (malformed HTTP), 408 (not "
+                                "received within the header or body deadline), 413, 429 (too many connections "
+                                "from one address), 431 (headers too large) or 503 (too many connections)."},
         "paths": copy.deepcopy(_PATHS),
         "components": {"schemas": copy.deepcopy(_SCHEMAS)},
     }
