@@ -186,10 +186,3 @@ def test_errors_of_the_http_layer_are_json(strict_server, what, raw, status, phr
     doc = json.loads(body)
     assert phrase in doc["error"] and doc["type"]
     assert requests.get(strict_server.url + "/v2/health/live", timeout=10).status_code == 200
-
-
-def test_a_valid_chunked_upload_is_served(strict_server, digit_png):
-    chunks = (digit_png[i:i + 100] for i in range(0, len(digit_png), 100))
-    response = requests.post(strict_server.url + "/servables/lenet5", data=chunks, timeout=10,
-                             headers={"Content-Type": "image/png"})
-    assert response.status_code == 200 and response.json()["predictions"][0]["label"]
