@@ -10,11 +10,13 @@ __all__ = [
     "DatasetError",
     "DownloadError",
     "ChecksumError",
+    "ArchiveError",
     "InputShapeError",
     "NotCompiledError",
     "CheckpointError",
     "UnknownNameError",
     "ExportError",
+    "RecipeError",
 ]
 
 
@@ -32,6 +34,19 @@ class DownloadError(TinyMSError, OSError):
 
 class ChecksumError(DownloadError):
     """A downloaded file does not have the expected SHA-256 (the bad file has been removed)."""
+
+
+class ArchiveError(DownloadError):
+    """An archive cannot be extracted safely: a member would land outside the target folder
+    (absolute path, ``..``, a link pointing out), is a device file, or the archive is
+    damaged, truncated or larger than its dataset allows. Nothing was extracted."""
+
+    def __init__(self, message, member=None):
+        super().__init__(message)
+        self.member = member
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
 
 
 class InputShapeError(TinyMSError, ValueError):
@@ -55,3 +70,7 @@ class UnknownNameError(TinyMSError, KeyError, ValueError):
 
 class ExportError(TinyMSError, RuntimeError):
     """A model cannot be exported in the requested format."""
+
+
+class RecipeError(TinyMSError, ValueError):
+    """A preprocessing recipe or one of its steps is malformed (unknown op, bad parameter)."""

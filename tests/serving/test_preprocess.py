@@ -56,8 +56,9 @@ def test_recipe_defaults_are_the_mnist_facts():
 
     recipe = recipe_for("mnist_transform", model_config("lenet5").input_shape)
     info = dataset_info("mnist")
-    assert recipe.mean.tolist() == pytest.approx(list(info.mean))
-    assert recipe.std.tolist() == pytest.approx(list(info.std))
+    normalize = [step.kwargs() for step in recipe.recipe.eval if step.op == "normalize"]
+    assert normalize == [{"mean": list(info.mean), "std": list(info.std)}]
+    assert recipe.recipe.eval == model_config("lenet5").recipe.eval  # a preset name rebuilds the zoo's recipe
     assert recipe_for("unknown_transform", (1, 32, 32)) is None
 
 

@@ -102,9 +102,17 @@ def test_mnist_dataset_pipeline_equals_single_images(digits, tmp_path):
 
 def test_output_is_rescaled_then_normalised():
     black = mnist_transform(np.zeros((28, 28), np.uint8))
-    white = mnist_transform(np.full((28, 28), 255, np.uint8))
+    framed = np.zeros((28, 28), np.uint8)  # an MNIST-style image: white ink on a dark border
+    framed[4:24, 4:24] = 255
+    white = mnist_transform(framed)[0, 8:24, 8:24]
     np.testing.assert_allclose(black, (0.0 - MEAN) / STD, rtol=1e-6)
     np.testing.assert_allclose(white, (1.0 - MEAN) / STD, rtol=1e-6)
+
+
+def test_blank_paper_is_an_empty_digit():
+    # a photo of white paper with nothing written on it: light background, no ink -> all background
+    np.testing.assert_array_equal(mnist_transform(np.full((40, 30), 230, np.uint8)),
+                                  mnist_transform(np.zeros((28, 28), np.uint8)))
 
 
 def test_any_size_is_resized_to_32x32():
@@ -178,7 +186,7 @@ def test_rgb_jpeg_bytes_are_decoded_to_grey():
 
 
 def test_custom_rgb_transform_turns_grey_into_three_channels():
-    rgb_recipe = DatasetTransform([Resize((8, 8)), Rescale(1 / 255, 0), HWC2CHW()],
+    rgb_recipe = DatasetTransform([["resize", {"size": [8, 8]}], ["rescale", {"scale": 1 / 255}], ["hwc2chw"]],
                                   labels=("no", "yes"), channels=3)
     out = rgb_recipe(np.full((16, 16), 255, np.uint8))
     assert out.shape == (3, 8, 8)
@@ -351,5 +359,5 @@ def test_get_transform_unknown_name_lists_valid_names():
 
 def test_transform_repr_names_its_steps():
     text = repr(mnist_transform)
-    assert "MnistTransform" in text and "Resize" in text and "Normalize" in text
+    assert "MnistTransform" in text and "resize(size=[32, 32])" in text and "normalize(" in text
 

@@ -25,7 +25,9 @@ class ModelConfig:
         mean, std: per-channel normalisation applied after rescaling pixels to [0, 1].
         labels: class names, index i names output i.
         dataset: the dataset the defaults fit (``"mnist"``...).
-        transform: name of the ``tinyms.vision`` transform that prepares inputs.
+        transform: name of the ``tinyms.vision`` preset that prepares inputs.
+        recipe: that preset's :class:`~tinyms.vision.Recipe` (training and evaluation steps), the
+            value that travels into ``servable.json`` so serving prepares images as training did.
     """
 
     name: str
@@ -35,6 +37,7 @@ class ModelConfig:
     labels: tuple
     dataset: str = ""
     transform: str = ""
+    recipe: object = None
 
     def with_classes(self, class_num):
         """This config for a network with ``class_num`` outputs (labels become '0'...'n-1' if resized)."""

@@ -93,7 +93,8 @@ class OnnxBackend:
         labels = class_labels(classes, spec.labels)
         self.meta = {"input_shape": list(self.input_shape), "classes": classes, "labels": list(labels),
                      "dataset": spec.dataset, "transform": spec.transform,
-                     "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None}
+                     "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None,
+                     "recipe": spec.recipe}
 
     def _session_run(self, batch):
         return self.session.run([self.output_name], {self.input_name: batch})[0]

@@ -1,4 +1,4 @@
-"""Reading and checking a serving directory's ``servable.json`` (standard library only).
+"""Reading and checking a serving directory's ``servable.json`` (no MindSpore).
 
 The file is a JSON list with one entry per servable::
 
@@ -14,6 +14,8 @@ The file is a JSON list with one entry per servable::
           "input_shape": [1, 32, 32],  # optional for "ckpt" (read from the zoo) and "onnx" (read from the file)
           "dataset": "mnist", "transform": "mnist_transform",
           "labels": ["0", "1", ...], "mean": [0.1307], "std": [0.3081],
+          "recipe": {"version": 1, "channels": 1, "train": [...],    # the preprocessing the model was
+                     "eval": [["resize", {"size": [32, 32]}], ...]},  # trained with (tinyms.vision.Recipe)
           "sha256": {"lenet5.ckpt": "9f2c...", "lenet5.onnx": "41d0..."}   # by file name
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
@@ -41,6 +43,8 @@ import re
 
 from .._checks import positive_int
 from .._fileio import sha256_of
+from ..errors import RecipeError
+from ..vision._recipe import Recipe
 from .errors import ServableConfigError
 
 SERVABLE_FILE = "servable.json"
@@ -75,6 +79,7 @@ class ServableSpec:
     transform: str = ""
     mean: tuple = None
     std: tuple = None
+    recipe: dict = None
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
     max_delay_ms: float = DEFAULT_MAX_DELAY_MS
     warmup: bool = True
@@ -280,6 +285,12 @@ def _check_entry(entry, folder):
         raise ValueError("model.dataset and model.transform must be strings")
     if not transform and dataset:
         transform = f"{dataset.lower()}_transform"
+    recipe = model.get("recipe")
+    if recipe is not None:
+        try:
+            recipe = Recipe.from_dict(recipe).to_dict()
+        except RecipeError as err:
+            raise ValueError(f"model.recipe: {err}") from None
     max_batch = entry.get("max_batch_size", DEFAULT_MAX_BATCH_SIZE)
     if isinstance(max_batch, bool) or not isinstance(max_batch, int) or not 1 <= max_batch <= MAX_BATCH_LIMIT:
         raise ValueError(f"max_batch_size must be an integer from 1 (no batching) to {MAX_BATCH_LIMIT}, "
@@ -295,7 +306,7 @@ def _check_entry(entry, folder):
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
-        transform=transform, mean=mean, std=std, max_batch_size=max_batch,
+        transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
         max_delay_ms=float(max_delay), warmup=warmup, sha256=_digest(model, rel), root=os.path.realpath(folder))
 
 

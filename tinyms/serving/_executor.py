@@ -92,6 +92,7 @@ class MindSporeRunner:
             "transform": spec.transform or (cfg.transform if cfg else ""),
             "mean": list(spec.mean or (cfg.mean if cfg else ())) or None,
             "std": list(spec.std or (cfg.std if cfg else ())) or None,
+            "recipe": spec.recipe or (cfg.recipe.to_dict() if cfg is not None and cfg.recipe else None),
         }
         if spec.warmup:
             for size in self.buckets[1:]:

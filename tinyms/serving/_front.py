@@ -96,7 +96,7 @@ class Servable:
         self.dataset = (meta.get("dataset") or "").lower()
         self.transform = meta.get("transform") or ""
         self.recipe = recipe_for(self.transform, self.input_shape, meta.get("mean"), meta.get("std"),
-                                 max_image_pixels)
+                                 max_image_pixels, recipe=meta.get("recipe"))
         self.batcher = Batcher(spec.name, backend, spec.max_batch_size, spec.max_delay_ms,
                                on_batch=lambda rows, secs: on_batch(spec.name, rows, secs))
 

@@ -24,7 +24,8 @@ def _export_onnx(net, input_shape, tmp):
 
 
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,
-                   model_name=None, input_shape=None, labels=None, max_batch_size=16, max_delay_ms=2.0):
+                   model_name=None, input_shape=None, labels=None, transform=None, max_batch_size=16,
+                   max_delay_ms=2.0):
     """Save a network as a servable: its weights and its entry in ``servable.json``.
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
@@ -47,7 +48,10 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             MindSpore). A later format that cannot be exported is skipped with a warning.
         model_name (str): zoo network name if ``net`` has no ``default_cfg``.
         input_shape (tuple): one sample's shape if ``net`` has no ``default_cfg``.
-        labels (sequence of str): class names; default: the network's config.
+        labels (sequence of str): class names; default: the transform's, else the network's config.
+        transform (tinyms.vision.DatasetTransform or Recipe): the preprocessing the network was
+            trained with; its recipe is stored in the entry so the server accepts images for any
+            model. Default: the network config's recipe (e.g. ``mnist_transform``'s for lenet5).
         max_batch_size (int): rows per model call when batching requests (1 = no batching).
         max_delay_ms (float): longest wait for a batch to fill.
 
@@ -97,6 +101,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if not input_shape:
         raise ServableConfigError("pass input_shape= (one sample's shape, e.g. (1, 32, 32)): the network "
                                   "has no default_cfg to read it from")
+    recipe = _recipe_of(transform, cfg, input_shape)
+    if labels is None and getattr(transform, "labels", None):
+        labels = transform.labels
     given_labels = labels is not None
     if given_labels:
         labels = tuple(str(lab) for lab in labels)
@@ -154,6 +161,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         model["labels"] = [str(lab) for lab in labels]
     if cfg is not None:
         model.update(dataset=cfg.dataset, transform=cfg.transform, mean=list(cfg.mean), std=list(cfg.std))
+    if recipe is not None:
+        model["recipe"] = recipe.to_dict()
     entry = {"name": name, "description": description, "model": model,
              "max_batch_size": max_batch_size, "max_delay_ms": float(max_delay_ms)}
     root = os.path.dirname(folder)
@@ -166,3 +175,25 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         entries = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)] + [entry]
         write_json_atomic(path, entries)
     return entry
+
+
+def _recipe_of(transform, cfg, input_shape):
+    """The recipe to store: the transform's, else the config's; checked against the input shape."""
+    from ..vision._recipe import Recipe
+
+    if transform is None:
+        recipe = getattr(cfg, "recipe", None)
+    elif isinstance(transform, Recipe):
+        recipe = transform
+    elif isinstance(getattr(transform, "recipe", None), Recipe):
+        recipe = transform.recipe
+    else:
+        raise ServableConfigError(f"transform must be a tinyms.vision transform (e.g. cifar10_transform) or a "
+                                  f"Recipe, got {type(transform).__name__}")
+    if recipe is not None and input_shape:
+        produced = recipe.output_shape(64, 48)
+        if tuple(produced) != tuple(input_shape):
+            raise ServableConfigError(f"the transform produces inputs of shape {list(produced)} but the network "
+                                      f"takes {list(input_shape)}; pass the transform the network was trained "
+                                      f"with")
+    return recipe

@@ -17,18 +17,20 @@ Example:
 import importlib as _importlib
 
 from ._op_names import OPS as _OPS
+from ._recipe import Recipe
 from .predictions import Prediction, Predictions
 
 # Loaded on first use (they need MindSpore): importing tinyms.vision, e.g. for Prediction in a
 # serving client, stays light.
-_FROM_TRANSFORMS = ("DatasetTransform", "MnistTransform", "mnist_transform", "get_transform")
+_FROM_TRANSFORMS = ("DatasetTransform", "MnistTransform", "FashionMnistTransform", "Cifar10Transform",
+                    "Cifar100Transform", "ImageFolderTransform", "mnist_transform",
+                    "fashion_mnist_transform", "cifar10_transform", "cifar100_transform",
+                    "imagefolder_transform", "get_transform")
 
 __all__ = [
-    # recipes
-    "DatasetTransform",
-    "MnistTransform",
-    "mnist_transform",
-    "get_transform",
+    # presets and recipes
+    *_FROM_TRANSFORMS,
+    "Recipe",
     # postprocess results
     "Prediction",
     "Predictions",

@@ -5,7 +5,8 @@
 OPS = {
     "CenterCrop": "vision", "Compose": "transforms", "Decode": "vision", "Grayscale": "vision",
     "HWC2CHW": "vision", "Inter": "vision", "Normalize": "vision", "Pad": "vision",
-    "RandomCrop": "vision", "RandomHorizontalFlip": "vision", "RandomRotation": "vision",
+    "RandomCrop": "vision", "RandomResizedCrop": "vision",
+    "RandomHorizontalFlipWithBBox": "vision", "ResizeWithBBox": "vision", "RandomHorizontalFlip": "vision", "RandomRotation": "vision",
     "RandomVerticalFlip": "vision", "Rescale": "vision", "Resize": "vision", "ToTensor": "vision",
     "TypeCast": "transforms",
 }

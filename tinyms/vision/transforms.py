@@ -1,9 +1,11 @@
-"""Preprocessing recipes that run identically on a training dataset and on one inference image.
+"""Preset transforms: one recipe per dataset, run identically on a training set and on one image.
 
-A :class:`DatasetTransform` holds one list of MindSpore image ops. ``apply_ds`` maps that list
-over a dataset's image column for training and evaluation; calling the transform on a single
-image runs the very same op objects eagerly, so a picture gives the same numbers at inference
-as it did in training.
+A :class:`DatasetTransform` holds a :class:`~tinyms.vision.Recipe` (training steps and
+evaluation steps, plain values) and the class names. ``apply_ds`` runs the recipe over a
+dataset in MindSpore's engine; calling the transform on one image runs the evaluation steps
+through the very same MindSpore ops, so a picture gives the same numbers at inference as a
+test image during evaluation. Presets are immutable: configure one by constructing a new one
+(``Cifar10Transform(size=(64, 64))``).
 """
 
 import io
@@ -11,18 +13,19 @@ import multiprocessing
 import os
 
 import numpy as np
-import mindspore.dataset as ds
-from mindspore import dtype as mstype
 from PIL import Image
 
 from .._checks import positive_int
 from .._names import lookup
 from ..data.info import dataset_info
-from ..errors import DatasetError, InputShapeError
-from .ops import HWC2CHW, Inter, Normalize, Rescale, Resize, TypeCast
+from ..errors import DatasetError, InputShapeError, RecipeError
+from . import _presets
+from ._recipe import OPS, Recipe
 from .predictions import top_k_predictions
 
-__all__ = ["DatasetTransform", "MnistTransform", "mnist_transform", "get_transform"]
+__all__ = ["DatasetTransform", "MnistTransform", "FashionMnistTransform", "Cifar10Transform",
+           "Cifar100Transform", "ImageFolderTransform", "mnist_transform", "fashion_mnist_transform",
+           "cifar10_transform", "cifar100_transform", "imagefolder_transform", "get_transform"]
 
 _ACCEPTED = (
     "accepted images are: a PIL image; a numpy array shaped (H, W), (H, W, 1), (H, W, 3) or "
@@ -45,48 +48,87 @@ def _flag(value, name):
     return bool(value)
 
 
-class DatasetTransform:
-    """A reusable image preprocessing recipe with the same verbs for training and inference.
+def _as_recipe(recipe, channels):
+    """A Recipe from a Recipe, its dict/JSON form, or one list of steps used for both phases."""
+    if isinstance(recipe, Recipe):
+        result = recipe
+    elif isinstance(recipe, dict):
+        result = Recipe.from_dict(recipe)
+    elif isinstance(recipe, str):
+        result = Recipe.from_json(recipe)
+    else:
+        items = list(recipe)
+        live = [item for item in items if not isinstance(item, (str, list, tuple)) and
+                type(item).__module__.startswith("mindspore")]
+        if live:
+            raise RecipeError(
+                f"DatasetTransform takes recipe steps such as ['resize', {{'size': [32, 32]}}], not "
+                f"MindSpore op objects ({type(live[0]).__name__}); steps are plain values that also run "
+                f"without MindSpore (serving) and travel in servable.json. Known ops: "
+                f"{', '.join(sorted(OPS))}")
+        result = Recipe(train=items, eval=items, channels=3 if channels is None else channels)
+    if channels is not None and channels != result.channels:
+        raise RecipeError(f"channels={channels} disagrees with the recipe's channels={result.channels}")
+    return result
 
-    Calling the transform on one image and mapping it over a dataset with :meth:`apply_ds` run
-    the same MindSpore op objects, so both paths give identical numbers.
+
+class DatasetTransform:
+    """An image preprocessing recipe with the same verbs for training and inference.
+
+    Mapping the transform over a dataset with :meth:`apply_ds` and calling it on one image run
+    the same MindSpore ops built from the same recipe, so both paths give identical numbers.
+    The object is immutable.
 
     Args:
-        ops (sequence): MindSpore image ops applied in order to an HWC uint8 image
-            (e.g. ``[Resize((32, 32)), Rescale(1 / 255, 0), HWC2CHW()]``).
-        labels (sequence of str): class names; label i names network output i.
-        channels (int): channels the recipe expects, 1 (grey) or 3 (RGB). Single images are
-            converted to this many channels before the ops run.
-        image_column (str): name of the dataset column holding images. Default ``"image"``.
-        label_column (str): name of the dataset column holding class ids. Default ``"label"``.
+        recipe: a :class:`~tinyms.vision.Recipe`, its JSON/dict form, or one list of steps
+            used for training and evaluation alike (e.g. ``[["resize", {"size": [32, 32]}],
+            ["rescale", {"scale": 1 / 255}], ["hwc2chw"]]``).
+        labels (sequence of str): class names; label i names network output i. Default: none
+            (predictions are then named by class index).
+        channels (int): 1 (grey) or 3 (RGB) when ``recipe`` is a list of steps (default 3);
+            single images are converted to this many channels before the steps run.
+        image_column (str): the dataset column holding images. Default ``"image"``.
+        label_column (str): the dataset column holding class ids. Default ``"label"``.
 
     Raises:
-        ValueError: ``channels`` is not 1 or 3, or ``ops`` is empty.
+        RecipeError: the recipe is malformed, or MindSpore op objects were passed instead of steps.
 
     Example:
         >>> import numpy as np
-        >>> from tinyms.vision import DatasetTransform, Resize, Rescale, HWC2CHW
-        >>> t = DatasetTransform([Resize((8, 8)), Rescale(1 / 255, 0), HWC2CHW()],
-        ...                      labels=("no", "yes"), channels=1)
+        >>> from tinyms.vision import DatasetTransform
+        >>> t = DatasetTransform([["resize", {"size": [8, 8]}], ["rescale", {"scale": 1 / 255}],
+        ...                       ["hwc2chw"]], labels=("no", "yes"), channels=1)
         >>> t(np.zeros((16, 16), np.uint8)).shape
         (1, 8, 8)
     """
 
-    def __init__(self, ops, labels, channels=1, image_column="image", label_column="label"):
-        if channels not in _PIL_MODE:
-            raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
-        self._ops = list(ops)
-        if not self._ops:
-            raise ValueError("ops is empty; pass at least one image op, e.g. [Resize((32, 32))]")
-        self.labels = tuple(str(lab) for lab in labels)
-        self.channels = channels
-        self.image_column = image_column
-        self.label_column = label_column
+    def __init__(self, recipe, labels=(), channels=None, image_column="image", label_column="label"):
+        recipe = _as_recipe(recipe, channels)
+        self._set(recipe=recipe, labels=tuple(str(lab) for lab in (labels or ())),
+                  channels=recipe.channels, image_column=image_column, label_column=label_column,
+                  _eager=None)
 
-    @property
-    def ops(self):
-        """The image ops of this recipe, in the order they run (a copy)."""
-        return list(self._ops)
+    def _set(self, **values):
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable; construct a new one with the settings "
+                             f"you need (e.g. {type(self).__name__}(...) or DatasetTransform(recipe, ...))")
+
+    def __delattr__(self, name):
+        self.__setattr__(name, None)
+
+    def __eq__(self, other):
+        return (type(self) is type(other) and self.recipe == other.recipe and self.labels == other.labels
+                and (self.image_column, self.label_column) == (other.image_column, other.label_column))
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.recipe, self.labels))
+
+    def to_config(self):
+        """The JSON-ready description a model config or a servable carries: recipe and labels."""
+        return {"recipe": self.recipe.to_dict(), "labels": list(self.labels)}
 
     # ---------------------------------------------------------------- single images
     def load_image(self, img):
@@ -241,7 +283,11 @@ class DatasetTransform:
             (1, 32, 32)
         """
         arr = self.load_image(img)
-        for op in self._ops:
+        if self._eager is None:  # built once; MindSpore loads on the first image
+            from . import _ms_engine
+
+            object.__setattr__(self, "_eager", _ms_engine.build(self.recipe.eval))
+        for op in self._eager:
             arr = op(arr)
         return np.asarray(arr)
 
@@ -287,6 +333,11 @@ class DatasetTransform:
             >>> test = mnist_transform.apply_ds(MnistDataset("/data/mnist/test", shuffle=False),
             ...                                 batch_size=256, is_training=False)      # doctest: +SKIP
         """
+        import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.vision` light
+        from mindspore import dtype as mstype  # noqa: PLC0415
+
+        from . import _ms_engine
+
         if not isinstance(dataset, ds.Dataset):
             raise DatasetError(
                 f"apply_ds needs a mindspore.dataset Dataset, got a {type(dataset).__name__}; "
@@ -302,15 +353,17 @@ class DatasetTransform:
         if self.image_column not in columns:
             raise DatasetError(
                 f"the dataset has columns {columns} but no {self.image_column!r} column; rename "
-                f"the image column with dataset.rename(...), or set transform.image_column"
+                f"the image column with dataset.rename(...), or build the transform with image_column="
             )
         if shuffle:
             dataset = dataset.shuffle(self._shuffle_buffer(dataset))
-        dataset = dataset.map(operations=list(self._ops), input_columns=self.image_column,
-                              num_parallel_workers=workers)
+        dataset = dataset.map(operations=_ms_engine.build(self.recipe.steps(is_training)),
+                              input_columns=self.image_column, num_parallel_workers=workers)
         if self.label_column in columns:
-            dataset = dataset.map(operations=TypeCast(mstype.int32), input_columns=self.label_column,
-                                  num_parallel_workers=workers)
+            dataset = dataset.map(operations=ds.transforms.TypeCast(mstype.int32),
+                                  input_columns=self.label_column, num_parallel_workers=workers)
+            if len(columns) > 2 or columns.index(self.image_column) != 0:
+                dataset = dataset.project([self.image_column, self.label_column])
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
         if repeat_size > 1:
             dataset = dataset.repeat(repeat_size)
@@ -384,21 +437,27 @@ class DatasetTransform:
             as_text = strategy is not None
         else:
             as_text = _flag(as_text, "as_text")
+        if labels is None and not self.labels:  # no class names: name classes by index
+            width = np.shape(logits.asnumpy() if hasattr(logits, "asnumpy") else np.asarray(logits))
+            labels = [str(i) for i in range(width[-1] if width else 0)]
         preds = top_k_predictions(logits, self.labels if labels is None else labels,
                                   "TOP1_CLASS" if strategy is None else strategy)
         return preds.to_text() if as_text else preds
 
     def __repr__(self):
-        ops = ", ".join(type(op).__name__ for op in self._ops)
-        return f"{type(self).__name__}(ops=[{ops}], channels={self.channels}, classes={len(self.labels)})"
+        steps = ", ".join(repr(step) for step in self.recipe.eval)
+        return f"{type(self).__name__}(eval=[{steps}], channels={self.channels}, classes={len(self.labels)})"
 
 
 class MnistTransform(DatasetTransform):
-    """The MNIST / LeNet5 recipe: grey image -> (1, 32, 32) float32, normalised.
+    """The MNIST / LeNet5 preset: grey image -> (1, 32, 32) float32, normalised.
 
-    Steps: Resize to ``size`` (bilinear), Rescale to [0, 1] (x / 255), Normalize with the MNIST
-    mean and std from ``tinyms.data.info.dataset_info("mnist")``, HWC -> CHW. Single images in
-    colour are converted to grey first (see :meth:`DatasetTransform.load_image`).
+    Evaluation (and single images): ``frame_digit`` (a photo of a digit on paper becomes an
+    MNIST-style image: light on dark, cropped, centred; MNIST images pass unchanged), bilinear
+    resize to ``size``, rescale to [0, 1], normalise with MNIST's mean and std
+    (``tinyms.data.dataset_info("mnist")``), channels first. Training: the same without
+    ``frame_digit`` (the training images are MNIST's own). Colour images are converted to grey
+    first (see :meth:`DatasetTransform.load_image`).
 
     Args:
         size (tuple of int): output (height, width). Default (32, 32), LeNet5's input.
@@ -410,34 +469,152 @@ class MnistTransform(DatasetTransform):
         ((1, 32, 32), dtype('float32'))
     """
 
+    _DATASET = "mnist"
+
     def __init__(self, size=(32, 32)):
-        info = dataset_info("mnist")
-        self.size = tuple(size)
-        super().__init__(
-            ops=[
-                Resize(self.size, Inter.LINEAR),
-                Rescale(1.0 / 255.0, 0.0),
-                Normalize(mean=list(info.mean), std=list(info.std)),
-                HWC2CHW(),
-            ],
-            labels=info.labels,
-            channels=1,
-        )
+        super().__init__(_presets.digit_recipe(self._DATASET, _pair(size), photos=self._DATASET == "mnist"),
+                         labels=dataset_info(self._DATASET).labels)
+        self._set(size=_pair(size))
+
+
+class FashionMnistTransform(MnistTransform):
+    """The Fashion-MNIST preset: grey 28x28 clothing images -> (1, 32, 32) float32, normalised.
+
+    Like :class:`MnistTransform` with Fashion-MNIST's mean, std and class names (``'T-shirt/top'``,
+    ``'Trouser'``...), and without photo framing.
+
+    Args:
+        size (tuple of int): output (height, width). Default (32, 32).
+
+    Example:
+        >>> from tinyms.vision import fashion_mnist_transform
+        >>> fashion_mnist_transform.labels[9]
+        'Ankle boot'
+    """
+
+    _DATASET = "fashion_mnist"
+
+
+class Cifar10Transform(DatasetTransform):
+    """The CIFAR-10 preset: RGB 32x32 -> (3, H, W) float32, normalised with CIFAR-10's statistics.
+
+    Training adds the standard augmentation: zero-pad 4 pixels on each side and crop 32x32 at a
+    random place, then flip left-right with probability 0.5. Evaluation (and single images) never
+    augments. Images are resized when ``size`` is not 32x32.
+
+    Args:
+        size (tuple of int): output (height, width). Default (32, 32).
+        padding (int): padding of the training crop. Default 4.
+
+    Example:
+        >>> from tinyms.vision import cifar10_transform
+        >>> cifar10_transform.labels[:3]
+        ('airplane', 'automobile', 'bird')
+    """
+
+    _DATASET = "cifar10"
+    _LABEL_COLUMN = "label"
+
+    def __init__(self, size=(32, 32), padding=4):
+        super().__init__(_presets.cifar_recipe(self._DATASET, _pair(size), padding),
+                         labels=dataset_info(self._DATASET).labels, label_column=self._LABEL_COLUMN)
+        self._set(size=_pair(size))
+
+
+class Cifar100Transform(Cifar10Transform):
+    """The CIFAR-100 preset: as :class:`Cifar10Transform`, with CIFAR-100's statistics and 100 fine labels.
+
+    ``apply_ds`` keeps the ``fine_label`` column of ``Cifar100Dataset`` as the label (the
+    coarse label is dropped).
+
+    Example:
+        >>> from tinyms.vision import cifar100_transform
+        >>> len(cifar100_transform.labels), cifar100_transform.label_column
+        (100, 'fine_label')
+    """
+
+    _DATASET = "cifar100"
+    _LABEL_COLUMN = "fine_label"
+
+
+class ImageFolderTransform(DatasetTransform):
+    """Photos of any size for ImageNet-style networks -> (3, H, W) float32.
+
+    Training: random resized crop to ``size`` (8 %-100 % of the area, aspect 3/4 to 4/3) and a
+    horizontal flip. Evaluation (and single images): resize the shorter side to ``resize``
+    (default ``size`` x 8/7, i.e. 256 for 224), crop ``size`` from the centre. Both normalise
+    with ``mean``/``std`` (ImageNet's by default).
+
+    Args:
+        size (int or tuple of int): output (height, width). Default (224, 224).
+        mean, std (sequence of float): per-channel statistics of pixels in [0, 1].
+        labels (sequence of str): class names, e.g. the sub-folder names of an image folder
+            (see :meth:`for_folder`).
+        resize (int): shorter side before the centre crop at evaluation.
+
+    Example:
+        >>> from tinyms.vision import ImageFolderTransform
+        >>> t = ImageFolderTransform(size=64, labels=["cat", "dog"])
+        >>> t(np.zeros((100, 150, 3), np.uint8)).shape
+        (3, 64, 64)
+    """
+
+    def __init__(self, size=(224, 224), mean=_presets.IMAGENET_MEAN, std=_presets.IMAGENET_STD,
+                 labels=(), resize=None):
+        super().__init__(_presets.imagefolder_recipe(_pair(size), resize, tuple(mean), tuple(std)),
+                         labels=labels)
+        self._set(size=_pair(size))
+
+    @classmethod
+    def for_folder(cls, folder, **kwargs):
+        """This preset with the class names of an image folder (its sub-folders, sorted).
+
+        The order is the one ``ImageFolderDataset`` numbers the classes in, so label i names
+        class id i.
+
+        Raises:
+            DatasetError: ``folder`` is not a folder or has no sub-folders.
+        """
+        root = os.fspath(folder)
+        try:
+            names = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+        except OSError as exc:
+            raise DatasetError(f"cannot list the class folders of {root}: {exc.strerror or exc}. Fix: "
+                               f"pass the folder holding one sub-folder per class") from None
+        if not names:
+            raise DatasetError(f"{root} has no sub-folders; an image folder holds one sub-folder per "
+                               f"class (e.g. {os.path.join(root, 'cat')}, {os.path.join(root, 'dog')})")
+        return cls(labels=names, **kwargs)
+
+
+def _pair(size):
+    if isinstance(size, int) and not isinstance(size, bool):
+        return (size, size)
+    return tuple(int(s) for s in size)
 
 
 mnist_transform = MnistTransform()
+imagefolder_transform = ImageFolderTransform()
+_LAZY_PRESETS = {"fashion_mnist_transform": FashionMnistTransform, "cifar10_transform": Cifar10Transform,
+                 "cifar100_transform": Cifar100Transform}
 
-_TRANSFORMS = {"mnist_transform": mnist_transform}
+
+def __getattr__(name):  # presets whose dataset facts may come from a later registration
+    if name in _LAZY_PRESETS:
+        value = _LAZY_PRESETS[name]()
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_transform(name):
-    """Return the ready transform registered as ``name`` (as named in a model config).
+    """Return the preset transform registered as ``name`` (as named in a model config).
 
     Args:
         name (str or DatasetTransform): e.g. ``"mnist_transform"``; a transform is returned as is.
 
     Returns:
-        DatasetTransform: the shared instance.
+        DatasetTransform: the shared (immutable) instance.
 
     Raises:
         UnknownNameError: ``name`` is unknown; the message lists the valid names.
@@ -449,4 +626,5 @@ def get_transform(name):
     """
     if isinstance(name, DatasetTransform):
         return name
-    return lookup(_TRANSFORMS, name, "transform")
+    key = lookup({n: n for n in _presets.PRESET_NAMES}, name, "transform")
+    return globals()[key] if key in globals() else __getattr__(key)

@@ -3,6 +3,7 @@
 from mindspore import nn
 
 from ...data.info import dataset_info
+from ...vision._presets import digit_recipe
 from ..registry import register_model
 
 _MNIST = dataset_info("mnist")
@@ -51,6 +52,7 @@ class LeNet5(nn.Cell):
     labels=_MNIST.labels,
     dataset="mnist",
     transform="mnist_transform",
+    recipe=digit_recipe("mnist"),
 )
 def lenet5(class_num=10, num_channel=1):
     """Build a LeNet-5 for ``num_channel`` x 32 x 32 images and ``class_num`` classes.

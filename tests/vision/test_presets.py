@@ -1,0 +1,146 @@
+"""Every preset: one image through __call__ == the evaluation pipeline == the serving executor;
+evaluation never augments, reorders or drops; training augments where the dataset's standard says so."""
+
+import io
+
+import mindspore.dataset as ds
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinyms.data import dataset_info
+from tinyms.serving._preprocess import recipe_for
+from tinyms.vision import (
+    Cifar10Transform,
+    ImageFolderTransform,
+    cifar10_transform,
+    cifar100_transform,
+    fashion_mnist_transform,
+    get_transform,
+    imagefolder_transform,
+    mnist_transform,
+)
+from tinyms.vision._presets import PRESET_NAMES
+
+# preset -> (image shape of its dataset, its label column)
+NATIVE = {
+    "mnist_transform": ((28, 28, 1), "label"),
+    "fashion_mnist_transform": ((28, 28, 1), "label"),
+    "cifar10_transform": ((32, 32, 3), "label"),
+    "cifar100_transform": ((32, 32, 3), "fine_label"),
+    "imagefolder_transform": ((75, 100, 3), "label"),
+}
+
+
+def _images(name, n=10, seed=0):
+    shape, _ = NATIVE[name]
+    rng = np.random.default_rng(seed)
+    imgs = rng.integers(0, 256, size=(n,) + shape, dtype=np.uint8)
+    if shape[2] == 1:  # MNIST-style: ink on a dark border
+        imgs[:, :3], imgs[:, -3:], imgs[:, :, :3], imgs[:, :, -3:] = 0, 0, 0, 0
+    return imgs
+
+
+def _dataset(name, imgs):
+    _, label_column = NATIVE[name]
+    columns = {"image": imgs, label_column: np.arange(len(imgs), dtype=np.uint32) % 10}
+    if label_column == "fine_label":
+        columns["coarse_label"] = np.zeros(len(imgs), np.uint32)
+    return ds.NumpySlicesDataset(columns, shuffle=False)
+
+
+def _rows(pipeline):
+    out = [(b["image"], b["label"]) for b in pipeline.create_dict_iterator(output_numpy=True)] if \
+        "label" in pipeline.get_col_names() else None
+    if out is None:  # cifar100 keeps its label column's name
+        name = pipeline.get_col_names()[1]
+        out = [(b["image"], b[name]) for b in pipeline.create_dict_iterator(output_numpy=True)]
+    return np.concatenate([i for i, _ in out]), np.concatenate([lab for _, lab in out]), [len(i) for i, _ in out]
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_one_image_equals_the_evaluation_pipeline_and_the_serving_executor(name):
+    transform = get_transform(name)
+    imgs = _images(name)
+    pipeline_images, labels, sizes = _rows(transform.apply_ds(_dataset(name, imgs), batch_size=4,
+                                                              is_training=False))
+    assert sizes == [4, 4, 2]  # the partial batch is kept: every image exactly once, in order
+    assert labels.tolist() == (np.arange(10) % 10).tolist() and labels.dtype == np.int32
+    serving = recipe_for(None, None, recipe=transform.recipe.to_dict())
+    for img, from_pipeline in zip(imgs, pipeline_images):
+        single = transform(img)
+        assert single.dtype == np.float32 and np.array_equal(single, from_pipeline), name
+        png = io.BytesIO()
+        Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img).save(png, format="PNG")
+        assert np.abs(serving(png.getvalue()) - single).max() <= 1e-5
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_evaluation_is_repeatable_and_training_differs_only_where_augmentation_is_standard(name):
+    transform = get_transform(name)
+    imgs = _images(name, n=16, seed=1)
+    first = _rows(transform.apply_ds(_dataset(name, imgs), batch_size=5, is_training=False))[0]
+    again = _rows(transform.apply_ds(_dataset(name, imgs), batch_size=5, is_training=False))[0]
+    assert np.array_equal(first, again) and len(first) == 16
+    augments = name in ("cifar10_transform", "cifar100_transform", "imagefolder_transform")
+    assert any(step.random for step in transform.recipe.train) == augments
+    assert not any(step.random for step in transform.recipe.eval)
+    train = transform.apply_ds(_dataset(name, imgs), batch_size=16, is_training=True, shuffle=False)
+    trained = _rows(train)[0]
+    assert trained.shape == first.shape
+    assert (not np.array_equal(trained, first)) == augments
+
+
+def test_cifar_training_crop_pads_four_pixels_and_flips():
+    steps = [step.to_json() for step in cifar10_transform.recipe.train]
+    assert steps[:2] == [["random_crop", {"size": [32, 32], "padding": 4}],
+                         ["random_horizontal_flip", {"prob": 0.5}]]
+    assert [s.op for s in cifar10_transform.recipe.eval] == ["rescale", "normalize", "hwc2chw"]
+
+
+def test_labels_and_statistics_come_from_the_dataset_facts():
+    for transform, dataset in ((mnist_transform, "mnist"), (fashion_mnist_transform, "fashion_mnist"),
+                               (cifar10_transform, "cifar10"), (cifar100_transform, "cifar100")):
+        info = dataset_info(dataset)
+        assert transform.labels == info.labels
+        normalize = [s.kwargs() for s in transform.recipe.eval if s.op == "normalize"]
+        assert normalize == [{"mean": list(info.mean), "std": list(info.std)}]
+    assert cifar10_transform.labels[:2] == ("airplane", "automobile") and len(cifar100_transform.labels) == 100
+    assert cifar100_transform.label_column == "fine_label"
+
+
+def test_cifar100_pipeline_keeps_the_fine_label_only():
+    imgs = _images("cifar100_transform", n=3)
+    pipeline = cifar100_transform.apply_ds(_dataset("cifar100_transform", imgs), is_training=False)
+    assert pipeline.get_col_names() == ["image", "fine_label"]
+
+
+def test_presets_are_immutable_values_configured_by_construction():
+    with pytest.raises(AttributeError, match="immutable"):
+        cifar10_transform.labels = ("a",)
+    with pytest.raises(AttributeError, match="immutable"):
+        del mnist_transform.recipe
+    bigger = Cifar10Transform(size=(64, 64))
+    assert bigger(np.zeros((32, 32, 3), np.uint8)).shape == (3, 64, 64)
+    assert cifar10_transform(np.zeros((32, 32, 3), np.uint8)).shape == (3, 32, 32)  # unchanged
+    assert Cifar10Transform() == cifar10_transform and bigger != cifar10_transform
+
+
+def test_imagefolder_defaults_are_imagenet_style_and_configurable(tmp_path):
+    assert imagefolder_transform(np.zeros((300, 500, 3), np.uint8)).shape == (3, 224, 224)
+    eval_ops = [s.to_json() for s in imagefolder_transform.recipe.eval][:2]
+    assert eval_ops == [["resize", {"size": 256}], ["center_crop", {"size": [224, 224]}]]
+    small = ImageFolderTransform(size=96, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    out = small(np.full((120, 90, 3), 255, np.uint8))
+    assert out.shape == (3, 96, 96) and np.allclose(out, 1.0)
+    for name in ("dog", "cat", ".hidden"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("not a class")
+    named = ImageFolderTransform.for_folder(tmp_path, size=64)
+    assert named.labels == ("cat", "dog") and named.size == (64, 64)
+    assert str(named.postprocess(np.array([[0.0, 5.0]]))[0]).startswith("dog")
+
+
+def test_postprocess_without_labels_names_classes_by_index():
+    preds = imagefolder_transform.postprocess(np.array([[0.1, 3.0, 0.2]]))
+    assert preds[0].label == "1"

@@ -1,0 +1,121 @@
+"""The recipes of TinyMS's preset transforms, as values (MindSpore-free).
+
+Each preset is written once, here, from the dataset facts in :mod:`tinyms.data.info` (labels,
+mean, std): ``tinyms.vision``'s transform objects run these recipes in MindSpore, and the
+serving front end runs the same recipes with numpy when a servable names a preset instead of
+carrying its own recipe (servables written before recipes existed).
+"""
+
+from ..data.info import dataset_info
+from ._recipe import Recipe
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "digit_recipe", "cifar_recipe", "imagefolder_recipe",
+           "preset", "PRESET_NAMES", "legacy_recipe"]
+
+#: The ImageNet statistics most pretrained vision networks were trained with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _finish(mean, std):
+    """Pixels to [0, 1], normalised per channel, channels first."""
+    return [("rescale", {"scale": 1.0 / 255.0, "shift": 0.0}),
+            ("normalize", {"mean": list(mean), "std": list(std)}),
+            ("hwc2chw", {})]
+
+
+def _resize(size, native):
+    return [] if tuple(size) == tuple(native) else [("resize", {"size": list(size)})]
+
+
+def digit_recipe(dataset="mnist", size=(32, 32), photos=True):
+    """MNIST-style grey images: (optionally) frame photos like MNIST digits, resize, normalise.
+
+    Args:
+        dataset: ``"mnist"`` or ``"fashion_mnist"``: whose mean and std normalise.
+        size: network input (height, width).
+        photos: evaluation starts with ``frame_digit``, which turns a photo of a digit on paper
+            into an MNIST-style image and leaves MNIST images untouched.
+    """
+    info = dataset_info(dataset)
+    tail = [("resize", {"size": list(size)})] + _finish(info.mean, info.std)
+    return Recipe(train=tail, eval=([("frame_digit", {})] if photos else []) + tail, channels=1)
+
+
+def cifar_recipe(dataset="cifar10", size=(32, 32), padding=4):
+    """CIFAR images: training adds a random crop with ``padding`` and a horizontal flip."""
+    info = dataset_info(dataset)
+    native = info.image_shape[:2]
+    augment = [("random_crop", {"size": list(native), "padding": padding}),
+               ("random_horizontal_flip", {"prob": 0.5})]
+    tail = _resize(size, native) + _finish(info.mean, info.std)
+    return Recipe(train=augment + tail, eval=tail, channels=3)
+
+
+def imagefolder_recipe(size=(224, 224), resize=None, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Photos of any size, ImageNet style.
+
+    Training: a random resized crop (8 %-100 % of the area, aspect 3/4-4/3) to ``size`` and a
+    horizontal flip. Evaluation: resize the shorter side to ``resize`` (default ``size`` x 8/7,
+    256 for 224) and crop ``size`` from the centre.
+    """
+    size = [int(size), int(size)] if isinstance(size, int) else [int(s) for s in size]
+    resize = resize if resize is not None else int(round(min(size) * 8 / 7))
+    return Recipe(
+        train=[("random_resized_crop", {"size": size}), ("random_horizontal_flip", {"prob": 0.5})]
+        + _finish(mean, std),
+        eval=[("resize", {"size": resize}), ("center_crop", {"size": size})] + _finish(mean, std),
+        channels=3)
+
+
+# preset name -> (dataset whose labels it carries, recipe factory)
+_PRESETS = {
+    "mnist_transform": ("mnist", lambda: digit_recipe("mnist")),
+    "fashion_mnist_transform": ("fashion_mnist", lambda: digit_recipe("fashion_mnist", photos=False)),
+    "cifar10_transform": ("cifar10", lambda: cifar_recipe("cifar10")),
+    "cifar100_transform": ("cifar100", lambda: cifar_recipe("cifar100")),
+    "imagefolder_transform": (None, imagefolder_recipe),
+}
+PRESET_NAMES = tuple(_PRESETS)
+
+
+def preset(name):
+    """(recipe, labels) of preset ``name``; labels are () for presets without fixed classes.
+
+    Raises:
+        UnknownNameError: ``name`` is not a preset.
+    """
+    from .._names import lookup
+
+    dataset, factory = lookup(_PRESETS, name, "transform")
+    return factory(), (dataset_info(dataset).labels if dataset else ())
+
+
+def legacy_recipe(transform, input_shape, mean=None, std=None):
+    """The recipe a servable that names only a preset (no recipe of its own) was trained with.
+
+    Args:
+        transform: the preset's name, e.g. ``"mnist_transform"``.
+        input_shape: the network's (C, H, W) input.
+        mean, std: normalisation recorded with the servable, replacing the preset's.
+
+    Returns:
+        Recipe or None: None when ``transform`` is not a preset or the shape is not an image's.
+    """
+    if transform not in _PRESETS or input_shape is None or len(input_shape) != 3:
+        return None
+    recipe, _ = preset(transform)
+    steps = []
+    for step in recipe.eval:
+        params = step.kwargs()
+        if step.op == "resize" and not isinstance(params["size"], int):
+            params["size"] = list(input_shape[1:])
+        elif step.op == "center_crop":
+            params["size"] = list(input_shape[1:])
+        elif step.op == "normalize":
+            params["mean"] = list(mean) if mean is not None else params["mean"]
+            params["std"] = list(std) if std is not None else params["std"]
+        steps.append((step.op, params))
+    if not any(op == "resize" for op, _ in steps) and tuple(input_shape[1:]) != (32, 32):
+        steps.insert(0, ("resize", {"size": list(input_shape[1:])}))
+    return Recipe(train=steps, eval=steps, channels=int(input_shape[0]))
