@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 
@@ -55,11 +56,13 @@ def _fsync_dir(folder):
             os.close(fd)
 
 
-def sweep_stale_temps(folder, suffix="", older_than=_STALE_SECONDS):
+def sweep_stale_temps(folder, suffix="", older_than=_STALE_SECONDS, folders=False):
     """Remove ``.tmp-*<suffix>`` files in ``folder`` left by processes that died mid-write.
 
     A temporary file is stale when its writer's process no longer exists (the pid is part of
     the name) or, for names without a pid, when it is older than ``older_than`` seconds.
+    With ``folders=True`` stale temporary folders (e.g. a half-extracted archive) are removed
+    too, with everything in them.
     """
     try:
         names = os.listdir(folder)
@@ -73,8 +76,12 @@ def sweep_stale_temps(folder, suffix="", older_than=_STALE_SECONDS):
         pid = _pid_in(name)
         try:
             stale = (not _alive(pid)) if pid else now - os.lstat(path).st_mtime > older_than
-            if stale and not os.path.isdir(path):
+            if not stale:
+                continue
+            if not os.path.isdir(path) or os.path.islink(path):
                 os.unlink(path)
+            elif folders:
+                shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
 

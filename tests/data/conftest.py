@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tinyms import _download
-from tinyms.data import download
+from tinyms.data import _spec, dataset_spec, download
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MNIST_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "datasets", "mnist"))
 SAMPLE_DIR = os.path.join(REPO, "tinyms", "data", "_sample", "mnist")
-MNIST_GZ = {item.remote: item for item in download._DATASETS["mnist"].files}
+MNIST_GZ = {item.name: item for item in dataset_spec("mnist").files}
 LAYOUT = ["test/t10k-images-idx3-ubyte", "test/t10k-labels-idx1-ubyte",
           "train/train-images-idx3-ubyte", "train/train-labels-idx1-ubyte"]
 
@@ -54,6 +54,7 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setattr(_download, "BACKOFF", 0.01)
     monkeypatch.setattr(_download, "CONNECT_TIMEOUT", 2.0)
     monkeypatch.setattr(_download, "READ_TIMEOUT", 10.0)
+    monkeypatch.setattr(_spec, "_REGISTRY", dict(_spec._table()))  # registrations end with the test
 
 
 class FileServer:
@@ -161,14 +162,15 @@ def sample_registry(monkeypatch):
 
     Returns a dict: official file name -> the sample's gzip bytes.
     """
-    spec = download._DATASETS["mnist"]
+    spec = dataset_spec("mnist")
     files, payloads = [], {}
     for item in spec.files:
-        with open(sample_gz_path(item.remote), "rb") as f:
-            payloads[item.remote] = f.read()
-        raw = gzip.decompress(payloads[item.remote])
-        files.append(dataclasses.replace(item, size=len(raw), sha256=hashlib.sha256(raw).hexdigest()))
-    monkeypatch.setitem(download._DATASETS, "mnist", dataclasses.replace(spec, files=tuple(files)))
+        with open(sample_gz_path(item.name), "rb") as f:
+            payloads[item.name] = f.read()
+        raw = gzip.decompress(payloads[item.name])
+        files.append(dataclasses.replace(item, unpacked_size=len(raw),
+                                         unpacked_sha256=hashlib.sha256(raw).hexdigest()))
+    monkeypatch.setitem(_spec._table(), "mnist", dataclasses.replace(spec, files=tuple(files)))
     return payloads
 
 

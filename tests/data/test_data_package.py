@@ -6,32 +6,46 @@ import subprocess
 import sys
 
 import mindspore.dataset as ds
+import numpy as np
 import pytest
 
 import tinyms.data as data
 from tinyms import _download
 from tinyms.data import download
+from tinyms.errors import DatasetError
 
 from conftest import LAYOUT, REPO, visible_files
 
 
 def test_public_names():
     assert sorted(data.__all__) == sorted([
-        "download_dataset", "sample_dataset", "list_datasets", "MnistDataset", "DatasetInfo",
-        "dataset_info", "Cifar10Dataset", "ImageFolderDataset", "GeneratorDataset",
-        "NumpySlicesDataset"])
+        "download_dataset", "sample_dataset", "list_datasets", "register_dataset", "dataset_spec",
+        "DatasetSpec", "DatasetFile", "DatasetList", "DatasetInfo", "dataset_info",
+        "MnistDataset", "FashionMnistDataset", "Cifar10Dataset", "Cifar100Dataset", "VOCDataset",
+        "ImageFolderDataset", "class_names", "GeneratorDataset", "NumpySlicesDataset"])
     for name in data.__all__:
         assert getattr(data, name) is not None
 
 
-def test_mindspore_datasets_are_re_exported_unchanged():
-    assert data.Cifar10Dataset is ds.Cifar10Dataset
-    assert data.ImageFolderDataset is ds.ImageFolderDataset
-    assert data.GeneratorDataset is ds.GeneratorDataset
-    assert data.NumpySlicesDataset is ds.NumpySlicesDataset
+def test_loaders_return_mindspore_datasets():
     dataset = data.NumpySlicesDataset({"x": [1, 2, 3]}, shuffle=False)
+    assert isinstance(dataset, ds.NumpySlicesDataset)
     rows = list(dataset.create_tuple_iterator(output_numpy=True))
     assert [int(r[0]) for r in rows] == [1, 2, 3]
+    gen = data.GeneratorDataset(lambda: iter([(np.int32(5),)]), ["x"])
+    assert isinstance(gen, ds.GeneratorDataset)
+    assert [int(r[0]) for r in gen.create_tuple_iterator(output_numpy=True)] == [5]
+
+
+def test_unequal_columns_are_a_dataset_error_naming_the_lengths():
+    with pytest.raises(DatasetError, match="x: 3, y: 2"):
+        data.NumpySlicesDataset({"x": [1, 2, 3], "y": [1, 2]})
+
+
+def test_mindspore_construction_errors_become_dataset_errors():
+    with pytest.raises(DatasetError, match="GeneratorDataset: .*Fix:") as info:
+        data.GeneratorDataset([(1,)], ["x"], num_parallel_workers=-3)
+    assert isinstance(info.value, ValueError)
 
 
 def test_dataset_info():
@@ -39,7 +53,8 @@ def test_dataset_info():
     assert isinstance(info, data.DatasetInfo) and info.image_shape == (28, 28, 1)
 
 
-@pytest.mark.parametrize("module", [data, data.download, data.sample, data.mnist, _download])
+@pytest.mark.parametrize("module", [data, data.download, data.sample, data.mnist, data.info,
+                                    data._spec, data.generic, data.imagefolder, _download])
 def test_docstring_examples_run(module):
     failures, tests = doctest.testmod(module, verbose=False)
     assert tests > 0 and failures == 0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinyms import _download
-from tinyms.data import download, download_dataset, list_datasets
+from tinyms.data import _spec, dataset_spec, download, download_dataset, list_datasets
 from tinyms.errors import ChecksumError, DownloadError, UnknownNameError
 
 from conftest import LAYOUT, MNIST_GZ, sample_gz_path, visible_files
@@ -27,8 +27,8 @@ def labels_of(path):
 
 def use_sources(monkeypatch, *bases):
     """Replace mnist's official base URLs by ``bases`` (tried in that order)."""
-    spec = download._DATASETS["mnist"]
-    monkeypatch.setitem(download._DATASETS, "mnist", dataclasses.replace(spec, urls=tuple(bases)))
+    spec = dataset_spec("mnist")
+    monkeypatch.setitem(_spec._table(), "mnist", dataclasses.replace(spec, urls=tuple(bases)))
 
 
 # --------------------------------------------------------------------------- the real files
@@ -42,7 +42,7 @@ def test_real_mnist_download_verifies_official_checksums(server, real_mnist_dir,
     assert path == str(tmp_path / "mnist")
     assert visible_files(path) == LAYOUT
     for item in MNIST_GZ.values():
-        assert os.path.getsize(os.path.join(path, item.local)) == item.size
+        assert os.path.getsize(os.path.join(path, item.path)) == item.unpacked_size
     train = labels_of(os.path.join(path, "train", "train-labels-idx1-ubyte"))
     test = labels_of(os.path.join(path, "test", "t10k-labels-idx1-ubyte"))
     assert len(train) == 60000 and len(test) == 10000
@@ -272,15 +272,15 @@ def test_unknown_name_lists_valid_names(tmp_path):
         download_dataset("imagenet-42", tmp_path)
     assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
     assert not os.listdir(tmp_path)
-    assert list_datasets() == ["mnist"]
+    assert list_datasets() == ["cifar10", "cifar100", "fashion_mnist", "mnist", "voc2007"]
 
 
 # --------------------------------------------------------------------------- by hand
 def test_files_placed_by_hand_are_used_without_network(sample_registry, tmp_path, dead_url):
     for item in MNIST_GZ.values():
-        folder = tmp_path / "mnist" / os.path.dirname(item.local)
+        folder = tmp_path / "mnist" / os.path.dirname(item.path)
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(sample_gz_path(item.remote), folder / item.remote)
+        shutil.copy(sample_gz_path(item.name), folder / item.name)
 
     path = download_dataset("mnist", tmp_path, mirror=dead_url, progress=False)
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tinyms import _download
-from tinyms.data import download, download_dataset
+from tinyms.data import _spec, dataset_spec, download, download_dataset
 from tinyms.errors import ChecksumError, DownloadError
 
 from conftest import LAYOUT, visible_files
@@ -23,7 +23,7 @@ LABELS = "/mnist/t10k-labels-idx1-ubyte.gz"
 
 def item(remote):
     """The registry entry of ``remote`` (after sample_registry, the sample's sizes)."""
-    return {i.remote: i for i in download._DATASETS["mnist"].files}[remote]
+    return {i.name: i for i in dataset_spec("mnist").files}[remote]
 
 
 def leftovers(root):
@@ -98,7 +98,7 @@ def test_gzip_bomb_from_a_mirror_stops_at_the_official_size(sample_mirror, tmp_p
     bomb = gzip_bomb(2 << 30)  # 2 GiB of zeros in about 2 MB
     assert len(bomb) < item("train-images-idx3-ubyte.gz").max_download
     sample_mirror.files[IMAGES] = bomb
-    size = item("train-images-idx3-ubyte.gz").size
+    size = item("train-images-idx3-ubyte.gz").unpacked_size
 
     message, _ = fetch_fails(ChecksumError, tmp_path, sample_mirror.url, timeout=120)
 
@@ -171,8 +171,8 @@ def test_slow_source_is_abandoned_for_the_next_one(raw_server, server, sample_re
     slow = raw_server(respond)
     for name, data in sample_registry.items():
         server.files[f"/good/{name}"] = data
-    spec = download._DATASETS["mnist"]
-    monkeypatch.setitem(download._DATASETS, "mnist",
+    spec = dataset_spec("mnist")
+    monkeypatch.setitem(_spec._table(), "mnist",
                         dataclasses.replace(spec, urls=(slow.url + "/", server.url + "/good/")))
 
     path = download_dataset("mnist", tmp_path, progress=False, timeout=1.5)

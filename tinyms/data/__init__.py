@@ -1,52 +1,58 @@
-"""Datasets: download, bundled samples and loaders.
+"""Datasets: one spec per dataset, verified downloads, bundled samples and checked loaders.
 
-- :func:`download_dataset` fetches a public dataset once, verified, into
-  ``$TINYMS_HOME/datasets/<name>`` (``train/`` and ``test/`` subfolders for MNIST).
+- :class:`DatasetSpec` / :class:`DatasetFile` describe a dataset (official files with sizes
+  and SHA-256, folder layout, class names, image shape, mean/std, loader, licence, source);
+  :func:`register_dataset` adds one, the way TinyMS registers its own (MNIST,
+  Fashion-MNIST, CIFAR-10, CIFAR-100, VOC2007). :func:`list_datasets` prints them as a table.
+- :func:`download_dataset` fetches a registered dataset once, verified, into
+  ``$TINYMS_HOME/datasets/<name>``; archives are extracted safely and atomically.
 - :func:`sample_dataset` gives a small bundled copy with the same layout, for offline use.
-- :func:`MnistDataset` checks an MNIST folder and returns MindSpore's dataset reading it.
-- ``Cifar10Dataset``, ``ImageFolderDataset``, ``GeneratorDataset`` and ``NumpySlicesDataset``
-  are MindSpore's own classes, re-exported unchanged.
+- Loaders check a folder before MindSpore reads it, so a missing folder, an empty folder, a
+  truncated file or a corrupt image is a :class:`~tinyms.errors.DatasetError` naming the
+  file and the fix: :func:`MnistDataset`, :func:`FashionMnistDataset`,
+  :func:`Cifar10Dataset`, :func:`Cifar100Dataset`, :func:`VOCDataset`,
+  :func:`ImageFolderDataset` (with :func:`class_names`), :func:`GeneratorDataset`,
+  :func:`NumpySlicesDataset`. They return MindSpore datasets (``.map``, ``.batch``...).
 - :func:`dataset_info` tells the image shape, class names and normalisation of a dataset.
 
 Example:
-    >>> import os
     >>> from tinyms.data import sample_dataset, MnistDataset
     >>> path = sample_dataset("mnist")          # or download_dataset("mnist") for all 70,000
-    >>> train = MnistDataset(os.path.join(path, "train"), shuffle=True).batch(32)
+    >>> train = MnistDataset(path, usage="train", shuffle=True).batch(32)
     >>> image, label = next(train.create_tuple_iterator(output_numpy=True))
     >>> image.shape, label.shape
     ((32, 28, 28, 1), (32,))
 """
 
-import importlib as _importlib
-
-from .download import download_dataset, list_datasets
+from ._spec import (DatasetFile, DatasetList, DatasetSpec, dataset_spec, list_datasets,
+                    register_dataset)
+from .cifar import Cifar10Dataset, Cifar100Dataset
+from .download import download_dataset
+from .generic import GeneratorDataset, NumpySlicesDataset
+from .imagefolder import ImageFolderDataset, class_names
 from .info import DatasetInfo, dataset_info
-from .mnist import MnistDataset
+from .mnist import FashionMnistDataset, MnistDataset
 from .sample import sample_dataset
-
-# Imported from mindspore.dataset on first access, so `import tinyms.data` stays light.
-_MINDSPORE_DATASETS = ("Cifar10Dataset", "ImageFolderDataset", "GeneratorDataset",
-                       "NumpySlicesDataset")
+from .voc import VOCDataset
 
 __all__ = [
     "download_dataset",
     "sample_dataset",
     "list_datasets",
-    "MnistDataset",
+    "register_dataset",
+    "dataset_spec",
+    "DatasetSpec",
+    "DatasetFile",
+    "DatasetList",
     "DatasetInfo",
     "dataset_info",
-    *_MINDSPORE_DATASETS,
+    "MnistDataset",
+    "FashionMnistDataset",
+    "Cifar10Dataset",
+    "Cifar100Dataset",
+    "VOCDataset",
+    "ImageFolderDataset",
+    "class_names",
+    "GeneratorDataset",
+    "NumpySlicesDataset",
 ]
-
-
-def __getattr__(name):
-    if name in _MINDSPORE_DATASETS:
-        value = getattr(_importlib.import_module("mindspore.dataset"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tinyms.data' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))

@@ -46,7 +46,7 @@ def is_gzip(path):
         return f.read(2) == _GZIP_MAGIC
 
 
-def decompress(src, dst, max_size=None, sha256=None):
+def decompress(src, dst, max_size=None, sha256=None, size=None):
     """Decompress gzip file ``src`` into ``dst`` atomically; return (size, sha256) of ``dst``.
 
     A ``src`` that is not gzip-compressed (a mirror may serve the raw file) is copied as is.
@@ -58,18 +58,20 @@ def decompress(src, dst, max_size=None, sha256=None):
         max_size: the largest output accepted; decompression stops as soon as the output
             would pass it, so a small file expanding to gigabytes costs nothing.
         sha256: the SHA-256 the output must have.
+        size: the exact size the output must have.
 
     Returns:
         (int, str): the size and SHA-256 of ``dst``.
 
     Raises:
         TooLargeError: the output passes ``max_size`` (``dst`` is untouched).
-        MismatchError: the output does not have digest ``sha256`` (``dst`` is untouched).
+        MismatchError: the output does not have digest ``sha256`` or size ``size`` (``dst``
+            is untouched).
         CorruptFileError: ``src`` is a damaged or truncated gzip file (``dst`` is untouched).
         OSError: ``dst`` cannot be written.
     """
     digest = hashlib.sha256()
-    size = 0
+    expected_size, size = size, 0
     opener = gzip.open if is_gzip(src) else open
     with atomic_file(dst) as out:
         try:
@@ -88,9 +90,10 @@ def decompress(src, dst, max_size=None, sha256=None):
                     size += len(block)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise CorruptFileError(f"{os.path.basename(src)} is not a valid gzip file ({exc})") from None
-        if sha256 is not None and digest.hexdigest() != sha256:
+        if (sha256 is not None and digest.hexdigest() != sha256) or \
+                (expected_size is not None and size != expected_size):
             raise MismatchError(f"{os.path.basename(src)} does not decompress to the expected "
-                                f"SHA-256", size, digest.hexdigest())
+                                f"content", size, digest.hexdigest())
     return size, digest.hexdigest()
 
 

@@ -1,14 +1,14 @@
-"""Download public datasets into a fixed, verified folder layout.
+"""Download registered datasets into a fixed, verified folder layout.
 
-``download_dataset("mnist")`` fetches the official files (or a mirror's copy), resumes
-interrupted transfers, checks every file's SHA-256 after decompression and returns the
-dataset folder. A second call with complete, verified files does no network I/O. The
-network part (sources, resume, retries, size and time bounds) is :mod:`tinyms._download`;
-this module knows the datasets, their layout and their decompression.
+``download_dataset(name)`` fetches the files of the dataset's :class:`DatasetSpec` (from the
+official hosts, or a mirror), resumes interrupted transfers, verifies every file's SHA-256,
+decompresses or safely extracts it, and returns the dataset folder. A second call with
+complete, verified files does no network I/O. The network part (sources, resume, retries,
+size and time bounds) is :mod:`tinyms._download`; archive extraction is
+:mod:`tinyms.data._archive`; this module turns a spec into files on disk.
 """
 
 import contextlib
-import dataclasses
 import functools
 import os
 import tempfile
@@ -16,9 +16,9 @@ import tempfile
 from .. import _download
 from .._fileio import sweep_stale_temps
 from .._home import HOME_ENV, tinyms_home
-from .._names import lookup
 from ..errors import ChecksumError, DownloadError
-from . import _files
+from . import _archive, _files
+from ._spec import dataset_spec, list_datasets
 
 __all__ = ["download_dataset", "list_datasets", "MIRROR_ENV"]
 
@@ -26,94 +26,38 @@ MIRROR_ENV = "TINYMS_DATASET_MIRROR"
 _MIRROR_EXAMPLE = "http://127.0.0.1:8000/datasets"
 
 
-@dataclasses.dataclass(frozen=True)
-class _File:
-    """One file of a dataset: its name on the server and its verified local copy."""
-
-    remote: str   # name on the server, e.g. "train-images-idx3-ubyte.gz"
-    local: str    # path inside the dataset folder, "/"-separated, e.g. "train/train-images-idx3-ubyte"
-    size: int     # bytes of the local (decompressed) file
-    sha256: str   # of the local (decompressed) file, so a mirror may recompress
-
-    @property
-    def max_download(self):
-        """The most bytes a source may send: the decompressed size plus gzip's worst-case overhead.
-
-        A mirror may serve the file gzip-compressed (smaller) or raw (exactly ``size``);
-        stored (incompressible) gzip adds 5 bytes per 64 KiB block and a short header.
-        """
-        return self.size + self.size // 100 + 65536
-
-
-@dataclasses.dataclass(frozen=True)
-class _Dataset:
-    """A downloadable dataset: official base URLs (tried in order) and its files."""
-
-    name: str
-    urls: tuple
-    files: tuple
-
-
-_DATASETS = {
-    "mnist": _Dataset(
-        name="mnist",
-        urls=(
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "https://storage.googleapis.com/cvdf-datasets/mnist/",
-            "http://yann.lecun.com/exdb/mnist/",
-        ),
-        files=(
-            _File("train-images-idx3-ubyte.gz", "train/train-images-idx3-ubyte", 47040016,
-                  "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-            _File("train-labels-idx1-ubyte.gz", "train/train-labels-idx1-ubyte", 60008,
-                  "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-            _File("t10k-images-idx3-ubyte.gz", "test/t10k-images-idx3-ubyte", 7840016,
-                  "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-            _File("t10k-labels-idx1-ubyte.gz", "test/t10k-labels-idx1-ubyte", 10008,
-                  "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-        ),
-    ),
-}
-
-
-def list_datasets():
-    """Return the names :func:`download_dataset` accepts.
-
-    Returns:
-        list of str, sorted.
-
-    Example:
-        >>> from tinyms.data import list_datasets
-        >>> list_datasets()
-        ['mnist']
-    """
-    return sorted(_DATASETS)
-
-
 def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=True, *,
                      timeout=None, name=None):
     """Download dataset ``dataset_name`` (once) and return its verified folder.
 
-    The result is ``<local_path>/<dataset_name>``. For ``"mnist"`` it holds the decompressed
-    official IDX files, one folder per split::
+    The result is ``<local_path>/<dataset_name>``, laid out as the dataset's spec says
+    (``dataset_spec(name).layout`` maps each split to its folder; the README's dataset table
+    lists them all)::
 
-        <local_path>/mnist/
-            train/train-images-idx3-ubyte   train/train-labels-idx1-ubyte   (60,000 images)
-            test/t10k-images-idx3-ubyte     test/t10k-labels-idx1-ubyte     (10,000 images)
+        mnist, fashion_mnist   train/  test/            the decompressed IDX files
+        cifar10                cifar-10-batches-bin/    data_batch_1..5.bin, test_batch.bin
+        cifar100               cifar-100-binary/        train.bin, test.bin
+        voc2007                trainval/  test/         Annotations/ JPEGImages/ ImageSets/...
 
-    so ``MnistDataset(os.path.join(path, "train"))`` reads the training set. Every file's
-    SHA-256 is checked after decompression. A call that finds all files already verified
-    does no network I/O. Interrupted transfers resume from ``.part`` files kept under
-    ``<local_path>/<dataset_name>/.partial``.
+    Every loader takes that folder and a split: ``MnistDataset(path, usage="train")``,
+    ``Cifar10Dataset(path, usage="test")``, ``VOCDataset(path, usage="trainval")``...
 
-    Everything a server sends is bounded: a file may not be larger than its official
-    decompressed size (plus gzip overhead), nor decompress to more than that size, and each
-    source gets ``timeout`` seconds per file (default 900, or ``$TINYMS_DOWNLOAD_TIMEOUT``)
-    before the next source is tried.
+    Every file's SHA-256 is checked (for MNIST after decompression, so a mirror may serve the
+    files recompressed or raw; for the others, of the official file as downloaded). Archives
+    are extracted safely (see :func:`register_dataset`) into a temporary folder renamed into
+    place when complete. A call that finds everything already verified does no network I/O.
+    Interrupted transfers resume from ``.part`` files kept under ``<dataset folder>/.partial``.
 
-    Without network access, copy the official ``.gz`` files by hand into the split folders
-    (``train/train-images-idx3-ubyte.gz``...) and call this function: they are verified,
-    decompressed and the ``.gz`` copies removed.
+    Everything a server sends is bounded: a file may not be larger than its official size,
+    nor decompress or extract to more than the spec allows, and each source gets ``timeout``
+    seconds per file (default 900, or ``$TINYMS_DOWNLOAD_TIMEOUT``) before the next source is
+    tried.
+
+    Without network access, copy the official files by hand into the dataset folder (a
+    ``.gz`` file next to where its decompressed file goes, e.g.
+    ``mnist/train/train-images-idx3-ubyte.gz``; an archive into the dataset folder itself, e.g.
+    ``cifar10/cifar-10-binary.tar.gz``) and call this function: they are verified, unpacked and
+    the copies removed.
 
     Args:
         dataset_name: dataset name, see :func:`list_datasets` (case-insensitive). May be
@@ -133,22 +77,23 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
         str: absolute path of the dataset folder.
 
     Raises:
-        UnknownNameError: the name is not a known dataset (the message lists them).
+        UnknownNameError: the name is not a registered dataset (the message lists them).
         TypeError: no dataset name, or two different ones; ``timeout`` not a number.
         ValueError: ``timeout`` not positive.
         DownloadError: the mirror URL or ``$TINYMS_DOWNLOAD_TIMEOUT`` is malformed (raised
             before any network access); every source failed (the message lists each URL and
             why: unreachable, HTTP error, too large, deadline passed...); or the destination
             folder cannot be written.
-        ChecksumError: a file did not match its SHA-256 or decompressed to more than its
-            official size; the bad file has been removed.
+        ChecksumError: a file did not match its SHA-256 or size; the bad file has been removed.
+        ArchiveError: an archive holds a member that would land outside its folder, a link
+            pointing out, a device file, too many members or bytes, or is damaged; nothing
+            was extracted and the archive has been removed.
 
     Example:
-        >>> import os
-        >>> from tinyms.data import download_dataset, MnistDataset
-        >>> path = download_dataset("mnist")  # doctest: +SKIP
-        >>> MnistDataset(os.path.join(path, "train")).get_dataset_size()  # doctest: +SKIP
-        60000
+        >>> from tinyms.data import download_dataset, Cifar10Dataset
+        >>> path = download_dataset("cifar10")  # doctest: +SKIP
+        >>> Cifar10Dataset(path, usage="test").get_dataset_size()  # doctest: +SKIP
+        10000
     """
     if name is not None and dataset_name is not None and name != dataset_name:
         raise TypeError(f"download_dataset() got two dataset names, dataset_name={dataset_name!r} "
@@ -157,7 +102,7 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
     if dataset_name is None:
         raise TypeError(f"download_dataset() needs a dataset name, e.g. "
                         f"download_dataset('mnist'); valid names: {', '.join(list_datasets())}")
-    spec = lookup(_DATASETS, dataset_name, "dataset")
+    spec = dataset_spec(dataset_name)
     urls = _source_urls(spec, mirror)
     seconds = _download.resolve_timeout(timeout)
     root = os.path.abspath(os.path.expanduser(
@@ -173,24 +118,20 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
         dead_hosts = {}
         try:
             for item in spec.files:
-                final = _local_path(dest, item)
-                marker = _files.read_marker(dest)
-                if _files.matches_entry(final, marker.get(item.local), item.size, item.sha256):
+                if _done(dest, item, _files.read_marker(dest).get(item.path)):
                     continue
-                by_hand = os.path.join(os.path.dirname(final), item.remote)
-                if os.path.isfile(by_hand):
-                    _install_by_hand(by_hand, final, item)
-                else:
-                    _download.fetch(
-                        urls[item.remote], final, max_bytes=item.max_download,
-                        install=functools.partial(_install, item=item),
-                        part=os.path.join(dest, ".partial", item.remote + ".part"),
-                        timeout=seconds, progress=progress, label=item.remote,
-                        what=f"{spec.name} file {item.remote}", dead_hosts=dead_hosts,
-                        fix=_download_fix(dest, spec, item), checksum_fix=_checksum_fix(dest, spec))
-                marker = _files.read_marker(dest)
-                marker[item.local] = _files.stat_entry(final, item.sha256)
-                _files.write_marker(dest, marker)
+                final = _local_path(dest, item)
+                by_hand = _by_hand_path(dest, item)
+                if by_hand is not None and os.path.isfile(by_hand):
+                    _install_by_hand(by_hand, dest, item)
+                    continue
+                _download.fetch(
+                    urls[item.name], final, max_bytes=item.max_download,
+                    install=functools.partial(_install, dest=dest, item=item),
+                    part=os.path.join(dest, ".partial", item.name + ".part"),
+                    timeout=seconds, progress=progress, label=item.name,
+                    what=f"{spec.name} file {item.name}", dead_hosts=dead_hosts,
+                    fix=_download_fix(dest, spec, item), checksum_fix=_checksum_fix(dest, spec))
         finally:
             _remove_empty(os.path.join(dest, ".partial"))
     return dest
@@ -198,17 +139,26 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
 
 # --------------------------------------------------------------------------- layout
 def _local_path(dest, item):
-    return os.path.join(dest, *item.local.split("/"))
+    return os.path.join(dest, *item.path.split("/"))
+
+
+def _by_hand_path(dest, item):
+    """Where a user may put the official file by hand (never the final path itself)."""
+    if item.action == "gunzip":
+        return os.path.join(os.path.dirname(_local_path(dest, item)), item.name)
+    if item.action == "extract":
+        return os.path.join(dest, item.name)
+    return None  # "keep": a file copied by hand to its final path is checked there
 
 
 def _source_urls(spec, mirror):
-    """Map each remote file name to the URLs to try, in order (a mirror is checked first)."""
+    """Map each file name to the URLs to try, in order (a mirror replaces the official hosts)."""
     from_env = mirror is None
     if from_env:
         mirror = os.environ.get(MIRROR_ENV) or None
     if mirror is not None:
         example = (f"{_MIRROR_EXAMPLE} (files are then fetched from "
-                   f"{_MIRROR_EXAMPLE}/{spec.name}/{spec.files[0].remote})")
+                   f"{_MIRROR_EXAMPLE}/{spec.name}/{spec.files[0].name})")
         if from_env:
             _download.check_url(mirror, MIRROR_ENV, example, base=True)
         else:
@@ -218,27 +168,55 @@ def _source_urls(spec, mirror):
         bases = (mirror.rstrip("/") + f"/{spec.name}/",)
     else:
         bases = spec.urls
-    return {item.remote: [base + item.remote for base in bases] for item in spec.files}
+    return {item.name: [base + item.name for base in bases] for item in spec.files}
+
+
+# --------------------------------------------------------------------------- verification records
+def _done(dest, item, entry):
+    """True when the marker entry shows ``item`` in place, complete and unchanged."""
+    final = _local_path(dest, item)
+    if not isinstance(entry, dict):
+        return False
+    if item.action == "extract":
+        return (entry.get("sha256") == item.sha256 and os.path.isdir(final)
+                and list(_archive.tree_stats(final)) == [entry.get("files"), entry.get("size")])
+    if item.action == "keep":
+        return _files.matches_entry(final, entry, item.size, item.sha256)
+    size = item.unpacked_size if item.unpacked_size is not None else entry.get("size")
+    digest = item.unpacked_sha256 or entry.get("sha256")
+    return (_files.matches_entry(final, entry, size, digest)
+            and entry.get("source_sha256") == item.sha256)
+
+
+def _record(dest, item, entry):
+    marker = _files.read_marker(dest)
+    marker[item.path] = entry
+    return _files.write_marker(dest, marker)
 
 
 def _verify_existing(dest, items):
-    """True when every file is in place and verified; re-hashes files missing from the marker.
+    """True when every file is in place and verified; re-hashes files missing from the record.
 
-    Files present with the right size but unrecorded (copied by hand, or the marker was
-    lost) are hashed once and recorded; a file with the wrong content is left to be replaced.
+    A file in place with the right size but unrecorded (copied by hand, or the record was
+    lost) is hashed once and recorded when its expected SHA-256 is known (files kept as
+    downloaded, files checked after gunzip); a file with the wrong content is left to be
+    replaced. Extracted folders are trusted only through their record.
     """
     marker = _files.read_marker(dest)
     complete, changed = True, False
     for item in items:
-        path = _local_path(dest, item)
-        if _files.matches_entry(path, marker.get(item.local), item.size, item.sha256):
+        if _done(dest, item, marker.get(item.path)):
             continue
+        path = _local_path(dest, item)
+        size, digest = ((item.size, item.sha256) if item.action == "keep" else
+                        (item.unpacked_size, item.unpacked_sha256))
         try:
-            good = os.path.getsize(path) == item.size and _files.sha256_of(path) == item.sha256
+            good = (digest is not None and os.path.getsize(path) == size
+                    and _files.sha256_of(path) == digest)
         except OSError:
             good = False
         if good:
-            marker[item.local] = _files.stat_entry(path, item.sha256)
+            marker[item.path] = _files.stat_entry(path, digest, source_sha256=item.sha256)
             changed = True
         complete = complete and good
     if changed:
@@ -262,7 +240,7 @@ def _prepare_folders(dest, items):
                 f"local_path= a folder you can write to, or set {HOME_ENV} to one "
                 f"(the default is $TINYMS_HOME/datasets, now {os.path.join(tinyms_home(), 'datasets')})"
             ) from exc
-        sweep_stale_temps(folder)  # half-written files of a process that died
+        sweep_stale_temps(folder, folders=True)  # what a process that died left half-written
 
 
 def _remove_empty(folder):
@@ -273,15 +251,15 @@ def _remove_empty(folder):
 def _manual_help(dest, spec):
     by_folder = {}
     for item in spec.files:
-        folder = os.path.dirname(_local_path(dest, item))
-        by_folder.setdefault(folder, []).append(item.remote)
+        folder = os.path.dirname(_by_hand_path(dest, item) or _local_path(dest, item))
+        by_folder.setdefault(folder, []).append(item.name)
     return "; ".join(f"{', '.join(names)} into {folder}" for folder, names in by_folder.items())
 
 
 def _download_fix(dest, spec, item):
     return (f"Fix: check the network connection (and HTTPS_PROXY if you need a proxy); or set "
             f"{MIRROR_ENV}=http://host:port/path (or pass mirror=) to a server providing "
-            f"<mirror>/{spec.name}/{item.remote}; or allow a slow source more time with timeout= "
+            f"<mirror>/{spec.name}/{item.name}; or allow a slow source more time with timeout= "
             f"or {_download.TIMEOUT_ENV}; or download the official files yourself and copy "
             f"{_manual_help(dest, spec)}, then call download_dataset({spec.name!r}) again")
 
@@ -292,30 +270,56 @@ def _checksum_fix(dest, spec):
 
 
 # --------------------------------------------------------------------------- install
-def _install(src, final, item):
-    """Decompress ``src`` to ``final`` and verify it. Returns None, or why it is bad.
+def _install(src, final, dest, item):
+    """Verify ``src``, place its result at ``final`` and record it. Returns None, or why it is bad.
 
-    The output is capped at the official size (a gzip bomb stops there) and only renamed to
-    ``final`` once its SHA-256 matches, so a bad file never appears under the final name.
+    Nothing appears under ``final`` unless it passed every check: a decompressed file is
+    capped at its official size and renamed into place once its digest matches; an archive
+    is extracted into a temporary folder renamed into place when complete.
     """
     try:
-        _files.decompress(src, final, max_size=item.size, sha256=item.sha256)
+        if item.sha256 is not None:
+            size, digest = os.path.getsize(src), _files.sha256_of(src)
+            if (size, digest) != (item.size, item.sha256):
+                return (f"checksum mismatch for {item.name}: got {size} bytes with SHA-256 "
+                        f"{digest}, expected {item.size} bytes with SHA-256 {item.sha256}")
+        if item.action == "keep":
+            problem = _download._place_verified(src, final, item.sha256)  # noqa: SLF001
+            if problem is not None:
+                return problem
+            entry = _files.stat_entry(final, item.sha256)
+        elif item.action == "gunzip":
+            _, digest = _files.decompress(src, final, max_size=item.max_unpacked,
+                                          sha256=item.unpacked_sha256, size=item.unpacked_size)
+            entry = _files.stat_entry(final, digest, source_sha256=item.sha256)
+        else:
+            files, size = _archive.extract(src, final, strip=item.strip, max_bytes=item.max_unpacked,
+                                           max_members=item.max_members, label=item.name)
+            entry = {"sha256": item.sha256, "files": files, "size": size}
     except _files.MismatchError as exc:
+        expected_size = item.unpacked_size if item.unpacked_size is not None else "any number of"
         return (f"checksum mismatch for {os.path.basename(final)}: got {exc.size} bytes with "
-                f"SHA-256 {exc.digest}, expected {item.size} bytes with SHA-256 {item.sha256}")
+                f"SHA-256 {exc.digest}, expected {expected_size} bytes"
+                + (f" with SHA-256 {item.unpacked_sha256}" if item.unpacked_sha256 else ""))
     except _files.CorruptFileError as exc:
         return str(exc)
     except OSError as exc:
+        if isinstance(exc, DownloadError):
+            raise
         raise DownloadError(
             f"cannot write {final}: {exc.strerror or exc}. Fix: free disk space or pass "
             f"local_path= another folder") from exc
+    _record(dest, item, entry)
     return None
 
 
-def _install_by_hand(path, final, item):
-    problem = _install(path, final, item)
-    os.unlink(path)
+def _install_by_hand(path, dest, item):
+    try:
+        problem = _install(path, _local_path(dest, item), dest, item)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
     if problem is not None:
         raise ChecksumError(
             f"{path} (placed by hand) is not the official file: {problem}. It has been removed; "
-            f"copy the official {item.remote} there again, or delete it to download it")
+            f"copy the official {item.name} there again, or delete it to download it")

@@ -1,4 +1,4 @@
-"""MNIST loader: MindSpore's ``MnistDataset`` with the files checked before it is built.
+"""MNIST and Fashion-MNIST loaders: MindSpore's readers with the files checked before they are built.
 
 MindSpore only reports a missing, compressed or damaged MNIST file when the pipeline first
 runs, with a message from deep inside the reader. :func:`MnistDataset` inspects the IDX
@@ -6,6 +6,7 @@ headers first, so a wrong folder or a broken file fails at once and says what to
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import struct
@@ -14,15 +15,25 @@ from ..errors import DatasetError
 from . import _files
 from .._home import HOME_ENV, tinyms_home
 
-__all__ = ["MnistDataset"]
+__all__ = ["MnistDataset", "FashionMnistDataset"]
 
 _IMAGES_MAGIC = 2051
 _LABELS_MAGIC = 2049
 _ROWS = _COLS = 28                          # MindSpore's reader accepts nothing else
 _PREFIX = {"train": "train", "test": "t10k"}  # split -> official file name prefix
 _CACHE = ".tinyms-cache"
-_FIX = ("get the files with tinyms.data.download_dataset('mnist') (or the small offline "
-        "sample tinyms.data.sample_dataset('mnist')) and pass the returned folder")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    title: str   # how the dataset is named in errors
+    fix: str     # how to get good files
+
+
+_MNIST = _Kind("MNIST", "get the files with tinyms.data.download_dataset('mnist') (or the small "
+                        "offline sample tinyms.data.sample_dataset('mnist')) and pass the returned folder")
+_FASHION = _Kind("Fashion-MNIST", "get the files with tinyms.data.download_dataset('fashion_mnist') "
+                                  "and pass the returned folder")
 
 
 def MnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None, num_parallel_workers=None,
@@ -74,15 +85,55 @@ def MnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None, num_pa
         >>> MnistDataset(os.path.join(path, "test"), shuffle=False).get_dataset_size()
         1000
     """
-    folder, ms_usage = _prepare(dataset_dir, usage)
+    return _load(dataset_dir, usage, _MNIST, num_samples=num_samples, shuffle=shuffle,
+                 num_parallel_workers=num_parallel_workers, num_shards=num_shards,
+                 shard_id=shard_id)
+
+
+def FashionMnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None,  # noqa: N802
+                        num_parallel_workers=None, num_shards=None, shard_id=None):
+    """Check a Fashion-MNIST folder and return a ``mindspore.dataset.FashionMnistDataset`` reading it.
+
+    Fashion-MNIST uses MNIST's file names and IDX format (28x28 grey images, 10 classes:
+    ``dataset_info("fashion_mnist").labels``), so everything :func:`MnistDataset` says about
+    ``dataset_dir``, ``usage``, ``.gz`` files and the checks made before building holds
+    here too; errors name Fashion-MNIST and ``download_dataset('fashion_mnist')``.
+
+    Args:
+        dataset_dir: the folder returned by ``download_dataset('fashion_mnist')``, or its
+            ``train/`` or ``test/`` subfolder.
+        usage: ``'train'``, ``'test'``, ``'all'`` or ``None`` (same as ``'all'``).
+        num_samples, shuffle, num_parallel_workers, num_shards, shard_id: as for
+            :func:`MnistDataset`.
+
+    Returns:
+        mindspore.dataset.FashionMnistDataset: columns ``image`` (uint8, 28x28x1) and
+        ``label`` (uint32).
+
+    Raises:
+        DatasetError: the folder is missing, a file is missing or damaged, counts disagree,
+            or ``usage`` is not one of the values above. The message names the file.
+
+    Example:
+        >>> from tinyms.data import download_dataset, FashionMnistDataset
+        >>> path = download_dataset("fashion_mnist")  # doctest: +SKIP
+        >>> FashionMnistDataset(path, usage="test").get_dataset_size()  # doctest: +SKIP
+        10000
+    """
+    return _load(dataset_dir, usage, _FASHION, num_samples=num_samples, shuffle=shuffle,
+                 num_parallel_workers=num_parallel_workers, num_shards=num_shards,
+                 shard_id=shard_id)
+
+
+def _load(dataset_dir, usage, kind, **options):
+    folder, ms_usage = _prepare(dataset_dir, usage, kind)
     import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
 
-    return ds.MnistDataset(folder, usage=ms_usage, num_samples=num_samples, shuffle=shuffle,
-                           num_parallel_workers=num_parallel_workers, num_shards=num_shards,
-                           shard_id=shard_id)
+    reader = ds.FashionMnistDataset if kind is _FASHION else ds.MnistDataset
+    return reader(folder, usage=ms_usage, **options)
 
 
-def _prepare(dataset_dir, usage):
+def _prepare(dataset_dir, usage, kind):
     """Validate the files; return (folder MindSpore should read, MindSpore usage)."""
     if usage is None:
         usage = "all"
@@ -91,7 +142,7 @@ def _prepare(dataset_dir, usage):
     root = os.path.abspath(os.path.expanduser(os.fspath(dataset_dir)))
     if not os.path.isdir(root):
         what = "is a file, not a folder" if os.path.exists(root) else "does not exist"
-        raise DatasetError(f"MNIST folder {root} {what}. Fix: {_FIX} (or its train/ or test/ "
+        raise DatasetError(f"{kind.title} folder {root} {what}. Fix: {kind.fix} (or its train/ or test/ "
                            f"subfolder)")
 
     bases = {split: root for split in _PREFIX}
@@ -101,36 +152,36 @@ def _prepare(dataset_dir, usage):
         found = {split: _find_pair(bases[split], split) for split in _PREFIX}
     if not any(any(pair) for pair in found.values()):
         raise DatasetError(
-            f"no MNIST files in {root}: expected train-images-idx3-ubyte and "
+            f"no {kind.title} files in {root}: expected train-images-idx3-ubyte and "
             f"train-labels-idx1-ubyte and/or t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
-            f"(raw or .gz), in that folder or in its train/ and test/ subfolders. Fix: {_FIX}")
+            f"(raw or .gz), in that folder or in its train/ and test/ subfolders. Fix: {kind.fix}")
 
     splits = [usage] if usage != "all" else [s for s in ("test", "train") if any(found[s])]
     raw_files = []
     for split in splits:
         images, labels = found[split]
-        for path, kind in ((images, "images-idx3"), (labels, "labels-idx1")):
+        for path, part in ((images, "images-idx3"), (labels, "labels-idx1")):
             if path is None:
-                name = f"{_PREFIX[split]}-{kind}-ubyte"
+                name = f"{_PREFIX[split]}-{part}-ubyte"
                 raise DatasetError(
-                    f"MNIST {split} file {os.path.join(bases[split], name)} (or {name}.gz) is "
-                    f"missing{'' if images or labels else f' for usage={usage!r}'}. Fix: {_FIX}"
+                    f"{kind.title} {split} file {os.path.join(bases[split], name)} (or {name}.gz) is "
+                    f"missing{'' if images or labels else f' for usage={usage!r}'}. Fix: {kind.fix}"
                     f"{'' if images or labels else ', or choose another usage'}")
-        raw_images, raw_labels = _raw(images), _raw(labels)
-        count = _check(raw_images, images, _IMAGES_MAGIC)
-        label_count = _check(raw_labels, labels, _LABELS_MAGIC)
+        raw_images, raw_labels = _raw(images, kind), _raw(labels, kind)
+        count = _check(raw_images, images, _IMAGES_MAGIC, kind)
+        label_count = _check(raw_labels, labels, _LABELS_MAGIC, kind)
         if count != label_count:
             raise DatasetError(
-                f"MNIST {split} files disagree: {images} holds {count} images but {labels} holds "
+                f"{kind.title} {split} files disagree: {images} holds {count} images but {labels} holds "
                 f"{label_count} labels. Fix: use the images and labels of the same release; "
-                f"{_FIX}")
+                f"{kind.fix}")
         raw_files += [raw_images, raw_labels]
 
     ms_usage = usage
     folders = {os.path.dirname(path) for path in raw_files}
     if len(folders) == 1 and _mindspore_picks(folders.pop(), ms_usage) == set(raw_files):
         return os.path.dirname(raw_files[0]), ms_usage
-    return _view(root, usage, raw_files), ms_usage
+    return _view(root, usage, raw_files, kind), ms_usage
 
 
 def _find_pair(folder, split):
@@ -152,42 +203,42 @@ def _mindspore_picks(folder, usage):
                 if entry.is_file() and any(p in entry.name for p in patterns)}
 
 
-def _check(path, shown, magic):
+def _check(path, shown, magic, kind):
     """Validate the IDX file at ``path`` (``shown`` in messages); return its item count."""
     header = 16 if magic == _IMAGES_MAGIC else 8
     what = "images" if magic == _IMAGES_MAGIC else "labels"
-    fix = f"Fix: replace it with the official file; {_FIX}"
+    fix = f"Fix: replace it with the official file; {kind.fix}"
     with open(path, "rb") as f:
         head = f.read(header)
         size = os.fstat(f.fileno()).st_size
     if len(head) < header:
-        raise DatasetError(f"MNIST {what} file {shown} is too short ({size} bytes) to hold an IDX "
+        raise DatasetError(f"{kind.title} {what} file {shown} is too short ({size} bytes) to hold an IDX "
                            f"header. {fix}")
     found, count = struct.unpack(">II", head[:8])
     if found != magic:
         hint = " (it looks like an images file)" if found == _IMAGES_MAGIC else \
             " (it looks like a labels file)" if found == _LABELS_MAGIC else ""
-        raise DatasetError(f"{shown} is not an MNIST {what} file: its magic number is {found}, "
+        raise DatasetError(f"{shown} is not a {kind.title} {what} file: its magic number is {found}, "
                            f"expected {magic}{hint}. {fix}")
     item = 1
     if magic == _IMAGES_MAGIC:
         rows, cols = struct.unpack(">II", head[8:16])
         if (rows, cols) != (_ROWS, _COLS):
-            raise DatasetError(f"MNIST images file {shown} holds {rows}x{cols} images; the reader "
+            raise DatasetError(f"{kind.title} images file {shown} holds {rows}x{cols} images; the reader "
                                f"needs {_ROWS}x{_COLS}. Fix: resize the images when writing the file")
         item = rows * cols
     expected = header + count * item
     if size != expected:
         state = "truncated" if size < expected else "longer than its header says"
         raise DatasetError(
-            f"MNIST {what} file {shown} is {state}: its header declares {count} {what}, which "
+            f"{kind.title} {what} file {shown} is {state}: its header declares {count} {what}, which "
             f"takes {expected} bytes, but the file has {size} bytes"
             f"{' after decompression' if shown != path else ''}. {fix}")
     return count
 
 
 # --------------------------------------------------------------------------- caches
-def _raw(path):
+def _raw(path, kind):
     """Path of the decompressed form of ``path`` (itself unless it ends in .gz)."""
     if not path.endswith(".gz"):
         return path
@@ -202,7 +253,7 @@ def _raw(path):
         os.utime(raw, ns=(gz_stat.st_atime_ns, gz_stat.st_mtime_ns))
     except _files.CorruptFileError as exc:
         raise DatasetError(f"cannot decompress {path}: {exc}. Fix: download it again; "
-                           f"{_FIX}") from exc
+                           f"{kind.fix}") from exc
     except OSError as exc:
         raise DatasetError(f"cannot decompress {path} into {cache}: {exc.strerror or exc}. Fix: "
                            f"free disk space, or decompress the file yourself (gunzip)") from exc
@@ -227,9 +278,9 @@ def _cache_dir(owner, purpose):
                        f"set {HOME_ENV} to a folder you can write to")
 
 
-def _view(root, usage, raw_files):
+def _view(root, usage, raw_files, kind):
     """A folder holding links to exactly ``raw_files``, so MindSpore reads nothing else."""
-    view = os.path.join(_cache_dir(root, f"prepare the MNIST files of {root}"), f"view-{usage}")
+    view = os.path.join(_cache_dir(root, f"prepare the {kind.title} files of {root}"), f"view-{usage}")
     wanted = {os.path.basename(path): path for path in raw_files}
     try:
         os.makedirs(view, exist_ok=True)
@@ -244,7 +295,7 @@ def _view(root, usage, raw_files):
                     continue
             _files.link_or_copy(target, link)
     except OSError as exc:
-        raise DatasetError(f"cannot prepare the MNIST files of {root} in {view}: "
+        raise DatasetError(f"cannot prepare the {kind.title} files of {root} in {view}: "
                            f"{exc.strerror or exc}. Fix: set {HOME_ENV} to a folder you can "
                            f"write to") from exc
     return view

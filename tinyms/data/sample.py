@@ -3,25 +3,14 @@
 import hashlib
 import os
 
-from .._names import lookup
-from ..errors import DatasetError
+from ..errors import DatasetError, UnknownNameError
 from . import _files
+from ._spec import dataset_spec, registered_specs
 from .._home import HOME_ENV, tinyms_home
 
 __all__ = ["sample_dataset"]
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_sample")
-
-# name -> files as "<split folder>/<decompressed file name>"; each is bundled as "<that>.gz"
-_SAMPLES = {
-    "mnist": (
-        "train/train-images-idx3-ubyte",
-        "train/train-labels-idx1-ubyte",
-        "test/t10k-images-idx3-ubyte",
-        "test/t10k-labels-idx1-ubyte",
-    ),
-}
-
 
 def sample_dataset(name="mnist"):
     """Return the folder of a small bundled sample of dataset ``name``, ready to load offline.
@@ -39,7 +28,8 @@ def sample_dataset(name="mnist"):
     ``~/.tinyms/samples``) on the first call; later calls only check them.
 
     Args:
-        name: sample name; only ``"mnist"`` is bundled.
+        name: dataset name; TinyMS bundles a sample of ``"mnist"``; a registered dataset
+            has one when its spec lists ``sample_files``.
 
     Returns:
         str: absolute path of the sample folder.
@@ -56,9 +46,14 @@ def sample_dataset(name="mnist"):
         >>> MnistDataset(os.path.join(path, "test")).get_dataset_size()
         1000
     """
-    files = lookup(_SAMPLES, name, "sample dataset")
-    key = str(name).lower().replace("-", "_")
-    src_root = os.path.join(_PACKAGE_DIR, key)
+    spec = dataset_spec(name)
+    files = spec.sample_files
+    if not files:
+        with_sample = ", ".join(s.name for s in registered_specs() if s.sample_files)
+        raise UnknownNameError(f"no sample is bundled for dataset {spec.name!r}; datasets with a "
+                               f"sample: {with_sample}. Fix: use download_dataset({spec.name!r})")
+    key = spec.name
+    src_root = spec.sample_folder or os.path.join(_PACKAGE_DIR, key)
     dest = os.path.join(tinyms_home(), "samples", key)
 
     sources = {rel: os.path.join(src_root, *rel.split("/")) + ".gz" for rel in files}

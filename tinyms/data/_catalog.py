@@ -1,0 +1,142 @@
+"""TinyMS's own datasets, registered through the public :func:`register_dataset`.
+
+Sizes and SHA-256 digests are those of the official files (for MNIST: of the decompressed
+IDX files, so that a mirror may serve them recompressed or raw).
+"""
+
+from ._spec import DatasetFile, DatasetSpec, register_dataset
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _idx_files(sizes, digests, unpacked_sizes, checked_after_gunzip):
+    """The four IDX files of MNIST-style datasets, each gunzipped into train/ or test/."""
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    files = []
+    for name, size, digest, unpacked in zip(names, sizes, digests, unpacked_sizes):
+        path = f"{'train' if name.startswith('train') else 'test'}/{name}"
+        if checked_after_gunzip:
+            files.append(DatasetFile(f"{name}.gz", action="gunzip", path=path,
+                                     unpacked_size=unpacked, unpacked_sha256=digest))
+        else:
+            files.append(DatasetFile(f"{name}.gz", size=size, sha256=digest, action="gunzip",
+                                     path=path, unpacked_size=unpacked))
+    return tuple(files)
+
+
+_IDX_SIZES = (47040016, 60008, 7840016, 10008)
+_SPLITS = {"train": "train", "test": "test"}
+
+MNIST = DatasetSpec(
+    name="mnist",
+    urls=("https://ossci-datasets.s3.amazonaws.com/mnist/",
+          "https://storage.googleapis.com/cvdf-datasets/mnist/",
+          "http://yann.lecun.com/exdb/mnist/"),
+    files=_idx_files((None,) * 4,
+                     ("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                      "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                      "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                      "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+                     _IDX_SIZES, checked_after_gunzip=True),
+    layout=_SPLITS,
+    labels=tuple(str(i) for i in range(10)),
+    image_shape=(28, 28, 1), mean=(0.1307,), std=(0.3081,),
+    loader="MnistDataset",
+    license="CC BY-SA 3.0",
+    homepage="http://yann.lecun.com/exdb/mnist/",
+    num_images={"train": 60000, "test": 10000},
+    sample_files=("train/train-images-idx3-ubyte", "train/train-labels-idx1-ubyte",
+                  "test/t10k-images-idx3-ubyte", "test/t10k-labels-idx1-ubyte"),
+)
+
+FASHION_MNIST = DatasetSpec(
+    name="fashion_mnist",
+    urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    files=_idx_files((26421880, 29515, 4422102, 5148),
+                     ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                      "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                      "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                      "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"),
+                     _IDX_SIZES, checked_after_gunzip=False),
+    layout=_SPLITS,
+    labels=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+            "Bag", "Ankle boot"),
+    image_shape=(28, 28, 1), mean=(0.2860,), std=(0.3530,),
+    loader="FashionMnistDataset",
+    license="MIT",
+    homepage="https://github.com/zalandoresearch/fashion-mnist",
+    num_images={"train": 60000, "test": 10000},
+)
+
+CIFAR10 = DatasetSpec(
+    name="cifar10",
+    urls=("https://www.cs.toronto.edu/~kriz/",),
+    files=(DatasetFile("cifar-10-binary.tar.gz", size=170052171,
+                       sha256="c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+                       action="extract", path="cifar-10-batches-bin", strip="cifar-10-batches-bin/",
+                       unpacked_size=185_000_000, max_members=100),),
+    layout={"train": "cifar-10-batches-bin", "test": "cifar-10-batches-bin"},
+    labels=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    image_shape=(32, 32, 3), mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),
+    loader="Cifar10Dataset",
+    license="not stated",
+    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+    num_images={"train": 50000, "test": 10000},
+)
+
+CIFAR100_LABELS = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup",
+    "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
+    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man",
+    "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
+    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
+    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal",
+    "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
+    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
+    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+)
+
+CIFAR100 = DatasetSpec(
+    name="cifar100",
+    urls=("https://www.cs.toronto.edu/~kriz/",),
+    files=(DatasetFile("cifar-100-binary.tar.gz", size=168513733,
+                       sha256="58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
+                       action="extract", path="cifar-100-binary", strip="cifar-100-binary/",
+                       unpacked_size=185_000_000, max_members=100),),
+    layout={"train": "cifar-100-binary", "test": "cifar-100-binary"},
+    labels=CIFAR100_LABELS,
+    image_shape=(32, 32, 3), mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762),
+    loader="Cifar100Dataset",
+    license="not stated",
+    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+    num_images={"train": 50000, "test": 10000},
+)
+
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+               "train", "tvmonitor")
+
+VOC2007 = DatasetSpec(
+    name="voc2007",
+    urls=("http://host.robots.ox.ac.uk/pascal/VOC/voc2007/", "http://pjreddie.com/media/files/"),
+    files=(DatasetFile("VOCtrainval_06-Nov-2007.tar", size=460032000,
+                       sha256="7d8cd951101b0957ddfd7a530bdc8a94f06121cfc1e511bb5937e973020c7508",
+                       action="extract", path="trainval", strip="VOCdevkit/VOC2007/"),
+           DatasetFile("VOCtest_06-Nov-2007.tar", size=451020800,
+                       sha256="6836888e2e01dca84577a849d339fa4f73e1e4f135d312430c4856b5609b4892",
+                       action="extract", path="test", strip="VOCdevkit/VOC2007/")),
+    layout={"train": "trainval", "val": "trainval", "trainval": "trainval", "test": "test"},
+    labels=VOC_CLASSES,
+    image_shape=None, mean=_IMAGENET_MEAN, std=_IMAGENET_STD,
+    loader="VOCDataset",
+    license="Flickr terms of use",
+    homepage="http://host.robots.ox.ac.uk/pascal/VOC/voc2007/",
+    num_images={"trainval": 5011, "test": 4952},
+)
+
+for _spec in (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007):
+    register_dataset(_spec)
