@@ -154,8 +154,11 @@ class DatasetFile:
 
     @property
     def max_unpacked(self):
-        """The most bytes the result may hold (decompressed file or extracted members)."""
-        return self.unpacked_size if self.unpacked_size is not None else self.size
+        """The most bytes the result may hold: a decompressed file's ``unpacked_size`` (None:
+        no bound, the download's SHA-256 fixes the content); an archive's members' total."""
+        if self.unpacked_size is not None or self.action == "gunzip":
+            return self.unpacked_size
+        return self.size
 
 
 def _mapping(value, what, check):

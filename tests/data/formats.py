@@ -1,0 +1,142 @@
+"""Small files in the real dataset formats, built with numpy and Pillow for the tests."""
+
+import functools
+import gzip
+import hashlib
+import io
+import struct
+import tarfile
+
+import numpy as np
+from PIL import Image
+
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+               "train", "tvmonitor")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- IDX (MNIST family)
+def idx_images(images):
+    images = np.asarray(images, np.uint8)
+    return struct.pack(">IIII", 2051, len(images), 28, 28) + images.tobytes()
+
+
+def idx_labels(labels):
+    return struct.pack(">II", 2049, len(labels)) + np.asarray(labels, np.uint8).tobytes()
+
+
+def idx_dataset(n_train=60, n_test=20):
+    """{official .gz name: gzip bytes} of a tiny MNIST-format dataset (labels i % 10)."""
+    files = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        images = np.repeat(labels[:, None, None] * 25, 28 * 28, axis=1).reshape(n, 28, 28)
+        files[f"{prefix}-images-idx3-ubyte.gz"] = gzip.compress(idx_images(images), mtime=0)
+        files[f"{prefix}-labels-idx1-ubyte.gz"] = gzip.compress(idx_labels(labels), mtime=0)
+    return files
+
+
+# --------------------------------------------------------------------------- CIFAR binary
+def cifar_records(n, label_bytes=1, classes=10):
+    """``n`` CIFAR binary records; record i has label(s) i % classes and all pixels equal to it."""
+    labels = np.arange(n) % classes
+    record = np.empty((n, label_bytes + 3072), np.uint8)
+    if label_bytes == 1:
+        record[:, 0] = labels
+    else:  # CIFAR-100: coarse label, then fine label
+        record[:, 0], record[:, 1] = labels // 5, labels
+    record[:, label_bytes:] = (labels * 2)[:, None]
+    return record.tobytes()
+
+
+@functools.lru_cache(maxsize=None)
+def cifar10_files():
+    """{member name: bytes} of the official cifar-10-binary.tar.gz, at full record counts."""
+    batch = cifar_records(10000)
+    files = {f"cifar-10-batches-bin/data_batch_{i}.bin": batch for i in range(1, 6)}
+    files["cifar-10-batches-bin/test_batch.bin"] = batch
+    files["cifar-10-batches-bin/batches.meta.txt"] = b"airplane\nautomobile\nbird\ncat\ndeer\ndog\n" \
+        b"frog\nhorse\nship\ntruck\n\n"
+    files["cifar-10-batches-bin/readme.html"] = b"<meta HTTP-EQUIV=\"REFRESH\" content=\"0\">\n"
+    return files
+
+
+@functools.lru_cache(maxsize=None)
+def cifar100_files():
+    files = {"cifar-100-binary/train.bin": cifar_records(50000, 2, 100),
+             "cifar-100-binary/test.bin": cifar_records(10000, 2, 100),
+             "cifar-100-binary/fine_label_names.txt": b"apple\n",
+             "cifar-100-binary/coarse_label_names.txt": b"aquatic_mammals\n"}
+    return files
+
+
+# --------------------------------------------------------------------------- images and VOC
+def jpeg(value=128, size=(24, 16)):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((size[1], size[0], 3), value, np.uint8)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def png(value=128, size=(24, 16)):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((size[1], size[0]), value, np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def voc_annotation(image_id, objects, size=(24, 16)):
+    body = "".join(
+        f"<object><name>{name}</name><pose>Unspecified</pose><truncated>0</truncated>"
+        f"<difficult>0</difficult><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax>"
+        f"<ymax>{y1}</ymax></bndbox></object>" for name, (x0, y0, x1, y1) in objects)
+    return (f"<annotation><folder>VOC2007</folder><filename>{image_id}.jpg</filename><size>"
+            f"<width>{size[0]}</width><height>{size[1]}</height><depth>3</depth></size>{body}"
+            f"</annotation>").encode()
+
+
+def voc_files(ids, lists, prefix="VOCdevkit/VOC2007/"):
+    """{member name: bytes} of a VOC folder: image i holds one object of class i % 20."""
+    files = {}
+    for i, image_id in enumerate(ids):
+        name = VOC_CLASSES[i % 20]
+        files[f"{prefix}Annotations/{image_id}.xml"] = voc_annotation(image_id, [(name, (2, 3, 20, 12))])
+        files[f"{prefix}JPEGImages/{image_id}.jpg"] = jpeg(10 * (i % 20))
+    for usage, listed in lists.items():
+        files[f"{prefix}ImageSets/Main/{usage}.txt"] = "".join(f"{i}\n" for i in listed).encode()
+    return files
+
+
+# --------------------------------------------------------------------------- archives
+def tar_bytes(files, gz=True, extra=()):
+    """A tar (gzip-compressed when ``gz``) of ``files`` {name: bytes}, then ``extra`` TarInfos.
+
+    Each extra item is (TarInfo, bytes or None), added as is, for hostile members.
+    """
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz" if gz else "w", format=tarfile.GNU_FORMAT,
+                      **({"compresslevel": 1} if gz else {})) as tar:
+        folders = sorted({name.rsplit("/", i)[0] for name in files for i in range(1, name.count("/") + 1)})
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+        for info, data in extra:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def member(name, kind=tarfile.REGTYPE, data=None, link=""):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    info.size = len(data) if data is not None else 0
+    return info, data
