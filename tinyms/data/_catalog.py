@@ -70,21 +70,27 @@ FASHION_MNIST = DatasetSpec(
     num_images={"train": 60000, "test": 10000},
 )
 
-CIFAR10 = DatasetSpec(
-    name="cifar10",
-    urls=("https://www.cs.toronto.edu/~kriz/",),
-    files=(DatasetFile("cifar-10-binary.tar.gz", size=170052171,
-                       sha256="c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
-                       action="extract", path="cifar-10-batches-bin", strip="cifar-10-batches-bin/",
-                       unpacked_size=185_000_000, max_members=100),),
-    layout={"train": "cifar-10-batches-bin", "test": "cifar-10-batches-bin"},
-    labels=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    image_shape=(32, 32, 3), mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),
-    loader="Cifar10Dataset",
-    license="not stated",
-    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
-    num_images={"train": 50000, "test": 10000},
-)
+def _cifar(name, archive, size, sha256, folder, labels, mean, std, loader):
+    """A CIFAR spec: one binary-version tar.gz extracted into its official folder name."""
+    return DatasetSpec(
+        name=name,
+        urls=("https://www.cs.toronto.edu/~kriz/",),
+        files=(DatasetFile(archive, size=size, sha256=sha256, action="extract", path=folder,
+                           strip=folder + "/", unpacked_size=185_000_000, max_members=100),),
+        layout={"train": folder, "test": folder},
+        labels=labels, image_shape=(32, 32, 3), mean=mean, std=std, loader=loader,
+        license="not stated",
+        homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+        num_images={"train": 50000, "test": 10000},
+    )
+
+
+CIFAR10 = _cifar("cifar10", "cifar-10-binary.tar.gz", 170052171,
+                 "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+                 "cifar-10-batches-bin",
+                 ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                  "truck"),
+                 (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "Cifar10Dataset")
 
 CIFAR100_LABELS = (
     "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
@@ -100,21 +106,10 @@ CIFAR100_LABELS = (
     "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
 )
 
-CIFAR100 = DatasetSpec(
-    name="cifar100",
-    urls=("https://www.cs.toronto.edu/~kriz/",),
-    files=(DatasetFile("cifar-100-binary.tar.gz", size=168513733,
-                       sha256="58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
-                       action="extract", path="cifar-100-binary", strip="cifar-100-binary/",
-                       unpacked_size=185_000_000, max_members=100),),
-    layout={"train": "cifar-100-binary", "test": "cifar-100-binary"},
-    labels=CIFAR100_LABELS,
-    image_shape=(32, 32, 3), mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762),
-    loader="Cifar100Dataset",
-    license="not stated",
-    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
-    num_images={"train": 50000, "test": 10000},
-)
+CIFAR100 = _cifar("cifar100", "cifar-100-binary.tar.gz", 168513733,
+                  "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
+                  "cifar-100-binary", CIFAR100_LABELS,
+                  (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "Cifar100Dataset")
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",

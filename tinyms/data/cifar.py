@@ -68,12 +68,9 @@ def Cifar10Dataset(dataset_dir, usage=None, num_samples=None, num_parallel_worke
         >>> Cifar10Dataset(path, usage="train").get_dataset_size()  # doctest: +SKIP
         50000
     """
-    folder, usage = _prepare(dataset_dir, usage, _CIFAR10)
-    import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
-
-    return ds.Cifar10Dataset(folder, usage=usage, num_samples=num_samples,
-                             num_parallel_workers=num_parallel_workers, shuffle=shuffle,
-                             sampler=sampler, num_shards=num_shards, shard_id=shard_id, **kwargs)
+    return _load("Cifar10Dataset", _CIFAR10, dataset_dir, usage, num_samples=num_samples,
+                 num_parallel_workers=num_parallel_workers, shuffle=shuffle, sampler=sampler,
+                 num_shards=num_shards, shard_id=shard_id, **kwargs)
 
 
 def Cifar100Dataset(dataset_dir, usage=None, num_samples=None, num_parallel_workers=None,  # noqa: N802
@@ -87,9 +84,8 @@ def Cifar100Dataset(dataset_dir, usage=None, num_samples=None, num_parallel_work
 
     Args:
         dataset_dir: see above.
-        usage: ``'train'`` (50,000 images), ``'test'`` (10,000), ``'all'`` or ``None``.
-        num_samples, num_parallel_workers, shuffle, sampler, num_shards, shard_id: as for
-            MindSpore's reader; other keyword arguments are passed on to it.
+        usage, num_samples, num_parallel_workers, shuffle, sampler, num_shards, shard_id,
+            **kwargs: as for :func:`Cifar10Dataset` (also 50,000 train and 10,000 test images).
 
     Returns:
         mindspore.dataset.Cifar100Dataset: columns ``image`` (uint8, 32x32x3 HWC),
@@ -101,16 +97,20 @@ def Cifar100Dataset(dataset_dir, usage=None, num_samples=None, num_parallel_work
 
     Example:
         >>> from tinyms.data import download_dataset, Cifar100Dataset
-        >>> path = download_dataset("cifar100")  # doctest: +SKIP
-        >>> Cifar100Dataset(path, usage="test").get_dataset_size()  # doctest: +SKIP
-        10000
+        >>> test = Cifar100Dataset(download_dataset("cifar100"), usage="test")  # doctest: +SKIP
+        >>> test.get_col_names(), test.get_dataset_size()  # doctest: +SKIP
+        (['image', 'coarse_label', 'fine_label'], 10000)
     """
-    folder, usage = _prepare(dataset_dir, usage, _CIFAR100)
-    import mindspore.dataset as ds  # noqa: PLC0415
+    return _load("Cifar100Dataset", _CIFAR100, dataset_dir, usage, num_samples=num_samples,
+                 num_parallel_workers=num_parallel_workers, shuffle=shuffle, sampler=sampler,
+                 num_shards=num_shards, shard_id=shard_id, **kwargs)
 
-    return ds.Cifar100Dataset(folder, usage=usage, num_samples=num_samples,
-                              num_parallel_workers=num_parallel_workers, shuffle=shuffle,
-                              sampler=sampler, num_shards=num_shards, shard_id=shard_id, **kwargs)
+
+def _load(reader, fmt, dataset_dir, usage, **options):
+    folder, usage = _prepare(dataset_dir, usage, fmt)
+    import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
+
+    return getattr(ds, reader)(folder, usage=usage, **options)
 
 
 def _prepare(dataset_dir, usage, fmt):
