@@ -15,7 +15,10 @@ PUBLIC = ["tinyms", "tinyms.context", "tinyms.data", "tinyms.vision", "tinyms.mo
 
 # Modules that must never load MindSpore (serving front ends, downloads, the package itself).
 MINDSPORE_FREE = ["tinyms", "tinyms.errors", "tinyms.data", "tinyms.data.download", "tinyms.serving", "tinyms.vision",
-                  "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks", "tinyms._download"]
+                  "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks", "tinyms._download",
+                  "tinyms.vision._recipe", "tinyms.vision._np_engine", "tinyms.vision._presets",
+                  "tinyms.vision._digit", "tinyms.vision.viewer", "tinyms.vision.transforms",
+                  "tinyms.serving._preprocess", "tinyms.serving._config"]
 
 
 def test_a_name_exported_by_two_public_modules_is_the_same_object():

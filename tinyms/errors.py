@@ -17,6 +17,7 @@ __all__ = [
     "UnknownNameError",
     "ExportError",
     "RecipeError",
+    "ImageSaveError",
 ]
 
 
@@ -74,3 +75,7 @@ class ExportError(TinyMSError, RuntimeError):
 
 class RecipeError(TinyMSError, ValueError):
     """A preprocessing recipe or one of its steps is malformed (unknown op, bad parameter)."""
+
+
+class ImageSaveError(TinyMSError, OSError):
+    """An image (e.g. a grid from ``show_images``) cannot be written to the requested file; nothing was left behind."""

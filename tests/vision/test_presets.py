@@ -19,8 +19,12 @@ from tinyms.vision import (
     get_transform,
     imagefolder_transform,
     mnist_transform,
+    voc_transform,
+    VOCTransform,
 )
-from tinyms.vision._presets import PRESET_NAMES
+
+PRESET_NAMES = ("mnist_transform", "fashion_mnist_transform", "cifar10_transform", "cifar100_transform",
+                "imagefolder_transform")  # the classification presets; voc_transform is tested below
 
 # preset -> (image shape of its dataset, its label column)
 NATIVE = {
@@ -95,7 +99,10 @@ def test_cifar_training_crop_pads_four_pixels_and_flips():
     steps = [step.to_json() for step in cifar10_transform.recipe.train]
     assert steps[:2] == [["random_crop", {"size": [32, 32], "padding": 4}],
                          ["random_horizontal_flip", {"prob": 0.5}]]
-    assert [s.op for s in cifar10_transform.recipe.eval] == ["rescale", "normalize", "hwc2chw"]
+    assert [s.op for s in cifar10_transform.recipe.eval] == ["resize", "rescale", "normalize", "hwc2chw"]
+    # a photo of another size becomes the network's input; CIFAR's own images pass the resize unchanged
+    assert cifar10_transform(np.zeros((100, 80, 3), np.uint8)).shape == (3, 32, 32)
+    assert cifar10_transform.recipe.fixed_output_shape() == (3, 32, 32)
 
 
 def test_labels_and_statistics_come_from_the_dataset_facts():
@@ -144,3 +151,76 @@ def test_imagefolder_defaults_are_imagenet_style_and_configurable(tmp_path):
 def test_postprocess_without_labels_names_classes_by_index():
     preds = imagefolder_transform.postprocess(np.array([[0.1, 3.0, 0.2]]))
     assert preds[0].label == "1"
+
+
+# ------------------------------------------------------------------ detection
+def _voc_rows():
+    """Photos with bright rectangles exactly where their boxes ([xmin, ymin, w, h]) say."""
+    rows = []
+    for i, (h, w, boxes) in enumerate([(100, 200, [[20, 10, 40, 20], [150, 60, 30, 30]]),
+                                       (375, 500, [[0, 0, 100, 375]]),
+                                       (60, 60, [[10, 10, 20, 40], [35, 5, 20, 10], [5, 52, 50, 6]])]):
+        img = np.zeros((h, w, 3), np.uint8)
+        for x, y, bw, bh in boxes:
+            img[y:y + bh, x:x + bw] = 255
+        rows.append((img, np.array(boxes, np.float32), np.arange(1, len(boxes) + 1, dtype=np.uint32)[:, None] + i,
+                     np.zeros((len(boxes), 1), np.uint32), np.zeros((len(boxes), 1), np.uint32)))
+    return rows
+
+
+def _voc_dataset():
+    rows = _voc_rows()
+    return ds.GeneratorDataset(lambda: iter(rows), ["image", "bbox", "label", "difficult", "truncated"],
+                               shuffle=False)
+
+
+def _bright_box(chw):
+    """The [xmin, ymin, xmax, ymax] of the bright pixels of a normalised (3, H, W) image."""
+    ys, xs = np.nonzero(chw[0] > chw[0].min() + 1.0)
+    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+
+
+@pytest.mark.parametrize("is_training", [False, True])
+def test_voc_boxes_follow_the_image_through_resize_and_flip(is_training):
+    transform = VOCTransform(size=(60, 80), max_boxes=5)
+    rows = _voc_rows()
+    out = transform.apply_ds(_voc_dataset(), batch_size=2, is_training=is_training, shuffle=False,
+                             drop_remainder=False)
+    batches = list(out.create_dict_iterator(output_numpy=True))
+    assert out.get_col_names() == ["image", "bbox", "label"] and [len(b["image"]) for b in batches] == [2, 1]
+    images = np.concatenate([b["image"] for b in batches])
+    boxes = np.concatenate([b["bbox"] for b in batches])
+    labels = np.concatenate([b["label"] for b in batches])
+    assert images.shape == (3, 3, 60, 80) and boxes.shape == (3, 5, 4) and labels.dtype == np.int32
+    for (img, bbox, label, _, _), image, box, lab in zip(rows, images, boxes, labels):
+        n = len(bbox)
+        assert lab[:n].tolist() == label.reshape(-1).tolist() and (lab[n:] == -1).all() and (box[n:] == 0).all()
+        if n == 1:  # one object: the bright region of the output is exactly where its box now says
+            assert np.abs(_bright_box(image) - box[0]).max() <= 1.0
+        xyxy = np.concatenate([bbox[:, :2], bbox[:, :2] + bbox[:, 2:]], axis=1)
+        want = transform.resize_boxes(xyxy, img.shape)
+        flipped = want.copy()
+        flipped[:, [0, 2]] = 80 - want[:, [2, 0]]
+        same, mirrored = np.allclose(box[:n], want, atol=1e-3), np.allclose(box[:n], flipped, atol=1e-3)
+        assert same or (is_training and mirrored)
+
+
+def test_voc_single_image_matches_the_evaluation_pipeline_and_boxes_map_back():
+    rows = _voc_rows()
+    images = np.concatenate([b["image"] for b in voc_transform.apply_ds(
+        _voc_dataset(), batch_size=3, is_training=False).create_dict_iterator(output_numpy=True)])
+    for (img, *_), from_pipeline in zip(rows, images):
+        assert np.array_equal(voc_transform(img), from_pipeline)
+    boxes = np.array([[10, 20, 110, 220]], np.float32)
+    there = voc_transform.resize_boxes(boxes, (375, 500, 3))
+    assert np.allclose(voc_transform.boxes_to_image(there, (375, 500)), boxes)
+    assert voc_transform.labels[:3] == ("aeroplane", "bicycle", "bird") and len(voc_transform.labels) == 20
+
+
+def test_voc_too_many_objects_and_missing_columns_are_named():
+    from tinyms.errors import DatasetError
+
+    with pytest.raises(RuntimeError, match="max_boxes=2"):
+        list(VOCTransform(max_boxes=2).apply_ds(_voc_dataset(), is_training=False).create_dict_iterator())
+    with pytest.raises(DatasetError, match="bbox"):
+        voc_transform.apply_ds(ds.NumpySlicesDataset({"image": np.zeros((2, 8, 8, 3), np.uint8)}))

@@ -45,6 +45,17 @@ class ModelConfig:
             return self
         return dataclasses.replace(self, labels=tuple(str(i) for i in range(class_num)))
 
+    def with_channels(self, channels):
+        """This config for a network taking ``channels`` input channels.
+
+        With another channel count than the defaults were made for, the dataset statistics,
+        preset and recipe no longer apply and are cleared (pass your own transform).
+        """
+        if channels == self.input_shape[0]:
+            return self
+        return dataclasses.replace(self, input_shape=(channels, *self.input_shape[1:]), mean=(), std=(),
+                                   dataset="", transform="", recipe=None)
+
 
 def register_model(**cfg):
     """Decorator registering a builder ``fn(class_num=..., ...) -> Layer`` under ``fn.__name__``."""
@@ -54,7 +65,8 @@ def register_model(**cfg):
         @functools.wraps(fn)
         def build(*args, **kwargs):
             net = fn(*args, **kwargs)
-            net.default_cfg = config.with_classes(getattr(net, "class_num", len(config.labels)))
+            cfg = config.with_classes(getattr(net, "class_num", len(config.labels)))
+            net.default_cfg = cfg.with_channels(getattr(net, "num_channel", cfg.input_shape[0]))
             return net
 
         build.default_cfg = config

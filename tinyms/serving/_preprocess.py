@@ -124,7 +124,10 @@ def recipe_for(transform, input_shape, mean=None, std=None, max_pixels=4096 * 40
         if value is None:
             return None
     if input_shape is not None:
-        produced = value.output_shape(64, 48)
+        produced = value.fixed_output_shape()
+        if produced is None:
+            raise ValueError("model.recipe keeps each image's own size; add a resize step so that images of "
+                             "any size can be served")
         if tuple(produced) != tuple(input_shape):
             raise ValueError(f"model.recipe produces inputs of shape {list(produced)} but the model takes "
                              f"{list(input_shape)}; write the servable with the transform it was trained with")

@@ -160,7 +160,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if labels is not None:
         model["labels"] = [str(lab) for lab in labels]
     if cfg is not None:
-        model.update(dataset=cfg.dataset, transform=cfg.transform, mean=list(cfg.mean), std=list(cfg.std))
+        model.update(dataset=cfg.dataset, transform=cfg.transform)
+        if cfg.mean and cfg.std:
+            model.update(mean=list(cfg.mean), std=list(cfg.std))
     if recipe is not None:
         model["recipe"] = recipe.to_dict()
     entry = {"name": name, "description": description, "model": model,
@@ -191,7 +193,10 @@ def _recipe_of(transform, cfg, input_shape):
         raise ServableConfigError(f"transform must be a tinyms.vision transform (e.g. cifar10_transform) or a "
                                   f"Recipe, got {type(transform).__name__}")
     if recipe is not None and input_shape:
-        produced = recipe.output_shape(64, 48)
+        produced = recipe.fixed_output_shape()
+        if produced is None:
+            raise ServableConfigError("the transform's evaluation steps keep each image's own size, so images of "
+                                      "other sizes could not be served; add a resize step to its recipe")
         if tuple(produced) != tuple(input_shape):
             raise ServableConfigError(f"the transform produces inputs of shape {list(produced)} but the network "
                                       f"takes {list(input_shape)}; pass the transform the network was trained "

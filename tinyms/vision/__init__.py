@@ -23,14 +23,19 @@ from .predictions import Prediction, Predictions
 # Loaded on first use (they need MindSpore): importing tinyms.vision, e.g. for Prediction in a
 # serving client, stays light.
 _FROM_TRANSFORMS = ("DatasetTransform", "MnistTransform", "FashionMnistTransform", "Cifar10Transform",
-                    "Cifar100Transform", "ImageFolderTransform", "mnist_transform",
+                    "Cifar100Transform", "ImageFolderTransform", "VOCTransform", "mnist_transform",
                     "fashion_mnist_transform", "cifar10_transform", "cifar100_transform",
-                    "imagefolder_transform", "get_transform")
+                    "imagefolder_transform", "voc_transform", "get_transform")
+
+_FROM_VIEWER = ("show_images", "ImageViewer")
 
 __all__ = [
     # presets and recipes
     *_FROM_TRANSFORMS,
     "Recipe",
+    "frame_digit",
+    # looking at images
+    *_FROM_VIEWER,
     # postprocess results
     "Prediction",
     "Predictions",
@@ -42,6 +47,10 @@ __all__ = [
 def __getattr__(name):
     if name in _FROM_TRANSFORMS:
         module = _importlib.import_module(".transforms", __name__)
+    elif name in _FROM_VIEWER:
+        module = _importlib.import_module(".viewer", __name__)
+    elif name == "frame_digit":
+        module = _importlib.import_module("._digit", __name__)
     elif name in _OPS or name == "ops":
         module = _importlib.import_module(".ops", __name__)
         if name == "ops":

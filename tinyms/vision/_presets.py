@@ -10,6 +10,7 @@ from ..data.info import dataset_info
 from ._recipe import Recipe
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "digit_recipe", "cifar_recipe", "imagefolder_recipe",
+           "detection_recipe",
            "preset", "PRESET_NAMES", "legacy_recipe"]
 
 #: The ImageNet statistics most pretrained vision networks were trained with.
@@ -48,8 +49,10 @@ def cifar_recipe(dataset="cifar10", size=(32, 32), padding=4):
     native = info.image_shape[:2]
     augment = [("random_crop", {"size": list(native), "padding": padding}),
                ("random_horizontal_flip", {"prob": 0.5})]
-    tail = _resize(size, native) + _finish(info.mean, info.std)
-    return Recipe(train=augment + tail, eval=tail, channels=3)
+    # Evaluation always resizes (a no-op on CIFAR's own 32x32 images), so a photo of any size
+    # given to transform(img) or to a server becomes the network's input size.
+    return Recipe(train=augment + _resize(size, native) + _finish(info.mean, info.std),
+                  eval=[("resize", {"size": list(size)})] + _finish(info.mean, info.std), channels=3)
 
 
 def imagefolder_recipe(size=(224, 224), resize=None, mean=IMAGENET_MEAN, std=IMAGENET_STD):
@@ -68,6 +71,15 @@ def imagefolder_recipe(size=(224, 224), resize=None, mean=IMAGENET_MEAN, std=IMA
         channels=3)
 
 
+def detection_recipe(size=(300, 300), mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Detection photos (VOC): training flips; both resize to ``size`` and normalise.
+
+    Only steps that can move boxes with the image appear (see ``VOCTransform``).
+    """
+    tail = [("resize", {"size": list(size)})] + _finish(mean, std)
+    return Recipe(train=[("random_horizontal_flip", {"prob": 0.5})] + tail, eval=tail, channels=3)
+
+
 # preset name -> (dataset whose labels it carries, recipe factory)
 _PRESETS = {
     "mnist_transform": ("mnist", lambda: digit_recipe("mnist")),
@@ -75,6 +87,7 @@ _PRESETS = {
     "cifar10_transform": ("cifar10", lambda: cifar_recipe("cifar10")),
     "cifar100_transform": ("cifar100", lambda: cifar_recipe("cifar100")),
     "imagefolder_transform": (None, imagefolder_recipe),
+    "voc_transform": ("voc2007", detection_recipe),
 }
 PRESET_NAMES = tuple(_PRESETS)
 

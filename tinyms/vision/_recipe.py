@@ -273,6 +273,11 @@ class Recipe:
             raise RecipeError(f"a recipe must be JSON text: {exc}") from None
         return cls.from_dict(data)
 
+    def fixed_output_shape(self):
+        """The shape the evaluation steps give every image, or None when it depends on the image's size."""
+        shape = self.output_shape(64, 48)
+        return shape if shape == self.output_shape(17, 93) else None
+
     def output_shape(self, height, width):
         """The (C, H, W) or (H, W, C) shape this recipe's evaluation steps give a height x width image."""
         shape = [height, width, self.channels]

@@ -17,6 +17,7 @@ from PIL import Image
 
 from .._checks import positive_int
 from .._names import lookup
+from ..data.imagefolder import class_names
 from ..data.info import dataset_info
 from ..errors import DatasetError, InputShapeError, RecipeError
 from . import _presets
@@ -24,8 +25,9 @@ from ._recipe import OPS, Recipe
 from .predictions import top_k_predictions
 
 __all__ = ["DatasetTransform", "MnistTransform", "FashionMnistTransform", "Cifar10Transform",
-           "Cifar100Transform", "ImageFolderTransform", "mnist_transform", "fashion_mnist_transform",
-           "cifar10_transform", "cifar100_transform", "imagefolder_transform", "get_transform"]
+           "Cifar100Transform", "ImageFolderTransform", "VOCTransform", "mnist_transform",
+           "fashion_mnist_transform", "cifar10_transform", "cifar100_transform", "imagefolder_transform",
+           "voc_transform", "get_transform"]
 
 _ACCEPTED = (
     "accepted images are: a PIL image; a numpy array shaped (H, W), (H, W, 1), (H, W, 3) or "
@@ -305,9 +307,10 @@ class DatasetTransform:
           row comes out exactly once per repeat.
 
         Args:
-            dataset (mindspore.dataset.Dataset): rows with an HWC uint8 image column
-                (``self.image_column``) and optionally a class-id column (``self.label_column``),
-                e.g. a ``tinyms.data.MnistDataset``.
+            dataset (mindspore.dataset.Dataset): rows with an image column (``self.image_column``:
+                HWC uint8, or encoded JPEG/PNG/BMP bytes as ``ImageFolderDataset`` gives by
+                default, which are decoded first) and optionally a class-id column
+                (``self.label_column``), e.g. a ``tinyms.data.MnistDataset``.
             repeat_size (int): how many times the batched dataset is repeated. Default 1.
             batch_size (int): rows per batch. Default 32.
             num_parallel_workers (int): worker threads for the image ops. Default: half the
@@ -334,9 +337,6 @@ class DatasetTransform:
             ...                                 batch_size=256, is_training=False)      # doctest: +SKIP
         """
         import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.vision` light
-        from mindspore import dtype as mstype  # noqa: PLC0415
-
-        from . import _ms_engine
 
         if not isinstance(dataset, ds.Dataset):
             raise DatasetError(
@@ -357,17 +357,37 @@ class DatasetTransform:
             )
         if shuffle:
             dataset = dataset.shuffle(self._shuffle_buffer(dataset))
-        dataset = dataset.map(operations=_ms_engine.build(self.recipe.steps(is_training)),
+        dataset = self._map(dataset, columns, is_training, workers)
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+        if repeat_size > 1:
+            dataset = dataset.repeat(repeat_size)
+        return dataset
+
+    def _map(self, dataset, columns, is_training, workers):
+        """The recipe on the image column; labels cast to int32; only (image, label) kept."""
+        import mindspore.dataset as ds  # noqa: PLC0415
+        from mindspore import dtype as mstype  # noqa: PLC0415
+
+        from . import _ms_engine
+
+        dataset = dataset.map(operations=self._decoder(dataset) + _ms_engine.build(self.recipe.steps(is_training)),
                               input_columns=self.image_column, num_parallel_workers=workers)
         if self.label_column in columns:
             dataset = dataset.map(operations=ds.transforms.TypeCast(mstype.int32),
                                   input_columns=self.label_column, num_parallel_workers=workers)
             if len(columns) > 2 or columns.index(self.image_column) != 0:
                 dataset = dataset.project([self.image_column, self.label_column])
-        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-        if repeat_size > 1:
-            dataset = dataset.repeat(repeat_size)
         return dataset
+
+    def _decoder(self, dataset):
+        """[Decode()] when the image column holds encoded files (e.g. ImageFolderDataset's default), else []."""
+        from mindspore.dataset import vision  # noqa: PLC0415
+
+        try:  # MindSpore reads one row to tell the shapes
+            shape = dataset.output_shapes()[dataset.get_col_names().index(self.image_column)]
+        except (RuntimeError, ValueError, IndexError):
+            return []
+        return [vision.Decode()] if len(shape) == 1 else []
 
     @staticmethod
     def _workers(num_parallel_workers):
@@ -575,16 +595,115 @@ class ImageFolderTransform(DatasetTransform):
         Raises:
             DatasetError: ``folder`` is not a folder or has no sub-folders.
         """
-        root = os.fspath(folder)
-        try:
-            names = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
-        except OSError as exc:
-            raise DatasetError(f"cannot list the class folders of {root}: {exc.strerror or exc}. Fix: "
-                               f"pass the folder holding one sub-folder per class") from None
-        if not names:
-            raise DatasetError(f"{root} has no sub-folders; an image folder holds one sub-folder per "
-                               f"class (e.g. {os.path.join(root, 'cat')}, {os.path.join(root, 'dog')})")
-        return cls(labels=names, **kwargs)
+        return cls(labels=class_names(folder), **kwargs)
+
+
+class VOCTransform(DatasetTransform):
+    """The Pascal VOC detection preset: RGB photo -> (3, H, W) float32, boxes kept consistent.
+
+    Evaluation (and single images): bilinear resize to ``size`` (aspect ratio not kept, as SSD
+    does), rescale, normalise with ``mean``/``std`` (ImageNet's by default), channels first.
+    Training adds a horizontal flip before the resize. In ``apply_ds`` the geometric steps move
+    the boxes with the image (MindSpore's ``ResizeWithBBox``, ``RandomHorizontalFlipWithBBox``),
+    so a box still frames its object after resizing and flipping.
+
+    ``apply_ds`` takes ``tinyms.data.VOCDataset`` rows (``image``, ``bbox`` as [xmin, ymin,
+    width, height] in pixels, ``label``...) and yields three columns, padded to ``max_boxes``
+    objects per image so that images batch together:
+
+    - ``image``: float32 (3, H, W);
+    - ``bbox``: float32 (max_boxes, 4), [xmin, ymin, xmax, ymax] in pixels of the output image,
+      zeros for padding;
+    - ``label``: int32 (max_boxes,), class ids into :attr:`labels`, -1 for padding.
+
+    Args:
+        size (int or tuple of int): output (height, width). Default (300, 300).
+        mean, std (sequence of float): per-channel statistics of pixels in [0, 1].
+        max_boxes (int): most objects per image; an image with more is an error naming the limit.
+
+    Example:
+        >>> from tinyms.vision import voc_transform
+        >>> voc_transform(np.zeros((375, 500, 3), np.uint8)).shape
+        (3, 300, 300)
+        >>> voc_transform.labels[:3]
+        ('aeroplane', 'bicycle', 'bird')
+    """
+
+    _GEOMETRIC = {"resize": "ResizeWithBBox", "random_horizontal_flip": "RandomHorizontalFlipWithBBox"}
+
+    def __init__(self, size=(300, 300), mean=_presets.IMAGENET_MEAN, std=_presets.IMAGENET_STD, max_boxes=64):
+        super().__init__(_presets.detection_recipe(_pair(size), tuple(mean), tuple(std)),
+                         labels=dataset_info("voc2007").labels)
+        self._set(size=_pair(size), max_boxes=positive_int(max_boxes, "max_boxes", 64))
+
+    def resize_boxes(self, boxes, image_shape):
+        """Map [xmin, ymin, xmax, ymax] boxes of an (H, W, ...) image to the output image's pixels.
+
+        Use it on the boxes of a single image prepared with ``voc_transform(img)``; apply_ds
+        does the same to datasets. :meth:`boxes_to_image` is the inverse (for predictions).
+        """
+        return self._scale_boxes(boxes, image_shape, inverse=False)
+
+    def boxes_to_image(self, boxes, image_shape):
+        """Map [xmin, ymin, xmax, ymax] boxes on the network input back to an (H, W) image's pixels."""
+        return self._scale_boxes(boxes, image_shape, inverse=True)
+
+    def _scale_boxes(self, boxes, image_shape, inverse):
+        arr = np.asarray(boxes, np.float32)
+        if arr.ndim != 2 or arr.shape[1] != 4:
+            raise InputShapeError(f"boxes must have shape (N, 4) as [xmin, ymin, xmax, ymax], got {arr.shape}")
+        height, width = image_shape[:2]
+        sy, sx = self.size[0] / height, self.size[1] / width
+        scale = np.array([sx, sy, sx, sy], np.float32)
+        return arr / scale if inverse else arr * scale
+
+    def _map(self, dataset, columns, is_training, workers):
+        from mindspore.dataset import vision  # noqa: PLC0415
+
+        from . import _ms_engine
+
+        missing = [c for c in (self.image_column, "bbox", self.label_column) if c not in columns]
+        if missing:
+            raise DatasetError(f"voc_transform.apply_ds needs detection rows with image, bbox and label "
+                               f"columns (tinyms.data.VOCDataset(..., task='Detection')); the dataset has "
+                               f"{columns}, missing {missing}")
+        decoder = self._decoder(dataset)
+        if decoder:
+            dataset = dataset.map(operations=decoder, input_columns=self.image_column, num_parallel_workers=workers)
+        for step in self.recipe.steps(is_training):
+            if step.op in self._GEOMETRIC:
+                op = getattr(vision, self._GEOMETRIC[step.op])(*step.kwargs().values())
+                dataset = dataset.map(operations=[op], input_columns=[self.image_column, "bbox"],
+                                      num_parallel_workers=workers)
+            elif step.op in ("rescale", "normalize", "hwc2chw"):
+                dataset = dataset.map(operations=_ms_engine.build([step]), input_columns=self.image_column,
+                                      num_parallel_workers=workers)
+            else:
+                raise RecipeError(f"the detection preset cannot move boxes through {step.op!r}; use resize, "
+                                  f"random_horizontal_flip, rescale, normalize and hwc2chw")
+        dataset = dataset.map(operations=_BoxPadder(self.max_boxes), input_columns=["bbox", self.label_column],
+                              num_parallel_workers=workers)
+        return dataset.project([self.image_column, "bbox", self.label_column])
+
+
+class _BoxPadder:
+    """(bbox xywh (N, 4), label (N, 1)) -> (bbox xyxy (max, 4) zero-padded, label (max,) -1-padded)."""
+
+    def __init__(self, max_boxes):
+        self.max_boxes = max_boxes
+
+    def __call__(self, bbox, label):
+        bbox = np.asarray(bbox, np.float32).reshape(-1, 4)
+        label = np.asarray(label).reshape(-1).astype(np.int32)
+        if len(bbox) > self.max_boxes:
+            raise DatasetError(f"an image has {len(bbox)} objects, more than max_boxes={self.max_boxes}; "
+                               f"build the transform with VOCTransform(max_boxes={len(bbox)})")
+        boxes = np.zeros((self.max_boxes, 4), np.float32)
+        boxes[:len(bbox), :2] = bbox[:, :2]
+        boxes[:len(bbox), 2:] = bbox[:, :2] + bbox[:, 2:]
+        labels = np.full(self.max_boxes, -1, np.int32)
+        labels[:len(label)] = label
+        return boxes, labels
 
 
 def _pair(size):
@@ -596,7 +715,7 @@ def _pair(size):
 mnist_transform = MnistTransform()
 imagefolder_transform = ImageFolderTransform()
 _LAZY_PRESETS = {"fashion_mnist_transform": FashionMnistTransform, "cifar10_transform": Cifar10Transform,
-                 "cifar100_transform": Cifar100Transform}
+                 "cifar100_transform": Cifar100Transform, "voc_transform": VOCTransform}
 
 
 def __getattr__(name):  # presets whose dataset facts may come from a later registration

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from .._fileio import atomic_file
-from ..errors import InputShapeError, TinyMSError
+from ..errors import ImageSaveError, InputShapeError
 
 __all__ = ["ImageViewer", "show_images", "ImageSaveError", "MAX_IMAGES"]
 
@@ -23,10 +23,6 @@ __all__ = ["ImageViewer", "show_images", "ImageSaveError", "MAX_IMAGES"]
 MAX_IMAGES = 64
 _HARD_LIMIT = 400  # a grid this large is already unreadable (and slow to draw)
 _AGREE, _DISAGREE, _PLAIN = "#1a7f37", "#cf222e", "black"
-
-
-class ImageSaveError(TinyMSError, OSError):
-    """The image grid cannot be written to the requested file (nothing was left behind)."""
 
 
 class ImageViewer:
