@@ -5,6 +5,10 @@ import dataclasses
 import gzip
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -14,7 +18,7 @@ from tinyms.data import (Cifar10Dataset, Cifar100Dataset, DatasetFile, DatasetSp
 from tinyms.errors import ArchiveError, ChecksumError
 
 import formats
-from conftest import visible_files
+from conftest import REPO, visible_files
 
 VOC_TRAINVAL = [f"{i:06d}" for i in range(1, 7)]
 VOC_TEST = [f"{i:06d}" for i in range(7, 10)]
@@ -243,3 +247,39 @@ def test_user_spec_keeps_a_plain_file_with_the_same_guarantees(server, tmp_path)
     shutil.rmtree(os.path.join(path, "meta"))
     download_dataset("my_table", tmp_path, progress=False)
     assert len(server.requests) == 2
+
+
+def test_extraction_killed_mid_way_leaves_no_tree_and_the_next_call_starts_clean(server, monkeypatch,
+                                                                                 tmp_path, cifar10_tgz):
+    serve_as(monkeypatch, server, "cifar10", {"cifar-10-binary.tar.gz": cifar10_tgz})
+    script = textwrap.dedent(f"""
+        import dataclasses, sys, time
+        from tinyms.data import _archive, dataset_spec, download_dataset, register_dataset
+        spec = dataset_spec("cifar10")
+        item = dataclasses.replace(spec.files[0], size={len(cifar10_tgz)},
+                                   sha256="{formats.sha256(cifar10_tgz)}")
+        register_dataset(dataclasses.replace(spec, files=(item,)), overwrite=True)
+        real, calls = _archive._Extractor.copy, []
+        def copy(self, src, path):
+            calls.append(path)
+            if len(calls) == 3:
+                print("extracting", flush=True)
+                time.sleep(120)
+            real(self, src, path)
+        _archive._Extractor.copy = copy
+        download_dataset("cifar10", sys.argv[1], progress=False)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONPATH": REPO})
+    try:
+        assert child.stdout.readline().strip() == "extracting"
+        half = [n for n in os.listdir(tmp_path / "cifar10") if n.startswith(".tmp-")]
+        assert len(half) == 1 and os.listdir(tmp_path / "cifar10" / half[0])  # a half-extracted tree
+    finally:
+        child.kill()
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+
+    path = download_dataset("cifar10", tmp_path, progress=False)
+    assert sorted(os.listdir(path)) == [".tinyms-lock", ".tinyms-verified", "cifar-10-batches-bin"]
+    assert Cifar10Dataset(path, usage="all").get_dataset_size() == 60000
