@@ -77,7 +77,7 @@ def test_a_non_mnist_servable_answers_images_like_the_transform_in_python(cifar_
 def test_a_transform_that_does_not_fit_the_network_is_refused(tmp_path, cifar_net):
     from tinyms.vision import mnist_transform
 
-    with pytest.raises(ServableConfigError, match=r"produces inputs of shape \[1, 32, 32\].*\[3, 32, 32\]"):
+    with pytest.raises(ServableConfigError, match=r"produces inputs of shape \[1, 32, 32\].*takes \[3, 32, 32\]"):
         write_servable(str(tmp_path), "wrong", cifar_net, formats=("onnx",), model_name="lenet5",
                        transform=mnist_transform)
     with pytest.raises(ServableConfigError, match="transform must be"):

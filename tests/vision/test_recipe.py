@@ -173,3 +173,16 @@ def test_numpy_executor_names_the_step_that_cannot_run():
     with pytest.raises(RecipeError, match="'resize' needs an \\(H, W, C\\) uint8 image"):
         _np_engine.run([Step.make("rescale", {"scale": 0.5}), Step.make("resize", {"size": 4})],
                        _image(8, 8, 1, 0))
+
+
+def test_a_served_recipe_must_fix_the_image_size():
+    keeps_size = Recipe(train=[["rescale", {"scale": 1 / 255}], ["hwc2chw"]],
+                        eval=[["rescale", {"scale": 1 / 255}], ["hwc2chw"]], channels=3)
+    assert keeps_size.fixed_output_shape() is None
+    with pytest.raises(RecipeError, match="add a resize step"):
+        keeps_size.check_serves((3, 32, 32))
+    fixed = Recipe(train=[], eval=[["resize", {"size": 40}], ["center_crop", {"size": 32}], ["hwc2chw"]])
+    assert fixed.fixed_output_shape() == (3, 32, 32)
+    fixed.check_serves((3, 32, 32))
+    with pytest.raises(RecipeError, match=r"produces inputs of shape \[3, 32, 32\] but the network takes \[1, 32, 32\]"):
+        fixed.check_serves((1, 32, 32))

@@ -114,23 +114,17 @@ def recipe_for(transform, input_shape, mean=None, std=None, max_pixels=4096 * 40
     Raises:
         ValueError: the recipe is malformed, or what it produces is not ``input_shape``.
     """
-    if recipe is not None:
-        try:
+    try:
+        if recipe is not None:
             value = Recipe.from_dict(recipe)
-        except RecipeError as err:
-            raise ValueError(f"model.recipe: {err}") from None
-    else:
-        value = legacy_recipe(transform or "", input_shape, mean, std)
-        if value is None:
-            return None
-    if input_shape is not None:
-        produced = value.fixed_output_shape()
-        if produced is None:
-            raise ValueError("model.recipe keeps each image's own size; add a resize step so that images of "
-                             "any size can be served")
-        if tuple(produced) != tuple(input_shape):
-            raise ValueError(f"model.recipe produces inputs of shape {list(produced)} but the model takes "
-                             f"{list(input_shape)}; write the servable with the transform it was trained with")
+        else:
+            value = legacy_recipe(transform or "", input_shape, mean, std)
+            if value is None:
+                return None
+        if input_shape is not None:
+            value.check_serves(input_shape)
+    except RecipeError as err:
+        raise ValueError(f"model.recipe: {err}") from None
     return ImageRecipe(value, max_pixels)
 
 

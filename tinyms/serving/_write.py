@@ -181,6 +181,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 
 def _recipe_of(transform, cfg, input_shape):
     """The recipe to store: the transform's, else the config's; checked against the input shape."""
+    from ..errors import RecipeError
     from ..vision._recipe import Recipe
 
     if transform is None:
@@ -193,12 +194,8 @@ def _recipe_of(transform, cfg, input_shape):
         raise ServableConfigError(f"transform must be a tinyms.vision transform (e.g. cifar10_transform) or a "
                                   f"Recipe, got {type(transform).__name__}")
     if recipe is not None and input_shape:
-        produced = recipe.fixed_output_shape()
-        if produced is None:
-            raise ServableConfigError("the transform's evaluation steps keep each image's own size, so images of "
-                                      "other sizes could not be served; add a resize step to its recipe")
-        if tuple(produced) != tuple(input_shape):
-            raise ServableConfigError(f"the transform produces inputs of shape {list(produced)} but the network "
-                                      f"takes {list(input_shape)}; pass the transform the network was trained "
-                                      f"with")
+        try:
+            recipe.check_serves(input_shape)
+        except RecipeError as err:
+            raise ServableConfigError(f"transform: {err}") from None
     return recipe

@@ -278,6 +278,20 @@ class Recipe:
         shape = self.output_shape(64, 48)
         return shape if shape == self.output_shape(17, 93) else None
 
+    def check_serves(self, input_shape):
+        """Raise RecipeError unless the evaluation steps turn an image of any size into ``input_shape``.
+
+        A served model gets images of every size, so its recipe must fix the output size, and
+        that size must be the network's input.
+        """
+        produced = self.fixed_output_shape()
+        if produced is None:
+            raise RecipeError("the recipe's evaluation steps keep each image's own size, so images of other "
+                              "sizes could not be served; add a resize step")
+        if tuple(produced) != tuple(input_shape):
+            raise RecipeError(f"the recipe produces inputs of shape {list(produced)} but the network takes "
+                              f"{list(input_shape)}; use the transform the network was trained with")
+
     def output_shape(self, height, width):
         """The (C, H, W) or (H, W, C) shape this recipe's evaluation steps give a height x width image."""
         shape = [height, width, self.channels]
