@@ -49,7 +49,7 @@ def test_the_recipe_and_labels_are_stored_with_the_servable(cifar_dir):
         entries = {e["name"]: e for e in json.load(f)}
     model = entries["cifar"]["model"]
     assert model["recipe"] == cifar10_transform.recipe.to_dict()
-    assert model["labels"] == list(cifar10_transform.labels)
+    assert model["labels"] == list(cifar10_transform.labels) and model["dataset"] == "cifar10"
     assert entries["photos"]["model"]["labels"][:2] == ["class0", "class1"]
 
 
@@ -69,7 +69,7 @@ def test_a_non_mnist_servable_answers_images_like_the_transform_in_python(cifar_
             for img in imgs:
                 logits = cifar_net(ms.Tensor(transforms[name](img)[None])).asnumpy()
                 want = transforms[name].postprocess(logits)[0]
-                got = client.predict(_png(img), name)
+                got = client.predict(_png(img), name, "cifar10" if name == "cifar" else None)
                 assert got.label == want.label
                 assert got.score == pytest.approx(want.score, abs=1e-4)
 

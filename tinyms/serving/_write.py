@@ -165,6 +165,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             model.update(mean=list(cfg.mean), std=list(cfg.std))
     if recipe is not None:
         model["recipe"] = recipe.to_dict()
+    if getattr(transform, "dataset", ""):  # a preset names the data it was made for
+        model["dataset"] = transform.dataset
     entry = {"name": name, "description": description, "model": model,
              "max_batch_size": max_batch_size, "max_delay_ms": float(max_delay_ms)}
     root = os.path.dirname(folder)

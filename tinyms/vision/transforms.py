@@ -128,6 +128,13 @@ class DatasetTransform:
     def __hash__(self):
         return hash((type(self).__name__, self.recipe, self.labels))
 
+    _DATASET = ""
+
+    @property
+    def dataset(self):
+        """The registered dataset this preset was made for (``"cifar10"``...), or "" for a general one."""
+        return self._DATASET
+
     def to_config(self):
         """The JSON-ready description a model config or a servable carries: recipe and labels."""
         return {"recipe": self.recipe.to_dict(), "labels": list(self.labels)}
@@ -629,6 +636,7 @@ class VOCTransform(DatasetTransform):
         ('aeroplane', 'bicycle', 'bird')
     """
 
+    _DATASET = "voc2007"
     _GEOMETRIC = {"resize": "ResizeWithBBox", "random_horizontal_flip": "RandomHorizontalFlipWithBBox"}
 
     def __init__(self, size=(300, 300), mean=_presets.IMAGENET_MEAN, std=_presets.IMAGENET_STD, max_boxes=64):
