@@ -6,19 +6,19 @@ evaluation steps of the ``tinyms.vision`` transform it was trained with, stored 
 keeps equal to MindSpore's engine op by op. Servables written before recipes existed name a
 preset (``"transform": "mnist_transform"``); its recipe is rebuilt from the name.
 
-- :class:`ImageRecipe` decodes with PIL (bounded pixel count), converts to grey or RGB as
-  ``DatasetTransform.load_image`` does, then runs the recipe.
+- :class:`ImageRecipe` decodes with :func:`tinyms.vision._decode.decode` (bounded pixel count,
+  EXIF orientation applied, grey or RGB), as ``DatasetTransform.load_image`` does, then runs
+  the recipe.
 - :func:`top_k` is the softmax + ranking of ``tinyms.vision.predictions.top_k_predictions``,
   returning the same JSON shape as ``Prediction.to_dict()``.
 """
 
-import io
 
 import numpy as np
-from PIL import Image
 
 from ..errors import RecipeError
 from ..vision import _np_engine
+from ..vision._decode import BadImage, ImageTooLarge, decode
 from ..vision._np_engine import resize_bilinear_u8  # noqa: F401 - re-exported for the tests
 from ..vision._presets import PRESET_NAMES, legacy_recipe
 from ..vision._recipe import Recipe
@@ -29,7 +29,6 @@ STRATEGIES = {"TOP1_CLASS": 1, "TOP5_CLASS": 5}
 # Image formats a request may carry: common raster formats whose decoders PIL implements itself
 # (no external programs such as Ghostscript for EPS).
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
-_PIL_MODE = {1: "L", 3: "RGB"}
 
 
 class InputError(Exception):
@@ -61,32 +60,12 @@ class ImageRecipe:
         is over ``max_pixels`` is refused before any pixel is decoded.
         """
         try:
-            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as pil:
-                width, height = pil.size
-                if width * height > self.max_pixels:
-                    raise InputError(413, f"the image is {width}x{height} pixels, more than the server's "
-                                          f"limit of {self.max_pixels:,}; send a smaller image")
-                mode = _PIL_MODE[self.channels]
-                if pil.mode == mode:
-                    pil.load()
-                    image = pil
-                else:
-                    image = pil.convert(mode)
-                    pil.close()  # free the decoded original before copying the converted pixels out
-                arr = np.asarray(image, dtype=np.uint8)
-        except InputError:
-            raise
-        except Image.DecompressionBombError:
-            raise InputError(413, f"the image has too many pixels (limit {self.max_pixels:,}); "
-                                  "send a smaller image") from None
-        except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError) as err:
-            reason = "not an image format PIL recognises" if isinstance(err, Image.UnidentifiedImageError) \
-                else (str(err) or type(err).__name__)
-            raise InputError(400, f"cannot decode the {len(data)} bytes sent as an image ({reason}); "
+            return decode(data, self.channels, self.max_pixels, IMAGE_FORMATS)
+        except ImageTooLarge as err:
+            raise InputError(413, f"{err.reason}; send a smaller image") from None
+        except BadImage as err:
+            raise InputError(400, f"cannot decode the {len(data)} bytes sent as an image ({err.reason}); "
                                   "send the content of a PNG, JPEG or other common image file") from None
-        if arr.size == 0:
-            raise InputError(400, "the image is empty; send an image with at least one pixel")
-        return arr[:, :, None] if arr.ndim == 2 else arr
 
     def __call__(self, data):
         """Decode and preprocess one encoded image.

@@ -8,7 +8,6 @@ test image during evaluation. Presets are immutable: configure one by constructi
 (``Cifar10Transform(size=(64, 64))``).
 """
 
-import io
 import multiprocessing
 import os
 
@@ -21,6 +20,7 @@ from ..data.imagefolder import class_names
 from ..data.info import dataset_info
 from ..errors import DatasetError, InputShapeError, RecipeError
 from . import _presets
+from ._decode import BadImage, DatasetDecoder, decode, to_array
 from ._recipe import OPS, Recipe
 from .predictions import top_k_predictions
 
@@ -35,13 +35,6 @@ _ACCEPTED = (
     "(str or pathlib.Path); or encoded image bytes (PNG, JPEG...)"
 )
 _SHUFFLE_BUFFER = 10000  # upper bound on shuffle buffer rows: all of a small set, a fair mix of a big one
-_PIL_MODE = {1: "L", 3: "RGB"}
-
-
-def _reason(err):
-    if isinstance(err, Image.UnidentifiedImageError):
-        return "not an image format PIL recognises"
-    return str(err) or type(err).__name__
 
 
 def _flag(value, name):
@@ -149,7 +142,8 @@ class DatasetTransform:
         as 0..255 levels; either way they are rounded to the nearest of the 256 uint8 levels the
         training images use. Colour images are converted to grey (or grey to colour) the way
         PIL's ``Image.convert`` does; for grey that is the luma L = 0.299 R + 0.587 G + 0.114 B.
-        An alpha channel is dropped.
+        An alpha channel is dropped. Files, bytes and PIL images are turned upright according to
+        their EXIF orientation (as image viewers show them), in datasets of encoded files too.
 
         Args:
             img: a PIL image (any mode); a numpy array or mindspore Tensor shaped (H, W),
@@ -180,13 +174,10 @@ class DatasetTransform:
         raise InputShapeError(f"cannot read an image from an object of type {type(img).__name__}; {_ACCEPTED}")
 
     def _from_pil(self, img):
-        arr = np.asarray(img.convert(_PIL_MODE[self.channels]), dtype=np.uint8)
-        return self._with_channel_axis(arr)
-
-    def _with_channel_axis(self, arr):
-        if arr.size == 0:
-            raise InputShapeError(f"the image is empty (shape {arr.shape}); {_ACCEPTED}")
-        return arr[:, :, None] if arr.ndim == 2 else arr
+        try:
+            return to_array(img, self.channels)
+        except BadImage as err:
+            raise InputShapeError(f"{err.reason} (size {img.size}); {_ACCEPTED}") from None
 
     def _from_file(self, path):
         if not os.path.isfile(path):
@@ -195,21 +186,19 @@ class DatasetTransform:
                 f"or the image itself ({_ACCEPTED})"
             )
         try:
-            with Image.open(path) as pil:
-                return self._from_pil(pil)
-        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            return decode(path, self.channels)
+        except (BadImage, OSError) as err:
             raise InputShapeError(
-                f"cannot decode {os.fspath(path)!r} as an image ({_reason(err)}); pass a PNG, JPEG "
-                "or other image file PIL can open"
+                f"cannot decode {os.fspath(path)!r} as an image ({getattr(err, 'reason', err)}); pass a "
+                "PNG, JPEG or other image file PIL can open"
             ) from None
 
     def _from_bytes(self, data):
         try:
-            with Image.open(io.BytesIO(data)) as pil:
-                return self._from_pil(pil)
-        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            return decode(data, self.channels)
+        except BadImage as err:
             raise InputShapeError(
-                f"cannot decode {len(data)} bytes as an image ({_reason(err)}); pass the raw "
+                f"cannot decode {len(data)} bytes as an image ({err.reason}); pass the raw "
                 "content of a PNG, JPEG or other image file"
             ) from None
 
@@ -387,14 +376,16 @@ class DatasetTransform:
         return dataset
 
     def _decoder(self, dataset):
-        """[Decode()] when the image column holds encoded files (e.g. ImageFolderDataset's default), else []."""
-        from mindspore.dataset import vision  # noqa: PLC0415
+        """[a decode step] when the image column holds encoded files (ImageFolderDataset's default).
 
+        The step decodes as single images are decoded (PIL, EXIF orientation applied, converted
+        to this recipe's channels), so a photo gives the same pixels in training and inference.
+        """
         try:  # MindSpore reads one row to tell the shapes
             shape = dataset.output_shapes()[dataset.get_col_names().index(self.image_column)]
         except (RuntimeError, ValueError, IndexError):
             return []
-        return [vision.Decode()] if len(shape) == 1 else []
+        return [DatasetDecoder(self.channels)] if len(shape) == 1 else []
 
     @staticmethod
     def _workers(num_parallel_workers):
