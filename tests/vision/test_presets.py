@@ -149,8 +149,20 @@ def test_imagefolder_defaults_are_imagenet_style_and_configurable(tmp_path):
 
 
 def test_postprocess_without_labels_names_classes_by_index():
-    preds = imagefolder_transform.postprocess(np.array([[0.1, 3.0, 0.2]]))
+    preds = ImageFolderTransform().postprocess(np.array([[0.1, 3.0, 0.2]]))
     assert preds[0].label == "1"
+
+
+def test_tinyms_03_preset_results_are_kept():
+    logits = np.array([[10, 1, 4, 2, 5, 18, -10, -4, 3, 7]], np.float32)
+    assert cifar10_transform.postprocess(logits) == "TOP1: dog, score: 0.99964"
+    assert cifar10_transform.postprocess(logits, strategy="TOP5_CLASS").startswith(
+        "TOP1: dog, score: 0.9996444\tTOP2: airplane, score: 0.0003353\tTOP3: truck")
+    text = imagefolder_transform.postprocess(np.array([[10, 4, 2, 5, 18, -10, -4, 3, 7]], np.float32), "TOP1_CLASS")
+    assert text.startswith("TOP1: Entoloma") and text.endswith(", score: 0.99964")
+    for transform, shape in ((mnist_transform, (32, 32)), (cifar10_transform, (720, 720, 3)),
+                             (imagefolder_transform, (1080, 1080, 3)), (voc_transform, (1080, 1080, 3))):
+        assert transform(np.ones(shape)).dtype == np.float32  # 0.3's float inputs of any size
 
 
 # ------------------------------------------------------------------ detection

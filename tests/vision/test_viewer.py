@@ -182,3 +182,11 @@ def test_saving_neither_loads_pyplot_nor_changes_the_backend(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
     assert (tmp_path / "g.png").is_file()
+
+
+def test_tinyms_03_form_one_image_and_its_label():
+    chw = np.random.default_rng(0).uniform(0.0, 1.0, size=(3, 224, 224))
+    viewer = ImageViewer(chw, 'cat')
+    assert viewer.image is chw and viewer.label == 'cat'
+    assert len(viewer.images) == 1 and viewer.images[0].shape[:2] == (224, 224)
+    assert [ax.get_title() for ax in viewer.figure().axes if ax.get_title()] == ["label: cat"]

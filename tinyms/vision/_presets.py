@@ -13,6 +13,20 @@ __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "digit_recipe", "cifar_recipe", "ima
            "detection_recipe",
            "preset", "PRESET_NAMES", "legacy_recipe"]
 
+#: The classes of TinyMS 0.3's image-folder example (nine mushroom genera): the labels its
+#: ``imagefolder_transform`` carried, kept so that 0.3 code naming its predictions still runs.
+MUSHROOM_LABELS = (
+    "Agaricus双孢蘑菇,伞菌目,蘑菇科,蘑菇属,广泛分布于北半球温带,无毒",
+    "Amanita毒蝇伞,伞菌目,鹅膏菌科,鹅膏菌属,主要分布于我国黑龙江、吉林、四川、西藏、云南等地,有毒",
+    "Boletus丽柄牛肝菌,伞菌目,牛肝菌科,牛肝菌属,分布于云南、陕西、甘肃、西藏等地,有毒",
+    "Cortinarius掷丝膜菌,伞菌目,丝膜菌科,丝膜菌属,分布于湖南等地(夏秋季在山毛等阔叶林地上生长)",
+    "Entoloma霍氏粉褶菌,伞菌目,粉褶菌科,粉褶菌属,主要分布于新西兰北岛和南岛西部,有毒",
+    "Hygrocybe浅黄褐湿伞,伞菌目,蜡伞科,湿伞属,分布于香港(见于松仔园),有毒",
+    "Lactarius松乳菇,红菇目,红菇科,乳菇属,广泛分布于亚热带松林地,无毒",
+    "Russula褪色红菇,伞菌目,红菇科,红菇属,分布于河北、吉林、四川、江苏、西藏等地,无毒",
+    "Suillus乳牛肝菌,牛肝菌目,乳牛肝菌科,乳牛肝菌属,分布于吉林、辽宁、山西、安徽、江西、浙江、湖南、四川、贵州等地,无毒",
+)
+
 #: The ImageNet statistics most pretrained vision networks were trained with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,7 +107,7 @@ PRESET_NAMES = tuple(_PRESETS)
 
 
 def preset(name):
-    """(recipe, labels) of preset ``name``; labels are () for presets without fixed classes.
+    """(recipe, labels) of preset ``name`` (``imagefolder_transform``: TinyMS 0.3's example labels).
 
     Raises:
         UnknownNameError: ``name`` is not a preset.
@@ -101,7 +115,7 @@ def preset(name):
     from .._names import lookup
 
     dataset, factory = lookup(_PRESETS, name, "transform")
-    return factory(), (dataset_info(dataset).labels if dataset else ())
+    return factory(), (dataset_info(dataset).labels if dataset else MUSHROOM_LABELS)
 
 
 def legacy_recipe(transform, input_shape, mean=None, std=None):

@@ -567,7 +567,9 @@ class ImageFolderTransform(DatasetTransform):
         size (int or tuple of int): output (height, width). Default (224, 224).
         mean, std (sequence of float): per-channel statistics of pixels in [0, 1].
         labels (sequence of str): class names, e.g. the sub-folder names of an image folder
-            (see :meth:`for_folder`).
+            (see :meth:`for_folder`). Default: none (classes named by index). The ready
+            instance ``imagefolder_transform`` carries TinyMS 0.3's example labels (nine
+            mushroom genera), so 0.3 code runs unchanged; build your own for your photos.
         resize (int): shorter side before the centre crop at evaluation.
 
     Example:
@@ -712,7 +714,8 @@ def _pair(size):
 
 
 mnist_transform = MnistTransform()
-imagefolder_transform = ImageFolderTransform()
+# The ready instance keeps TinyMS 0.3's example labels; your own folder: ImageFolderTransform.for_folder(path).
+imagefolder_transform = ImageFolderTransform(labels=_presets.MUSHROOM_LABELS)
 _LAZY_PRESETS = {"fashion_mnist_transform": FashionMnistTransform, "cifar10_transform": Cifar10Transform,
                  "cifar100_transform": Cifar100Transform, "voc_transform": VOCTransform}
 

@@ -36,7 +36,8 @@ class ImageViewer:
 
     Args:
         images: the images, see above.
-        labels (sequence): true label per image (class id or name), or None.
+        labels (sequence): true label per image (class id or name), or None. A single name or
+            id (TinyMS 0.3's ``ImageViewer(image, 'cat')``) means ``images`` is one image.
         predictions (sequence): prediction per image: a :class:`~tinyms.vision.Prediction`
             (e.g. an item of the :class:`~tinyms.vision.Predictions` that ``postprocess``
             returns; shown with its score), a class id or a name; or None.
@@ -50,6 +51,9 @@ class ImageViewer:
         cell_inches (float): width and height of one cell in inches. Default 2.0.
         dpi (int): pixels per inch of a saved file. Default 100, so a cell is 200 x 200 pixels.
         title (str): heading above the grid, or None.
+
+    Attributes:
+        image, label: the images and labels as given (TinyMS 0.3's names).
 
     Raises:
         InputShapeError: an image cannot be displayed, or labels, predictions or boxes do not
@@ -69,6 +73,11 @@ class ImageViewer:
             raise InputShapeError(f"max_images must be an integer from 1 to {_HARD_LIMIT}, got "
                                   f"{max_images!r}. Fix: show larger sets in pages of at most "
                                   f"{_HARD_LIMIT} images.")
+        # TinyMS 0.3's form: ImageViewer(image, 'cat') shows one image (HWC or CHW) with its label.
+        self.image, self.label = images, labels
+        if isinstance(labels, (str, int, np.integer)):
+            images = images if isinstance(images, (list, tuple)) else [images]
+            labels = [labels]
         self.class_names = None if class_names is None else [str(name) for name in class_names]
         self.total, shown = _split_images(images, int(max_images))
         self.images = [_displayable(img, i) for i, img in enumerate(shown)]
