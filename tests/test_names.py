@@ -18,7 +18,8 @@ MINDSPORE_FREE = ["tinyms", "tinyms.errors", "tinyms.data", "tinyms.data.downloa
                   "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks", "tinyms._download",
                   "tinyms.vision._recipe", "tinyms.vision._np_engine", "tinyms.vision._presets",
                   "tinyms.vision._digit", "tinyms.vision.viewer", "tinyms.vision.transforms",
-                  "tinyms.serving._preprocess", "tinyms.serving._config"]
+                  "tinyms.serving._preprocess", "tinyms.serving._config", "tinyms.hub", "tinyms.hub._catalog",
+                  "tinyms.hub._store"]
 
 
 def test_a_name_exported_by_two_public_modules_is_the_same_object():
@@ -53,9 +54,10 @@ def test_dir_lists_only_what_exists():
     import tinyms
     missing = [n for n in dir(tinyms) if not hasattr(tinyms, n)]
     assert not missing
-    assert "hub" not in dir(tinyms)
+    assert "hub" in dir(tinyms)
+    assert "zoo" not in dir(tinyms)
     with pytest.raises(AttributeError):
-        tinyms.hub  # noqa: B018
+        tinyms.zoo  # noqa: B018
 
 
 @pytest.mark.parametrize("module", MINDSPORE_FREE)

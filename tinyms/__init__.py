@@ -9,6 +9,7 @@ imported the first time one of those names is used, and each sub-package on firs
 - ``tinyms.model``: the high-level ``Model`` and the model zoo
 - ``tinyms.layers``, ``tinyms.primitives``, ``tinyms.initializers``, ``tinyms.losses``,
   ``tinyms.metrics``, ``tinyms.optimizers``, ``tinyms.callbacks``, ``tinyms.context``
+- ``tinyms.hub``: pretrained weights, downloaded once and verified
 - ``tinyms.serving``, ``tinyms.errors``
 
 Two environment defaults are set before MindSpore loads, each only if the environment does not
@@ -42,7 +43,7 @@ _DTYPES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint3
 
 # Sub-packages and modules that exist; each is imported on first attribute access.
 _SUBMODULES = frozenset({"context", "data", "vision", "model", "callbacks", "layers", "primitives",
-                         "initializers", "losses", "metrics", "optimizers", "serving", "errors"})
+                         "initializers", "losses", "metrics", "optimizers", "serving", "errors", "hub"})
 
 
 def _numpy_names():

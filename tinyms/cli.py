@@ -2,7 +2,8 @@
 
 Commands:
     tinyms quickstart [--data DIR] [--epochs N] [--out DIR]
-    tinyms serve [PATH] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
+    tinyms serve [PATH] [--model UID] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
+    tinyms predict IMAGE [--model UID] [--top 5]
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
 
@@ -10,6 +11,7 @@ Errors TinyMS raises on purpose are printed as one line (``error: ...``) with ex
 """
 
 import argparse
+import os
 import sys
 
 __all__ = ["main"]
@@ -34,14 +36,67 @@ def _build_parser():
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=5000, help="port (default 5000; 0 picks a free one)")
     serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes per model (default 1)")
+    serve.add_argument("--model", metavar="UID", default=None,
+                       help="first add this pretrained hub model to the serving folder, e.g. lenet5_mnist "
+                            "(ships with TinyMS: serves out of the box)")
+
+    pr = sub.add_parser("predict", help="classify an image with a pretrained hub model (top-5 labels)")
+    pr.add_argument("image", help="image file (JPEG, PNG, BMP...)")
+    pr.add_argument("--model", metavar="UID", default="resnet50",
+                    help="hub model: resnet50 (ImageNet, default), lenet5_mnist, any name.tag of `tinyms models`")
+    pr.add_argument("--top", type=int, choices=(1, 5), default=5, help="how many labels to print (1 or 5)")
 
     dl = sub.add_parser("download", help="download a dataset into the TinyMS cache (or --dir)")
     dl.add_argument("name", help="dataset name, e.g. mnist")
     dl.add_argument("--dir", default=None, help="destination folder")
     dl.add_argument("--mirror", default=None, help="base URL replacing the official hosts")
 
-    sub.add_parser("models", help="list the model zoo")
+    models = sub.add_parser("models", help="list the model zoo: TinyMS's networks, then mindcv's")
+    models.add_argument("--source", choices=("tinyms", "mindcv"), default=None,
+                        help="only TinyMS's own networks, or only mindcv's")
     return parser
+
+
+def _add_hub_servable(uid, path):
+    """Write hub model ``uid`` (weights verified) as a servable of ``path``; return its servable name.
+
+    A servable of that name already written from the same weights file is kept as it is.
+    """
+    import json
+
+    from . import hub
+    from .serving import default_serving_path, write_servable
+    from .serving._config import servable_file
+
+    cfg = hub.info(uid)
+    name = cfg.uid.replace(".", "_")
+    folder = path or default_serving_path()
+    try:
+        with open(servable_file(folder), encoding="utf-8") as f:
+            entries = json.load(f)
+        if any(isinstance(e, dict) and e.get("name") == name and e.get("hub_weights") == cfg.file for e in entries):
+            return name
+    except (OSError, ValueError):
+        pass
+    accuracy = f", top-1 {cfg.accuracy:.2%} on the {cfg.evaluated_on}" if cfg.accuracy is not None else ""
+    write_servable(folder, name, hub.load(cfg.uid), description=f"{cfg.uid} from tinyms.hub{accuracy}",
+                   formats=("onnx", "ckpt"))
+    _mark_hub_weights(folder, name, cfg.file)
+    return name
+
+
+def _mark_hub_weights(folder, name, file):
+    """Record in ``servable.json`` which hub weights file servable ``name`` was written from."""
+    from ._fileio import locked, write_json_atomic
+    from .serving._config import SERVABLE_FILE, read_entries
+
+    root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
+    with locked(os.path.join(root, f".{SERVABLE_FILE}.lock")):
+        entries = read_entries(root)
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                entry["hub_weights"] = file
+        write_json_atomic(os.path.join(root, SERVABLE_FILE), entries)
 
 
 def _positive_int(text):
@@ -74,15 +129,29 @@ def main(argv=None):
             _quickstart.run(data=args.data, epochs=args.epochs, out=args.out, verbose=0 if args.quiet else 1)
         elif args.command == "serve":
             from .serving import run_server
+            if args.model:
+                print(f"serving {_add_hub_servable(args.model, args.path)}", file=sys.stderr)
             run_server(args.path, host=args.host, port=args.port, workers=args.workers)
+        elif args.command == "predict":
+            from . import hub
+            if not os.path.isfile(args.image):
+                raise FileNotFoundError(f"no image file {args.image!r}; give the path of a JPEG/PNG/BMP file")
+            prediction = hub.predict(args.image, args.model, top=args.top)
+            print(f"{args.image}: {hub.info(args.model).uid}")
+            for rank, (label, score) in enumerate(zip(prediction.labels, prediction.scores), 1):
+                print(f"  {rank}. {label:<40} {score * 100:6.2f}%")
         elif args.command == "download":
             from .data import download_dataset
             print(download_dataset(args.name, local_path=args.dir, mirror=args.mirror))
         elif args.command == "models":
             from .model import list_models, model_config
-            for name in list_models():
+            from .model.registry import weights_tags
+            sources = [args.source] if args.source else ["tinyms", "mindcv"]
+            for name in [n for source in sources for n in list_models(source=source)]:
                 cfg = model_config(name)
-                print(f"{name}\tinput {cfg.input_shape}\t{len(cfg.labels)} classes\tdataset {cfg.dataset}")
+                tags = ",".join(weights_tags(name)) or "-"
+                print(f"{name}\tinput {cfg.input_shape}\t{len(cfg.labels)} classes\tdataset {cfg.dataset}"
+                      f"\tweights {tags}\t{cfg.source}")
     except (TinyMSError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

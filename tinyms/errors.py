@@ -18,6 +18,7 @@ __all__ = [
     "ExportError",
     "RecipeError",
     "ImageSaveError",
+    "HubError",
 ]
 
 
@@ -35,6 +36,12 @@ class DownloadError(TinyMSError, OSError):
 
 class ChecksumError(DownloadError):
     """A downloaded file does not have the expected SHA-256 (the bad file has been removed)."""
+
+
+class HubError(DownloadError):
+    """A pretrained asset cannot be provided: it is absent from the cache while ``TINYMS_OFFLINE=1``
+    forbids downloading, its description file is malformed, or a copy shipped with TinyMS is
+    damaged. The message names the asset and how to get it."""
 
 
 class ArchiveError(DownloadError):

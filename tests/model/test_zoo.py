@@ -7,7 +7,7 @@ from tinyms.errors import UnknownNameError
 from tinyms.model import Model, create_model, list_models, model_config
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models(source="tinyms"))
 def test_every_model_runs_on_its_declared_input(name):
     cfg = model_config(name)
     net = create_model(name, class_num=len(cfg.labels))

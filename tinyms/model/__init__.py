@@ -10,8 +10,8 @@ Example:
 
 from .history import History
 from .model import Model, load
-from .registry import ModelConfig, create_model, list_models, model_config
+from .registry import ModelConfig, create_model, list_models, model_config, register_weights
 from .zoo import LeNet5, lenet5
 
-__all__ = ["Model", "History", "load", "ModelConfig", "create_model", "list_models", "model_config",
+__all__ = ["Model", "History", "load", "ModelConfig", "create_model", "list_models", "model_config", "register_weights",
            "LeNet5", "lenet5"]

@@ -1,104 +1,520 @@
-"""The model zoo registry: every network family registers its builders here.
+"""The model registry: architectures (builders) and, for each, its pretrained weights by tag.
 
-Each registered builder carries a :class:`ModelConfig` (input shape, normalisation, labels,
-matching dataset and transform), so preprocessing at inference time is read from the same
-place as at training time and cannot drift.
+An entry is one architecture, e.g. ``resnet50``: a builder plus a map of *weight tags*
+(``"imagenet"``, ``"mnist"``...). ``"name.tag"`` names one set of weights, as timm does; a bare
+``"name"`` names the architecture, and ``pretrained=True`` picks its default tag. Every
+architecture and every tag has its own :class:`ModelConfig` (input shape, labels, mean/std,
+preprocessing recipe; for weights also file, URLs, digest, licence, accuracy), and a built
+network carries the config it was built with as ``net.default_cfg``: the architecture's when
+untrained, the weights' when pretrained, so inference preprocessing is read from the same place
+as at training time and cannot drift.
+
+Where entries come from:
+
+- TinyMS's own zoo (``tinyms.model.zoo``) registers builders with :func:`register_model`.
+- Every network of mindcv (MindSpore's vision model library) is listed and built through this
+  registry too. mindcv is imported only when one of its names is listed or built, so
+  ``import tinyms.model`` stays free of it. A TinyMS name wins over mindcv's same name.
+- Weights: the hub's asset files (``tinyms/hub/assets/*.json``, e.g. ``lenet5.mnist``),
+  mindcv's pretrained configurations (tag ``"imagenet"``) and :func:`register_weights`.
+
+Layering: the registry sits in the model layer, below ``tinyms.hub``. It reaches up into the
+hub in exactly one deliberate place, inside functions only: to read the hub's asset catalogue
+(a MindSpore-free JSON reader) and, for ``create_model(..., pretrained=True)``, to ask the hub
+for the verified weights file. Everything else in ``tinyms.model`` ignores the hub, and the hub
+imports the model layer only inside its own functions.
 """
 
 import dataclasses
+import fnmatch
 import functools
+import inspect
+import re
+import threading
 
 from .._names import lookup
+from ..errors import CheckpointError, UnknownNameError
 
-__all__ = ["ModelConfig", "register_model", "list_models", "create_model", "model_config"]
+__all__ = ["ModelConfig", "register_model", "register_weights", "list_models", "create_model", "model_config",
+           "SOURCES"]
 
-_REGISTRY = {}
+#: Where registry entries come from, as accepted by ``list_models(source=...)``.
+SOURCES = ("tinyms", "mindcv")
+
+_REGISTRY = {}     # TinyMS-named entries: name -> _Entry
+_MINDCV = {}       # mindcv entries not shadowed by a TinyMS name (filled on first use)
+_EXTRA_WEIGHTS = {}  # (name, tag) -> ModelConfig from register_weights
+_LOCK = threading.RLock()
+_LOADED = {"mindcv": False, "hub": False}
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """What a zoo model expects and produces.
+    """What a network expects and produces, and for pretrained weights where they come from.
 
     Attributes:
-        name: registry name, e.g. ``"lenet5"``.
-        input_shape: one sample's shape, channels first, e.g. ``(1, 32, 32)``.
+        name: registry name of the architecture, e.g. ``"resnet50"``.
+        input_shape: one sample's shape, channels first, e.g. ``(3, 224, 224)``.
         mean, std: per-channel normalisation applied after rescaling pixels to [0, 1].
         labels: class names, index i names output i.
-        dataset: the dataset the defaults fit (``"mnist"``...).
+        dataset: the dataset the defaults (or the weights) fit (``"mnist"``, ``"imagenet"``...).
         transform: name of the ``tinyms.vision`` preset that prepares inputs.
         recipe: that preset's :class:`~tinyms.vision.Recipe` (training and evaluation steps), the
             value that travels into ``servable.json`` so serving prepares images as training did.
+        tag: the weight tag (``"imagenet"``), empty for an architecture's own config.
+        source: ``"tinyms"`` or ``"mindcv"``: who names (and builds) the network.
+        file: the weights' file name (``resnet50-e0733ab8.ckpt``); empty when untrained.
+        urls: where the file is downloaded from, in order (empty for a file shipped with TinyMS).
+        sha256: the file's full SHA-256 (hex), when known.
+        hash_prefix: the leading hex digits of its SHA-256 that the file name carries (mindcv
+            names its files ``<name>-<first 8 hex digits>.ckpt``), used when ``sha256`` is not known.
+        size: the file's size in bytes, when known.
+        license: the licence the weights are published under.
+        accuracy: measured top-1 accuracy (a fraction), when known.
+        evaluated_on: what ``accuracy`` was measured on, e.g. ``"MNIST test set, 10,000 images"``.
+        format: the weights' file format (``"ckpt"``).
+        bundled: absolute path of the file when it ships inside the TinyMS package (never downloaded).
     """
 
     name: str
     input_shape: tuple
     mean: tuple
     std: tuple
-    labels: tuple
+    labels: tuple = dataclasses.field(repr=False)
     dataset: str = ""
     transform: str = ""
     recipe: object = None
+    tag: str = ""
+    source: str = "tinyms"
+    file: str = ""
+    urls: tuple = ()
+    sha256: str = ""
+    hash_prefix: str = ""
+    size: int = None
+    license: str = ""
+    accuracy: float = None
+    evaluated_on: str = ""
+    format: str = "ckpt"
+    bundled: str = ""
+
+    @property
+    def uid(self):
+        """``"name.tag"`` for weights, ``"name"`` for an architecture."""
+        return f"{self.name}.{self.tag}" if self.tag else self.name
+
+    @property
+    def pretrained(self):
+        """True when this config describes a weights file."""
+        return bool(self.file)
+
+    def untrained(self):
+        """This config without its weights (an architecture built with the weights' preprocessing)."""
+        if not self.pretrained:
+            return self
+        return dataclasses.replace(self, tag="", file="", urls=(), sha256="", hash_prefix="", size=None,
+                                   license="", accuracy=None, evaluated_on="", bundled="")
 
     def with_classes(self, class_num):
-        """This config for a network with ``class_num`` outputs (labels become '0'...'n-1' if resized)."""
+        """This config for a network with ``class_num`` outputs (labels become '0'...'n-1' if resized).
+
+        A resized network no longer holds these weights: the weights fields are cleared.
+        """
         if class_num == len(self.labels):
             return self
-        return dataclasses.replace(self, labels=tuple(str(i) for i in range(class_num)))
+        return dataclasses.replace(self.untrained(), labels=tuple(str(i) for i in range(class_num)))
 
     def with_channels(self, channels):
         """This config for a network taking ``channels`` input channels.
 
         With another channel count than the defaults were made for, the dataset statistics,
-        preset and recipe no longer apply and are cleared (pass your own transform).
+        preset, recipe and weights no longer apply and are cleared (pass your own transform).
         """
         if channels == self.input_shape[0]:
             return self
-        return dataclasses.replace(self, input_shape=(channels, *self.input_shape[1:]), mean=(), std=(),
-                                   dataset="", transform="", recipe=None)
+        return dataclasses.replace(self.untrained(), input_shape=(channels, *self.input_shape[1:]), mean=(),
+                                   std=(), dataset="", transform="", recipe=None)
 
 
-def register_model(**cfg):
-    """Decorator registering a builder ``fn(class_num=..., ...) -> Layer`` under ``fn.__name__``."""
+class _Entry:
+    """One architecture: how to build it, its own config, and its weight tags."""
+
+    def __init__(self, name, build, config, source, params, mindcv_weights=None, weights=None):
+        self.name = name
+        self.build = build          # build(class_num=None or int, **kwargs) -> network
+        self.config = config
+        self.source = source
+        self.params = params        # keyword arguments the builder accepts (besides class_num)
+        self.mindcv_weights = mindcv_weights  # mindcv name whose weights fit, or None
+        self.own_weights = dict(weights or {})  # tag -> ModelConfig declared at registration
+
+    def weights(self):
+        """tag -> ModelConfig, the default tag first."""
+        found = {}
+        for (name, tag), cfg in _hub_weights().items():
+            if name == self.name:
+                found[tag] = cfg
+        found.update(self.own_weights)
+        if self.mindcv_weights:
+            from . import _mindcv  # noqa: PLC0415
+
+            cfg = _mindcv.weights_config(self.mindcv_weights, model_config=ModelConfig)
+            if cfg is not None:
+                found.setdefault(cfg.tag, dataclasses.replace(cfg, name=self.name, source=self.source))
+        for (name, tag), cfg in _EXTRA_WEIGHTS.items():
+            if name == self.name:
+                found[tag] = cfg
+        return found
+
+
+def _weights_fields(fields, base, name, tag):
+    """A weights ModelConfig: the architecture's config ``base`` updated with ``fields``."""
+    if isinstance(fields, ModelConfig):
+        return dataclasses.replace(fields, name=name, tag=tag)
+    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(ModelConfig)})
+    if unknown:
+        raise TypeError(f"weights {name}.{tag}: unknown field(s) {', '.join(unknown)}; valid fields are "
+                        f"those of tinyms.model.ModelConfig")
+    cfg = dataclasses.replace(base, name=name, tag=tag, **fields)
+    _check_weights(cfg)
+    return cfg
+
+
+def _check_weights(cfg):
+    if not cfg.file or "/" in cfg.file or cfg.file.startswith("."):
+        raise ValueError(f"weights {cfg.uid}: file must be a plain file name such as 'model-1a2b3c4d.ckpt', "
+                         f"got {cfg.file!r}")
+    if cfg.sha256 and not (len(cfg.sha256) == 64 and _HEX.fullmatch(cfg.sha256)):
+        raise ValueError(f"weights {cfg.uid}: sha256 must be 64 lower-case hex digits, got {cfg.sha256!r}")
+    if not cfg.sha256 and not (cfg.hash_prefix and len(cfg.hash_prefix) >= 8 and _HEX.fullmatch(cfg.hash_prefix)):
+        raise ValueError(f"weights {cfg.uid}: give sha256= (64 hex digits) or hash_prefix= (at least 8 hex "
+                         f"digits of the SHA-256, as in the file name)")
+    if not cfg.urls and not cfg.bundled:
+        raise ValueError(f"weights {cfg.uid}: give urls= (where to download {cfg.file})")
+
+
+def _keyword_params(fn):
+    sig = inspect.signature(fn)
+    return tuple(p.name for p in sig.parameters.values()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "class_num")
+
+
+def register_model(*, mindcv_weights=None, weights=None, **cfg):
+    """Decorator registering a builder ``fn(class_num=..., ...) -> Layer`` under ``fn.__name__``.
+
+    The decorated function stays a plain builder: calling it builds an untrained network whose
+    ``default_cfg`` is the architecture's :class:`ModelConfig` (labels resized to the network's
+    ``class_num``, statistics cleared for another ``num_channel``).
+
+    Args:
+        input_shape, mean, std, labels, dataset, transform, recipe: the architecture's
+            :class:`ModelConfig` fields (what its defaults fit).
+        mindcv_weights (str or bool): the mindcv network whose pretrained weights fit this
+            architecture parameter for parameter. Default (None): mindcv's network of the same
+            name, if there is one; ``False``: none. Its weights become tag ``"imagenet"``.
+        weights (dict): ``{tag: {field: value}}`` more weight tags, each a set of
+            :class:`ModelConfig` fields (``file``, ``urls``, ``sha256`` or ``hash_prefix``,
+            ``size``, ``license``, ``accuracy``...) over the architecture's config.
+
+    Returns:
+        callable: the builder, registered.
+
+    Raises:
+        TypeError: an unknown ModelConfig field.
+        ValueError: a weights entry without a file name, digest or source.
+
+    Example:
+        >>> from tinyms.model.registry import register_model
+        >>> @register_model(input_shape=(1, 28, 28), mean=(0.5,), std=(0.5,), labels=("no", "yes"))
+        ... def tiny(class_num=2):               # doctest: +SKIP
+        ...     ...
+    """
     def decorate(fn):
         config = ModelConfig(name=fn.__name__, **cfg)
 
         @functools.wraps(fn)
         def build(*args, **kwargs):
             net = fn(*args, **kwargs)
-            cfg = config.with_classes(getattr(net, "class_num", len(config.labels)))
-            net.default_cfg = cfg.with_channels(getattr(net, "num_channel", cfg.input_shape[0]))
+            _attach(net, config)
             return net
 
+        own = {tag: _weights_fields(fields, config, fn.__name__, tag) for tag, fields in (weights or {}).items()}
+        inherit = fn.__name__ if mindcv_weights is None else (mindcv_weights or None)
         build.default_cfg = config
-        _REGISTRY[fn.__name__] = build
+        with _LOCK:
+            _REGISTRY[fn.__name__] = _Entry(fn.__name__, build, config, "tinyms", _keyword_params(fn),
+                                            mindcv_weights=inherit, weights=own)
+            _MINDCV.pop(fn.__name__, None)
         return build
     return decorate
 
 
-def list_models():
-    """Names of every network in the zoo, sorted.
+def _attach(net, config):
+    cfg = config.with_classes(getattr(net, "class_num", len(config.labels)))
+    net.default_cfg = cfg.with_channels(getattr(net, "num_channel", cfg.input_shape[0]))
+    return net
+
+
+def register_weights(name, tag, *, default=False, overwrite=False, **fields):
+    """Register (more) pretrained weights for architecture ``name`` under ``tag``.
+
+    The weights are described by :class:`ModelConfig` fields over the architecture's own config:
+    at least ``file`` (a plain file name), ``urls`` (or ``bundled``) and ``sha256`` or
+    ``hash_prefix``; optionally ``labels``, ``dataset``, ``size``, ``license``, ``accuracy``...
+    ``create_model("name.tag", pretrained=True)`` and ``tinyms.hub.load("name.tag")`` then
+    download them through the hub, verified.
+
+    Args:
+        name (str): a registered architecture (TinyMS's or mindcv's).
+        tag (str): the weight tag: lower-case letters, digits and ``_``.
+        default (bool): make it the tag ``pretrained=True`` picks.
+        overwrite (bool): replace a tag registered before.
+        **fields: the weights' ModelConfig fields.
+
+    Returns:
+        ModelConfig: the weights' config.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered.
+        ValueError: a malformed tag or field, or the tag exists and ``overwrite`` is False.
+
+    Example:
+        >>> from tinyms.model import register_weights
+        >>> register_weights("resnet50", "mine", file="resnet50-1a2b3c4d.ckpt", hash_prefix="1a2b3c4d",
+        ...                  urls=["https://example.org/resnet50-1a2b3c4d.ckpt"])  # doctest: +SKIP
+    """
+    entry = _entry(name)
+    if not isinstance(tag, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_]*", tag):
+        raise ValueError(f"weight tag must be lower-case letters, digits and '_', e.g. 'imagenet'; got {tag!r}")
+    if not overwrite and tag in entry.weights():
+        raise ValueError(f"{entry.name}.{tag} is already registered; pass overwrite=True to replace it")
+    cfg = _weights_fields(fields, entry.config, entry.name, tag)
+    cfg = dataclasses.replace(cfg, source=entry.source)
+    with _LOCK:
+        _EXTRA_WEIGHTS[(entry.name, tag)] = cfg
+        if default:
+            _DEFAULT_TAGS[entry.name] = tag
+    return cfg
+
+
+_DEFAULT_TAGS = {}
+
+
+def _hub_weights():
+    """(name, tag) -> ModelConfig of the hub's bundled/curated asset files (read once)."""
+    if not _LOADED["hub"]:
+        with _LOCK:
+            if not _LOADED["hub"]:
+                from ..hub import _catalog  # noqa: PLC0415 - the one deliberate reach into the hub
+
+                _HUB_CACHE.update(_catalog.model_configs(ModelConfig))
+                _LOADED["hub"] = True
+    return _HUB_CACHE
+
+
+_HUB_CACHE = {}
+
+
+def _mindcv_table():
+    """mindcv's entries (imports mindcv on first use)."""
+    if not _LOADED["mindcv"]:
+        with _LOCK:
+            if not _LOADED["mindcv"]:
+                from . import _mindcv  # noqa: PLC0415
+
+                for name, entry in _mindcv.entries(ModelConfig, _attach).items():
+                    if name not in _REGISTRY:
+                        _MINDCV[name] = entry
+                _LOADED["mindcv"] = True
+    return _MINDCV
+
+
+def _split(name):
+    if not isinstance(name, str) or not name:
+        raise UnknownNameError(f"model name must be a non-empty string such as 'resnet50' or "
+                               f"'resnet50.imagenet', got {name!r}")
+    base, _, tag = name.partition(".")
+    return base, tag
+
+
+def _entry(name):
+    key = str(name).replace("-", "_")
+    for candidate in (key, key.lower()):
+        if candidate in _REGISTRY:
+            return _REGISTRY[candidate]
+    table = _mindcv_table()
+    if key in table:
+        return table[key]
+    folded = {n.lower(): n for n in table}
+    if key.lower() in folded:
+        return table[folded[key.lower()]]
+    close = sorted(n for n in list(_REGISTRY) + list(table) if key.lower()[:4] in n.lower())[:8]
+    hint = f"; similar names: {', '.join(close)}" if close else ""
+    raise UnknownNameError(f"unknown model {name!r}{hint}. See tinyms.model.list_models() for every name "
+                           f"(list_models(source='tinyms') for TinyMS's own)")
+
+
+def _tag_config(entry, tag):
+    weights = entry.weights()
+    if not weights:
+        raise UnknownNameError(f"{entry.name} has no pretrained weights. Models with weights: "
+                               f"tinyms.model.list_models(pretrained=True)")
+    if not tag:
+        tag = _DEFAULT_TAGS.get(entry.name) or next(iter(weights))
+    if tag not in weights:
+        raise UnknownNameError(f"{entry.name} has no weights tagged {tag!r}; its tags are: "
+                               f"{', '.join(sorted(weights))}")
+    return weights[tag]
+
+
+def list_models(pattern=None, pretrained=None, *, source=None):
+    """Names of the registered architectures, sorted.
+
+    Args:
+        pattern (str): an ``fnmatch`` pattern such as ``"resnet*"``; default every name.
+        pretrained (bool): True: only architectures with pretrained weights; False: only those
+            without; None (default): all.
+        source (str): keyword only. ``"tinyms"``: only the networks TinyMS names itself (its zoo;
+            mindcv is not imported); ``"mindcv"``: only mindcv's networks not shadowed by a TinyMS
+            name; None (default): both.
+
+    Returns:
+        list of str: architecture names; ``create_model(name)`` builds each. The weight tags of a
+        name are listed by ``tinyms.hub.list()`` as ``"name.tag"``.
+
+    Raises:
+        ValueError: ``source`` is not one of ``"tinyms"``, ``"mindcv"`` or None.
 
     Example:
         >>> from tinyms.model import list_models
-        >>> "lenet5" in list_models()
+        >>> "lenet5" in list_models(source="tinyms")
         True
+        >>> list_models("lenet*", pretrained=True, source="tinyms")
+        ['lenet5']
     """
-    return sorted(_REGISTRY)
+    if source not in (None, *SOURCES):
+        raise ValueError(f"source must be one of {', '.join(map(repr, SOURCES))} or None, got {source!r}")
+    entries = dict(_REGISTRY) if source in (None, "tinyms") else {}
+    if source in (None, "mindcv"):
+        entries.update(_mindcv_table())
+    names = sorted(entries, key=lambda n: (n.lower(), n))
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatchcase(n.lower(), str(pattern).lower())]
+    if pretrained is not None:
+        names = [n for n in names if bool(entries[n].weights()) == bool(pretrained)]
+    return names
 
 
-def create_model(name, **kwargs):
-    """Build the zoo network ``name`` with builder options such as ``class_num``.
+def _check_kwargs(entry, kwargs):
+    unknown = sorted(k for k in kwargs if k not in entry.params)
+    if unknown:
+        valid = ", ".join(("class_num",) + tuple(entry.params)) or "class_num"
+        raise TypeError(f"create_model({entry.name!r}) got unknown argument(s) {', '.join(unknown)}; "
+                        f"{entry.name} takes: {valid}")
+
+
+def create_model(name, class_num=None, pretrained=None, **kwargs):
+    """Build network ``name``, untrained or with its pretrained weights.
+
+    Args:
+        name (str): an architecture (``"resnet50"``) or one set of its weights
+            (``"resnet50.imagenet"``); a tag implies ``pretrained=True`` unless
+            ``pretrained=False`` is given, which builds the architecture with that tag's
+            preprocessing and labels but no weights.
+        class_num (int): number of output classes; default the architecture's (or the weights').
+            TinyMS's ``class_num`` is mindcv's ``num_classes``.
+        pretrained (bool): load the default (or named) weights through :mod:`tinyms.hub`:
+            downloaded once into ``$TINYMS_HOME/hub``, SHA-256 verified, loaded by exact
+            parameter name. Default: False for a bare name, True for ``"name.tag"``.
+        **kwargs: the builder's own options (``num_channel``, ``width_mult``...).
+
+    Returns:
+        Layer: the network; ``net.default_cfg`` is the :class:`ModelConfig` of the weights
+        loaded (or of the architecture when untrained).
 
     Raises:
-        UnknownNameError: ``name`` is not in the zoo; the message lists the valid names.
+        UnknownNameError: ``name`` or its tag is not registered, or it has no weights.
+        TypeError: an argument the builder does not take (the message names it and the valid ones).
+        CheckpointError: pretrained weights with another ``class_num`` were asked for, or the
+            weights file does not fit the network (the first mismatching parameter is named).
+        tinyms.errors.DownloadError, ChecksumError, HubError: the weights cannot be obtained.
 
     Example:
         >>> from tinyms.model import create_model
         >>> net = create_model("lenet5", class_num=10)
+        >>> net = create_model("lenet5", pretrained=True)       # the bundled MNIST weights
+        >>> net.default_cfg.uid, net.default_cfg.accuracy        # doctest: +SKIP
+        ('lenet5.mnist', 0.9923)
     """
-    return lookup(_REGISTRY, name, "model")(**kwargs)
+    base, tag = _split(name)
+    entry = _entry(base)
+    _check_kwargs(entry, kwargs)
+    want_weights = bool(tag) if pretrained is None else bool(pretrained)
+    cfg = _tag_config(entry, tag) if (want_weights or tag) else entry.config
+    if not want_weights:
+        cfg = cfg.untrained()
+    if want_weights:
+        weights_classes = len(cfg.labels)
+        if class_num is not None and class_num != weights_classes:
+            raise CheckpointError(
+                f"{cfg.uid} was trained with {weights_classes} classes, not class_num={class_num}. Build "
+                f"create_model({entry.name!r}, class_num={class_num}) and train it (fine-tune), or drop class_num")
+        class_num = weights_classes
+    elif class_num is None:
+        class_num = len(cfg.labels)
+    net = entry.build(class_num=class_num, **kwargs)
+    if want_weights:
+        from .. import hub  # noqa: PLC0415 - the registry's deliberate use of the layer above
+
+        hub.load_weights(cfg, net)
+        net.default_cfg = cfg
+    elif cfg is not entry.config:
+        _attach(net, cfg)
+    return net
 
 
 def model_config(name):
-    """The :class:`ModelConfig` of zoo network ``name``."""
-    return lookup(_REGISTRY, name, "model").default_cfg
+    """The :class:`ModelConfig` of architecture ``name`` or of weights ``"name.tag"``.
+
+    Args:
+        name (str): ``"lenet5"`` (what ``create_model("lenet5")`` carries) or ``"lenet5.mnist"``
+            (the weights' config: file, digest, accuracy...).
+
+    Returns:
+        ModelConfig: the config.
+
+    Raises:
+        UnknownNameError: the name or tag is not registered.
+
+    Example:
+        >>> from tinyms.model import model_config
+        >>> model_config("lenet5").input_shape
+        (1, 32, 32)
+        >>> model_config("lenet5.mnist").dataset
+        'mnist'
+    """
+    base, tag = _split(name)
+    entry = _entry(base)
+    return _tag_config(entry, tag) if tag else entry.config
+
+
+def default_weights(name):
+    """The ModelConfig of the weights ``pretrained=True`` loads for ``name`` (or ``name.tag``)."""
+    base, tag = _split(name)
+    return _tag_config(_entry(base), tag)
+
+
+def model_source(name):
+    """``"tinyms"`` or ``"mindcv"``: who names architecture ``name``."""
+    return _entry(_split(name)[0]).source
+
+
+def weights_tags(name):
+    """The weight tags of architecture ``name``, the default first."""
+    entry = _entry(_split(name)[0])
+    tags = list(entry.weights())
+    default = _DEFAULT_TAGS.get(entry.name)
+    if default in tags:
+        tags.remove(default)
+        tags.insert(0, default)
+    return tags
