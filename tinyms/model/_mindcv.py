@@ -134,7 +134,7 @@ class _LazyEntry:
     def config(self):
         return architecture_config(self.name, self._model_config)
 
-    def weights(self):
+    def weights(self, mindcv=True):  # noqa: ARG002 - same signature as registry._Entry.weights
         from . import registry  # noqa: PLC0415
 
         found = {}

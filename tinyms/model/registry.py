@@ -148,14 +148,15 @@ class _Entry:
         self.mindcv_weights = mindcv_weights  # mindcv name whose weights fit, or None
         self.own_weights = dict(weights or {})  # tag -> ModelConfig declared at registration
 
-    def weights(self):
-        """tag -> ModelConfig, the default tag first."""
+    def weights(self, mindcv=True):
+        """tag -> ModelConfig, the default tag first; ``mindcv=False``: without inherited mindcv weights
+        (which would import mindcv)."""
         found = {}
         for (name, tag), cfg in _hub_weights().items():
             if name == self.name:
                 found[tag] = cfg
         found.update(self.own_weights)
-        if self.mindcv_weights:
+        if self.mindcv_weights and mindcv:
             from . import _mindcv  # noqa: PLC0415
 
             cfg = _mindcv.weights_config(self.mindcv_weights, model_config=ModelConfig)
@@ -258,7 +259,8 @@ def _attach(net, config):
 def register_weights(name, tag, *, default=False, overwrite=False, **fields):
     """Register (more) pretrained weights for architecture ``name`` under ``tag``.
 
-    The weights are described by :class:`ModelConfig` fields over the architecture's own config:
+    The weights are described by :class:`ModelConfig` fields over the architecture's own config
+    (over the replaced tag's config when ``overwrite`` replaces one):
     at least ``file`` (a plain file name), ``urls`` (or ``bundled``) and ``sha256`` or
     ``hash_prefix``; optionally ``labels``, ``dataset``, ``size``, ``license``, ``accuracy``...
     ``create_model("name.tag", pretrained=True)`` and ``tinyms.hub.load("name.tag")`` then
@@ -286,9 +288,13 @@ def register_weights(name, tag, *, default=False, overwrite=False, **fields):
     entry = _entry(name)
     if not isinstance(tag, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_]*", tag):
         raise ValueError(f"weight tag must be lower-case letters, digits and '_', e.g. 'imagenet'; got {tag!r}")
-    if not overwrite and tag in entry.weights():
+    existing = entry.weights()
+    if not overwrite and tag in existing:
         raise ValueError(f"{entry.name}.{tag} is already registered; pass overwrite=True to replace it")
-    cfg = _weights_fields(fields, entry.config, entry.name, tag)
+    # a replaced tag keeps what the new fields do not say (labels, recipe...); a new one starts
+    # from the architecture's config
+    base = existing[tag].untrained() if tag in existing else entry.config
+    cfg = _weights_fields(fields, base, entry.name, tag)
     cfg = dataclasses.replace(cfg, source=entry.source)
     with _LOCK:
         _EXTRA_WEIGHTS[(entry.name, tag)] = cfg
@@ -355,6 +361,10 @@ def _entry(name):
 
 
 def _tag_config(entry, tag):
+    weights = entry.weights(mindcv=False) if isinstance(entry, _Entry) else {}
+    wanted = tag or _DEFAULT_TAGS.get(entry.name)
+    if (wanted and wanted in weights) or (not wanted and weights):
+        return weights[wanted or next(iter(weights))]  # found without importing mindcv
     weights = entry.weights()
     if not weights:
         raise UnknownNameError(f"{entry.name} has no pretrained weights. Models with weights: "
