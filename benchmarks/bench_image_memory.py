@@ -19,6 +19,7 @@ import tempfile
 _CHILD = r"""
 import sys
 from tinyms.serving._preprocess import ImageRecipe
+from tinyms.vision._recipe import Recipe
 
 
 def status(field):
@@ -29,8 +30,9 @@ def status(field):
 path, channels, side = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(path, "rb") as f:
     data = f.read()
-recipe = ImageRecipe(channels=channels, size=(32, 32), mean=(0.5,) * channels, std=(0.5,) * channels,
-                     max_pixels=side * side)
+steps = [["resize", {"size": [32, 32]}], ["rescale", {"scale": 1 / 255}],
+         ["normalize", {"mean": [0.5] * channels, "std": [0.5] * channels}], ["hwc2chw"]]
+recipe = ImageRecipe(Recipe(train=steps, eval=steps, channels=channels), max_pixels=side * side)
 before = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # reset the peak (VmHWM) to the current RSS

@@ -35,24 +35,33 @@ class ImageTooLarge(BadImage):
     """The image has more pixels than allowed."""
 
 
-def to_array(pil, channels):
+def to_array(pil, channels, owned=False):
     """An open PIL image -> (H, W, channels) uint8, upright per its EXIF orientation.
 
-    The decoded original is released before the converted pixels are copied out, so a large
-    image costs one decoded copy at a time.
+    Args:
+        pil: the image.
+        channels: 1 (grey) or 3 (RGB).
+        owned: the caller lets this function close ``pil``: each decoded intermediate is then
+            released before the next copy is made, so a large image costs one decoded copy at
+            a time (a caller's own image is never closed).
 
     Raises:
         BadImage: the image has no pixels.
     """
     orientation = pil.getexif().get(_ORIENTATION, 1) if hasattr(pil, "getexif") else 1
     if orientation in (2, 3, 4, 5, 6, 7, 8):
-        pil = ImageOps.exif_transpose(pil)
+        upright = ImageOps.exif_transpose(pil)
+        if owned:
+            pil.close()
+        pil, owned = upright, True
     mode = PIL_MODE[channels]
     if pil.mode == mode:
         pil.load()
         image = pil
     else:
         image = pil.convert(mode)
+        if owned:
+            pil.close()  # free the decoded original before the pixels are copied out
     arr = np.asarray(image, dtype=np.uint8)
     if arr.size == 0:
         raise BadImage("the image is empty")
@@ -92,7 +101,7 @@ def decode(source, channels, max_pixels=None, formats=None):
             if max_pixels is not None and width * height > max_pixels:
                 raise ImageTooLarge(f"the image is {width}x{height} pixels, more than the limit of "
                                     f"{max_pixels:,}")
-            return to_array(pil, channels)
+            return to_array(pil, channels, owned=True)
     except BadImage:
         raise
     except Image.DecompressionBombError:
