@@ -236,3 +236,13 @@ def test_voc_too_many_objects_and_missing_columns_are_named():
         list(VOCTransform(max_boxes=2).apply_ds(_voc_dataset(), is_training=False).create_dict_iterator())
     with pytest.raises(DatasetError, match="bbox"):
         voc_transform.apply_ds(ds.NumpySlicesDataset({"image": np.zeros((2, 8, 8, 3), np.uint8)}))
+
+
+def test_training_shuffle_holds_a_bounded_amount_of_memory():
+    from tinyms.vision.transforms import DatasetTransform
+
+    digits = ds.NumpySlicesDataset({"image": np.zeros((300, 28, 28, 1), np.uint8)}, shuffle=False)
+    assert DatasetTransform._shuffle_buffer(digits) == 300  # a small set is shuffled whole
+    photos = ds.GeneratorDataset(lambda: ((np.zeros((375, 500, 3), np.uint8),) for _ in range(5000)), ["image"])
+    rows = DatasetTransform._shuffle_buffer(photos)
+    assert 64 <= rows and rows * 375 * 500 * 3 <= 130 << 20  # about 128 MiB, not 5,000 decoded photos
