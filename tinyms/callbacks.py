@@ -21,9 +21,12 @@ Example:
 
 import contextlib
 import os
+import time
 
+import numpy as np
 from mindspore import train as _train
 
+from ._checks import positive_int
 from ._fileio import FILE_MODE as _FILE_MODE
 from .model.history import History
 
@@ -84,4 +87,111 @@ class ModelCheckpoint(_train.ModelCheckpoint):
         self._fix_mode()
 
 
-__all__ = _FROM_MINDSPORE + ["CheckpointConfig", "ModelCheckpoint", "History"]
+class LossTimeMonitor(_train.Callback):
+    """Print one line per epoch: its time, the time per step, the mean loss and the learning rate.
+
+    Args:
+        lr_init: the per-step learning rates the optimizer was given (a list, numpy array or
+            Tensor, as returned by ``warmup_cosine_lr``), or one number; None leaves the rate out.
+
+    Example:
+        >>> from tinyms.callbacks import LossTimeMonitor
+        >>> from tinyms.optimizers import warmup_cosine_lr
+        >>> monitor = LossTimeMonitor(lr_init=warmup_cosine_lr(0.01, total_steps=100))
+    """
+
+    def __init__(self, lr_init=None):
+        super().__init__()
+        self.lr_init = None if lr_init is None else _per_step(lr_init)
+        self.losses = []
+        self._epoch_start = self._step_start = 0.0
+
+    def on_train_epoch_begin(self, run_context):
+        self.losses = []
+        self._epoch_start = time.perf_counter()
+
+    def on_train_step_end(self, run_context):
+        loss = run_context.original_args().net_outputs
+        if isinstance(loss, (tuple, list)):
+            loss = loss[0]
+        self.losses.append(float(np.mean(loss.asnumpy() if hasattr(loss, "asnumpy") else loss)))
+
+    def on_train_epoch_end(self, run_context):
+        args = run_context.original_args()
+        seconds = time.perf_counter() - self._epoch_start
+        steps = max(len(self.losses), 1)
+        line = (f"epoch {args.cur_epoch_num}/{args.epoch_num}: {seconds:.1f} s, {seconds / steps * 1000:.1f} ms/step, "
+                f"mean loss {np.mean(self.losses) if self.losses else float('nan'):.4f}")
+        if self.lr_init is not None and len(self.lr_init):
+            line += f", lr {self.lr_init[min(args.cur_step_num, len(self.lr_init)) - 1]:.6g}"
+        print(line, flush=True)
+
+
+def _per_step(lr):
+    values = lr.asnumpy() if hasattr(lr, "asnumpy") else lr
+    return np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+
+
+_DEVICES = ("CPU", "GPU", "Ascend")
+
+
+def _zoo_cb(prefix, device_target, lr, is_saving_checkpoint, save_checkpoint_epochs, step_size, directory):
+    if device_target not in _DEVICES:
+        raise ValueError(f"device_target must be one of {', '.join(_DEVICES)}, got {device_target!r}")
+    callbacks = [LossTimeMonitor(lr_init=lr)]
+    if is_saving_checkpoint:
+        every = (positive_int(save_checkpoint_epochs, "save_checkpoint_epochs", 1)
+                 * positive_int(step_size, "step_size", "dataset.get_dataset_size()"))
+        config = CheckpointConfig(save_checkpoint_steps=every, keep_checkpoint_max=10)
+        callbacks.append(ModelCheckpoint(prefix=prefix, directory=directory, config=config))
+    return callbacks
+
+
+_CB_DOC = """The usual training callbacks for {what}, in one call (TinyMS 0.3's ``{name}``).
+
+    Args:
+        device_target (str): ``"CPU"``, ``"GPU"`` or ``"Ascend"`` (the same callbacks on each).
+        lr: the per-step learning rates given to the optimizer (list, numpy array or Tensor),
+            or one number; the epoch lines print the current one.
+        is_saving_checkpoint (bool): also save checkpoints (CRC-checked, at most 10 kept).
+        save_checkpoint_epochs (int): save every this many epochs.
+        step_size (int): steps per epoch, ``dataset.get_dataset_size()``.
+        prefix (str): checkpoint file name prefix. Default ``"{prefix}"``.
+        directory (str): folder for the checkpoints. Default: the current directory.
+
+    Returns:
+        list[Callback]: a :class:`LossTimeMonitor`, then a :class:`ModelCheckpoint` if saving.
+
+    Raises:
+        ValueError: an unknown ``device_target``, or checkpoint intervals below 1.
+        TypeError: non-integer checkpoint intervals.
+
+    Example:
+        >>> from tinyms.callbacks import {name}
+        >>> from tinyms.optimizers import warmup_cosine_lr
+        >>> lr = warmup_cosine_lr(0.01, total_steps=10 * 1563, warmup_steps=500)
+        >>> callbacks = {name}("CPU", lr, True, save_checkpoint_epochs=1, step_size=1563)
+    """
+
+
+def _family_cb(name, what, default_prefix):
+    def build(device_target, lr, is_saving_checkpoint, save_checkpoint_epochs, step_size, *,
+              prefix=default_prefix, directory=None):
+        return _zoo_cb(prefix, device_target, lr, is_saving_checkpoint, save_checkpoint_epochs, step_size,
+                       directory)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = _CB_DOC.format(what=what, name=name, prefix=default_prefix)
+    return build
+
+
+# The seed's MobileNetV2 callbacks wrote "mobilenetv2_cifar10-<epoch>_<step>.ckpt"; kept.
+mobilenetv2_cb = _family_cb("mobilenetv2_cb", "MobileNetV2", "mobilenetv2_cifar10")
+lenet5_cb = _family_cb("lenet5_cb", "LeNet-5", "lenet5")
+alexnet_cb = _family_cb("alexnet_cb", "AlexNet", "alexnet")
+vgg_cb = _family_cb("vgg_cb", "the VGG networks", "vgg")
+resnet_cb = _family_cb("resnet_cb", "the ResNets", "resnet")
+densenet_cb = _family_cb("densenet_cb", "the DenseNets", "densenet")
+
+__all__ = _FROM_MINDSPORE + ["CheckpointConfig", "ModelCheckpoint", "History", "LossTimeMonitor",
+                             "mobilenetv2_cb", "lenet5_cb", "alexnet_cb", "vgg_cb", "resnet_cb", "densenet_cb"]

@@ -9,6 +9,7 @@ Example:
 """
 
 import math
+import numbers
 
 from mindspore import nn as _nn
 
@@ -57,16 +58,64 @@ def warmup_cosine_lr(peak_lr, total_steps, warmup_steps=0, final_lr=0.0):
         >>> [round(x, 4) for x in lrs[:3]], lrs[-1] < 1e-4
         ([0.001, 0.002, 0.002], True)
     """
-    if not peak_lr > 0 or not total_steps >= 1:
-        raise ValueError(f"peak_lr and total_steps must be positive, got {peak_lr!r} and {total_steps!r}")
-    if not 0 <= warmup_steps < total_steps:
-        raise ValueError(f"warmup_steps must be in [0, total_steps), got {warmup_steps!r}")
+    lrs = _warmup("peak_lr", peak_lr, total_steps, warmup_steps)
     decay_steps = total_steps - warmup_steps
-    lrs = [peak_lr * (i + 1) / warmup_steps for i in range(warmup_steps)]
     for i in range(decay_steps):
         cos = 0.5 * (1.0 + math.cos(math.pi * i / decay_steps))
         lrs.append(final_lr + (peak_lr - final_lr) * cos)
     return lrs
+
+
+def step_decay_lr(base_lr, total_steps, milestones, gamma=0.1, warmup_steps=0):
+    """A per-step learning-rate list: optional linear warm-up, then ``base_lr`` multiplied by
+    ``gamma`` at every milestone (the classic ImageNet schedule: x0.1 at 30, 60 and 80 % of training).
+
+    Pass the list as an optimizer's ``learning_rate``; step i of training uses entry i.
+
+    Args:
+        base_lr (float): the learning rate after warm-up and before the first milestone.
+        total_steps (int): number of training steps (batches per epoch x epochs).
+        milestones (list[int]): increasing step indices, each in ``(warmup_steps, total_steps)``;
+            from step ``milestones[k]`` on, the rate is ``base_lr * gamma ** (k + 1)``.
+        gamma (float): the factor applied at each milestone, in (0, 1].
+        warmup_steps (int): steps of linear increase from ``base_lr / warmup_steps``.
+
+    Returns:
+        list[float]: ``total_steps`` learning rates.
+
+    Raises:
+        ValueError: non-positive ``base_lr`` or ``total_steps``, ``warmup_steps`` outside
+            ``[0, total_steps)``, ``gamma`` outside (0, 1], or milestones that are not increasing
+            integers inside ``(warmup_steps, total_steps)``.
+
+    Example:
+        >>> from tinyms.optimizers import step_decay_lr
+        >>> steps_per_epoch = 2
+        >>> lrs = step_decay_lr(0.1, total_steps=6 * steps_per_epoch, milestones=[4, 8])
+        >>> [round(x, 4) for x in lrs[::steps_per_epoch]]
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    """
+    lrs = _warmup("base_lr", base_lr, total_steps, warmup_steps)
+    milestones = list(milestones)
+    if not 0 < gamma <= 1:
+        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+    bounds = [warmup_steps, *milestones, total_steps]
+    if any(isinstance(m, bool) or not isinstance(m, numbers.Integral) for m in milestones) or any(
+            a >= b for a, b in zip(bounds, bounds[1:])):
+        raise ValueError(f"milestones must be increasing step indices between warmup_steps ({warmup_steps}) "
+                         f"and total_steps ({total_steps}), exclusive; got {milestones!r}")
+    for k, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+        lrs += [base_lr * gamma ** k] * (stop - start)
+    return lrs
+
+
+def _warmup(name, peak, total_steps, warmup_steps):
+    """Check a schedule's common arguments; return its linear warm-up (``warmup_steps`` rates)."""
+    if not peak > 0 or not total_steps >= 1:
+        raise ValueError(f"{name} and total_steps must be positive, got {peak!r} and {total_steps!r}")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"warmup_steps must be in [0, total_steps), got {warmup_steps!r}")
+    return [peak * (i + 1) / warmup_steps for i in range(warmup_steps)]
 
 
 def get(optimizer, params, learning_rate=None):
@@ -90,4 +139,4 @@ def get(optimizer, params, learning_rate=None):
     return build(params, float(lr))
 
 
-__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "warmup_cosine_lr"]  # get() is Model.compile's helper
+__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "warmup_cosine_lr", "step_decay_lr"]  # get() is Model.compile's helper
