@@ -11,7 +11,11 @@ Example:
 from .history import History
 from .model import Model, load
 from .registry import ModelConfig, create_model, list_models, model_config, register_weights
-from .zoo import LeNet5, lenet5
+from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121, lenet5,
+                  mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
+                  vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 
 __all__ = ["Model", "History", "load", "ModelConfig", "create_model", "list_models", "model_config", "register_weights",
-           "LeNet5", "lenet5"]
+           "LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenet121",
+           "mobilenetv2", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]

@@ -1,5 +1,16 @@
-"""The model zoo: one module per network family. Importing it registers every model."""
+"""The model zoo: one module per network family. Importing it registers every model.
 
+LeNet-5, AlexNet and the CIFAR DenseNet-BC-100 are written in TinyMS; VGG, ResNet, MobileNetV2
+and DenseNet-121 are built by mindcv (imported only when one of them is built).
+"""
+
+from .alexnet import AlexNet, alexnet
+from .densenet import DenseNetBC, densenet100, densenet121
 from .lenet import LeNet5, lenet5
+from .mobilenetv2 import mobilenetv2
+from .resnet import resnet18, resnet34, resnet50, resnet101, resnet152
+from .vgg import vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
-__all__ = ["LeNet5", "lenet5"]
+__all__ = ["LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenet121",
+           "mobilenetv2", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
