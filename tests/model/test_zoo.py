@@ -141,6 +141,14 @@ def test_trainable_parameters_match_the_published_architectures():
     assert abs(_count(create_model("vgg16", class_num=1000)) - 138_357_544) / 138_357_544 < 1e-4
 
 
+def test_resnet_blocks_keep_mindcvs_parameters_so_its_checkpoints_fit():
+    import mindcv.models
+
+    ours = create_model("resnet50", class_num=1000)
+    theirs = mindcv.models.create_model("resnet50", num_classes=1000)
+    assert {p.name: p.shape for p in ours.get_parameters()} == {p.name: p.shape for p in theirs.get_parameters()}
+
+
 def test_builders_take_only_their_own_arguments():
     with pytest.raises(TypeError, match="num_classes"):
         create_model("resnet18", num_classes=10)  # mindcv's name is not a second spelling
