@@ -67,8 +67,23 @@ def test_quickstart_offline_falls_back_to_the_sample(tmp_path):
 
 
 def test_models_lists_the_zoo():
-    run = _tinyms("models")
-    assert run.returncode == 0 and run.stdout.startswith("lenet5")
+    run = _tinyms("models", "--source", "tinyms")
+    lines = run.stdout.splitlines()
+    assert run.returncode == 0 and lines == sorted(lines)
+    names = {line.split("\t")[0] for line in lines}
+    assert {"lenet5", "alexnet", "resnet50", "mobilenetv2", "densenet100", "vgg16_bn"} <= names
+    lenet = next(line for line in lines if line.startswith("lenet5\t"))
+    assert "input (1, 32, 32)" in lenet and "weights mnist" in lenet
+
+
+def test_models_output_piped_into_a_reader_that_leaves_is_not_an_error():
+    import subprocess
+    import sys
+
+    cmd = f"{sys.executable} -m tinyms models | head -n 1"
+    run = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "GLOG_v": "3"})
+    assert run.returncode == 0 and "Traceback" not in run.stderr and run.stdout.count("\n") == 1
 
 
 def test_bad_arguments_and_errors_are_one_line(tmp_path):
