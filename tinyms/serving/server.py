@@ -444,6 +444,16 @@ def _is_our_supervisor(pid):
     return any(arg.endswith(b"_boot.py") for arg in argv) and b"supervisor" in argv
 
 
+def _still_running(pid):
+    """True while ``pid`` exists and is neither a zombie nor dead (Linux ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def _stop_detached(host, port, timeout):
     path = _run_file(host, port)
     try:
@@ -455,12 +465,14 @@ def _stop_detached(host, port, timeout):
         os.unlink(path)
         return False
     os.kill(pid, signal.SIGTERM)
+    # Wait on the process state, not its command line: an exiting process loses its
+    # command line before it is gone, so "no longer our supervisor" is not "stopped".
     deadline = time.monotonic() + timeout
-    while _is_our_supervisor(pid) and time.monotonic() < deadline:
+    while _still_running(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _is_our_supervisor(pid):
+    if _still_running(pid):
         os.kill(pid, signal.SIGKILL)
-        while _is_our_supervisor(pid):
+        while _still_running(pid):
             time.sleep(0.05)
     try:
         os.unlink(path)
