@@ -28,6 +28,7 @@ from mindspore import train as _train
 
 from ._checks import positive_int
 from ._fileio import FILE_MODE as _FILE_MODE
+from .model import history as _history_module
 from .model.history import History
 
 _FROM_MINDSPORE = ["Callback", "RunContext", "LossMonitor", "TimeMonitor", "EarlyStopping",
@@ -127,6 +128,110 @@ class LossTimeMonitor(_train.Callback):
         print(line, flush=True)
 
 
+class CSVLogger(_train.Callback):
+    """Write one CSV row per epoch while training runs, with the columns ``History`` records.
+
+    The columns are ``epoch``, the epoch's logs (``loss``, ``lr``, ``val_loss``,
+    ``val_<metric>``...) and ``seconds``, fixed by the first epoch written. Each row is flushed
+    and fsync'ed as soon as its epoch ends, so the file can be watched (or survives a crash)
+    during a long run. Works in ``tinyms.model.Model.train`` (which hands the epoch's logs to
+    callbacks) and in ``mindspore.train.Model.train`` (where the logs are computed from the step
+    losses, the optimizer and the validation results).
+
+    Args:
+        path (str): the CSV file; parent folders are created.
+        append (bool): add rows to an existing file (its header is kept) instead of starting
+            a new one, e.g. when resuming a run.
+        separator (str): the column separator, one character.
+
+    Raises:
+        ValueError: ``separator`` is not one character.
+
+    Example:
+        >>> from tinyms.callbacks import CSVLogger
+        >>> logger = CSVLogger("runs/lenet5/log.csv")
+        >>> # model.train(5, train_ds, callbacks=[logger], valid_dataset=test_ds)
+    """
+
+    def __init__(self, path, append=False, separator=","):
+        super().__init__()
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"separator must be one character, got {separator!r}")
+        self.path = os.fspath(path)
+        self.append = bool(append)
+        self.separator = separator
+        self.columns = None
+        self._file = self._writer = None
+        self._outputs, self._started = [], None
+
+    def on_train_begin(self, run_context):
+        import csv
+        self._close()
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self.columns = None
+        if self.append and os.path.isfile(self.path) and os.path.getsize(self.path) > 0:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                self.columns = next(csv.reader(f, delimiter=self.separator), None) or None
+            with open(self.path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                ends_with_newline = f.read(1) == b"\n"
+            self._file = open(self.path, "a", newline="", encoding="utf-8")
+            if not ends_with_newline:
+                self._file.write("\n")
+        else:
+            self._file = open(self.path, "w", newline="", encoding="utf-8")
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, _FILE_MODE)
+        self._writer = csv.writer(self._file, delimiter=self.separator, lineterminator="\n")
+
+    def on_train_epoch_begin(self, run_context):
+        self._outputs, self._started = [], time.perf_counter()
+
+    def on_train_step_end(self, run_context):
+        outputs = _history_module._field(run_context.original_args(), "net_outputs")
+        if outputs is not None:
+            self._outputs.append(outputs)  # read back at the epoch's end, not per step
+
+    def on_train_epoch_end(self, run_context):
+        if self._writer is None:
+            self.on_train_begin(run_context)
+        params = run_context.original_args()
+        logs = _history_module._field(params, "logs")
+        if not isinstance(logs, dict):
+            losses = [v for v in map(_history_module._loss_value, self._outputs) if v is not None]
+            logs = _history_module.epoch_logs(params, losses)
+        seconds = time.perf_counter() - self._started if self._started is not None else float("nan")
+        row = {"epoch": int(params.cur_epoch_num)}
+        row.update((k, v) for k, v in logs.items() if k not in ("epoch", "seconds"))
+        row["seconds"] = logs.get("seconds", seconds)
+        if self.columns is None:
+            self.columns = list(row)
+            self._writer.writerow(self.columns)
+        self._writer.writerow([_history_module._csv_value(_plain(row.get(c, float("nan")))) for c in self.columns])
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._outputs = []
+
+    def on_train_end(self, run_context):
+        self._close()
+
+    def __del__(self):
+        self._close()
+
+    def _close(self):
+        file = getattr(self, "_file", None)  # None too when __init__ failed
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.close()
+        self._file = self._writer = None
+
+
+def _plain(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
 def _per_step(lr):
     values = lr.asnumpy() if hasattr(lr, "asnumpy") else lr
     return np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
@@ -193,5 +298,5 @@ vgg_cb = _family_cb("vgg_cb", "the VGG networks", "vgg")
 resnet_cb = _family_cb("resnet_cb", "the ResNets", "resnet")
 densenet_cb = _family_cb("densenet_cb", "the DenseNets", "densenet")
 
-__all__ = _FROM_MINDSPORE + ["CheckpointConfig", "ModelCheckpoint", "History", "LossTimeMonitor",
+__all__ = _FROM_MINDSPORE + ["CheckpointConfig", "ModelCheckpoint", "History", "CSVLogger", "LossTimeMonitor",
                              "mobilenetv2_cb", "lenet5_cb", "alexnet_cb", "vgg_cb", "resnet_cb", "densenet_cb"]

@@ -12,6 +12,7 @@ Example:
 from mindspore import train as _train
 
 from ._names import lookup
+from ._report import ClassificationReport, classification_report, plot_confusion_matrix
 
 _CLASSES = ["Metric", "Accuracy", "Top1CategoricalAccuracy", "Top5CategoricalAccuracy",
             "TopKCategoricalAccuracy", "Precision", "Recall", "F1", "Fbeta", "MAE", "MSE", "Loss",
@@ -63,4 +64,4 @@ def get(metrics):
     return out
 
 
-__all__ = _CLASSES + ["METRICS"]  # get() is Model.compile's helper, not exported
+__all__ = _CLASSES + ["METRICS", "ClassificationReport", "classification_report", "plot_confusion_matrix"]  # get() is Model.compile's helper, not exported

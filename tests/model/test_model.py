@@ -51,7 +51,7 @@ def test_train_learns_and_returns_history(model):
 
 def test_train_with_valid_dataset_records_val_metrics(model):
     history = model.train(2, _dataset(), verbose=0, valid_dataset=_dataset(seed=1))
-    assert set(history.history) == {"loss", "val_loss", "val_accuracy"}
+    assert set(history.history) == {"loss", "lr", "val_loss", "val_accuracy"}
     assert len(history.history["val_accuracy"]) == 2
 
 

@@ -21,7 +21,7 @@ from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeErro
 from . import _checkpoint, _export
 from ._exact import exact_eval_pipeline
 from ._progress import EpochProgress
-from .history import History
+from .history import History, learning_rates
 
 __all__ = ["Model", "load"]
 
@@ -174,7 +174,7 @@ class Model:
                 cb_params.cur_epoch_num = ep
                 cbs.on_train_epoch_begin(run_context)
                 progress = EpochProgress(verbose, ep, epoch, steps)
-                started, losses = time.perf_counter(), []
+                started, losses, step_times = time.perf_counter(), [], []
                 train_net.set_train(True)
                 for _ in range(steps):
                     batch = next(batches, None)
@@ -194,12 +194,20 @@ class Model:
                     cb_params.net_outputs = loss
                     # no read-back here: the next batch is fetched while this step still runs
                     losses.append(loss)
+                    step_times.append(time.perf_counter() - started)
                     progress.step(loss)
                     cbs.on_train_step_end(run_context)
                     if run_context.get_stop_requested():
                         break
                 n_steps = len(losses)
-                logs = {"loss": float(np.mean([l.asnumpy() for l in losses])) if losses else float("nan")}
+                step_losses = [float(np.mean(l.asnumpy())) for l in losses]
+                logs = {"loss": float(np.mean(step_losses)) if losses else float("nan")}
+                step_lrs = learning_rates(self.optimizer, n_steps) or [float("nan")] * n_steps
+                if n_steps and np.isfinite(step_lrs[-1]):
+                    logs["lr"] = step_lrs[-1]
+                for i in range(n_steps):
+                    history._record_step(ep, cb_params.cur_step_num - n_steps + i + 1,
+                                         {"loss": step_losses[i], "lr": step_lrs[i]}, step_times[i])
                 if valid_dataset is not None:
                     results = self._evaluate(valid_dataset)
                     cb_params.eval_results = {("eval_loss" if k == "loss" else k): v for k, v in results.items()}
@@ -208,6 +216,7 @@ class Model:
                     cb_params.mode = "train"
                 seconds = time.perf_counter() - started
                 progress.close(logs, seconds)
+                cb_params.logs = dict(logs)
                 cbs.on_train_epoch_end(run_context)
                 history._record(ep, logs, seconds)
                 if run_context.get_stop_requested():
@@ -304,7 +313,7 @@ class Model:
         return check
 
     # --------------------------------------------------------------------- eval
-    def eval(self, valid_dataset, callbacks=None, dataset_sink_mode=False, *, verbose=0):
+    def eval(self, valid_dataset, callbacks=None, dataset_sink_mode=False, *, verbose=0, confusion_matrix=False):
         """Evaluate on a batched ``(data, label)`` dataset: every sample exactly once.
 
         Whatever pipeline it is given, evaluation reads it without shuffling, repeating or
@@ -317,24 +326,34 @@ class Model:
             callbacks: callbacks whose ``on_eval_*`` methods run during evaluation.
             dataset_sink_mode (bool): accepted for MindSpore compatibility (no effect on CPU).
             verbose (int): 1 shows a progress bar (or one line when not a terminal).
+            confusion_matrix (bool): also count, over every sample, each (true class,
+                predicted class) pair, the prediction being the argmax of the network's output.
+                The result's ``"confusion_matrix"`` is then a
+                :class:`tinyms.metrics.ClassificationReport` (``.matrix`` of shape (C, C), rows =
+                true class; per-class ``.precision``, ``.recall``, ``.f1``, ``.support``; class
+                names from the network's ``default_cfg.labels`` when it has them).
 
         Returns:
-            dict: ``{"loss": ..., "<metric>": ...}`` (loss only when a loss was compiled).
+            dict: ``{"loss": ..., "<metric>": ...}`` (loss only when a loss was compiled), and
+            ``"confusion_matrix"`` when asked for.
 
         Raises:
             NotCompiledError: neither metrics nor a loss were compiled, or the ``loss`` metric
                 was asked for without a loss function.
-            DatasetError: the dataset is empty or does not yield ``(data, label)``.
+            DatasetError: the dataset is empty or does not yield ``(data, label)``; with
+                ``confusion_matrix=True``, the network's output is not (N, classes) scores.
 
         Example:
             >>> model.eval(test_ds)                # doctest: +SKIP
             {'loss': 0.05, 'accuracy': 0.985}
+            >>> print(model.eval(test_ds, confusion_matrix=True)["confusion_matrix"])   # doctest: +SKIP
         """
-        if not self.metrics and self.loss_fn is None:
+        if not self.metrics and self.loss_fn is None and not confusion_matrix:
             raise NotCompiledError("eval() needs metrics: call model.compile(metrics=['accuracy']) first")
-        return self._evaluate(valid_dataset, verbose=verbose, callbacks=_as_list(callbacks))
+        return self._evaluate(valid_dataset, verbose=verbose, callbacks=_as_list(callbacks),
+                              confusion=bool(confusion_matrix))
 
-    def _evaluate(self, dataset, verbose=0, callbacks=()):
+    def _evaluate(self, dataset, verbose=0, callbacks=(), confusion=False):
         if self.loss_fn is None and any(isinstance(m, _metrics.Loss) for m in self.metrics.values()):
             raise NotCompiledError("the 'loss' metric needs a loss function: call "
                                    "model.compile(loss_fn='cross_entropy', metrics=[...]) first")
@@ -364,6 +383,7 @@ class Model:
         run_context = RunContext(cb_params)
         progress = EpochProgress(verbose, 0, 0, steps)
         started, loss_sum, count, checked = time.perf_counter(), 0.0, 0, False
+        counts = None  # confusion counts, (C, C)
         with CallbackManager(list(callbacks)) as cbs:
             cbs.on_eval_begin(run_context)
             cbs.on_eval_epoch_begin(run_context)
@@ -391,6 +411,8 @@ class Model:
                     logits = net(data)
                     cb_params.net_outputs = logits
                 count += n
+                if confusion:
+                    counts = _count_confusion(counts, logits, label)
                 for metric in self.metrics.values():
                     if isinstance(metric, _metrics.Loss):
                         metric.update(loss)
@@ -408,6 +430,10 @@ class Model:
             cbs.on_eval_epoch_end(run_context)
             cbs.on_eval_end(run_context)
         progress.close(results, time.perf_counter() - started)
+        if confusion:
+            cfg = getattr(self.network, "default_cfg", None)
+            labels = list(cfg.labels) if cfg is not None and len(getattr(cfg, "labels", ()) or ()) == len(counts) else None
+            results["confusion_matrix"] = _metrics.ClassificationReport(counts, labels)
         return results
 
     # ------------------------------------------------------------------ predict
@@ -547,35 +573,92 @@ class Model:
         return _export.export_network(self.network, example, file_name, file_format)
 
     # ------------------------------------------------------------------ summary
-    def summary(self):
-        """Print and return a table of the network's layers and parameter counts.
+    def summary(self, input_shape=None):
+        """Print and return a table of the network's layers: output shapes, parameters, totals.
+
+        With an input shape, one forward pass over a batch of zeros (in PyNative mode, inference
+        mode, weights untouched; the execution mode is restored afterwards) records every
+        layer's output shape, in call order; nested layers are indented, and a layer called
+        several times has one row per call, its parameters counted on the first. Layers never
+        called are listed at the end. Works before any training and without ``compile``.
+
+        Args:
+            input_shape (tuple): the shape of ONE sample, without the batch dimension, e.g.
+                ``(1, 32, 32)``. Default: the network's ``default_cfg.input_shape``; a network
+                without one gets a parameter-only table unless this is given.
 
         Returns:
-            str: the table.
+            str: the table (also printed). Its footer gives the total, trainable and
+            non-trainable (frozen, or statistics such as batch-norm means) parameter counts and
+            the weight memory in bytes and MB (10^6 bytes).
+
+        Raises:
+            InputShapeError: the network cannot run on a batch of ``input_shape``.
+            ValueError: ``input_shape`` is not a tuple of positive integers.
 
         Example:
             >>> from tinyms.model import Model, lenet5
             >>> text = Model(lenet5()).summary()   # doctest: +ELLIPSIS
             Layer ...
         """
-        rows = []
-        for name, cell in self.network.cells_and_names():
-            own = list(cell.get_parameters(expand=False))
-            if not own:
-                continue
-            shapes = ", ".join(str(tuple(p.shape)) for p in own)
-            rows.append((name or "(root)", type(cell).__name__, shapes, sum(int(np.prod(p.shape)) for p in own)))
-        total = sum(int(np.prod(p.shape)) for p in self.network.get_parameters())
-        trainable = sum(int(np.prod(p.shape)) for p in self.network.trainable_params())
-        widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(("Layer", "Type", "Parameter shapes", "Params"))]
-        line = "  ".join(f"{{:<{w}}}" for w in widths)
-        out = [line.format("Layer", "Type", "Parameter shapes", "Params"), "-" * (sum(widths) + 6)]
-        out += [line.format(*r) for r in rows]
-        out.append("-" * (sum(widths) + 6))
         cfg = getattr(self.network, "default_cfg", None)
-        if cfg is not None:
-            out.append(f"Input shape: (N, {', '.join(map(str, cfg.input_shape))})")
+        if input_shape is None and cfg is not None:
+            input_shape = tuple(cfg.input_shape)
+        if input_shape is not None:
+            if (not isinstance(input_shape, (tuple, list)) or not input_shape
+                    or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                               for d in input_shape)):
+                raise ValueError(f"input_shape must be the shape of one sample as positive integers, "
+                                 f"without the batch dimension, e.g. (1, 32, 32); got {input_shape!r}")
+            input_shape = tuple(int(d) for d in input_shape)
+        names = {}
+        for name, cell in self.network.cells_and_names():
+            names.setdefault(id(cell), name)
+        calls = _trace_output_shapes(self.network, input_shape, names) if input_shape is not None else None
+
+        def own_params(cell):
+            return list(cell.get_parameters(expand=False))
+
+        rows, counted = [], set()
+        if calls is not None:
+            for name, cell, shape in calls:
+                first = id(cell) not in counted
+                counted.add(id(cell))
+                n = sum(int(np.prod(p.shape)) for p in own_params(cell)) if first else None
+                if not name:
+                    if not n:
+                        continue
+                    name = "(root)"
+                rows.append(("  " * name.count(".") + name, type(cell).__name__, shape, "-" if n is None else f"{n:,}"))
+        for name, cell in self.network.cells_and_names():
+            if id(cell) in counted:
+                continue
+            own = own_params(cell)
+            if calls is None and not own:
+                continue
+            counted.add(id(cell))
+            n = sum(int(np.prod(p.shape)) for p in own)
+            if calls is not None and not name and not n:
+                continue
+            shape = "(not called)" if calls is not None else ", ".join(str(tuple(p.shape)) for p in own)
+            rows.append(((name or "(root)"), type(cell).__name__, shape, f"{n:,}"))
+        params = list(self.network.get_parameters())
+        total = sum(int(np.prod(p.shape)) for p in params)
+        trainable = sum(int(np.prod(p.shape)) for p in params if p.requires_grad)
+        memory = sum(int(np.prod(p.shape)) * int(p.itemsize) for p in params)
+        header = ("Layer", "Type", "Output shape" if calls is not None else "Parameter shapes", "Params")
+        widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(header)]
+        line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
+        rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        out = [line.format(*header), rule] + [line.format(*r) for r in rows] + [rule]
+        if input_shape is not None:
+            out.append(f"Input shape: (N, {', '.join(map(str, input_shape))})")
+            if calls:
+                out.append(f"Output shape: {calls[-1][2] if not calls[-1][0] else '?'}")
+        else:
+            out.append("Output shapes: pass input_shape=(...) (one sample's shape) to see them")
         out.append(f"Total params: {total:,}   Trainable: {trainable:,}   Non-trainable: {total - trainable:,}")
+        out.append(f"Weight memory: {memory:,} bytes ({memory / 1e6:.2f} MB)")
         text = "\n".join(out)
         print(text)
         return text
@@ -700,6 +783,87 @@ def _as_tensor(x):
         raise InputShapeError(f"cannot turn a {type(x).__name__} of dtype {arr.dtype} into a Tensor; "
                               f"pass a numeric numpy array or a Tensor")
     return Tensor(arr)
+
+
+def _count_confusion(counts, logits, label):
+    """Add one batch's (true, argmax-predicted) pairs to the (C, C) ``counts`` (None at first)."""
+    scores = logits.asnumpy() if hasattr(logits, "asnumpy") else np.asarray(logits)
+    if scores.ndim != 2:
+        raise DatasetError(f"confusion_matrix=True needs a network that outputs (N, classes) scores, "
+                           f"this one outputs shape {scores.shape}")
+    classes = scores.shape[1]
+    truth = label.asnumpy() if hasattr(label, "asnumpy") else np.asarray(label)
+    if truth.ndim == 2 and truth.shape[1] == classes:  # one-hot (or soft) labels
+        truth = truth.argmax(axis=1)
+    truth = truth.reshape(-1).astype(np.int64)
+    if truth.size != scores.shape[0]:
+        raise DatasetError(f"confusion_matrix=True needs one class index per sample, got labels of shape "
+                           f"{tuple(label.shape)} for {scores.shape[0]} samples")
+    if truth.size and (truth.min() < 0 or truth.max() >= classes):
+        bad = truth[(truth < 0) | (truth >= classes)][0]
+        raise DatasetError(f"label {int(bad)} is outside the network's {classes} classes (0 to {classes - 1}): "
+                           f"build the network with class_num= the number of classes in the data")
+    batch = np.bincount(truth * classes + scores.argmax(axis=1), minlength=classes * classes)
+    batch = batch.reshape(classes, classes)
+    return batch if counts is None else counts + batch
+
+
+def _shape_text(output):
+    if isinstance(output, (tuple, list)):
+        return "[" + ", ".join(_shape_text(o) for o in output) + "]"
+    shape = getattr(output, "shape", None)
+    if shape is None:
+        return type(output).__name__
+    dims = [str(d) for d in shape]
+    if dims:
+        dims[0] = "N"
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _trace_output_shapes(network, input_shape, names):
+    """``[(name, cell, output shape text)]`` for every cell call of one forward pass, in call order.
+
+    Forward hooks only run in PyNative mode, so the pass runs there (the mode is restored); the
+    network runs in inference mode (its training flag is restored) on a batch of 2 zeros.
+    """
+    calls, stack, handles = [], [], []
+
+    def before(cell, inputs):
+        stack.append(len(calls))
+        calls.append([names.get(id(cell), type(cell).__name__), cell, "?"])
+
+    def after(cell, inputs, output):
+        if stack:
+            calls[stack.pop()][2] = _shape_text(output)
+
+    cells = {id(c): c for _, c in network.cells_and_names()}
+    mode = ms.get_context("mode")
+    training = network.training
+    try:
+        for cell in cells.values():
+            handles.append(cell.register_forward_pre_hook(before))
+            handles.append(cell.register_forward_hook(after))
+        if mode != ms.PYNATIVE_MODE:
+            ms.set_context(mode=ms.PYNATIVE_MODE)
+        network.set_train(False)
+        x = Tensor(np.zeros((2, *input_shape), np.float32))
+        try:
+            network(x)
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            raise InputShapeError(f"{type(network).__name__} cannot run on a batch of shape "
+                                  f"(N, {', '.join(map(str, input_shape))}): {_first_line(err)}; pass "
+                                  f"summary(input_shape=...) with the shape of one sample it takes") from err
+    finally:
+        for handle in handles:
+            with contextlib.suppress(Exception):
+                handle.remove()
+        network.set_train(training)
+        if mode != ms.PYNATIVE_MODE:
+            ms.set_context(mode=mode)
+    # the root call (name "") comes first in call order; show it last, as the network's output
+    calls = [tuple(c) for c in calls]
+    root = [c for c in calls if c[1] is network]
+    return [c for c in calls if c[1] is not network] + root[:1]
 
 
 def _scalar(value):
