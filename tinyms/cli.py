@@ -6,6 +6,8 @@ Commands:
     tinyms predict IMAGE [--model UID] [--top 5]
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
+    tinyms train [CONFIG.yaml] [--model NAME] [--data NAME_OR_FOLDER] [--epochs N] ... [--nproc N]
+    tinyms eval RUN_DIR_OR_CHECKPOINT
 
 Errors TinyMS raises on purpose are printed as one line (``error: ...``) with exit status 1.
 """
@@ -54,7 +56,34 @@ def _build_parser():
     models = sub.add_parser("models", help="list the model zoo: TinyMS's networks, then mindcv's")
     models.add_argument("--source", choices=("tinyms", "mindcv"), default=None,
                         help="only TinyMS's own networks, or only mindcv's")
+
+    _add_train_parsers(sub)
     return parser
+
+
+def _add_train_parsers(sub):
+    """``tinyms train`` (flags generated from the run keys, so file and flags never drift) and ``tinyms eval``."""
+    from ._train_cli import KEYS
+
+    tr = sub.add_parser("train", help="train a zoo model on a dataset; flags or a YAML file (flags win)",
+                        description="Train a zoo network on a dataset and write a run directory: config.yaml, "
+                                    "history.csv, curves.png, best.ckpt, last.ckpt and a servable. Every flag "
+                                    "overrides the same key of CONFIG.")
+    tr.add_argument("config", nargs="?", default=None, help="YAML file of the run's keys (see examples/train/)")
+    types = {"int": int, "float": float, "str": str, "path": str}
+    for name, key in KEYS.items():
+        flag = "--" + name.replace("_", "-")
+        if key.kind == "size":
+            tr.add_argument(flag, dest=name, type=int, nargs="+", metavar="PIXELS", default=None, help=key.help)
+        else:
+            tr.add_argument(flag, dest=name, type=types[key.kind], default=None, metavar=name.upper(),
+                            help=key.help + (f" (default {key.default})" if key.default is not None else ""))
+
+    ev = sub.add_parser("eval", help="print the test metrics of a tinyms train run (or one of its checkpoints)")
+    ev.add_argument("target", metavar="RUN_DIR_OR_CHECKPOINT", help="run directory (best.ckpt, else last.ckpt) "
+                    "or a .ckpt file inside one")
+    ev.add_argument("--data-dir", dest="data_dir", default=None, help="where the dataset's files are now")
+    ev.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="evaluation batch size")
 
 
 def _add_hub_servable(uid, path):
@@ -143,6 +172,16 @@ def main(argv=None):
         elif args.command == "download":
             from .data import download_dataset
             print(download_dataset(args.name, local_path=args.dir, mirror=args.mirror))
+        elif args.command == "train":
+            from . import _train_cli
+            from ._train_cli import KEYS
+            flags = {name: getattr(args, name) for name in KEYS}
+            if flags.get("image_size") is not None and len(flags["image_size"]) == 1:
+                flags["image_size"] = flags["image_size"][0]
+            return _train_cli.train(args.config, flags)
+        elif args.command == "eval":
+            from . import _train_cli
+            _train_cli.evaluate(args.target, {"data_dir": args.data_dir, "batch_size": args.batch_size})
         elif args.command == "models":
             from .model import list_models, model_config
             from .model.registry import weights_tags

@@ -11,6 +11,7 @@ names and sizes before building the dataset and say what to do.
 import dataclasses
 import os
 
+from .._distributed import default_shards
 from ..errors import DatasetError
 from ._folders import check_usage, download_fix, existing_folder, split_folder
 
@@ -51,7 +52,9 @@ def Cifar10Dataset(dataset_dir, usage=None, num_samples=None, num_parallel_worke
         dataset_dir: see above.
         usage: ``'train'`` (50,000 images), ``'test'`` (10,000), ``'all'`` or ``None``.
         num_samples, num_parallel_workers, shuffle, sampler, num_shards, shard_id: as for
-            MindSpore's reader; other keyword arguments are passed on to it.
+            MindSpore's reader; other keyword arguments are passed on to it. Under ``msrun``
+            (``tinyms train --nproc N``) a ``usage`` other than ``'test'`` is split into one
+            shard per worker unless ``num_shards``, ``shard_id`` or ``sampler`` is given.
 
     Returns:
         mindspore.dataset.Cifar10Dataset: columns ``image`` (uint8, 32x32x3 HWC) and
@@ -108,6 +111,9 @@ def Cifar100Dataset(dataset_dir, usage=None, num_samples=None, num_parallel_work
 
 def _load(reader, fmt, dataset_dir, usage, **options):
     folder, usage = _prepare(dataset_dir, usage, fmt)
+    if usage != "test":  # training data: one shard per msrun worker unless chosen
+        options["num_shards"], options["shard_id"] = default_shards(
+            options["num_shards"], options["shard_id"], options["sampler"])
     import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
 
     return getattr(ds, reader)(folder, usage=usage, **options)

@@ -2,6 +2,7 @@
 
 import os
 
+from .._distributed import default_shards
 from ..errors import DatasetError
 from ._folders import existing_folder
 from . import _images
@@ -67,7 +68,10 @@ def ImageFolderDataset(dataset_dir, num_samples=None, num_parallel_workers=None,
     Args:
         dataset_dir: the folder of class sub-folders.
         num_samples, num_parallel_workers, shuffle, sampler, num_shards, shard_id: as for
-            MindSpore's reader; other keyword arguments are passed on to it.
+            MindSpore's reader; other keyword arguments are passed on to it. Under ``msrun``
+            (``tinyms train --nproc N``) the folder is split into one shard per worker unless
+            ``num_shards``, ``shard_id`` or ``sampler`` is given: pass ``num_shards=1`` for a
+            folder every worker must read whole (evaluation data).
         extensions: file extensions to read (default ``.jpg``, ``.jpeg``, ``.png``, ``.bmp``
             in lower and upper case).
         class_indexing: ``{class name: label}``; default: sorted sub-folder names, 0, 1, ...
@@ -118,6 +122,7 @@ def ImageFolderDataset(dataset_dir, num_samples=None, num_parallel_workers=None,
                  fix="replace or delete the file (check_images=None skips this check)")
     import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
 
+    num_shards, shard_id = default_shards(num_shards, shard_id, sampler)  # one shard per msrun worker
     dataset = ds.ImageFolderDataset(root, num_samples=num_samples,
                                     num_parallel_workers=num_parallel_workers, shuffle=shuffle,
                                     sampler=sampler, extensions=list(extensions),

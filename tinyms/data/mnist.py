@@ -14,6 +14,7 @@ import struct
 from ..errors import DatasetError
 from . import _files
 from .._home import HOME_ENV, tinyms_home
+from .._distributed import default_shards
 
 __all__ = ["MnistDataset", "FashionMnistDataset"]
 
@@ -65,8 +66,12 @@ def MnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None, num_pa
         num_samples: read at most this many images (default: all).
         shuffle: shuffle the rows (MindSpore's default: True).
         num_parallel_workers: reader threads (at most the CPU count).
-        num_shards: split the data into this many shards (distributed training).
-        shard_id: which shard this process reads, in ``[0, num_shards)``.
+        num_shards: split the data into this many shards (distributed training). Default:
+            under ``msrun`` (``tinyms train --nproc N``), one shard per worker for any
+            ``usage`` but ``'test'``; otherwise no sharding. Pass ``num_shards=1`` to read
+            every row in every worker.
+        shard_id: which shard this process reads, in ``[0, num_shards)``. Default: under
+            msrun, the worker's rank (see ``num_shards``).
 
     Returns:
         mindspore.dataset.MnistDataset: columns ``image`` (uint8, 28x28x1) and ``label``
@@ -127,6 +132,8 @@ def FashionMnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None,
 
 def _load(dataset_dir, usage, kind, **options):
     folder, ms_usage = _prepare(dataset_dir, usage, kind)
+    if str(usage).lower() != "test":  # training data: one shard per msrun worker unless chosen
+        options["num_shards"], options["shard_id"] = default_shards(options["num_shards"], options["shard_id"])
     import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
 
     reader = ds.FashionMnistDataset if kind is _FASHION else ds.MnistDataset

@@ -18,7 +18,7 @@ from .._text import first_line as _first_line
 from .._checks import non_negative_int, positive_int
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
-from . import _checkpoint, _export
+from . import _checkpoint, _distributed, _export
 from ._exact import exact_eval_pipeline
 from ._progress import EpochProgress
 from .history import History, learning_rates
@@ -134,6 +134,7 @@ class Model:
             >>> history.history["loss"]                       # doctest: +SKIP
             [0.23]
         """
+        _distributed.setup()  # under msrun: init communication once, data-parallel with averaged gradients
         positive_int(epoch, "epoch", 1)
         non_negative_int(initial_epoch, "initial_epoch", 0)
         if initial_epoch >= epoch:

@@ -1,0 +1,162 @@
+"""`tinyms train` / `tinyms eval`: a run from flags or a YAML file, its run directory, Ctrl-C and resume,
+config errors as one line, and a 2-process run through msrun on 127.0.0.1 (bundled MNIST sample)."""
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from tinyms import _train_cli
+from tinyms.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples", "train")
+ENV = {**os.environ, "GLOG_v": "3"}
+
+
+def _tinyms(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tinyms", *args], capture_output=True, text=True,
+                          timeout=timeout, env=ENV, cwd=ROOT)
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------ the file format
+@pytest.mark.parametrize("name, model, data", [("mnist", "lenet5", "mnist"),
+                                               ("fashion_mnist", "lenet5", "fashion_mnist"),
+                                               ("cifar10", "densenet100", "cifar10"),
+                                               ("imagefolder", "mobilenetv2", os.path.join(ROOT, "photos"))])
+def test_each_example_file_parses_and_resolves(name, model, data):
+    cfg = _train_cli.resolve_config(_train_cli.load_config_file(os.path.join(EXAMPLES, f"{name}.yaml")))
+    assert (cfg["model"], cfg["data"]) == (model, data)
+    assert list(cfg) == list(_train_cli.KEYS)            # every key filled in, in the documented order
+    assert cfg["epochs"] >= 1 and cfg["lr"] > 0 and len(cfg["image_size"]) == 2
+    assert os.path.isabs(cfg["out"])
+
+
+def test_a_flag_beats_the_file_and_defaults_fill_the_rest(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("model: lenet5\ndata: mnist\nepochs: 5\nbatch-size: 16\n")
+    cfg = _train_cli.config_from_args(str(path), {"epochs": 2, "lr": None})
+    assert cfg["epochs"] == 2 and cfg["batch_size"] == 16        # flag wins; file kept where no flag
+    assert cfg["lr"] == 0.01 and cfg["optimizer"] == "momentum"  # momentum's usual rate
+    assert cfg["image_size"] == [32, 32] and cfg["monitor"] == "val_accuracy"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("model: lenet5\ndata: mnist\nepoch: 3\n", ["unknown key 'epoch'", "valid keys are: model, data"]),
+    ("model: lenet6\ndata: mnist\n", ["lenet6"]),
+    ("model: lenet5\ndata: mnsit\n", ["'mnsit' is neither a dataset name", "mnist"]),
+    ("model: lenet5\ndata: voc2007\n", ["not an image-classification dataset"]),
+    ("model: lenet5\ndata: mnist\nepochs: 0\n", ["epochs must be at least 1"]),
+    ("model: lenet5\ndata: mnist\nlr: fast\n", ["lr must be a number"]),
+    ("model: lenet5\ndata: mnist\nschedule: linear\n", ["unknown schedule 'linear'", "cosine"]),
+    ("model: [lenet5\n", ["not valid YAML"]),
+    ("- model\n- data\n", ["key: value"]),
+])
+def test_a_bad_config_is_one_line_naming_the_problem(tmp_path, capsys, text, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    assert main(["train", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def test_missing_model_is_reported(capsys):
+    assert main(["train", "--data", "mnist"]) == 1
+    assert "no model given" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ a whole run
+def test_train_writes_the_run_directory_and_eval_prints_its_accuracy(tmp_path):
+    config = tmp_path / "mnist.yaml"
+    config.write_text("model: lenet5\ndata: mnist\ndata_dir: sample\nepochs: 3\nlr: 0.05\nnum_samples: 2560\n")
+    run = tmp_path / "run"
+    done = _tinyms("train", str(config), "--epochs", "1", "--out", str(run))
+    assert done.returncode == 0, done.stderr + done.stdout
+    for name in ("config.yaml", "history.csv", "curves.png", "best.ckpt", "last.ckpt", "run.json",
+                 "servable/servable.json", "servable/lenet5/lenet5.onnx"):
+        assert (run / name).is_file(), name
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["epochs"] == 1 and resolved["lr"] == 0.05 and resolved["batch_size"] == 32
+    assert set(resolved) == set(_train_cli.KEYS)
+    rows = _rows(run / "history.csv")
+    assert [r["epoch"] for r in rows] == ["1"]
+    accuracy = float(rows[0]["val_accuracy"])
+    assert accuracy > 0.3                                   # chance is 0.1: 80 steps learned something
+    png = (run / "curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+    shown = _tinyms("eval", str(run))
+    assert shown.returncode == 0, shown.stderr
+    assert f"accuracy: {accuracy:.4f}" in shown.stdout and "1,000 images" in shown.stdout
+
+    from tinyms.serving._config import read_entries
+    entry = read_entries(str(run / "servable"))[0]
+    assert entry["name"] == "lenet5" and entry["model"]["files"]["onnx"] == "lenet5.onnx"
+
+    again = _tinyms("eval", str(run / "last.ckpt"))
+    assert again.returncode == 0 and "last.ckpt" in again.stdout
+
+
+def test_ctrl_c_stops_at_a_step_end_leaving_a_checkpoint_that_resume_continues(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "tinyms", "train", "--model", "lenet5", "--data", "mnist",
+                             "--data-dir", "sample", "--epochs", "30", "--lr", "0.05", "--out", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT)
+    deadline = time.monotonic() + 240
+    while not (run / "history.csv").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "Ctrl-C: stopping at the end of this step" in out and "Traceback" not in out
+    assert (run / "last.ckpt").is_file() and (run / "curves.png").is_file()
+    state = yaml.safe_load((run / "run.json").read_text())
+    assert state["status"] == "interrupted" and state["epochs_done"] >= 1
+
+    resumed = _tinyms("train", "--resume", str(run), "--epochs", str(state["epochs_done"] + 1))
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert "Resuming from" in resumed.stdout
+    rows = _rows(run / "history.csv")
+    assert [int(r["epoch"]) for r in rows] == list(range(1, state["epochs_done"] + 2))
+    assert yaml.safe_load((run / "run.json").read_text())["status"] == "finished"
+
+
+# ------------------------------------------------------------------------------------ msrun
+def test_two_processes_through_msrun_train_and_only_rank_0_writes(tmp_path):
+    run = tmp_path / "run"
+    done = _tinyms("train", "--model", "lenet5", "--data", "mnist", "--data-dir", "sample", "--epochs", "1",
+                   "--batch-size", "16", "--num-samples", "160", "--lr", "0.05", "--out", str(run),
+                   "--nproc", "2", "--master-port", str(_free_port()), "--cluster-timeout", "120", timeout=400)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    logs = run / "msrun_log"
+    rank0, rank1 = (logs / "worker_0.log").read_text(), (logs / "worker_1.log").read_text()
+    assert "batch 16 x 2 workers" in rank0 and "Epoch 1/1" in rank0 and "Done:" in rank0
+    assert "Training" not in rank1 and "Epoch" not in rank1 and "Done:" not in rank1
+    assert "Traceback" not in rank0 + rank1
+    rows = _rows(run / "history.csv")
+    assert len(rows) == 1 and float(rows[0]["loss"]) > 0
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["nproc"] == 2 and cfg["out"] == str(run)
+    for name in ("best.ckpt", "last.ckpt", "curves.png", "servable/servable.json"):
+        assert (run / name).is_file(), name
+    # 160 images per process, 16 per step: 10 steps each (each worker read its own shard)
+    assert "1 epoch(s) of 10 step(s)" in rank0

@@ -1,0 +1,848 @@
+"""Private: ``tinyms train`` and ``tinyms eval``, one training run described by flags or a small YAML file.
+
+A run is a flat set of keys (:data:`KEYS`): the zoo model, the dataset, the training budget and
+where to write. ``tinyms train config.yaml --epochs 3`` reads the file and lets each flag override
+it; every key left out takes its default, and the resolved set is written to the run directory as
+``config.yaml``, so ``tinyms train RUN_DIR/config.yaml`` repeats the run exactly.
+
+The run directory holds::
+
+    config.yaml        every key, defaults filled in
+    history.csv        one row per epoch (loss averaged over all workers, validation results, lr)
+    curves.png         the training curves
+    last.ckpt          the weights (and training state) after the last epoch or interruption
+    best.ckpt          the weights of the best epoch by ``monitor``
+    servable/          a serving folder: ``tinyms serve RUN_DIR/servable``
+    msrun_log/         the worker logs of a multi-process run
+
+With ``nproc`` > 1 (or ``nnodes`` > 1) the command starts itself again through MindSpore's
+``msrun`` launcher; each worker reads one shard of the training data (the ``tinyms.data``
+loaders shard by rank under msrun), gradients are averaged and only rank 0 writes files.
+
+This module sits at the command-line level: it uses the data, vision, model and serving layers.
+"""
+
+import dataclasses
+import datetime
+import inspect
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from . import _distributed
+from .errors import TinyMSError
+
+__all__ = ["KEYS", "ConfigError", "resolve_config", "load_config_file", "train", "evaluate", "launch_command"]
+
+
+class ConfigError(TinyMSError, ValueError):
+    """A training configuration (YAML file or flags) is invalid: an unknown key, a bad value or name."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One configuration key: its default, what it takes, and its help line."""
+
+    default: object
+    kind: str       # "str", "int", "float", "bool", "path", "size"
+    help: str
+    minimum: float = None
+
+
+_SCHEDULES = ("constant", "cosine", "step")
+
+#: Every key a run takes, in the order ``config.yaml`` lists them.
+KEYS = {
+    "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100...)"),
+    "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100) or a folder of class "
+                             "sub-folders (optionally split into train/ and val/ or test/)"),
+    "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
+                                  "the TinyMS cache); 'sample' means the bundled MNIST sample"),
+    "epochs": Key(10, "int", "epochs to train", 1),
+    "batch_size": Key(32, "int", "images per step and per process (the global batch is batch_size x processes)", 1),
+    "lr": Key(None, "float", "(peak) learning rate; default: the optimizer's usual one"),
+    "optimizer": Key("momentum", "str", "momentum, sgd, adam, adamw, rmsprop or adagrad"),
+    "schedule": Key("constant", "str", "learning-rate schedule: constant, cosine (warm-up then cosine decay "
+                                       "to 0) or step (x0.1 at 50%% and 75%% of training)"),
+    "warmup_epochs": Key(0, "float", "epochs of linear learning-rate warm-up (cosine and step schedules)", 0),
+    "num_samples": Key(None, "int", "train on at most this many images per process (a quick try)", 1),
+    "image_size": Key(None, "size", "height and width the images are resized to; default: the model's input size"),
+    "monitor": Key(None, "str", "what best.ckpt is chosen by: a history column such as val_accuracy (default "
+                                "when there is test data) or loss"),
+    "seed": Key(1, "int", "random seed (weights, shuffling, augmentation)", 0),
+    "out": Key(None, "path", "run directory (default: runs/<model>-<data>-<date>-<time>)"),
+    "resume": Key(None, "path", "continue a run: its directory or a checkpoint file"),
+    "nproc": Key(1, "int", "worker processes on this machine (data-parallel through msrun)", 1),
+    "nnodes": Key(1, "int", "machines taking part (each runs the same command with its own --node-rank)", 1),
+    "node_rank": Key(None, "int", "this machine's number, 0 to nnodes-1 (0 holds rank 0); default: msrun "
+                                  "assigns one", 0),
+    "master_addr": Key("127.0.0.1", "str", "address of machine 0, where msrun's scheduler listens"),
+    "master_port": Key(8118, "int", "port of msrun's scheduler on machine 0", 1),
+    "cluster_timeout": Key(600, "int", "seconds msrun waits for every worker to join", 1),
+}
+
+_FOLDER_SPLITS = (("train", "val"), ("train", "test"))
+_CONFIG_NAME = "config.yaml"
+_STATE_NAME = "run.json"
+
+
+# ----------------------------------------------------------------------------- configuration
+def load_config_file(path):
+    """Read a run's YAML file into a dict of keys (names with ``-`` are taken as ``_``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ConfigError: not YAML, not a mapping of keys, or an unknown key (the message lists the valid ones).
+    """
+    import yaml  # noqa: PLC0415 - only the train command needs it
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no configuration file {path!r}; give a YAML file such as examples/train/mnist.yaml")
+    with open(path, encoding="utf-8") as f:
+        try:
+            raw = yaml.safe_load(f)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold 'key: value' lines (a YAML mapping), not a {type(raw).__name__}")
+    return _known_keys(raw, f"in {path}")
+
+
+def _known_keys(raw, where):
+    values = {}
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name not in KEYS:
+            raise ConfigError(f"unknown key {key!r} {where}; valid keys are: {', '.join(KEYS)}")
+        values[name] = value
+    return values
+
+
+def resolve_config(file_values=None, overrides=None, *, now=None):
+    """Merge defaults < file < flags, check every value and fill in every default.
+
+    Args:
+        file_values (dict): keys read from a YAML file.
+        overrides (dict): keys given as flags (None values are ignored).
+        now (datetime.datetime): the time naming a default run directory.
+
+    Returns:
+        dict: every key of :data:`KEYS`, in order, with its resolved value.
+
+    Raises:
+        ConfigError: a missing model or data, an unknown key or name, or a bad value.
+    """
+    merged = {name: key.default for name, key in KEYS.items()}
+    merged.update(_known_keys(file_values or {}, "in the configuration"))
+    merged.update({k: v for k, v in _known_keys(overrides or {}, "given").items() if v is not None})
+    cfg = {name: _checked(name, merged[name]) for name in KEYS}
+    for required in ("model", "data"):
+        if cfg[required] is None:
+            raise ConfigError(f"no {required} given: set '{required}:' in the file or pass --{required}")
+    model_cfg = _model_config(cfg["model"])
+    cfg["data"] = _checked_data(cfg["data"])
+    if cfg["schedule"] not in _SCHEDULES:
+        raise ConfigError(f"unknown schedule {cfg['schedule']!r}; valid schedules are: {', '.join(_SCHEDULES)}")
+    from .optimizers import OPTIMIZERS  # noqa: PLC0415
+
+    optimizer = cfg["optimizer"].lower().replace("-", "_")
+    if optimizer not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {cfg['optimizer']!r}; valid optimizers are: {', '.join(OPTIMIZERS)}")
+    cfg["optimizer"] = optimizer
+    if cfg["lr"] is None:
+        cfg["lr"] = OPTIMIZERS[optimizer][1]
+    if cfg["lr"] <= 0:
+        raise ConfigError(f"lr must be a positive number, got {cfg['lr']!r}")
+    if cfg["warmup_epochs"] >= cfg["epochs"]:
+        raise ConfigError(f"warmup_epochs ({cfg['warmup_epochs']}) must be less than epochs ({cfg['epochs']})")
+    if cfg["image_size"] is None:
+        cfg["image_size"] = list(model_cfg.input_shape[1:])
+    if cfg["node_rank"] is not None and cfg["node_rank"] >= cfg["nnodes"]:
+        raise ConfigError(f"node_rank ({cfg['node_rank']}) must be less than nnodes ({cfg['nnodes']})")
+    if cfg["master_port"] > 65535:
+        raise ConfigError(f"master_port must be a port number up to 65535, got {cfg['master_port']}")
+    if cfg["monitor"] is None:  # a folder without a train/ + val/ (or test/) split has no validation
+        held_out = not os.path.isdir(cfg["data"]) or _image_folders(cfg["data"])[1] is not None
+        cfg["monitor"] = "val_accuracy" if held_out else "loss"
+    if cfg["out"] is None:
+        stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
+        cfg["out"] = os.path.join("runs", f"{cfg['model']}-{_data_label(cfg['data'])}-{stamp}")
+    cfg["out"] = os.path.abspath(os.path.expanduser(cfg["out"]))
+    if cfg["data_dir"] not in (None, "sample"):
+        cfg["data_dir"] = os.path.abspath(os.path.expanduser(cfg["data_dir"]))
+    if cfg["resume"] is not None:
+        cfg["resume"] = os.path.abspath(os.path.expanduser(cfg["resume"]))
+    return cfg
+
+
+def _checked(name, value):
+    """``value`` converted to key ``name``'s kind, or ConfigError naming the key."""
+    key = KEYS[name]
+    if value is None:
+        return None
+    bad = ConfigError(f"{name} must be {_kind_words(key)}, got {value!r}")
+    if key.kind in ("str", "path"):
+        if isinstance(value, (dict, list, bool)) or not str(value).strip():
+            raise bad
+        return str(value).strip()
+    if key.kind == "bool":
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if key.kind == "size":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value, value]
+        if (not isinstance(value, (list, tuple)) or len(value) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in value)):
+            raise ConfigError(f"{name} must be a size in pixels (one number, or [height, width]), "
+                              f"at least 8, got {value!r}")
+        return [int(v) for v in value]
+    if isinstance(value, bool):
+        raise bad
+    try:
+        number = float(value) if isinstance(value, str) else value
+    except ValueError:
+        raise bad from None
+    if not isinstance(number, (int, float)) or not math.isfinite(number):
+        raise bad
+    if key.kind == "int":
+        if int(number) != number:
+            raise bad
+        number = int(number)
+    else:
+        number = float(number)
+    if key.minimum is not None and number < key.minimum:
+        raise ConfigError(f"{name} must be at least {key.minimum}, got {value!r}")
+    return number
+
+
+def _kind_words(key):
+    return {"str": "a name", "path": "a path", "bool": "true or false", "int": "a whole number",
+            "float": "a number", "size": "a size"}[key.kind]
+
+
+def _model_config(name):
+    from .errors import UnknownNameError  # noqa: PLC0415
+    from .model import model_config  # noqa: PLC0415
+
+    try:
+        return model_config(name)
+    except UnknownNameError as err:
+        raise ConfigError(f"model: {err} (see `tinyms models`)") from None
+
+
+def _classification_datasets():
+    from .data._spec import registered_specs  # noqa: PLC0415
+
+    return {spec.name: spec for spec in registered_specs() if spec.image_shape is not None}
+
+
+def _looks_like_path(text):
+    return os.sep in text or text.startswith((".", "~")) or (os.altsep and os.altsep in text)
+
+
+def _checked_data(data):
+    """A registered classification dataset's name (lower case), or a folder path (absolute)."""
+    named = _classification_datasets()
+    key = data.lower().replace("-", "_")
+    if key in named and not _looks_like_path(data):
+        return key
+    from .data._spec import registered_specs  # noqa: PLC0415
+
+    if key in {spec.name for spec in registered_specs()}:
+        raise ConfigError(f"data: {data!r} is not an image-classification dataset; tinyms train trains "
+                          f"classifiers on: {', '.join(sorted(named))}, or a folder of class sub-folders")
+    if _looks_like_path(data) or os.path.isdir(data):
+        return os.path.abspath(os.path.expanduser(data))
+    raise ConfigError(f"data: {data!r} is neither a dataset name ({', '.join(sorted(named))}) nor an existing "
+                      f"folder of class sub-folders")
+
+
+def _data_label(data):
+    return os.path.basename(data.rstrip(os.sep)) if os.path.isabs(data) else data
+
+
+def write_config(cfg, path):
+    """Write a resolved configuration as YAML, atomically, with a comment per key."""
+    import yaml  # noqa: PLC0415
+    from ._fileio import atomic_file  # noqa: PLC0415
+
+    lines = ["# tinyms train: every key of this run (repeat it with `tinyms train <this file>`)"]
+    for name, key in KEYS.items():
+        value = yaml.safe_dump({name: cfg[name] if name != "resume" else None}, default_flow_style=True, width=1000).strip()
+        if value.startswith("{") and value.endswith("}"):
+            value = value[1:-1]
+        lines.append(f"{value:<40} # {key.help.replace('%%', '%')}")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_file(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def config_from_args(config_file, overrides, *, now=None):
+    """The resolved configuration of ``tinyms train [config_file] [flags]`` (``--resume`` included)."""
+    file_values = load_config_file(config_file) if config_file else {}
+    resume = overrides.get("resume") or (file_values.get("resume") if not overrides.get("resume") else None)
+    if resume:
+        run_dir, _ = _resume_paths(resume)
+        run_config = os.path.join(run_dir, _CONFIG_NAME) if run_dir else None
+        if not config_file and run_config and os.path.isfile(run_config):
+            file_values = load_config_file(run_config)   # the run continues with its own settings
+            file_values.pop("resume", None)
+        if run_dir and not overrides.get("out"):
+            overrides = {**overrides, "out": run_dir}
+    return resolve_config(file_values, overrides, now=now)
+
+
+def _resume_paths(resume):
+    """``(run directory or None, checkpoint)`` of a ``resume`` value (a run directory or a .ckpt)."""
+    resume = os.path.abspath(os.path.expanduser(resume))
+    if os.path.isdir(resume):
+        ckpt = os.path.join(resume, "last.ckpt")
+        if not os.path.isfile(ckpt):
+            raise FileNotFoundError(f"{resume} holds no last.ckpt to resume from; give a run directory of "
+                                    f"tinyms train or a checkpoint file")
+        return resume, ckpt
+    if not os.path.isfile(resume):
+        raise FileNotFoundError(f"nothing to resume at {resume!r}: give a run directory or a .ckpt file")
+    folder = os.path.dirname(resume)
+    return (folder if os.path.isfile(os.path.join(folder, _CONFIG_NAME)) else None), resume
+
+
+# ----------------------------------------------------------------------------- data and network
+@dataclasses.dataclass
+class _Data:
+    train: object          # batched training dataset (this worker's shard)
+    test: object           # batched test dataset (whole, on every worker) or None
+    transform: object      # the tinyms.vision preset used
+    labels: tuple
+    channels: int
+    test_note: str         # what the test data is, for messages
+
+
+def _dataset_folder(cfg, say):
+    from .data import download_dataset, sample_dataset  # noqa: PLC0415
+
+    if cfg["data_dir"] == "sample":
+        try:
+            return sample_dataset(cfg["data"])
+        except TinyMSError as err:
+            raise ConfigError(f"data_dir: 'sample' — {err}") from None
+    if cfg["data_dir"] is not None:
+        if not os.path.isdir(cfg["data_dir"]):
+            raise FileNotFoundError(f"data_dir {cfg['data_dir']!r} is not a folder; give the folder holding the "
+                                    f"{cfg['data']} files, or leave data_dir out to download them")
+        return cfg["data_dir"]
+    say(f"Getting {cfg['data']} (downloaded once into the TinyMS cache)...")
+    return download_dataset(cfg["data"], progress=_distributed.is_main())
+
+
+def _image_folders(root):
+    """``(train folder, test folder or None)`` of an image folder."""
+    from .data import class_names  # noqa: PLC0415
+
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"data {root!r} is not a folder; give a dataset name (mnist, cifar10...) or a "
+                                f"folder of class sub-folders")
+    for train_name, test_name in _FOLDER_SPLITS:
+        train, test = os.path.join(root, train_name), os.path.join(root, test_name)
+        if os.path.isdir(train) and os.path.isdir(test):
+            try:
+                class_names(train)
+                class_names(test)
+            except TinyMSError:
+                continue
+            return train, test
+    return root, None
+
+
+def build_data(cfg, say=print, train=True):
+    """The run's datasets and preset (training set only when ``train``; the test set always)."""
+    from . import data as tdata  # noqa: PLC0415
+    from . import vision  # noqa: PLC0415
+
+    size = tuple(cfg["image_size"])
+    batch = cfg["batch_size"]
+    named = _classification_datasets()
+    if cfg["data"] in named:
+        spec = named[cfg["data"]]
+        folder = _dataset_folder(cfg, say)
+        loader = getattr(tdata, spec.loader)
+        preset = vision.get_transform(f"{spec.name}_transform")
+        transform = type(preset)(size=size)
+        train_ds = None
+        if train:
+            raw = loader(folder, usage="train", num_samples=cfg["num_samples"], shuffle=True)
+            train_ds = transform.apply_ds(raw, batch_size=batch)
+        test_ds = transform.apply_ds(loader(folder, usage="test", shuffle=False),
+                                     batch_size=max(batch, 256), is_training=False)
+        return _Data(train_ds, test_ds, transform, tuple(spec.labels), transform.channels,
+                     f"the {spec.name} test set")
+    train_folder, test_folder = _image_folders(cfg["data"])
+    names = tdata.class_names(train_folder)
+    transform = vision.ImageFolderTransform(size=size, labels=names)
+    indexing = {name: i for i, name in enumerate(names)}
+    train_ds = None
+    if train:
+        raw = tdata.ImageFolderDataset(train_folder, num_samples=cfg["num_samples"], shuffle=True,
+                                       class_indexing=indexing)
+        train_ds = transform.apply_ds(raw, batch_size=batch)
+    test_ds, note = None, "no held-out images (the folder has no train/ and val/ or test/ split)"
+    if test_folder is not None:
+        extra = tdata.class_names(test_folder)
+        unknown = sorted(set(extra) - set(names))
+        if unknown:
+            raise ConfigError(f"{test_folder} has class {unknown[0]!r}, which {train_folder} has not")
+        # every worker evaluates the whole test folder, so all take the same decisions
+        raw = tdata.ImageFolderDataset(test_folder, shuffle=False, class_indexing=indexing,
+                                       num_shards=1, shard_id=0)
+        test_ds = transform.apply_ds(raw, batch_size=max(batch, 64), is_training=False)
+        note = f"the images of {test_folder}"
+    return _Data(train_ds, test_ds, transform, tuple(names), transform.channels, note)
+
+
+def build_network(cfg, labels, channels):
+    """The zoo network for ``labels`` classes of ``channels``-channel images at the run's size."""
+    from .model import create_model  # noqa: PLC0415
+    from .model.registry import _entry  # noqa: PLC0415
+
+    params = _entry(cfg["model"]).params
+    kwargs = {}
+    model_cfg = _model_config(cfg["model"])
+    if channels != model_cfg.input_shape[0]:
+        if "num_channel" not in params:
+            raise ConfigError(f"{cfg['model']} takes {model_cfg.input_shape[0]}-channel images and cannot be built "
+                              f"for {cfg['data']}'s {channels}-channel images; pick another model")
+        kwargs["num_channel"] = channels
+    net = create_model(cfg["model"], class_num=len(labels), **kwargs)
+    shape = (channels, *cfg["image_size"])
+    cfg_now = getattr(net, "default_cfg", None)
+    if cfg_now is not None and tuple(cfg_now.input_shape) != shape:
+        net.default_cfg = dataclasses.replace(cfg_now, input_shape=shape)
+    return net
+
+
+def _schedule(cfg, steps_per_epoch):
+    if cfg["schedule"] == "constant":
+        return cfg["lr"]
+    from .optimizers import step_decay_lr, warmup_cosine_lr  # noqa: PLC0415
+
+    total = steps_per_epoch * cfg["epochs"]
+    warmup = int(round(cfg["warmup_epochs"] * steps_per_epoch))
+    warmup = min(warmup, total - 1)
+    if cfg["schedule"] == "cosine":
+        return warmup_cosine_lr(cfg["lr"], total, warmup_steps=warmup)
+    milestones = sorted({m for m in (int(total * 0.5), int(total * 0.75)) if warmup < m < total})
+    return step_decay_lr(cfg["lr"], total, milestones, warmup_steps=warmup)
+
+
+def build_model(cfg, data, steps_per_epoch=None):
+    """A compiled :class:`~tinyms.model.Model` for the run (optimizer and schedule only when training)."""
+    from .model import Model  # noqa: PLC0415
+    from .optimizers import OPTIMIZERS  # noqa: PLC0415
+
+    net = build_network(cfg, data.labels, data.channels)
+    model = Model(net)
+    if steps_per_epoch is None:
+        return model.compile(loss_fn="cross_entropy", metrics=["accuracy"])
+    optimizer = OPTIMIZERS[cfg["optimizer"]][0](net.trainable_params(), _schedule(cfg, steps_per_epoch))
+    return model.compile(loss_fn="cross_entropy", optimizer=optimizer, metrics=["accuracy"])
+
+
+# ----------------------------------------------------------------------------- callbacks
+def _callback_base():
+    from mindspore.train import Callback  # noqa: PLC0415
+
+    return Callback
+
+
+class _StopOnInterrupt:
+    """Ctrl-C (SIGINT) asks training to stop at the end of the current step; a second one aborts.
+
+    MindSpore's graph runtime installs its own SIGINT handler, which terminates the process,
+    every time it runs a graph. So SIGINT is blocked in this process's threads (the ones
+    MindSpore starts later inherit the mask) and one watcher thread takes it with ``sigwait``:
+    MindSpore's handler never sees it. :meth:`start` must run before MindSpore starts threads.
+    """
+
+    def __init__(self):
+        self.say = print
+        self.requested = False
+        self.active = False
+        self._thread = None
+
+    def start(self):
+        if (threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask")
+                or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+            return
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        self.active, self.requested = True, False
+        if self._thread is None:  # one watcher for the process, however many runs it starts
+            self._thread = threading.Thread(target=self._wait, name="tinyms-ctrl-c", daemon=True)
+            self._thread.start()
+
+    def stop(self):
+        if self.active:
+            self.active = False
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    def _wait(self):
+        while True:
+            signal.sigwait({signal.SIGINT})
+            if not self.active:
+                continue
+            if self.requested:
+                self.say("\nSecond Ctrl-C: aborting now (last.ckpt holds the last finished epoch)")
+                os._exit(130)
+            self.requested = True
+            self.say("\nCtrl-C: stopping at the end of this step and saving last.ckpt (Ctrl-C again to abort)")
+
+
+_INTERRUPT = _StopOnInterrupt()
+
+
+def _run_callback(model, run_dir, record, cfg, stopper, say):
+    """The callback writing the run directory at every epoch end (rank 0) and honouring Ctrl-C."""
+    import numpy as np  # noqa: PLC0415
+
+    base = _callback_base()
+    main = _distributed.is_main()
+    monitor = cfg["monitor"]
+    lower_is_better = "loss" in monitor
+
+    class RunFiles(base):
+        def __init__(self):
+            super().__init__()
+            self.best = None
+            self.losses = []
+            self.started = None
+            self.epoch_steps = 0
+
+        def on_train_epoch_begin(self, run_context):
+            self.losses, self.started, self.epoch_steps = [], time.perf_counter(), 0
+
+        def on_train_step_end(self, run_context):
+            params = run_context.original_args()
+            self.epoch_steps += 1
+            if not hasattr(params, "logs"):  # older loops: collect the losses here
+                out = params.net_outputs
+                out = out[0] if isinstance(out, (tuple, list)) else out
+                self.losses.append(out)
+            if stopper.requested:
+                run_context.request_stop()
+
+        def on_train_epoch_end(self, run_context):
+            params = run_context.original_args()
+            logs = dict(getattr(params, "logs", None) or {})
+            if "loss" not in logs:
+                values = [float(np.mean(v.asnumpy())) for v in self.losses]
+                logs["loss"] = float(np.mean(values)) if values else float("nan")
+                for key, value in (getattr(params, "eval_results", None) or {}).items():
+                    if isinstance(value, (int, float, np.floating)):
+                        logs["val_loss" if key == "eval_loss" else f"val_{key}"] = float(value)
+            # every worker saw its own shard: the run's loss is the mean over the workers
+            logs["loss"] = _distributed.all_mean(logs["loss"])
+            epoch = int(params.cur_epoch_num)
+            seconds = time.perf_counter() - self.started if self.started else float("nan")
+            if not main:
+                return
+            record._record(epoch, logs, seconds)
+            _write_history(record, os.path.join(run_dir, "history.csv"))
+            model.save_checkpoint(os.path.join(run_dir, "last.ckpt"))
+            value = logs.get(monitor)
+            if value is not None and math.isfinite(value) and (
+                    self.best is None or (value < self.best if lower_is_better else value > self.best)):
+                self.best = value
+                model.save_checkpoint(os.path.join(run_dir, "best.ckpt"))
+            interrupted = stopper.requested
+            _write_state(run_dir, epochs_done=epoch - (1 if interrupted else 0), status="interrupted"
+                         if interrupted else "running", best={monitor: self.best},
+                         step_in_epoch=self.epoch_steps if interrupted else None)
+
+    callback = RunFiles()
+    if record.epoch and monitor in record.history:
+        finite = [v for v in record.history[monitor] if math.isfinite(v)]
+        if finite:
+            callback.best = min(finite) if lower_is_better else max(finite)
+    return callback
+
+
+def _write_history(record, path):
+    if hasattr(record, "to_csv"):
+        record.to_csv(path)
+        return
+    # TODO(History.to_csv): a minimal writer for a History without to_csv
+    import csv  # noqa: PLC0415
+    from ._fileio import atomic_file  # noqa: PLC0415
+
+    keys = list(record.history)
+    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch", *keys, "seconds"])
+        for i, epoch in enumerate(record.epoch):
+            writer.writerow([epoch, *(repr(record.history[k][i]) for k in keys), repr(record.seconds[i])])
+
+
+def _read_history(path, keep_epochs):
+    """The run's earlier history (epochs up to ``keep_epochs``) when resuming, else an empty one."""
+    from .model import History  # noqa: PLC0415
+
+    if not os.path.isfile(path) or not hasattr(History, "from_csv") or keep_epochs <= 0:
+        return History()
+    old = History.from_csv(path)
+    record = History()
+    for i, epoch in enumerate(old.epoch):
+        if epoch <= keep_epochs:
+            record._record(epoch, {k: v[i] for k, v in old.history.items()}, old.seconds[i])
+    return record
+
+
+def _plot(record, path):
+    if hasattr(record, "plot"):
+        return record.plot(path)
+    # TODO(History.plot): a minimal loss plot for a History without plot()
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt  # noqa: PLC0415
+    from ._fileio import atomic_path  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    for key, values in record.history.items():
+        if "loss" in key:
+            ax.plot(record.epoch, values, marker="o", label=key)
+    ax.set_xlabel("epoch")
+    ax.legend()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def _write_state(run_dir, **state):
+    from ._fileio import write_json_atomic  # noqa: PLC0415
+
+    path = os.path.join(run_dir, _STATE_NAME)
+    old = {}
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+    old.update(state)
+    write_json_atomic(path, old)
+
+
+def _read_state(run_dir):
+    path = os.path.join(run_dir, _STATE_NAME)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+# ----------------------------------------------------------------------------- msrun
+_MSRUN_BOOT = ("import sys; from mindspore.parallel.cluster.run import main; "
+               "sys.argv[0] = 'msrun'; sys.exit(main())")
+
+
+def launch_command(cfg, config_path):
+    """``(argv, env)`` that run this training through msrun (one machine's share of it).
+
+    msrun starts ``python`` from ``PATH`` (not this interpreter), so the interpreter's own
+    ``bin`` folder goes first on ``PATH``; TinyMS's parent folder goes on ``PYTHONPATH`` so the
+    workers import this very TinyMS.
+    """
+    run_dir = cfg["out"]
+    entry = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_msrun_entry.py")
+    argv = [sys.executable, "-c", _MSRUN_BOOT,
+            f"--worker_num={cfg['nproc'] * cfg['nnodes']}", f"--local_worker_num={cfg['nproc']}",
+            f"--master_addr={cfg['master_addr']}", f"--master_port={cfg['master_port']}",
+            f"--log_dir={os.path.join(run_dir, 'msrun_log')}", "--join=True",
+            f"--cluster_time_out={cfg['cluster_timeout']}", "--tail_worker_log=0"]
+    if cfg["node_rank"] is not None:
+        argv.append(f"--node_rank={cfg['node_rank']}")
+    argv += [entry, "train", config_path, "--out", run_dir]
+    if cfg["resume"]:
+        argv += ["--resume", cfg["resume"]]
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    return argv, env
+
+
+def _launch(cfg, config_path, say):
+    if cfg["nnodes"] == 1 and cfg["master_addr"] in ("127.0.0.1", "localhost"):
+        with socket.socket() as s:  # msrun's scheduler would fail later with a less clear message
+            try:
+                s.bind((cfg["master_addr"], cfg["master_port"]))
+            except OSError:
+                raise ConfigError(f"master_port {cfg['master_port']} is in use on {cfg['master_addr']}; pass "
+                                  f"--master-port with a free port") from None
+    argv, env = launch_command(cfg, config_path)
+    say(f"Starting {cfg['nproc']} worker process(es) through msrun (logs: {os.path.join(cfg['out'], 'msrun_log')})")
+    code = subprocess.call(argv, env=env)
+    if code == 0:
+        say(f"Run directory: {cfg['out']}")
+    else:
+        say(f"msrun exited with status {code}; the workers' logs are in {os.path.join(cfg['out'], 'msrun_log')}")
+    return code
+
+
+# ----------------------------------------------------------------------------- train / eval
+def train(config_file=None, overrides=None, say=print):
+    """Run ``tinyms train``; return the process exit status (0 done, 130 interrupted)."""
+    stopper = _INTERRUPT
+    stopper.say = say
+    if not _distributed.launched():  # (msrun's workers are stopped by msrun itself)
+        stopper.start()
+    try:
+        return _train(config_file, overrides, say, stopper)
+    finally:
+        stopper.stop()
+
+
+def _train(config_file, overrides, say, stopper):
+    if _distributed.launched():
+        _distributed.setup()  # msrun's scheduler process stays in here until the workers are done
+    overrides = dict(overrides or {})
+    cfg = config_from_args(config_file, overrides)
+    run_dir = cfg["out"]
+    main = _distributed.is_main()
+    distributed_run = cfg["nproc"] > 1 or cfg["nnodes"] > 1
+    if distributed_run and not _distributed.launched():
+        os.makedirs(run_dir, exist_ok=True)
+        stopper.stop()  # msrun and its workers take Ctrl-C themselves
+        return _launch(cfg, write_config(cfg, os.path.join(run_dir, _CONFIG_NAME)), say)
+    if not main:
+        say = _silent
+    os.makedirs(run_dir, exist_ok=True)
+    if main and not _distributed.launched():
+        write_config(cfg, os.path.join(run_dir, _CONFIG_NAME))
+    _seed(cfg["seed"])
+
+    data = build_data(cfg, say)
+    steps = data.train.get_dataset_size()
+    if not steps:
+        raise ConfigError(f"batch_size {cfg['batch_size']} is larger than this process's share of the training "
+                          f"images; lower batch_size (or raise num_samples)")
+    model = build_model(cfg, data, steps)
+    resume_ckpt, initial_epoch = None, 0
+    if cfg["resume"]:
+        _, resume_ckpt = _resume_paths(cfg["resume"])
+        initial_epoch = int(_read_state(os.path.dirname(resume_ckpt)).get("epochs_done", 0))
+        if initial_epoch >= cfg["epochs"]:
+            say(f"{resume_ckpt} already holds {initial_epoch} epoch(s) of the {cfg['epochs']} asked; "
+                f"pass --epochs N (more) to train further")
+            return 0
+    record = _read_history(os.path.join(run_dir, "history.csv"), initial_epoch) if resume_ckpt else None
+    if record is None:
+        from .model import History  # noqa: PLC0415
+        record = History()
+    callback = _run_callback(model, run_dir, record, cfg, stopper, say)
+    workers = _distributed.group_size()
+    say(f"Training {cfg['model']} on {cfg['data']}: {cfg['epochs']} epoch(s) of {steps} step(s), batch "
+        f"{cfg['batch_size']}{f' x {workers} workers' if workers > 1 else ''}, {cfg['optimizer']} lr {cfg['lr']:g} "
+        f"({cfg['schedule']}); run directory {run_dir}")
+    kwargs = {"callbacks": [callback], "verbose": 1 if main else 0, "valid_dataset": data.test}
+    if resume_ckpt:
+        if "resume_from" in inspect.signature(model.train).parameters:
+            kwargs["resume_from"] = resume_ckpt
+        else:  # TODO(resume_from): weights and optimizer state; the epoch from run.json
+            model.load_checkpoint(resume_ckpt, resume=True)
+            kwargs["initial_epoch"] = initial_epoch
+        say(f"Resuming from {resume_ckpt} after epoch {initial_epoch}")
+    if main:
+        _write_state(run_dir, status="running", epochs_asked=cfg["epochs"])
+    model.train(cfg["epochs"], data.train, **kwargs)
+    if not main:
+        return 0
+    if record.epoch:
+        _plot(record, os.path.join(run_dir, "curves.png"))
+    if stopper.requested:
+        say(f"Interrupted: last.ckpt saved in {run_dir}. Continue with: tinyms train --resume {run_dir}")
+        return 130
+    _write_state(run_dir, status="finished", epochs_done=cfg["epochs"], step_in_epoch=None)
+    _write_servable(cfg, model, data, run_dir, say)
+    final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
+                                                                                        "val_accuracy"))
+    say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {os.path.join(run_dir, 'servable')})")
+    return 0
+
+
+def _write_servable(cfg, model, data, run_dir, say):
+    from .errors import ExportError  # noqa: PLC0415
+    from .serving import write_servable  # noqa: PLC0415
+
+    best = os.path.join(run_dir, "best.ckpt")
+    if os.path.isfile(best):
+        model.load_checkpoint(best)
+    folder = os.path.join(run_dir, "servable")
+    description = f"{cfg['model']} trained on {_data_label(cfg['data'])} by tinyms train"
+    try:
+        write_servable(folder, cfg["model"], model.network, description=description, class_num=len(data.labels),
+                       formats=("onnx", "ckpt"), transform=data.transform, labels=list(data.labels))
+    except ExportError as err:
+        say(f"ONNX export impossible ({err}); the servable runs the checkpoint on MindSpore")
+        write_servable(folder, cfg["model"], model.network, description=description, class_num=len(data.labels),
+                       formats=("ckpt",), transform=data.transform, labels=list(data.labels))
+    return folder
+
+
+def _seed(seed):
+    import tinyms  # noqa: PLC0415
+
+    try:
+        set_seed = tinyms.set_seed
+    except AttributeError:
+        from .context import set_seed  # noqa: PLC0415
+    set_seed(seed)
+
+
+def _silent(*args, **kwargs):
+    pass
+
+
+def evaluate(target, overrides=None, say=print):
+    """Run ``tinyms eval RUN_DIR_OR_CHECKPOINT``; return the metrics dict."""
+    target = os.path.abspath(os.path.expanduser(os.fspath(target)))
+    if os.path.isdir(target):
+        run_dir = target
+        ckpt = next((os.path.join(run_dir, n) for n in ("best.ckpt", "last.ckpt")
+                     if os.path.isfile(os.path.join(run_dir, n))), None)
+        if ckpt is None:
+            raise FileNotFoundError(f"{run_dir} holds no best.ckpt or last.ckpt; give a run directory of "
+                                    f"tinyms train (or one of its checkpoints)")
+    elif os.path.isfile(target):
+        run_dir, ckpt = os.path.dirname(target), target
+    else:
+        raise FileNotFoundError(f"no run directory or checkpoint at {target!r}")
+    config_path = os.path.join(run_dir, _CONFIG_NAME)
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(f"no {_CONFIG_NAME} in {run_dir}: tinyms eval reads the run's configuration "
+                                f"there to rebuild its network and test data")
+    values = load_config_file(config_path)
+    values.pop("resume", None)
+    cfg = resolve_config(values, overrides)
+    data = build_data(cfg, say, train=False)
+    if data.test is None:
+        raise ConfigError(f"{cfg['data']} has {data.test_note}: nothing to evaluate on. Split it into train/ and "
+                          f"val/ (or test/) sub-folders")
+    model = build_model(cfg, data)
+    model.load_checkpoint(ckpt)
+    results = model.eval(data.test)
+    count = getattr(model, "eval_samples", None)
+    shown = "  ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in results.items())
+    say(f"{shown}  ({f'{count:,} images of ' if count else ''}{data.test_note}; {os.path.basename(ckpt)})")
+    return results
