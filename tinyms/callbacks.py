@@ -11,6 +11,10 @@ Three names differ from MindSpore's on purpose:
 - ``ModelCheckpoint`` uses that config by default and leaves its files readable (mode 0644)
   rather than MindSpore's owner-read-only 0400.
 - ``History`` is :class:`tinyms.model.History` (one class under one name).
+- ``EarlyStopping`` and ``ReduceLROnPlateau`` are TinyMS's own (MindSpore's positional order):
+  they watch the names ``History`` records (``loss``, ``val_loss``, ``val_<metric>``; MindSpore's
+  ``eval_loss`` and bare metric names are aliases), in ``tinyms.model.Model.train`` and in
+  ``mindspore.train.Model.train`` alike; ``ModelCheckpoint(monitor=...)`` keeps the best k epochs.
 
 Example:
     >>> from tinyms.callbacks import ModelCheckpoint, CheckpointConfig, LossMonitor
@@ -19,6 +23,7 @@ Example:
     >>> callbacks = [ckpt, LossMonitor(per_print_times=100)]
 """
 
+import collections
 import contextlib
 import os
 import time
@@ -26,14 +31,14 @@ import time
 import numpy as np
 from mindspore import train as _train
 
+from . import _monitor
 from ._checks import positive_int
 from ._fileio import FILE_MODE as _FILE_MODE
 from .model import history as _history_module
 from .model.history import History
 
-_FROM_MINDSPORE = ["Callback", "RunContext", "LossMonitor", "TimeMonitor", "EarlyStopping",
-                   "ReduceLROnPlateau", "LearningRateScheduler", "LambdaCallback", "SummaryCollector",
-                   "OnRequestExit", "BackupAndRestore"]
+_FROM_MINDSPORE = ["Callback", "RunContext", "LossMonitor", "TimeMonitor", "LearningRateScheduler",
+                   "LambdaCallback", "SummaryCollector", "OnRequestExit", "BackupAndRestore"]
 
 globals().update({name: getattr(_train, name) for name in _FROM_MINDSPORE})
 
@@ -57,21 +62,65 @@ class CheckpointConfig(_train.CheckpointConfig):
 
 
 class ModelCheckpoint(_train.ModelCheckpoint):
-    """MindSpore's ``ModelCheckpoint`` writing CRC-checked, owner-writable files.
+    """MindSpore's ``ModelCheckpoint`` writing CRC-checked, owner-writable files; or the best k epochs.
+
+    Without ``monitor`` it saves as MindSpore's does: every ``config.save_checkpoint_steps``
+    steps, keeping the last ``config.keep_checkpoint_max`` files. With ``monitor`` it saves at the
+    end of an epoch instead, when that epoch's value of ``monitor`` ranks among the best
+    ``save_best_k`` seen in this run, and deletes the file that drops out of the ranking, so the
+    folder keeps exactly the best k epochs, named
+    ``<prefix>-best-epoch<E>-<monitor>=<value>.ckpt``. Every file carries a CRC-32, is written
+    to a temporary name, fsync'ed and renamed (mode 0644), and holds the network's weights and
+    the optimizer's state, like the periodic files.
 
     Args:
         prefix (str): file name prefix. Default ``"CKP"``.
         directory (str): folder for the files. Default: the current directory.
-        config (CheckpointConfig): when to save and how many to keep. Default:
+        config (CheckpointConfig): when to save and how many to keep (periodic saving). Default:
             ``tinyms.callbacks.CheckpointConfig()`` (CRC on).
+        monitor (str): keep the best epochs by this value, a name ``History`` records
+            (``"val_loss"``, ``"val_accuracy"``, ``"loss"``; MindSpore's ``"eval_loss"`` and bare
+            metric names such as ``"accuracy"`` work too). Default None: periodic saving.
+        save_best_k (int): how many of the best epochs to keep. Default 1 (with ``monitor``).
+        mode (str): ``"min"`` (lower is better), ``"max"``, or ``"auto"``: max for accuracy-like
+            names, min for losses and errors.
+
+    Attributes:
+        best_k (list[RankedCheckpoint]): with ``monitor``, the files kept, best first, each a
+            ``(path, epoch, value)`` named tuple.
+        best_checkpoint (str): with ``monitor``, the path of the best file so far (None before
+            the first epoch ends).
+
+    Raises:
+        ValueError: ``save_best_k`` or ``mode`` without ``monitor``, or an unknown ``mode``.
+        UnknownNameError: at the end of the first epoch, ``monitor`` names no recorded value
+            (the message lists those there are).
 
     Example:
         >>> from tinyms.callbacks import ModelCheckpoint
         >>> cb = ModelCheckpoint(prefix="lenet5", directory="/tmp/ckpt")
+        >>> best = ModelCheckpoint(prefix="lenet5", directory="/tmp/ckpt", monitor="val_accuracy", save_best_k=3)
+        >>> # model.train(10, train_ds, callbacks=[best], valid_dataset=test_ds); best.best_checkpoint
     """
 
-    def __init__(self, prefix="CKP", directory=None, config=None):
+    def __init__(self, prefix="CKP", directory=None, config=None, *, monitor=None, save_best_k=None, mode="auto"):
         super().__init__(prefix, directory, config if config is not None else CheckpointConfig())
+        if monitor is None:
+            if save_best_k is not None or mode != "auto":
+                raise ValueError("save_best_k and mode rank epochs by a monitored value: pass monitor= too, "
+                                 "e.g. ModelCheckpoint(..., monitor='val_loss', save_best_k=3)")
+            self.monitor = None
+        else:
+            self.monitor = _monitor_name(monitor, "ModelCheckpoint")
+        self.save_best_k = positive_int(1 if save_best_k is None else save_best_k, "save_best_k", 3)
+        self.mode = _monitor.resolve_mode(mode, self.monitor) if self.monitor else None
+        self.best_k = []
+        self._key = None
+        self._steps = _monitor.StepLosses()
+
+    @property
+    def best_checkpoint(self):
+        return self.best_k[0].path if self.best_k else None
 
     def _fix_mode(self):
         path = self.latest_ckpt_file_name
@@ -79,13 +128,300 @@ class ModelCheckpoint(_train.ModelCheckpoint):
             with contextlib.suppress(OSError):
                 os.chmod(path, _FILE_MODE)
 
+    def on_train_begin(self, run_context):
+        super().on_train_begin(run_context)
+        self._key = None
+        self._steps.reset()
+
     def on_train_step_end(self, run_context):
+        if self.monitor is not None:  # the best-k files replace periodic saving
+            if self.monitor == "loss":
+                self._steps.add(run_context.original_args())
+            return
         super().on_train_step_end(run_context)
         self._fix_mode()
 
+    def on_train_epoch_end(self, run_context):
+        super().on_train_epoch_end(run_context)
+        if self.monitor is None:
+            return
+        params = run_context.original_args()
+        logs = _monitor.epoch_logs(params, self._steps)
+        self._steps.reset()
+        if self._key is None:
+            self._key = _monitor.resolve_monitor(self.monitor, logs, "ModelCheckpoint")
+        value = logs.get(self._key)
+        if value is None or not np.isfinite(value):
+            return
+        worst = self.best_k[-1].value if len(self.best_k) >= self.save_best_k else None
+        if not _monitor.is_improvement(value, worst, self.mode, 0.0):
+            return
+        epoch = int(_monitor.field(params, "cur_epoch_num") or 0)
+        path = self._save_ranked(params, epoch, value)
+        self.best_k.append(RankedCheckpoint(path, epoch, value))
+        self.best_k.sort(key=lambda r: (r.value if self.mode == "min" else -r.value, r.epoch))
+        for dropped in self.best_k[self.save_best_k:]:
+            if dropped.path != path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(dropped.path)
+        del self.best_k[self.save_best_k:]
+
+    def _save_ranked(self, params, epoch, value):
+        """Write this epoch's best-k file (weights and optimizer state); return its path."""
+        from .model import _checkpoint
+        directory = self._directory_func(params) if self._directory_func else self._directory
+        prefix = self._prefix_func(params) if self._prefix_func else self._prefix
+        path = os.path.join(directory, f"{prefix}-best-epoch{epoch}-{self._key}={value:.6g}.ckpt")
+        network = self._config.saved_network or _monitor.field(params, "train_network")
+        meta = {"epoch": epoch, "monitor": self._key, "value": float(value)}
+        cfg = getattr(_monitor.field(params, "network"), "default_cfg", None)
+        if cfg is not None and getattr(cfg, "labels", None):
+            meta.update(model=cfg.name, class_num=len(cfg.labels))
+        state = _monitor.field(params, "train_state")
+        if hasattr(state, "to_json"):  # TinyMS's loop: the file can resume training too
+            meta["train_state"] = state.to_json()
+        path = _checkpoint.save_checkpoint(network, path, metadata=meta)
+        self._latest_ckpt_file_name = path
+        return path
+
     def on_train_end(self, run_context):
+        if self.monitor is not None:
+            return
         super().on_train_end(run_context)
         self._fix_mode()
+
+
+RankedCheckpoint = collections.namedtuple("RankedCheckpoint", ["path", "epoch", "value"])
+RankedCheckpoint.__doc__ = "One file ``ModelCheckpoint(monitor=...)`` keeps: its path, epoch and monitored value."
+
+
+def _monitor_name(monitor, owner):
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"{owner}(monitor=...) takes a name History records, such as 'val_loss', "
+                        f"'val_accuracy' or 'loss'; got {monitor!r}")
+    return monitor
+
+
+class _Monitoring(_train.Callback):
+    """Shared by the callbacks that act on a monitored per-epoch value."""
+
+    _owner = "Callback"
+
+    def __init__(self, monitor, mode, min_delta, verbose):
+        super().__init__()
+        self.monitor = _monitor_name(monitor, self._owner)
+        self.mode = _monitor.resolve_mode(mode, self.monitor)
+        self.min_delta = _monitor.check_number(min_delta, "min_delta", minimum=0.0)
+        self.verbose = bool(verbose)
+        self._key = None
+        self._steps = _monitor.StepLosses()
+
+    def on_train_begin(self, run_context):
+        self._key = None
+        self._steps.reset()
+
+    def on_train_epoch_begin(self, run_context):
+        self._steps.reset()
+
+    def on_train_step_end(self, run_context):
+        if self.monitor == "loss":  # only the training loss is computed from the steps
+            self._steps.add(run_context.original_args())
+
+    def _current(self, params):
+        """This epoch's monitored value (None when it was not recorded this epoch)."""
+        logs = _monitor.epoch_logs(params, self._steps)
+        self._steps.reset()
+        if self._key is None:
+            self._key = _monitor.resolve_monitor(self.monitor, logs, self._owner)
+        return logs.get(self._key)
+
+    def _say(self, text):
+        if self.verbose:
+            print(f"{self._owner}: {text}", flush=True)
+
+
+class EarlyStopping(_Monitoring):
+    """Stop training when a monitored value has stopped improving.
+
+    After each epoch the monitored value is compared with the best so far; an epoch that does
+    not beat it by more than ``min_delta`` counts as a miss, an improvement resets the count, and
+    ``patience`` misses in a row stop training (at the end of that epoch). With
+    ``restore_best_weights`` the network's weights of the best epoch are copied when it ends and
+    put back when training ends. The positional order is ``mindspore.train.EarlyStopping``'s.
+
+    Args:
+        monitor (str): a name ``History`` records: ``"val_loss"`` (default; needs
+            ``valid_dataset=``), ``"val_<metric>"`` or ``"loss"``. MindSpore's ``"eval_loss"``
+            and bare metric names (``"accuracy"`` for ``"val_accuracy"``) work too.
+        min_delta (float): the smallest change that counts as an improvement, 0 or more.
+        patience (int): how many epochs without improvement to allow; 0 stops at the first.
+        verbose (bool): print a line when stopping and when restoring weights.
+        mode (str): ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names such as
+            ``val_accuracy``, min for losses).
+        baseline (float): a value to beat: epochs that do not beat it count as misses even
+            at the start. Default None.
+        restore_best_weights (bool): end training with the weights of the best epoch (none
+            are restored when no epoch beat ``baseline``).
+
+    Attributes:
+        best (float): the best value seen. best_epoch (int): its epoch.
+        stopped_epoch (int): the epoch training stopped at, None when it ran to the end.
+
+    Raises:
+        UnknownNameError: at the end of the first epoch, ``monitor`` names no recorded value
+            (the message lists those there are).
+
+    Example:
+        >>> from tinyms.callbacks import EarlyStopping
+        >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+        >>> # model.train(50, train_ds, callbacks=[stop], valid_dataset=test_ds)
+    """
+
+    _owner = "EarlyStopping"
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=False, mode="auto",
+                 baseline=None, restore_best_weights=False):
+        super().__init__(monitor, mode, min_delta, verbose)
+        self.patience = _checks_non_negative(patience, "patience")
+        self.baseline = None if baseline is None else _monitor.check_number(baseline, "baseline")
+        self.restore_best_weights = bool(restore_best_weights)
+        self._reset()
+
+    def _reset(self):
+        self.wait = 0
+        self.best = self.baseline
+        self.best_epoch = None
+        self.stopped_epoch = None
+        self._best_weights = None
+
+    def on_train_begin(self, run_context):
+        super().on_train_begin(run_context)
+        self._reset()
+
+    def on_train_epoch_end(self, run_context):
+        params = run_context.original_args()
+        value = self._current(params)
+        epoch = int(_monitor.field(params, "cur_epoch_num") or 0)
+        if value is None:
+            return
+        if _monitor.is_improvement(value, self.best, self.mode, self.min_delta):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._best_weights = _monitor.snapshot(_network_of(params))
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            run_context.request_stop()
+            self._say(f"stopping at epoch {epoch}: {self._key} has not improved for {self.wait} "
+                      f"epoch(s) (best {self.best:.6g} at epoch {self.best_epoch})")
+
+    def on_train_end(self, run_context):
+        if self.restore_best_weights and self._best_weights is not None:
+            _monitor.restore(self._best_weights)
+            self._say(f"restored the weights of epoch {self.best_epoch} ({self._key} {self.best:.6g})")
+
+
+class ReduceLROnPlateau(_Monitoring):
+    """Lower the learning rate when a monitored value has stopped improving.
+
+    ``patience`` epochs in a row without an improvement larger than ``min_delta`` multiply the
+    optimizer's learning rate by ``factor`` (never below ``min_lr``); then ``cooldown`` epochs
+    pass before misses count again. The rate is the optimizer's ``learning_rate`` Parameter
+    (one per parameter group), so the optimizer must have a constant rate, not a per-step
+    schedule. The positional order is ``mindspore.train.ReduceLROnPlateau``'s.
+
+    Args:
+        monitor (str): a name ``History`` records: ``"val_loss"`` (default; needs
+            ``valid_dataset=``), ``"val_<metric>"`` or ``"loss"`` (MindSpore's names work too).
+        factor (float): the multiplier, between 0 and 1.
+        patience (int): epochs without improvement before lowering the rate.
+        verbose (bool): print a line each time the rate changes.
+        mode (str): ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
+        min_delta (float): the smallest change that counts as an improvement.
+        cooldown (int): epochs to wait after a reduction before counting misses again.
+        min_lr (float): the rate is never lowered below this.
+
+    Attributes:
+        reductions (list[tuple]): ``(epoch, old_lr, new_lr)`` for each change (first group's rate).
+
+    Raises:
+        LearningRateError: when training begins, the optimizer follows a per-step schedule.
+        UnknownNameError: at the end of the first epoch, ``monitor`` names no recorded value.
+
+    Example:
+        >>> from tinyms.callbacks import ReduceLROnPlateau
+        >>> plateau = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5)
+        >>> # model.train(30, train_ds, callbacks=[plateau], valid_dataset=test_ds)
+    """
+
+    _owner = "ReduceLROnPlateau"
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=False, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__(monitor, mode, min_delta, verbose)
+        self.factor = _monitor.check_number(factor, "factor", minimum=0.0, below=1.0, allow_equal=False)
+        self.patience = _checks_non_negative(patience, "patience")
+        self.cooldown = _checks_non_negative(cooldown, "cooldown")
+        self.min_lr = _monitor.check_number(min_lr, "min_lr", minimum=0.0)
+        self.reductions = []
+        self._lrs = None
+        self.wait = self.cooldown_counter = 0
+        self.best = None
+
+    def on_train_begin(self, run_context):
+        super().on_train_begin(run_context)
+        self._lrs = _monitor.lr_parameters(_monitor.field(run_context.original_args(), "optimizer"),
+                                           "ReduceLROnPlateau")
+        self.wait = self.cooldown_counter = 0
+        self.best = None
+
+    def on_train_epoch_end(self, run_context):
+        params = run_context.original_args()
+        value = self._current(params)
+        if value is None:
+            return
+        improved = _monitor.is_improvement(value, self.best, self.mode, self.min_delta)
+        if improved:
+            self.best = value
+        if self.cooldown_counter > 0:  # an epoch of the cooldown: misses do not count
+            self.cooldown_counter -= 1
+            return
+        if improved:
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        self.wait = 0
+        if self._lrs is None:
+            self._lrs = _monitor.lr_parameters(_monitor.field(params, "optimizer"), "ReduceLROnPlateau")
+        changed = None
+        for param in self._lrs:
+            old = _monitor.get_lr(param)
+            new = max(old * self.factor, self.min_lr)
+            if old - new > 1e-12 * max(abs(old), 1e-30):
+                _monitor.set_lr(param, new)
+                changed = changed or (old, _monitor.get_lr(param))
+        if changed is not None:
+            epoch = int(_monitor.field(params, "cur_epoch_num") or 0)
+            self.reductions.append((epoch, changed[0], changed[1]))
+            self.cooldown_counter = self.cooldown
+            self._say(f"epoch {epoch}: {self._key} has not improved for {self.patience} epoch(s); "
+                      f"learning rate {changed[0]:.6g} -> {changed[1]:.6g}")
+
+
+def _checks_non_negative(value, name):
+    from ._checks import non_negative_int
+    return non_negative_int(value, name, 2)
+
+
+def _network_of(params):
+    network = _monitor.field(params, "network") or _monitor.field(params, "train_network")
+    if network is None:
+        raise RuntimeError("EarlyStopping(restore_best_weights=True) needs the network in the callback "
+                           "fields (run_context.original_args().network)")
+    return network
 
 
 class LossTimeMonitor(_train.Callback):
@@ -298,5 +634,5 @@ vgg_cb = _family_cb("vgg_cb", "the VGG networks", "vgg")
 resnet_cb = _family_cb("resnet_cb", "the ResNets", "resnet")
 densenet_cb = _family_cb("densenet_cb", "the DenseNets", "densenet")
 
-__all__ = _FROM_MINDSPORE + ["CheckpointConfig", "ModelCheckpoint", "History", "CSVLogger", "LossTimeMonitor",
+__all__ = _FROM_MINDSPORE + ["EarlyStopping", "ReduceLROnPlateau", "CheckpointConfig", "ModelCheckpoint", "History", "CSVLogger", "LossTimeMonitor",
                              "mobilenetv2_cb", "lenet5_cb", "alexnet_cb", "vgg_cb", "resnet_cb", "densenet_cb"]

@@ -19,6 +19,7 @@ __all__ = [
     "RecipeError",
     "ImageSaveError",
     "HubError",
+    "LearningRateError",
 ]
 
 
@@ -86,3 +87,8 @@ class RecipeError(TinyMSError, ValueError):
 
 class ImageSaveError(TinyMSError, OSError):
     """An image (e.g. a grid from ``show_images``) cannot be written to the requested file; nothing was left behind."""
+
+
+class LearningRateError(TinyMSError, ValueError):
+    """An optimizer's learning rate cannot be changed as asked (by ``ReduceLROnPlateau`` or
+    ``Model.lr_find``): it follows a per-step schedule fixed in advance."""

@@ -573,6 +573,50 @@ class Model:
         example = inputs if isinstance(inputs, Tensor) else _as_tensor(inputs)
         return _export.export_network(self.network, example, file_name, file_format)
 
+    # ------------------------------------------------------------------ lr_find
+    def lr_find(self, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.98, diverge=4.0):
+        """Sweep the learning rate over a few training steps to find a good one.
+
+        Trains for up to ``num_steps`` steps (going round the dataset again when it is
+        shorter), raising the learning rate exponentially from ``start_lr`` to ``end_lr``, and
+        records each step's loss. The loss is smoothed (an exponential moving average with bias
+        correction; NaN/inf losses are left out), and the sweep stops early once the smoothed
+        loss exceeds ``diverge`` times its lowest value. Afterwards the network's weights and the
+        optimizer's state (moments, step count, learning rate) are put back bit for bit, so the
+        model is exactly as before the call.
+
+        Args:
+            dataset: a batched ``(data, label)`` dataset, as for :meth:`train`.
+            start_lr (float): the first learning rate. Default 1e-7.
+            end_lr (float): the last learning rate, larger than ``start_lr``. Default 10.
+            num_steps (int): steps in the sweep, at least 2. Default 100.
+            smooth (float): the moving average's weight of the past, in [0, 1). Default 0.98.
+            diverge (float): stop when the smoothed loss rises above this multiple of its
+                lowest value (for positive losses). Default 4.
+
+        Returns:
+            LRFinderResult: ``lrs``, ``losses`` and ``smoothed`` per step; the suggestions
+            ``steepest`` (fastest descent of the smoothed loss per decade of learning rate) and
+            ``valley`` (one decade below the smoothed minimum); ``plot(path=None)``.
+
+        Raises:
+            NotCompiledError: ``compile`` has not set a loss and an optimizer.
+            LearningRateError: the optimizer follows a per-step schedule (a list or a
+                ``LearningRateSchedule``): compile with a constant learning rate for the sweep.
+            DatasetError, InputShapeError: as for :meth:`train`.
+            ValueError: arguments out of range (e.g. ``end_lr <= start_lr``).
+
+        Example:
+            >>> model.compile(loss_fn="cross_entropy", optimizer="momentum")  # doctest: +SKIP
+            >>> result = model.lr_find(train_ds, num_steps=100)             # doctest: +SKIP
+            >>> result.valley                                               # doctest: +SKIP
+            0.0031
+            >>> result.plot("lr_find.png")                                  # doctest: +SKIP
+        """
+        from ._lr_find import lr_find
+        return lr_find(self, dataset, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps,
+                       smooth=smooth, diverge=diverge)
+
     # ------------------------------------------------------------------ summary
     def summary(self, input_shape=None):
         """Print and return a table of the network's layers: output shapes, parameters, totals.
