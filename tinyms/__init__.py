@@ -46,6 +46,10 @@ _SUBMODULES = frozenset({"context", "data", "vision", "model", "callbacks", "lay
                          "initializers", "losses", "metrics", "optimizers", "serving", "errors", "hub"})
 
 
+# ``tinyms.set_seed(seed)`` seeds Python, NumPy, MindSpore and the data pipeline (see _seed.py).
+_SEED_NAMES = ("set_seed", "get_seed")
+
+
 def _numpy_names():
     """The numpy-style function names (reading them imports MindSpore)."""
     return _importlib.import_module("._numpy", __name__).__all__
@@ -78,7 +82,9 @@ def __getattr__(name):
         module = _importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
-    if name == "__all__":
+    if name in _SEED_NAMES:
+        value = getattr(_importlib.import_module("._seed", __name__), name)
+    elif name == "__all__":
         value = _star_names()
     elif name in ("Tensor", "Parameter") or name in _DTYPES or name in _numpy_names():
         value = _load_mindspore_names(name)
@@ -89,5 +95,5 @@ def __getattr__(name):
 
 
 def __dir__():
-    names = set(globals()) | _SUBMODULES | {"Tensor", "Parameter", *_DTYPES}
+    names = set(globals()) | _SUBMODULES | {"Tensor", "Parameter", *_DTYPES, *_SEED_NAMES}
     return sorted(n for n in names if not n.startswith("_") or n in ("__version__",))

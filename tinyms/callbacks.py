@@ -35,6 +35,7 @@ from . import _monitor
 from ._checks import positive_int
 from ._fileio import FILE_MODE as _FILE_MODE
 from .model import history as _history_module
+from .model._loop import LoopCallback
 from .model.history import History
 
 _FROM_MINDSPORE = ["Callback", "RunContext", "LossMonitor", "TimeMonitor", "LearningRateScheduler",
@@ -127,6 +128,19 @@ class ModelCheckpoint(_train.ModelCheckpoint):
         if path:
             with contextlib.suppress(OSError):
                 os.chmod(path, _FILE_MODE)
+
+    def _save_ckpt(self, cb_params, force_to_save=False):
+        self._saving_params = cb_params  # read by _append_dict_content, just before a file is written
+        super()._save_ckpt(cb_params, force_to_save)
+
+    def _append_dict_content(self, epoch_num, step_num):
+        # Each file carries the training state (step, random generator states, data position)
+        # that Model.train(..., resume_from=file) restores; computed only when a file is written.
+        super()._append_dict_content(epoch_num, step_num)
+        from .model._state import STATE_KEY, state_json
+        if not getattr(self, "_own_append_dict", False):  # never write into the config's dict
+            self._append_dict, self._own_append_dict = dict(self._append_dict), True
+        self._append_dict[STATE_KEY] = state_json(getattr(self, "_saving_params", None))
 
     def on_train_begin(self, run_context):
         super().on_train_begin(run_context)
@@ -635,4 +649,5 @@ resnet_cb = _family_cb("resnet_cb", "the ResNets", "resnet")
 densenet_cb = _family_cb("densenet_cb", "the DenseNets", "densenet")
 
 __all__ = _FROM_MINDSPORE + ["EarlyStopping", "ReduceLROnPlateau", "CheckpointConfig", "ModelCheckpoint", "History", "CSVLogger", "LossTimeMonitor",
-                             "mobilenetv2_cb", "lenet5_cb", "alexnet_cb", "vgg_cb", "resnet_cb", "densenet_cb"]
+                             "mobilenetv2_cb", "lenet5_cb", "alexnet_cb", "vgg_cb", "resnet_cb", "densenet_cb",
+                             "LoopCallback"]

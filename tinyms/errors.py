@@ -20,6 +20,7 @@ __all__ = [
     "ImageSaveError",
     "HubError",
     "LearningRateError",
+    "TrainingDivergedError",
 ]
 
 
@@ -92,3 +93,18 @@ class ImageSaveError(TinyMSError, OSError):
 class LearningRateError(TinyMSError, ValueError):
     """An optimizer's learning rate cannot be changed as asked (by ``ReduceLROnPlateau`` or
     ``Model.lr_find``): it follows a per-step schedule fixed in advance."""
+
+
+class TrainingDivergedError(TinyMSError, ArithmeticError):
+    """The training loss became NaN or infinite; the message names the epoch and step and
+    suggests a lower learning rate.
+
+    Attributes:
+        epoch (int): the epoch (1-based) of the first non-finite loss.
+        step (int): the global step (1-based) of that loss.
+        loss (float): the value (``nan``, ``inf`` or ``-inf``).
+    """
+
+    def __init__(self, message, epoch=None, step=None, loss=None):
+        super().__init__(message)
+        self.epoch, self.step, self.loss = epoch, step, loss

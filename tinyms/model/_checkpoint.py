@@ -26,7 +26,7 @@ from .._text import first_line as _first_line
 from ..errors import CheckpointError
 
 __all__ = ["save_checkpoint", "read_checkpoint", "load_weights", "load_optimizer_state",
-           "metadata", "META_PREFIX", "verify_crc"]
+           "optimizer_slots", "checkpoint_path", "metadata", "META_PREFIX", "verify_crc"]
 
 META_PREFIX = "tinyms_"  # metadata entries TinyMS adds to a file (model name, class count...)
 _CRC_TAG = b"crc_num"
@@ -36,6 +36,11 @@ _TRAILER = len(_CRC_TAG) + 10
 _OPTIMIZER_SCALARS = {"learning_rate", "momentum", "global_step", "beta1_power", "beta2_power",
                       "scale_sense", "current_iterator_step", "last_overflow_iterator_step",
                       "epoch_num", "step_num", "weight_decay", "loss_scale"}
+
+
+def checkpoint_path(path):
+    """The absolute path :func:`save_checkpoint` writes for ``path`` (``.ckpt`` appended if missing)."""
+    return _fix_path(path)
 
 
 def _fix_path(path):
@@ -222,6 +227,15 @@ def load_weights(network, path, params=None):
     return params
 
 
+def optimizer_slots(optimizer, network):
+    """``{name: Parameter}`` of the optimizer's own state (moments, ``global_step``, learning
+    rate...), without the network's weights it also holds."""
+    own_ids = {id(p) for p in network.get_parameters()}
+    own_names = {p.name for p in network.get_parameters()}
+    return {p.name: p for p in optimizer.get_parameters()
+            if id(p) not in own_ids and p.name not in own_names}
+
+
 def load_optimizer_state(optimizer, network, path, params):
     """Load optimizer slots (``moments.*``, ``learning_rate``...) from ``params`` into ``optimizer``.
 
@@ -233,10 +247,7 @@ def load_optimizer_state(optimizer, network, path, params):
     """
     import mindspore as ms
 
-    own_ids = {id(p) for p in network.get_parameters()}
-    own_names = {p.name for p in network.get_parameters()}
-    slots = {p.name: p for p in optimizer.get_parameters()
-             if id(p) not in own_ids and p.name not in own_names}
+    slots = optimizer_slots(optimizer, network)
     problems = []
     for name, slot in slots.items():
         value = params.get(name)

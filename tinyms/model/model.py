@@ -1,7 +1,6 @@
 """The high-level :class:`Model`: compile, train, eval, predict, save, load, export."""
 
 import contextlib
-import math
 import os
 import time
 
@@ -18,10 +17,11 @@ from .._text import first_line as _first_line
 from .._checks import non_negative_int, positive_int
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
-from . import _checkpoint, _distributed, _export
+from . import _checkpoint, _distributed, _export, _loop
 from ._exact import exact_eval_pipeline
 from ._progress import EpochProgress
-from .history import History, learning_rates
+from ._state import STATE_KEY, TrainState, state_from_entries
+from .history import History
 
 __all__ = ["Model", "load"]
 
@@ -55,6 +55,9 @@ class Model:
         self.metrics = {}
         self._train_net = None
         self._eval_net = None
+        self._step_fn = None
+        self.stop_training = False  # a callback sets it to end training after the current step
+        self.train_state = None  # where training is (TrainState); checkpoints save it
 
     # ------------------------------------------------------------------ compile
     def compile(self, loss_fn=None, optimizer=None, metrics=None, learning_rate=None):
@@ -91,11 +94,13 @@ class Model:
         self.metrics = _metrics.get(metrics)
         self._train_net = None
         self._eval_net = None
+        self._step_fn = None
+        self.train_state = None
         return self
 
     # -------------------------------------------------------------------- train
     def train(self, epoch, train_dataset, callbacks=None, dataset_sink_mode=False, sink_size=-1,
-              initial_epoch=0, *, verbose=1, valid_dataset=None):
+              initial_epoch=0, *, verbose=1, valid_dataset=None, resume_from=None):
         """Train until epoch ``epoch`` over ``train_dataset``.
 
         The positional order is ``mindspore.train.Model.train``'s, so MindSpore and TinyMS 0.3
@@ -119,6 +124,13 @@ class Model:
             valid_dataset: optional dataset evaluated (exactly, see :meth:`eval`) after every
                 epoch; its results appear in the history as ``val_loss`` / ``val_<metric>`` and
                 as ``eval_loss`` / metric names to callbacks such as EarlyStopping.
+            resume_from (str): a checkpoint written by :meth:`save_checkpoint` or a
+                ``tinyms.callbacks.ModelCheckpoint`` of an earlier run: its weights, optimizer
+                state (moments, step count, so per-step learning-rate schedules continue), epoch,
+                step, random generator states and data position are restored and training
+                continues up to epoch ``epoch``. With the same seed, dataset and batch size, a
+                run interrupted after epoch k and resumed ends with the weights of an
+                uninterrupted run. The returned History holds the resumed epochs.
 
         Returns:
             History: per-epoch ``loss`` (and validation results).
@@ -128,6 +140,10 @@ class Model:
             DatasetError: the dataset is empty, does not yield ``(data, label)``, or holds a
                 label outside the network's classes.
             InputShapeError: the data does not fit the network.
+            CheckpointError: ``resume_from`` is missing, corrupt, of another network or
+                optimizer, or from a run with another number of steps per epoch.
+            TrainingDivergedError: the loss became NaN or infinite (the message names the epoch
+                and step and suggests a lower learning rate).
 
         Example:
             >>> history = model.train(1, train_ds)           # doctest: +SKIP
@@ -152,106 +168,70 @@ class Model:
         size = _dataset_size(train_dataset, "train_dataset")
         steps = int(sink_size) if dataset_sink_mode and sink_size > 0 else size
         _context._apply_defaults()
-        train_net = self._build_train_net()
+        state = None
+        if resume_from is not None:
+            if initial_epoch:
+                raise ValueError("pass either resume_from= or initial_epoch=, not both: a checkpoint "
+                                 "records the epoch it was saved at")
+            state = self._resume(resume_from, steps)
+            if state.epoch >= epoch:
+                raise ValueError(f"{os.fspath(resume_from)!r} has already completed {state.epoch} epoch(s); "
+                                 f"to train on, pass an epoch greater than {state.epoch}, e.g. "
+                                 f"model.train({state.epoch + 1}, ..., resume_from=...)")
         callbacks = _as_list(callbacks)
         # a History among the callbacks is the record this call fills and returns
         history = next((cb for cb in callbacks if isinstance(cb, History)), None) or History()
         callbacks = [cb for cb in callbacks if not isinstance(cb, History)]
-        epochs_to_run = epoch - initial_epoch
+        return _loop.run_train(self, epoch, train_dataset, callbacks, steps, size, initial_epoch, verbose,
+                               valid_dataset, history, state, sink_mode=dataset_sink_mode)
 
-        cb_params = self._callback_params(epoch, steps, train_dataset, callbacks)
-        cb_params.cur_epoch_num = initial_epoch
-        cb_params.cur_step_num = initial_epoch * steps
-        cb_params.initial_step = initial_epoch * steps
-        cb_params.dataset_sink_mode = bool(dataset_sink_mode)
-        run_context = RunContext(cb_params)
-        passes = math.ceil(epochs_to_run * steps / size)
-        iterator = train_dataset.create_tuple_iterator(num_epochs=passes, do_copy=False)
-        batches = _batches(iterator, passes)
-        step_fn, labels_ok = None, None
-        with CallbackManager(callbacks) as cbs:
-            cbs.on_train_begin(run_context)
-            for ep in range(initial_epoch + 1, epoch + 1):
-                cb_params.cur_epoch_num = ep
-                cbs.on_train_epoch_begin(run_context)
-                progress = EpochProgress(verbose, ep, epoch, steps)
-                started, losses, step_times = time.perf_counter(), [], []
-                train_net.set_train(True)
-                for _ in range(steps):
-                    batch = next(batches, None)
-                    if batch is None:
-                        break
-                    cb_params.cur_step_num += 1
-                    cb_params.train_dataset_element = batch
-                    cbs.on_train_step_begin(run_context)
-                    if step_fn is None:
-                        step_fn = self._step_function(train_net, batch)
-                        labels_ok = self._label_check(batch)
-                        labels_ok(batch[1])
-                        loss = _run_first(step_fn, batch)
-                    else:
-                        labels_ok(batch[1])
-                        loss = step_fn(*batch)
-                    cb_params.net_outputs = loss
-                    # no read-back here: the next batch is fetched while this step still runs
-                    losses.append(loss)
-                    step_times.append(time.perf_counter() - started)
-                    progress.step(loss)
-                    cbs.on_train_step_end(run_context)
-                    if run_context.get_stop_requested():
-                        break
-                n_steps = len(losses)
-                step_losses = [float(np.mean(l.asnumpy())) for l in losses]
-                logs = {"loss": float(np.mean(step_losses)) if losses else float("nan")}
-                step_lrs = learning_rates(self.optimizer, n_steps) or [float("nan")] * n_steps
-                if n_steps and np.isfinite(step_lrs[-1]):
-                    logs["lr"] = step_lrs[-1]
-                for i in range(n_steps):
-                    history._record_step(ep, cb_params.cur_step_num - n_steps + i + 1,
-                                         {"loss": step_losses[i], "lr": step_lrs[i]}, step_times[i])
-                if valid_dataset is not None:
-                    results = self._evaluate(valid_dataset)
-                    cb_params.eval_results = {("eval_loss" if k == "loss" else k): v for k, v in results.items()}
-                    cb_params.metrics = {k: v for k, v in results.items() if k != "loss"}
-                    logs.update({f"val_{k}": v for k, v in results.items()})
-                    cb_params.mode = "train"
-                seconds = time.perf_counter() - started
-                progress.close(logs, seconds)
-                cb_params.logs = dict(logs)
-                cbs.on_train_epoch_end(run_context)
-                history._record(ep, logs, seconds)
-                if run_context.get_stop_requested():
-                    history.stopped_early = ep < epoch or n_steps < steps
-                    break
-            cbs.on_train_end(run_context)
-        with contextlib.suppress(Exception):  # free the pipeline's threads now
-            iterator.stop()
-        return history
+    def train_step(self, data, label):
+        """Run one training step on a batch and return its loss.
 
-    def _callback_params(self, epoch, steps, train_dataset, callbacks):
-        """The fields MindSpore's callbacks read from ``run_context.original_args()``."""
-        cb_params = InternalCallbackParam()
-        cb_params.train_network = self._train_net
-        cb_params.network = self.network
-        cb_params.epoch_num = epoch
-        cb_params.batch_num = steps
-        cb_params.cur_epoch_num = 0
-        cb_params.cur_step_num = 0
-        cb_params.mode = "train"
-        cb_params.loss_fn = self.loss_fn
-        cb_params.optimizer = self.optimizer
-        cb_params.parallel_mode = ms.get_auto_parallel_context("parallel_mode")
-        cb_params.device_number = 1
-        cb_params.train_dataset = train_dataset
-        cb_params.list_callback = callbacks
-        cb_params.train_dataset_element = None
-        cb_params.net_outputs = None
-        cb_params.dataset_sink_mode = False
-        cb_params.last_save_ckpt_step = None
-        cb_params.latest_ckpt_file = None
-        cb_params.loss_scale_mananger = None  # (sic) MindSpore's own spelling of this field
-        cb_params.initial_step = 0
-        return cb_params
+        :meth:`train` calls it for every batch. Override it in a subclass to change what a step
+        does (e.g. several forward passes, gradient tricks); call ``super().train_step(data,
+        label)`` for the usual compiled step (loss, gradients, optimizer update). Return the
+        loss as a scalar Tensor without reading it back (``loss.asnumpy()`` would wait for the
+        step to finish and slow training down).
+
+        Args:
+            data (Tensor): a batch of inputs from the training dataset.
+            label (Tensor): the batch's labels.
+
+        Returns:
+            Tensor: the step's loss.
+
+        Example:
+            >>> class Clipped(Model):                   # doctest: +SKIP
+            ...     def train_step(self, data, label):
+            ...         return super().train_step(ts.clip_by_value(data, -3.0, 3.0), label)
+        """
+        if self._step_fn is None:
+            self._step_fn = self._step_function(self._build_train_net(), (data, label))
+        return self._step_fn(data, label)
+
+    def _resume(self, path, steps):
+        """Load a checkpoint's weights and optimizer state for resuming; return its TrainState."""
+        path = os.fspath(path)
+        params = _checkpoint.load_weights(self.network, path)
+        _checkpoint.load_optimizer_state(self.optimizer, self.network, path, params)
+        state = state_from_entries(params)
+        if state is None:
+            raise CheckpointError(f"{path!r} does not record how far training went: resume from a file "
+                                  f"written by model.save_checkpoint or tinyms.callbacks.ModelCheckpoint")
+        if not state.steps_per_epoch:
+            state.steps_per_epoch = steps  # a MindSpore file: its step count, this run's epoch length
+        return state
+
+    @property
+    def rank(self):
+        """This process's rank in data-parallel training (0 when training alone)."""
+        return _loop.rank_info()[0]
+
+    @property
+    def is_main(self):
+        """True in the process that logs and writes checkpoints (rank 0, or the only process)."""
+        return self.rank == 0
 
     def _build_train_net(self):
         if self._train_net is None:
@@ -486,15 +466,22 @@ class Model:
                               f"got {shape}.{hint}")
 
     # -------------------------------------------------------------- checkpoints
-    def save_checkpoint(self, path):
-        """Save the network's weights to a MindSpore checkpoint file, safely.
+    def save_checkpoint(self, path, *, weights_only=False):
+        """Save the network's weights, and what resuming training needs, to a checkpoint, safely.
 
         The file carries a CRC-32 that every TinyMS load verifies, is written to a temporary
         name, fsync'ed and renamed into place (mode 0644), and records the zoo model name and
-        class count so that ``tinyms.model.load(path)`` can rebuild the network.
+        class count so that ``tinyms.model.load(path)`` can rebuild the network. A compiled
+        model's file also holds the optimizer's state (moments, step count, learning rate) and
+        the training state (epoch, step, random generator states, data position), so
+        ``model.train(..., resume_from=path)`` continues the run; loading it for inference
+        (:meth:`load_checkpoint`, :func:`load`) still takes only the weights. In data-parallel
+        training only rank 0 writes the file; other ranks return the path without writing.
 
         Args:
             path (str): file name; ``.ckpt`` is appended if missing. Parent folders are created.
+            weights_only (bool): keyword only; save the network's weights alone (a smaller
+                file that cannot resume training).
 
         Returns:
             str: the path written.
@@ -507,8 +494,18 @@ class Model:
             '/home/me/out/lenet5.ckpt'
         """
         cfg = getattr(self.network, "default_cfg", None)
-        meta = {"model": cfg.name, "class_num": len(cfg.labels)} if cfg is not None and cfg.labels else None
-        return _checkpoint.save_checkpoint(self.network, path, metadata=meta)
+        meta = {"model": cfg.name, "class_num": len(cfg.labels)} if cfg is not None and cfg.labels else {}
+        rank, group = _loop.rank_info()
+        if group > 1 and rank != 0:
+            return _checkpoint.checkpoint_path(path)
+        save_obj = self.network
+        if self.optimizer is not None and not weights_only:
+            entries = dict(self.network.parameters_dict())
+            entries.update(_checkpoint.optimizer_slots(self.optimizer, self.network))
+            save_obj = [{"name": name, "data": value} for name, value in entries.items()]
+            state = self.train_state if self.train_state is not None else TrainState()
+            meta[STATE_KEY[len(_checkpoint.META_PREFIX):]] = state.to_json()
+        return _checkpoint.save_checkpoint(save_obj, path, metadata=meta or None)
 
     def load_checkpoint(self, path, resume=False):
         """Load weights saved by :meth:`save_checkpoint` or by a ``ModelCheckpoint`` callback.
@@ -540,6 +537,7 @@ class Model:
         params = _checkpoint.load_weights(self.network, path)
         if resume:
             _checkpoint.load_optimizer_state(self.optimizer, self.network, path, params)
+            self.train_state = state_from_entries(params)
         return path
 
     # ------------------------------------------------------------------- export
@@ -763,12 +761,6 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
-def _batches(iterator, passes):
-    """Every batch of ``passes`` passes over a MindSpore iterator (it stops at each pass's end)."""
-    for _ in range(passes):
-        yield from iterator
-
-
 def _check_data_dtype(data, what):
     if data.dtype in (ms.float32, ms.float16, ms.float64):
         return
