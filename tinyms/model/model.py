@@ -512,7 +512,9 @@ class Model:
 
         Weights load by exact name into the network only, after the file's CRC is verified.
         Optimizer state in the file (``moments.*``... from ``ModelCheckpoint``) is ignored
-        unless ``resume=True``, which loads it into the compiled optimizer's own slots.
+        unless ``resume=True``, which loads it into the compiled optimizer's own slots and sets
+        :attr:`train_state` from the file. To continue training where a run stopped (epoch,
+        step, data position, random states too), use ``model.train(..., resume_from=path)``.
 
         Args:
             path (str): the ``.ckpt`` file.
