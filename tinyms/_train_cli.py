@@ -24,7 +24,6 @@ This module sits at the command-line level: it uses the data, vision, model and 
 
 import dataclasses
 import datetime
-import inspect
 import json
 import math
 import os
@@ -515,7 +514,6 @@ _INTERRUPT = _StopOnInterrupt()
 
 def _run_callback(model, run_dir, record, cfg, stopper, say):
     """The callback writing the run directory at every epoch end (rank 0) and honouring Ctrl-C."""
-    import numpy as np  # noqa: PLC0415
 
     base = _callback_base()
     main = _distributed.is_main()
@@ -526,40 +524,27 @@ def _run_callback(model, run_dir, record, cfg, stopper, say):
         def __init__(self):
             super().__init__()
             self.best = None
-            self.losses = []
             self.started = None
             self.epoch_steps = 0
 
         def on_train_epoch_begin(self, run_context):
-            self.losses, self.started, self.epoch_steps = [], time.perf_counter(), 0
+            self.started, self.epoch_steps = time.perf_counter(), 0
 
         def on_train_step_end(self, run_context):
-            params = run_context.original_args()
             self.epoch_steps += 1
-            if not hasattr(params, "logs"):  # older loops: collect the losses here
-                out = params.net_outputs
-                out = out[0] if isinstance(out, (tuple, list)) else out
-                self.losses.append(out)
             if stopper.requested:
                 run_context.request_stop()
 
         def on_train_epoch_end(self, run_context):
             params = run_context.original_args()
-            logs = dict(getattr(params, "logs", None) or {})
-            if "loss" not in logs:
-                values = [float(np.mean(v.asnumpy())) for v in self.losses]
-                logs["loss"] = float(np.mean(values)) if values else float("nan")
-                for key, value in (getattr(params, "eval_results", None) or {}).items():
-                    if isinstance(value, (int, float, np.floating)):
-                        logs["val_loss" if key == "eval_loss" else f"val_{key}"] = float(value)
-            # every worker saw its own shard: the run's loss is the mean over the workers
-            logs["loss"] = _distributed.all_mean(logs["loss"])
+            # TinyMS's loop hands over the epoch's logs, the loss already averaged over the workers
+            logs = dict(params.logs)
             epoch = int(params.cur_epoch_num)
             seconds = time.perf_counter() - self.started if self.started else float("nan")
             if not main:
                 return
             record._record(epoch, logs, seconds)
-            _write_history(record, os.path.join(run_dir, "history.csv"))
+            record.to_csv(os.path.join(run_dir, "history.csv"))
             model.save_checkpoint(os.path.join(run_dir, "last.ckpt"))
             value = logs.get(monitor)
             if value is not None and math.isfinite(value) and (
@@ -579,27 +564,11 @@ def _run_callback(model, run_dir, record, cfg, stopper, say):
     return callback
 
 
-def _write_history(record, path):
-    if hasattr(record, "to_csv"):
-        record.to_csv(path)
-        return
-    # TODO(History.to_csv): a minimal writer for a History without to_csv
-    import csv  # noqa: PLC0415
-    from ._fileio import atomic_file  # noqa: PLC0415
-
-    keys = list(record.history)
-    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["epoch", *keys, "seconds"])
-        for i, epoch in enumerate(record.epoch):
-            writer.writerow([epoch, *(repr(record.history[k][i]) for k in keys), repr(record.seconds[i])])
-
-
 def _read_history(path, keep_epochs):
     """The run's earlier history (epochs up to ``keep_epochs``) when resuming, else an empty one."""
     from .model import History  # noqa: PLC0415
 
-    if not os.path.isfile(path) or not hasattr(History, "from_csv") or keep_epochs <= 0:
+    if not os.path.isfile(path) or keep_epochs <= 0:
         return History()
     old = History.from_csv(path)
     record = History()
@@ -607,28 +576,6 @@ def _read_history(path, keep_epochs):
         if epoch <= keep_epochs:
             record._record(epoch, {k: v[i] for k, v in old.history.items()}, old.seconds[i])
     return record
-
-
-def _plot(record, path):
-    if hasattr(record, "plot"):
-        return record.plot(path)
-    # TODO(History.plot): a minimal loss plot for a History without plot()
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt  # noqa: PLC0415
-    from ._fileio import atomic_path  # noqa: PLC0415
-
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
-    for key, values in record.history.items():
-        if "loss" in key:
-            ax.plot(record.epoch, values, marker="o", label=key)
-    ax.set_xlabel("epoch")
-    ax.legend()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
 
 
 def _write_state(run_dir, **state):
@@ -757,11 +704,7 @@ def _train(config_file, overrides, say, stopper):
         f"({cfg['schedule']}); run directory {run_dir}")
     kwargs = {"callbacks": [callback], "verbose": 1 if main else 0, "valid_dataset": data.test}
     if resume_ckpt:
-        if "resume_from" in inspect.signature(model.train).parameters:
-            kwargs["resume_from"] = resume_ckpt
-        else:  # TODO(resume_from): weights and optimizer state; the epoch from run.json
-            model.load_checkpoint(resume_ckpt, resume=True)
-            kwargs["initial_epoch"] = initial_epoch
+        kwargs["resume_from"] = resume_ckpt
         say(f"Resuming from {resume_ckpt} after epoch {initial_epoch}")
     if main:
         _write_state(run_dir, status="running", epochs_asked=cfg["epochs"])
@@ -769,7 +712,7 @@ def _train(config_file, overrides, say, stopper):
     if not main:
         return 0
     if record.epoch:
-        _plot(record, os.path.join(run_dir, "curves.png"))
+        record.plot(os.path.join(run_dir, "curves.png"))
     if stopper.requested:
         say(f"Interrupted: last.ckpt saved in {run_dir}. Continue with: tinyms train --resume {run_dir}")
         return 130

@@ -126,6 +126,9 @@ def test_two_processes_match_one_process_of_the_same_global_batch(tmp_path):
     steps = np.mean([r["steps"] for r in ranks], axis=0)
     assert len(steps) == 12
     np.testing.assert_allclose(steps, ref["steps"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(np.mean([r["history"] for r in ranks], axis=0), ref["history"], rtol=0, atol=1e-4)
+    # History's epoch loss is already the mean over the workers, on every rank: the history a
+    # user's script gets under msrun is the single-process one
+    for r in ranks:
+        np.testing.assert_allclose(r["history"], ref["history"], rtol=0, atol=1e-4)
     # and training moved: the last steps' loss is below the first
     assert steps[-1] < steps[0]

@@ -48,3 +48,15 @@ def test_unsupported_onnx_operator_is_named_and_mindir_is_suggested(tmp_path):
 def test_unknown_format_lists_the_valid_ones(tmp_path):
     with pytest.raises(UnknownNameError, match="MINDIR, ONNX"):
         Model(lenet5()).export(np.zeros((1, 1, 32, 32), np.float32), tmp_path / "x", "tflite")
+
+
+def test_mindir_above_mindspores_split_size_is_an_export_error_and_leaves_nothing(tmp_path, monkeypatch):
+    # Above 1 GiB of weights MindSpore writes <name>_graph.mindir plus a folder; shrink that limit
+    # to LeNet5's 240 KiB instead of building a 1 GiB network.
+    from mindspore.train import serialization
+
+    monkeypatch.setattr(serialization, "TOTAL_SAVE", 100)  # KiB
+    model = Model(lenet5())
+    with pytest.raises(ExportError, match=r"0\.00 GiB.*save_checkpoint"):
+        model.export(np.zeros((1, 1, 32, 32), np.float32), tmp_path / "big", "MINDIR")
+    assert os.listdir(tmp_path) == []

@@ -6,6 +6,9 @@
 - ONNX files get a dynamic batch dimension when onnxruntime then computes the same outputs
   as the network on a batch of 3 (within 1e-4); otherwise the exported batch size stays.
   Either way the export is checked against the network before it is kept.
+- Above 1 GiB of parameters MindSpore writes MindIR as ``<name>_graph.mindir`` plus a
+  ``<name>_variables`` folder; TinyMS refuses that (one file per format is what servables
+  hash and serve) with an ExportError instead of a half-kept export.
 - MindSpore's refusals become :class:`~tinyms.errors.ExportError` naming the operator it
   cannot convert and suggesting MindIR.
 """
@@ -140,6 +143,12 @@ def export_network(network, example, path, file_format="MINDIR", dynamic_batch=T
         except (RuntimeError, ValueError, TypeError, KeyError) as err:
             raise _explain(network, fmt, err) from err
         written = base + suffix
+        if fmt == "MINDIR" and not os.path.exists(written) and os.path.exists(base + "_graph.mindir"):
+            size = sum(int(np.prod(p.shape)) * p.itemsize for p in network.get_parameters()) / 2 ** 30
+            raise ExportError(
+                f"cannot export {type(network).__name__} as MINDIR: its parameters take {size:.2f} GiB, and above "
+                f"1 GiB MindSpore 2.10 writes a graph file plus a folder of weights, which TinyMS does not package "
+                f"or serve. Save the weights with Model.save_checkpoint and serve the checkpoint instead.")
         if fmt == "ONNX" and example.shape and None not in tuple(example.shape):
             if not (dynamic_batch and _make_batch_dynamic(written, network, example)):
                 _check_static(written, network, example)

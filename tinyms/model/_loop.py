@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from .._distributed import all_mean
 from ..errors import CheckpointError, TrainingDivergedError
 from ._progress import EpochProgress
 from ._state import TrainState
@@ -365,7 +366,9 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
             values.append(_read_losses(losses[checked:]))
             _diverged(values[-1], first_of_epoch + checked, steps, model)
             values = np.concatenate(values)  # this epoch's per-step losses
-            logs = {"loss": float(np.mean(values)) if n_steps else float("nan")}
+            # each worker trained on its own shard: the epoch's loss is the mean over the workers
+            # (every worker reaches this line once per epoch; a single process gets its own mean)
+            logs = {"loss": all_mean(float(np.mean(values)) if n_steps else float("nan"))}
             step_lrs = learning_rates(model.optimizer, n_steps) or [float("nan")] * n_steps
             if n_steps and np.isfinite(step_lrs[-1]):
                 logs["lr"] = step_lrs[-1]

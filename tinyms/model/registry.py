@@ -354,6 +354,12 @@ def _entry(name):
     folded = {n.lower(): n for n in table}
     if key.lower() in folded:
         return table[folded[key.lower()]]
+    from . import _mindcv  # noqa: PLC0415 - already imported by _mindcv_table
+
+    reason = _mindcv.unbuildable(key)
+    if reason:
+        raise UnknownNameError(f"{name!r} is one of mindcv's networks that TinyMS leaves out: {reason}. "
+                               f"See tinyms.model.list_models() for the networks it offers")
     close = sorted(n for n in list(_REGISTRY) + list(table) if key.lower()[:4] in n.lower())[:8]
     hint = f"; similar names: {', '.join(close)}" if close else ""
     raise UnknownNameError(f"unknown model {name!r}{hint}. See tinyms.model.list_models() for every name "
