@@ -56,3 +56,43 @@ def test_your_own_photos_train_and_predict_as_the_readme_says(photos, monkeypatc
     pred = transform.postprocess(model.predict(transform(os.path.join('test', 'square', '0001.jpg'))[None]))
     assert pred[0].label == "square"
     assert not os.path.exists("abnormal_image.jpg")
+
+
+def _readme_block(marker):
+    """The README's Python block that follows the line holding ``marker``."""
+    text = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md"),
+                encoding="utf-8").read()
+    after = text[text.index(marker):]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start:after.index("```", start)]
+
+
+def test_looking_at_training_runs_as_the_readme_writes_it(tmp_path, monkeypatch, capsys):
+    import csv
+
+    from tinyms.data import MnistDataset, sample_dataset
+    from tinyms.model import lenet5
+    from tinyms.vision import mnist_transform
+
+    monkeypatch.chdir(tmp_path)
+    folder = sample_dataset("mnist")
+    code = _readme_block("tests/test_walkthroughs.py runs this block as written")
+    names = {"Model": Model, "lenet5": lenet5,
+             "train_ds": mnist_transform.apply_ds(MnistDataset(os.path.join(folder, "train"), num_samples=1024,
+                                                                shuffle=True)),
+             "test_ds": mnist_transform.apply_ds(MnistDataset(os.path.join(folder, "test"), shuffle=False),
+                                                 is_training=False)}
+    exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    out = capsys.readouterr().out
+    history, report, found = names["history"], names["report"], names["found"]
+    for png in ("lr_find.png", "curves.png", "confusion.png"):
+        assert Image.open(png).format == "PNG", png
+    assert 0 < found.valley < found.lrs[-1] and found.steepest > 0
+    assert len(history.epoch) >= 3 and {"loss", "val_loss", "val_accuracy"} <= set(history.history)
+    with open("log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(history.epoch) and float(rows[-1]["val_loss"]) == pytest.approx(history.history["val_loss"][-1])
+    assert len(history.steps["loss"]) == 32 * len(history.epoch)          # 1,024 images / batch 32, every step
+    assert 1 <= len([f for f in os.listdir("ckpt") if f.endswith(".ckpt")]) <= 2   # the best 2 epochs at most
+    assert report.total == 1000 and report.matrix.trace() / 1000 >= 0.6    # every test image, and it learned
+    assert "precision" in out and "recall" in out and "params" in out.lower()

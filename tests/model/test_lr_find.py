@@ -150,3 +150,15 @@ def test_errors_are_explained(mnist):
         model.lr_find(_data(mnist, 64), smooth=1.0)
     with pytest.raises(ValueError, match="diverge"):
         model.lr_find(_data(mnist, 64), diverge=0.5)
+
+
+def test_steepest_is_not_fooled_by_noise_between_neighbouring_steps():
+    # 100 steps over 8 decades: neighbours are 0.08 decade apart, so a 0.05 wobble between two
+    # of them is a steeper point-to-point "slope" than the real fall centred at 1e-2
+    lrs = list(np.logspace(-7, 1, 100))
+    x = np.log10(lrs)
+    loss = 2.3 - 0.9 * (np.tanh(1.2 * (x + 2)) + 1) + np.random.default_rng(0).normal(0, 0.02, 100)
+    loss[1] = loss[0] - 0.2  # the first, barely smoothed steps jump about
+    loss = np.where(x > -0.5, loss + 20 * (x + 0.5) ** 2, loss)
+    result = LRFinderResult(lrs, list(loss), list(loss))
+    assert 1e-2 / 3 < result.steepest < 1e-2 * 3, result

@@ -8,6 +8,7 @@ Example:
     >>> model.compile(loss_fn="cross_entropy", optimizer="momentum", metrics=["accuracy"])
 """
 
+from ._lr_find import LRFinderResult
 from .history import History
 from .model import Model, load
 from .registry import ModelConfig, create_model, list_models, model_config, register_weights
@@ -15,7 +16,7 @@ from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121
                   mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
                   vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 
-__all__ = ["Model", "History", "load", "ModelConfig", "create_model", "list_models", "model_config", "register_weights",
+__all__ = ["Model", "History", "LRFinderResult", "load", "ModelConfig", "create_model", "list_models", "model_config", "register_weights",
            "LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenet121",
            "mobilenetv2", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]

@@ -18,6 +18,7 @@ __all__ = ["LRFinderResult", "lr_find"]
 
 # The valley suggestion sits this many decades of learning rate below the smoothed minimum.
 _VALLEY_DECADES = 1.0
+_SLOPE_DECADES = 0.5
 # Consecutive non-finite losses after which the weights are taken to be ruined and the sweep ends.
 _NON_FINITE_LIMIT = 3
 
@@ -31,7 +32,8 @@ class LRFinderResult:
         smoothed (list[float]): the exponentially smoothed, bias-corrected loss at each step
             (NaN where the step's loss was not finite: those steps are left out).
         steepest (float): the rate where the smoothed loss falls fastest per decade of
-            learning rate (most negative slope against log lr), looked for up to the minimum.
+            learning rate (most negative slope against log lr over half a decade, so that
+            step-to-step noise does not count), looked for up to the minimum.
         valley (float): the rate one decade (10x) below the rate of the smoothed minimum,
             snapped to the nearest rate swept (the first rate when the minimum is within the
             first decade): low enough to sit inside the descending valley, clear of the
@@ -151,11 +153,33 @@ def _suggest(lrs, smoothed):
     # steepest: most negative slope on the way down to the minimum (the whole curve when the
     # minimum comes within the first two points, i.e. the loss never went down)
     end = low + 1 if low >= 2 else len(values)
-    slopes = np.gradient(values[:end], logs[:end]) if end >= 2 else np.zeros(1)
-    steepest = lrs[idx[int(np.argmin(slopes))]]
+    steepest = _steepest(values[:end], logs[:end], [lrs[i] for i in idx[:end]])
     target = logs[low] - _VALLEY_DECADES
     valley = lrs[idx[int(np.argmin(np.abs(logs[:low + 1] - target)))]]
     return steepest, valley, minimum
+
+
+def _steepest(values, logs, rates):
+    """The rate at the middle of the steepest fall, measured over spans of half a decade.
+
+    Neighbouring points are a few hundredths of a decade apart, so the batch-to-batch noise of
+    the first, barely smoothed steps would outweigh the real descent in a point-to-point
+    gradient (a sweep then "suggests" its own start rate). A half-decade span averages it out.
+    Sweeps narrower than that fall back to the point-to-point gradient.
+    """
+    if len(values) < 2:
+        return rates[0]
+    best, at = None, None
+    for i in range(len(values)):
+        j = int(np.searchsorted(logs, logs[i] + _SLOPE_DECADES))
+        if j >= len(values):
+            break
+        slope = (values[j] - values[i]) / (logs[j] - logs[i])
+        if best is None or slope < best:
+            best, at = slope, (logs[i] + logs[j]) / 2
+    if at is None:
+        return rates[int(np.argmin(np.gradient(values, logs)))]
+    return rates[int(np.argmin(np.abs(logs - at)))]
 
 
 def _check(start_lr, end_lr, num_steps, smooth, diverge):

@@ -28,7 +28,8 @@ class EpochProgress:
                 self.bar.set_postfix_str(f"loss={float(loss.asnumpy()):.4f}", refresh=False)
 
     def close(self, logs, seconds):
-        text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+        # a learning rate such as 3e-05 would print as 0.0000 with four decimals
+        text = " - ".join(f"{k}: {v:.4g}" if k == "lr" else f"{k}: {v:.4f}" for k, v in logs.items())
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=True)
             self.bar.close()
