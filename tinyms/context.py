@@ -13,9 +13,12 @@ Example:
 """
 
 import mindspore as _ms
-from mindspore import GRAPH_MODE, PYNATIVE_MODE, set_seed
+from mindspore import GRAPH_MODE, PYNATIVE_MODE
 
-__all__ = ["GRAPH_MODE", "PYNATIVE_MODE", "set_context", "get_context", "set_seed"]
+# TinyMS's seed, not MindSpore's: it also seeds Python's and NumPy's generators and the data pipeline
+from ._seed import get_seed, set_seed
+
+__all__ = ["GRAPH_MODE", "PYNATIVE_MODE", "set_context", "get_context", "set_seed", "get_seed"]
 
 _user_chose_mode = False
 

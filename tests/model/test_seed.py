@@ -71,3 +71,13 @@ def test_set_seed_seeds_python_numpy_and_the_dataset_pipeline():
 def test_bad_seeds_are_rejected(bad, error):
     with pytest.raises(error, match="seed"):
         tinyms.set_seed(bad)
+
+
+def test_context_set_seed_is_tinymss_seed_and_seeds_numpy_and_python_too():
+    from tinyms import context
+
+    assert context.set_seed is tinyms.set_seed and context.get_seed is tinyms.get_seed
+    context.set_seed(11)
+    first = (np.random.rand(3).tolist(), random.random())
+    context.set_seed(11)
+    assert (np.random.rand(3).tolist(), random.random()) == first and tinyms.get_seed() == 11
