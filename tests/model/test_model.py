@@ -251,3 +251,38 @@ def test_summary_counts_parameters(capsys):
     assert "Total params: 61,684" in text
     assert "conv1" in text and "fc3" in text and "(N, 1, 32, 32)" in text
     assert "Total params" in capsys.readouterr().out
+
+
+def test_a_network_ending_in_global_pooling_trains_at_another_image_size(tmp_path):
+    # ResNet-18's configuration says 224x224 (ImageNet); CIFAR's 32x32 is a legitimate size for it
+    from tinyms.serving.errors import ServableConfigError
+    from tinyms.model import create_model
+    from tinyms.serving import write_servable
+    from tinyms.vision import cifar10_transform
+
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((16, 3, 32, 32)).astype(np.float32)
+    labels = rng.integers(0, 10, 16).astype(np.int32)
+    data = ds.NumpySlicesDataset({"image": images, "label": labels}, shuffle=False).batch(8)
+    model = Model(create_model("resnet18", class_num=10))
+    model.compile(loss_fn="cross_entropy", optimizer="momentum", metrics=["accuracy"], learning_rate=0.01)
+    history = model.train(1, data, verbose=0)
+    assert np.isfinite(history.last("loss"))
+    assert model.network.default_cfg.input_shape == (3, 32, 32)        # the size it was trained on
+    assert model.predict(images[:2]).shape == (2, 10)
+    with pytest.raises(InputShapeError, match=r"\(N, 3, 32, 32\), got \(1, 3, 224, 224\)"):
+        model.predict(np.zeros((1, 3, 224, 224), np.float32))         # prediction stays strict
+    assert model.eval(data)["accuracy"] >= 0.0 and model.eval_samples == 16
+    # the config's own preprocessing still makes 224x224: a servable needs the training transform
+    with pytest.raises(ServableConfigError):
+        write_servable(str(tmp_path / "no"), "resnet18", model.network, formats=("ckpt",))
+    write_servable(str(tmp_path / "yes"), "resnet18", model.network, formats=("ckpt",), transform=cifar10_transform)
+    assert (tmp_path / "yes" / "servable.json").is_file()
+
+
+def test_a_network_that_cannot_take_another_size_says_what_it_takes(model):
+    images = np.zeros((16, 1, 28, 28), np.float32)
+    data = ds.NumpySlicesDataset({"image": images, "label": np.zeros(16, np.int32)}).batch(8)
+    with pytest.raises(InputShapeError, match=r"\(N, 1, 32, 32\), got \(8, 1, 28, 28\).*mnist_transform.*"
+                                              r"cannot run on that size either"):
+        model.eval(data)

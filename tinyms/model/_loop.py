@@ -403,7 +403,7 @@ def _first_step(model, train_net, batch, custom_step):
     step_fn = model._step_fn = model._step_function(train_net, batch)
     labels_ok = model._label_check(batch)
     labels_ok(batch[1])
-    return step_fn, labels_ok, _run_first(step_fn, batch)
+    return step_fn, labels_ok, _run_first(step_fn, batch, model)
 
 
 def _base_train_step():

@@ -242,7 +242,7 @@ def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.
                     loss = step_fn(*batch)
                 else:
                     step_fn = model._step_function(train_net, batch)
-                    loss = _run_first(step_fn, batch)
+                    loss = _run_first(step_fn, batch, model)
             else:
                 labels_ok(batch[1])
                 loss = step_fn(*batch)

@@ -1,6 +1,7 @@
 """The high-level :class:`Model`: compile, train, eval, predict, save, load, export."""
 
 import contextlib
+import logging
 import os
 import time
 
@@ -22,6 +23,8 @@ from ._exact import exact_eval_pipeline
 from ._progress import EpochProgress
 from ._state import STATE_KEY, TrainState, state_from_entries
 from .history import History
+
+_log = logging.getLogger("tinyms.model")
 
 __all__ = ["Model", "load"]
 
@@ -56,6 +59,7 @@ class Model:
         self._train_net = None
         self._eval_net = None
         self._step_fn = None
+        self._size_note = None
         self.stop_training = False  # a callback sets it to end training after the current step
         self.train_state = None  # where training is (TrainState); checkpoints save it
 
@@ -239,15 +243,33 @@ class Model:
         return self._train_net
 
     def _check_first_batch(self, batch, dataset_what, data_what):
+        """Check a dataset's first batch; return the size note when only the image size differs."""
         if len(batch) != 2:
             raise DatasetError(f"{dataset_what} must yield (data, label) pairs, but its rows have "
                                f"{len(batch)} columns; map or project it to two columns first")
-        self._check_input_shape(tuple(batch[0].shape), data_what)
+        note = self._check_input_shape(tuple(batch[0].shape), data_what, strict=False)
         _check_data_dtype(batch[0], data_what)
+        return note
+
+    def _adopt_input_size(self, shape):
+        """After training on another image size than the config's, the config says that size.
+
+        Prediction then checks inputs against the size the network was trained on. The config's
+        preprocessing recipe still makes its old size, so ``write_servable`` refuses it until it
+        is given the transform used in training (never a silently mismatched servable).
+        """
+        import dataclasses  # noqa: PLC0415
+
+        cfg = getattr(self.network, "default_cfg", None)
+        if cfg is None or tuple(cfg.input_shape) == tuple(shape[1:]):
+            return
+        self.network.default_cfg = dataclasses.replace(cfg, input_shape=tuple(int(n) for n in shape[1:]))
+        _log.info("%s trains on inputs of shape %s (its configuration said %s)", type(self.network).__name__,
+                  tuple(shape[1:]), tuple(cfg.input_shape))
 
     def _step_function(self, train_net, batch):
         """Check the first batch and return the function that runs one training step on a batch."""
-        self._check_first_batch(batch, "train_dataset", "training data")
+        self._size_note = self._check_first_batch(batch, "train_dataset", "training data")
         cast = _needs_label_cast(self.loss_fn, batch[1])
         data_cast = ms.float32 if batch[0].dtype == ms.float64 else None
         if cast is None and data_cast is None:
@@ -370,7 +392,7 @@ class Model:
             cbs.on_eval_epoch_begin(run_context)
             for batch in dataset.create_tuple_iterator(num_epochs=1, do_copy=False):
                 if not checked:
-                    self._check_first_batch(batch, "an eval dataset", "evaluation data")
+                    note = self._check_first_batch(batch, "an eval dataset", "evaluation data")
                     cast = _needs_label_cast(self.loss_fn, batch[1])
                     labels_ok = self._label_check(batch, always=True)
                     checked = True
@@ -383,14 +405,20 @@ class Model:
                 if cast is not None:
                     label = ms.ops.cast(label, cast)
                 n = int(data.shape[0])
-                if self.loss_fn is not None:
-                    loss, logits, _ = net(data, label)
-                    loss_sum += float(loss.asnumpy()) * n
-                    cb_params.net_outputs = (loss, logits, label)
-                else:
-                    loss = None
-                    logits = net(data)
-                    cb_params.net_outputs = logits
+                try:
+                    if self.loss_fn is not None:
+                        loss, logits, _ = net(data, label)
+                        loss_sum += float(loss.asnumpy()) * n
+                        cb_params.net_outputs = (loss, logits, label)
+                    else:
+                        loss = None
+                        logits = net(data)
+                        cb_params.net_outputs = logits
+                except (RuntimeError, ValueError, TypeError) as err:
+                    if note and not count:  # another image size than the config's, and it does not run
+                        raise InputShapeError(f"{note} The network cannot run on that size either: "
+                                              f"{_first_line(err)}") from err
+                    raise
                 count += n
                 if confusion:
                     counts = _count_confusion(counts, logits, label)
@@ -448,13 +476,20 @@ class Model:
             raise InputShapeError(f"the network cannot run on an input of shape {tuple(x.shape)} "
                                   f"{x.dtype}: {_first_line(err)}") from err
 
-    def _check_input_shape(self, shape, what):
+    def _check_input_shape(self, shape, what, strict=True):
+        """Raise InputShapeError unless ``shape`` is a batch of the config's input shape.
+
+        With ``strict=False`` (training and evaluation data) a batch differing only in image
+        height and width is let through and the explanation returned instead: networks ending
+        in global pooling (ResNet, MobileNet, DenseNet...) train at other sizes, e.g. CIFAR's
+        32x32; a network that cannot run on it fails its first step with this explanation.
+        """
         cfg = getattr(self.network, "default_cfg", None)
         if cfg is None:
-            return
+            return None
         expected = tuple(cfg.input_shape)
         if len(shape) == len(expected) + 1 and shape[1:] == expected:
-            return
+            return None
         net_name = type(self.network).__name__
         hint = ""
         if shape == expected:
@@ -462,8 +497,10 @@ class Model:
         elif cfg.transform:
             hint = (f" Preprocess each image with tinyms.vision.{cfg.transform} (it resizes and "
                     f"normalises to {expected}) and stack them into a batch.")
-        raise InputShapeError(f"{net_name} takes {what} of shape (N, {', '.join(map(str, expected))}), "
-                              f"got {shape}.{hint}")
+        message = f"{net_name} takes {what} of shape (N, {', '.join(map(str, expected))}), got {shape}.{hint}"
+        if not strict and len(expected) == 3 and len(shape) == 4 and shape[1] == expected[0]:
+            return message
+        raise InputShapeError(message)
 
     # -------------------------------------------------------------- checkpoints
     def save_checkpoint(self, path, *, weights_only=False):
@@ -793,15 +830,26 @@ def _needs_label_cast(loss_fn, label):
     return None
 
 
-def _run_first(step_fn, batch):
-    """Run the first training step (which compiles the graph), turning a failure into a clear error."""
+def _run_first(step_fn, batch, model=None):
+    """Run the first training step (which compiles the graph), turning a failure into a clear error.
+
+    When the batch's image size differs from the network's configuration (``model._size_note``),
+    a failure is explained by that, and success makes the trained size the configuration's.
+    """
+    note = getattr(model, "_size_note", None)
     try:
-        return step_fn(*batch)
+        loss = step_fn(*batch)
     except (RuntimeError, ValueError, TypeError) as err:
         data, label = batch
+        if note:
+            raise InputShapeError(f"{note} The network cannot run on that size either: {_first_line(err)}") from err
         raise InputShapeError(
             f"the network cannot train on batches of data {tuple(data.shape)} {data.dtype} with "
             f"labels {tuple(label.shape)} {label.dtype}: {_first_line(err)}") from err
+    if note:
+        model._adopt_input_size(tuple(batch[0].shape))
+        model._size_note = None
+    return loss
 
 
 def _as_list(callbacks):
