@@ -133,3 +133,17 @@ def test_register_weights_checks_its_fields():
     cfg = register_weights("lenet5", "mine", default=True, file="x.ckpt", sha256="0" * 64,
                            urls=["https://example.org/x.ckpt"], accuracy=0.5)
     assert model_config("lenet5.mine") == cfg and registry.default_weights("lenet5") == cfg
+
+
+@pytest.mark.parametrize("name, size", [("inception_v3", 299), ("inception_v4", 299), ("xception", 299),
+                                        ("swinv2_tiny_window8", 256), ("swinv2_base_window16", 256)])
+def test_input_sizes_mindcv_leaves_out_are_the_networks_own(name, size):
+    cfg = model_config(name)
+    assert cfg.input_shape == (3, size, size)
+    assert cfg.recipe.eval[1].kwargs()["size"] == [size, size]   # preprocessing makes that size
+
+
+def test_swinv2_runs_at_its_configured_size():
+    # at the 224x224 TinyMS assumed before, SwinV2's window attention fails to reshape
+    net = create_model("swinv2_tiny_window8", class_num=4)
+    assert Model(net).predict(np.zeros((1, *net.default_cfg.input_shape), np.float32)).shape == (1, 4)

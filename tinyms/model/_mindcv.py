@@ -39,6 +39,12 @@ UNBUILDABLE = {
     "rexnet_09": _REXNET, "rexnet_10": _REXNET, "rexnet_13": _REXNET, "rexnet_15": _REXNET, "rexnet_20": _REXNET,
 }
 
+# Input sizes mindcv 0.3's configurations leave out (TinyMS would otherwise assume 224): the
+# Inception family and Xception are 299x299 networks (Inception-v3's auxiliary head cannot train
+# at 224), and SwinV2's window attention needs 256x256 (a 224 input fails to reshape).
+_INPUT_SIZES = {"inception_v3": 299, "inception_v4": 299, "xception": 299, "swinv2_tiny_window": 256,
+                "swinv2_small_window": 256, "swinv2_base_window": 256}
+
 
 def unbuildable(name):
     """Why mindcv's network ``name`` is left out of the registry, or None."""
@@ -83,7 +89,8 @@ def architecture_config(name, model_config):
     from ..vision._presets import IMAGENET_MEAN, IMAGENET_STD, imagefolder_recipe  # noqa: PLC0415
 
     pcfg = _pretrained_cfg(name)
-    input_shape = tuple(int(n) for n in (pcfg.get("input_size") or (3, 224, 224)))
+    size = _INPUT_SIZES.get(name) or _INPUT_SIZES.get(name.rsplit("_window", 1)[0] + "_window")
+    input_shape = tuple(int(n) for n in (pcfg.get("input_size") or (3, size or 224, size or 224)))
     class_num = int(pcfg.get("num_classes") or _default_classes(name))
     return model_config(name=name, input_shape=input_shape, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                         labels=_labels(class_num), dataset="imagenet", transform="imagefolder_transform",
