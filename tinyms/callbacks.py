@@ -76,7 +76,7 @@ class ModelCheckpoint(_train.ModelCheckpoint):
 
     Args:
         prefix (str): file name prefix. Default ``"CKP"``.
-        directory (str): folder for the files. Default: the current directory.
+        directory (str): folder for the files. Default: the working directory when the callback is made.
         config (CheckpointConfig): when to save and how many to keep (periodic saving). Default:
             ``tinyms.callbacks.CheckpointConfig()`` (CRC on).
         monitor (str): keep the best epochs by this value, a name ``History`` records
@@ -105,7 +105,10 @@ class ModelCheckpoint(_train.ModelCheckpoint):
     """
 
     def __init__(self, prefix="CKP", directory=None, config=None, *, monitor=None, save_best_k=None, mode="auto"):
-        super().__init__(prefix, directory, config if config is not None else CheckpointConfig())
+        # MindSpore's default folder is the working directory of the moment MindSpore was imported;
+        # TinyMS takes the working directory of the moment the callback is made
+        super().__init__(prefix, os.getcwd() if directory is None else directory,
+                         config if config is not None else CheckpointConfig())
         if monitor is None:
             if save_best_k is not None or mode != "auto":
                 raise ValueError("save_best_k and mode rank epochs by a monitored value: pass monitor= too, "

@@ -30,6 +30,48 @@ LOSSES = {
 }
 
 
+class CrossEntropyWithLabelSmooth(_nn.LossBase):
+    """Softmax cross-entropy against label-smoothed targets (TinyMS 0.3's loss of this name).
+
+    For a sample of class ``y`` the target gives ``1 - smooth_factor`` to ``y`` and spreads
+    ``smooth_factor`` evenly over the other ``num_classes - 1`` classes; the loss is the mean
+    over the batch. Labels are class indices, as for ``"cross_entropy"``.
+
+    Args:
+        smooth_factor (float): the probability mass moved off the true class, in [0, 1).
+            Default 0 (plain cross-entropy).
+        num_classes (int): number of classes, at least 2. Default 1000.
+
+    Raises:
+        ValueError: ``smooth_factor`` outside [0, 1) or ``num_classes`` below 2.
+
+    Example:
+        >>> from tinyms.losses import CrossEntropyWithLabelSmooth
+        >>> loss = CrossEntropyWithLabelSmooth(smooth_factor=0.1, num_classes=10)
+    """
+
+    def __init__(self, smooth_factor=0.0, num_classes=1000):
+        super().__init__()
+        from mindspore import Tensor, ops  # noqa: PLC0415
+        import mindspore as ms  # noqa: PLC0415
+
+        smooth_factor = float(smooth_factor)
+        if not 0.0 <= smooth_factor < 1.0:
+            raise ValueError(f"smooth_factor must be in [0, 1), got {smooth_factor}")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
+        self.smooth_factor, self.num_classes = smooth_factor, num_classes
+        self.sparse = True  # takes class indices (Model casts integer labels to int32 for it)
+        self._on = Tensor(1.0 - smooth_factor, ms.float32)
+        self._off = Tensor(smooth_factor / (num_classes - 1), ms.float32)
+        self._one_hot = ops.OneHot()
+        self._cross_entropy = _nn.SoftmaxCrossEntropyWithLogits(sparse=False, reduction="mean")
+
+    def construct(self, logits, label):
+        target = self._one_hot(label, self.num_classes, self._on, self._off)
+        return self._cross_entropy(logits, target)
+
+
 def get(loss):
     """Return a loss instance for a name in :data:`LOSSES`, or ``loss`` itself if it is one.
 
@@ -41,4 +83,4 @@ def get(loss):
     return loss
 
 
-__all__ = _CLASSES + ["LOSSES"]  # get() is Model.compile's helper, not exported
+__all__ = _CLASSES + ["CrossEntropyWithLabelSmooth", "LOSSES"]  # get() is Model.compile's helper, not exported

@@ -66,6 +66,50 @@ def warmup_cosine_lr(peak_lr, total_steps, warmup_steps=0, final_lr=0.0):
     return lrs
 
 
+def mobilenetv2_lr(global_step, lr_init, lr_end, lr_max, warmup_epochs, total_epochs, steps_per_epoch):
+    """TinyMS 0.3's MobileNetV2 schedule: linear warm-up from ``lr_init`` to ``lr_max``, then a
+    cosine fall to ``lr_end``, one rate per step, from step ``global_step`` on.
+
+    Args:
+        global_step (int): the first step to return (0 for a new run; the step reached when
+            continuing one).
+        lr_init (float): the rate of step 0.
+        lr_end (float): the rate the cosine ends at.
+        lr_max (float): the rate reached at the end of the warm-up.
+        warmup_epochs (int): epochs of linear warm-up (0 for none).
+        total_epochs (int): epochs of training.
+        steps_per_epoch (int): batches per epoch, ``dataset.get_dataset_size()``.
+
+    Returns:
+        Tensor: float32 rates of steps ``global_step`` to ``total_epochs * steps_per_epoch - 1``,
+        to pass as an optimizer's ``learning_rate`` (negative values clipped to 0).
+
+    Raises:
+        ValueError: negative or non-integer counts, or a warm-up not shorter than training.
+
+    Example:
+        >>> from tinyms.optimizers import mobilenetv2_lr
+        >>> lr = mobilenetv2_lr(0, 1e-5, 1e-5, 1e-3, warmup_epochs=2, total_epochs=10, steps_per_epoch=100)
+        >>> lr.shape
+        (1000,)
+    """
+    import numpy as np  # noqa: PLC0415
+    from mindspore import Tensor, float32  # noqa: PLC0415
+
+    for name, value in (("global_step", global_step), ("warmup_epochs", warmup_epochs),
+                        ("total_epochs", total_epochs), ("steps_per_epoch", steps_per_epoch)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    total, warmup = total_epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
+    if total <= warmup:
+        raise ValueError(f"training ({total_epochs} epochs) must be longer than the warm-up ({warmup_epochs})")
+    step = np.arange(total, dtype=np.float64)
+    rising = lr_init + (lr_max - lr_init) * step / max(warmup, 1)
+    falling = lr_end + (lr_max - lr_end) * (1.0 + np.cos(np.pi * (step - warmup) / (total - warmup))) / 2.0
+    rates = np.maximum(np.where(step < warmup, rising, falling), 0.0)
+    return Tensor(rates[global_step:].astype(np.float32), float32)
+
+
 def step_decay_lr(base_lr, total_steps, milestones, gamma=0.1, warmup_steps=0):
     """A per-step learning-rate list: optional linear warm-up, then ``base_lr`` multiplied by
     ``gamma`` at every milestone (the classic ImageNet schedule: x0.1 at 30, 60 and 80 % of training).
@@ -139,4 +183,4 @@ def get(optimizer, params, learning_rate=None):
     return build(params, float(lr))
 
 
-__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "warmup_cosine_lr", "step_decay_lr"]  # get() is Model.compile's helper
+__all__ = _CLASSES + _SCHEDULES + ["OPTIMIZERS", "warmup_cosine_lr", "step_decay_lr", "mobilenetv2_lr"]  # get() is Model.compile's helper

@@ -19,14 +19,7 @@ from tinyms.model import Model, lenet5
 from tinyms.optimizers import Momentum
 from tinyms.vision import mnist_transform
 
-
-def _arrays(n, seed=0, classes=10):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, classes, n).astype(np.int32)
-    images = rng.normal(0, 0.1, (n, 1, 32, 32)).astype(np.float32)
-    for i, y in enumerate(labels):
-        images[i, 0, 3 * (y % 10): 3 * (y % 10) + 2, 4:28] += 2.0
-    return images, labels
+from _stripes import stripe_digits as _arrays
 
 
 def _dataset(n=64, seed=0, batch=16, drop=False, shuffle=False, classes=10, image_dtype=np.float32):

@@ -38,9 +38,16 @@ class Model:
 
     Args:
         network (Layer): the network to wrap, e.g. ``lenet5()``.
+        loss_fn, optimizer, metrics: optional, as for :meth:`compile` (``mindspore.train.Model``'s
+            positional order, so ``Model(net, loss, opt, {"acc": Accuracy()})`` works as there).
+        loss_scale_manager: a MindSpore ``FixedLossScaleManager`` or ``DynamicLossScaleManager``
+            (as in ``mindspore.train.Model`` and TinyMS 0.3's ``compile``); see :meth:`compile`.
+        amp_level (str): only ``"O0"`` (float32; accepted for MindSpore code).
 
     Raises:
         TypeError: ``network`` is not a ``tinyms.layers.Layer``.
+        ValueError: another ``amp_level`` than ``"O0"``, or a loss scale manager that needs
+            overflow detection (see :meth:`compile`).
 
     Example:
         >>> from tinyms.model import Model, lenet5
@@ -49,22 +56,29 @@ class Model:
         >>> # history = model.train(1, train_ds); model.eval(test_ds) -> {'loss': ..., 'accuracy': ...}
     """
 
-    def __init__(self, network):
+    def __init__(self, network, loss_fn=None, optimizer=None, metrics=None, *, loss_scale_manager=None,
+                 amp_level="O0"):
         if not isinstance(network, nn.Cell):
             raise TypeError(f"Model() takes a network (a tinyms.layers.Layer), got {type(network).__name__}")
+        if amp_level not in ("O0", None):
+            raise ValueError(f"amp_level={amp_level!r} is not supported: TinyMS trains in float32 on CPU "
+                             f"(amp_level='O0')")
         self.network = network
         self.loss_fn = None
         self.optimizer = None
         self.metrics = {}
+        self.loss_scale_manager = None
         self._train_net = None
         self._eval_net = None
         self._step_fn = None
         self._size_note = None
         self.stop_training = False  # a callback sets it to end training after the current step
         self.train_state = None  # where training is (TrainState); checkpoints save it
+        if loss_fn is not None or optimizer is not None or metrics is not None or loss_scale_manager is not None:
+            self.compile(loss_fn, optimizer, metrics, loss_scale_manager=loss_scale_manager)
 
     # ------------------------------------------------------------------ compile
-    def compile(self, loss_fn=None, optimizer=None, metrics=None, learning_rate=None):
+    def compile(self, loss_fn=None, optimizer=None, metrics=None, learning_rate=None, *, loss_scale_manager=None):
         """Choose the loss, optimizer and metrics.
 
         Only ``metrics`` is needed to evaluate or predict with a loaded checkpoint; training
@@ -76,6 +90,12 @@ class Model:
                 (``"momentum"``, ``"adam"``, ``"sgd"``...).
             metrics: ``{name: Metric}``, or a list of names (``["accuracy"]``) and Metric instances.
             learning_rate (float): learning rate for an optimizer given by name.
+            loss_scale_manager: a MindSpore loss scale manager, as TinyMS 0.3 and
+                ``mindspore.train.Model`` take it: ``FixedLossScaleManager(s,
+                drop_overflow_update=False)`` multiplies the loss's gradient by ``s``, and an
+                optimizer built with ``loss_scale=s`` divides it back. Managers that detect
+                overflow (``DynamicLossScaleManager``, ``drop_overflow_update=True``) cannot run
+                on CPU and are refused, as MindSpore's own ``Model`` does there.
 
         Returns:
             Model: this model, so calls can be chained.
@@ -96,6 +116,7 @@ class Model:
         self.optimizer = (_optimizers.get(optimizer, self.network.trainable_params(), learning_rate)
                           if optimizer is not None else None)
         self.metrics = _metrics.get(metrics)
+        self.loss_scale_manager = _check_loss_scale_manager(loss_scale_manager)
         self._train_net = None
         self._eval_net = None
         self._step_fn = None
@@ -239,7 +260,12 @@ class Model:
 
     def _build_train_net(self):
         if self._train_net is None:
-            self._train_net = nn.TrainOneStepCell(nn.WithLossCell(self.network, self.loss_fn), self.optimizer)
+            with_loss = nn.WithLossCell(self.network, self.loss_fn)
+            manager = self.loss_scale_manager
+            if manager is None:
+                self._train_net = nn.TrainOneStepCell(with_loss, self.optimizer)
+            else:  # a fixed scale (the only kind compile accepts): the loss's gradient is scaled by it
+                self._train_net = nn.TrainOneStepCell(with_loss, self.optimizer, sens=float(manager.get_loss_scale()))
         return self._train_net
 
     def _check_first_batch(self, batch, dataset_what, data_what):
@@ -499,7 +525,9 @@ class Model:
                     f"normalises to {expected}) and stack them into a batch.")
         message = f"{net_name} takes {what} of shape (N, {', '.join(map(str, expected))}), got {shape}.{hint}"
         if not strict and len(expected) == 3 and len(shape) == 4 and shape[1] == expected[0]:
-            return message
+            return (f"{message} A dataset preset makes any size it is built for, e.g. "
+                    f"tinyms.vision.Cifar10Transform(size={tuple(expected[1:])}).apply_ds(ds) "
+                    f"(TinyMS 0.3's cifar10_transform made 224x224; TinyMS's makes CIFAR's own 32x32).")
         raise InputShapeError(message)
 
     # -------------------------------------------------------------- checkpoints
@@ -800,6 +828,22 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_loss_scale_manager(manager):
+    if manager is None:
+        return None
+    from mindspore.amp import LossScaleManager  # noqa: PLC0415
+
+    if not isinstance(manager, LossScaleManager):
+        raise TypeError(f"loss_scale_manager must be a MindSpore LossScaleManager, e.g. "
+                        f"FixedLossScaleManager(1024, drop_overflow_update=False), got {type(manager).__name__}")
+    if manager.get_update_cell() is not None:
+        # overflow detection needs NPU status operators (MindSpore's own Model refuses it on CPU too)
+        raise ValueError(f"{type(manager).__name__} with overflow handling cannot run on CPU (MindSpore 2.10 has "
+                         f"no overflow check there); use FixedLossScaleManager(scale, drop_overflow_update=False), "
+                         f"or no loss scaling (float32 training on CPU does not need it)")
+    return manager
+
+
 def _check_data_dtype(data, what):
     if data.dtype in (ms.float32, ms.float16, ms.float64):
         return

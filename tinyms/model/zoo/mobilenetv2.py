@@ -15,7 +15,7 @@ __all__ = ["mobilenetv2"]
 
 
 @register_model(**imagenet_defaults(mindcv_weights="mobilenet_v2_100"))
-def mobilenetv2(class_num=1000, num_channel=3, width_mult=1.0):
+def mobilenetv2(class_num=1000, num_channel=3, width_mult=1.0, is_training=True):
     """Build a MobileNetV2 for ``num_channel`` x 224 x 224 images and ``class_num`` classes.
 
     Args:
@@ -25,6 +25,9 @@ def mobilenetv2(class_num=1000, num_channel=3, width_mult=1.0):
             rounded to a multiple of 8 (the last layer keeps at least 1280 channels). 1.0 is the
             standard network (3,504,872 parameters at 1000 classes); 0.5, 0.75, 1.3 and 1.4 are
             the other published widths.
+        is_training (bool): accepted for TinyMS 0.3 scripts (``mobilenetv2(10, is_training=False)``)
+            and otherwise unused: :class:`~tinyms.model.Model` switches between training and
+            inference mode itself.
 
     Returns:
         mindcv.models.mobilenetv2.MobileNetV2: an untrained network; its ``default_cfg`` carries
@@ -41,6 +44,8 @@ def mobilenetv2(class_num=1000, num_channel=3, width_mult=1.0):
         (3, 224, 224)
     """
     class_num, num_channel = checked_sizes(class_num, num_channel)
+    if not isinstance(is_training, bool):
+        raise TypeError(f"is_training must be True or False, got {is_training!r}")
     if isinstance(width_mult, bool) or not isinstance(width_mult, numbers.Real):
         raise TypeError(f"width_mult must be a positive number, got {width_mult!r}; pass e.g. width_mult=1.0")
     if not width_mult > 0:
