@@ -64,6 +64,17 @@ def test_pretrained_create_model_equals_hub_load_weights():
     assert create_model("lenet5").default_cfg == model_config("lenet5")  # untrained: the architecture's
 
 
+def test_tinyms_03_uids_name_the_same_weights_or_say_they_are_not_here(monkeypatch):
+    monkeypatch.setenv(hub.OFFLINE_ENV, "1")
+    old = hub.load("tinyms/0.2/lenet5_v1_mnist", class_num=10)   # 0.3's uid and call, offline
+    new = hub.load("lenet5_mnist")
+    for name, param in new.parameters_dict().items():
+        np.testing.assert_array_equal(old.parameters_dict()[name].asnumpy(), param.asnumpy())
+    assert set(hub.load_weights("tinyms/0.2/lenet5_v1_mnist")) == set(hub.load_weights("lenet5_mnist"))
+    with pytest.raises(UnknownNameError, match=r"TinyMS 0.3 hub uid.*lenet5_mnist"):
+        hub.load("tinyms/0.2/resnet50_v1_cifar10")
+
+
 def test_damaged_bundled_copy_is_refused(tmp_path):
     cfg = model_config("lenet5.mnist")
     damaged = tmp_path / cfg.file

@@ -151,3 +151,17 @@ def test_model_checkpoint_without_a_folder_writes_where_the_script_is_now(tmp_pa
     model.train(1, _dataset(n=32), callbacks=[ModelCheckpoint(prefix="here", config=CheckpointConfig(
         save_checkpoint_steps=2))], verbose=0)
     assert sorted(p.name for p in tmp_path.glob("here-*.ckpt")) == ["here-1_2.ckpt"]
+
+
+def test_tinyms_utils_train_keeps_03s_checkpoint_functions_and_they_read_tinyms_files(tmp_path):
+    from tinyms.utils.train import load_checkpoint, load_param_into_net
+
+    model = Model(lenet5())
+    model.compile("cross_entropy", "momentum")
+    model.train(1, _dataset(n=32), verbose=0)
+    path = model.save_checkpoint(str(tmp_path / "net.ckpt"))
+    fresh = lenet5()
+    not_loaded, _ = load_param_into_net(fresh, load_checkpoint(path))
+    assert not_loaded == []
+    x = stripe_digits(4)[0]
+    np.testing.assert_array_equal(Model(fresh).predict(x).asnumpy(), model.predict(x).asnumpy())

@@ -30,7 +30,7 @@ import json
 import os
 import re
 
-from ..errors import HubError
+from ..errors import HubError, UnknownNameError
 
 __all__ = ["ASSET_DIR", "assets", "read_asset", "model_configs", "alias_of"]
 
@@ -136,9 +136,28 @@ def assets():
     return found
 
 
+# TinyMS 0.3 named its hub assets "<provider>/<version>/<model>_<model version>_<dataset>".
+# The weights behind those names were TinyMS 0.3's own downloads and are not carried over; a
+# name is kept where this hub has the same network trained on the same data.
+_V03_UIDS = {"tinyms/0.2/lenet5_v1_mnist": "lenet5_mnist"}
+
+
 def alias_of(uid):
-    """``"model.tag"`` for an asset uid such as ``"lenet5_mnist"``, else None."""
-    asset = assets().get(str(uid).lower())
+    """``"model.tag"`` for an asset uid such as ``"lenet5_mnist"`` (or TinyMS 0.3's uid of one), else None.
+
+    Raises:
+        UnknownNameError: a TinyMS 0.3 uid (``"tinyms/0.2/resnet50_v1_cifar10"``) this hub has no
+            asset for.
+    """
+    key = str(uid).strip().lower()
+    if key.count("/") == 2:
+        if key not in _V03_UIDS:
+            raise UnknownNameError(
+                f"{uid!r} is a TinyMS 0.3 hub uid; its weights are not part of this hub. It has: "
+                f"{', '.join(sorted(assets()))} (and {', '.join(sorted(_V03_UIDS))} under 0.3's names), plus "
+                f"every tinyms.model.list_models(pretrained=True) name")
+        key = _V03_UIDS[key]
+    asset = assets().get(key)
     return f"{asset['model']}.{asset['tag']}" if asset else None
 
 
