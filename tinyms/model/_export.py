@@ -4,7 +4,8 @@
 - ONNX is exported from a copy of the network: MindSpore 2.10 exports a given network object
   to ONNX only once per process (a second export fails with "i: 3 out of range").
 - ONNX files get a dynamic batch dimension when onnxruntime then computes the same outputs
-  as the network on a batch of 3 (within 1e-4); otherwise the exported batch size stays.
+  as the network on a batch of 3 (within 1e-4 of the largest output, at least 1); otherwise the
+  exported batch size stays.
   Either way the export is checked against the network before it is kept.
 - Above 1 GiB of parameters MindSpore writes MindIR as ``<name>_graph.mindir`` plus a
   ``<name>_variables`` folder; TinyMS refuses that (one file per format is what servables
@@ -59,6 +60,21 @@ def _example_batch(example, batch):
     return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
 
 
+def _agrees(got, expected):
+    """onnxruntime's outputs equal the network's within 1e-4 of the outputs' scale.
+
+    The scale is the largest absolute output (at least 1): float32 kernels that sum in another
+    order differ by a few units in the last place of the largest values, which an element-wise
+    relative test would count against the small outputs beside them (an untrained ResNet-152
+    at 224x224 gives logits up to 3e8, matched to 5e-7 of that, yet off by 128 in small ones).
+    """
+    if got.shape != expected.shape:
+        return False
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    return bool(np.all(np.isfinite(got) == np.isfinite(expected))
+                and np.abs(np.nan_to_num(got) - np.nan_to_num(expected)).max(initial=0.0) <= _TOLERANCE * scale)
+
+
 def _make_batch_dynamic(path, network, example):
     """Rewrite an ONNX file's batch dimension as symbolic if onnxruntime agrees with the network."""
     import mindspore as ms
@@ -80,7 +96,7 @@ def _make_batch_dynamic(path, network, example):
         onnx.checker.check_model(dynamic)
         session = ort.InferenceSession(dynamic.SerializeToString(), providers=["CPUExecutionProvider"])
         got = session.run(None, {session.get_inputs()[0].name: x})[0]
-        if got.shape == expected.shape and np.allclose(got, expected, rtol=_TOLERANCE, atol=_TOLERANCE):
+        if _agrees(got, expected):
             onnx.save(dynamic, path)
             return True
     except Exception as err:  # noqa: BLE001 - keep the static export, checked below
@@ -96,7 +112,7 @@ def _check_static(path, network, example):
     expected = network(ms.Tensor(x)).asnumpy()
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
-    if got.shape != expected.shape or not np.allclose(got, expected, rtol=_TOLERANCE, atol=_TOLERANCE):
+    if not _agrees(got, expected):
         raise ExportError(f"the ONNX export of {type(network).__name__} computes different outputs than the "
                           f"network (onnxruntime vs MindSpore); export MINDIR instead")
 
