@@ -85,7 +85,8 @@ def mobilenetv2_lr(global_step, lr_init, lr_end, lr_max, warmup_epochs, total_ep
         to pass as an optimizer's ``learning_rate`` (negative values clipped to 0).
 
     Raises:
-        ValueError: negative or non-integer counts, or a warm-up not shorter than training.
+        TypeError: a count that is not an integer.
+        ValueError: a negative count, or a warm-up not shorter than training.
 
     Example:
         >>> from tinyms.optimizers import mobilenetv2_lr
@@ -96,10 +97,12 @@ def mobilenetv2_lr(global_step, lr_init, lr_end, lr_max, warmup_epochs, total_ep
     import numpy as np  # noqa: PLC0415
     from mindspore import Tensor, float32  # noqa: PLC0415
 
-    for name, value in (("global_step", global_step), ("warmup_epochs", warmup_epochs),
-                        ("total_epochs", total_epochs), ("steps_per_epoch", steps_per_epoch)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    from ._checks import non_negative_int  # noqa: PLC0415
+
+    global_step, warmup_epochs, total_epochs, steps_per_epoch = (
+        non_negative_int(value, name) for name, value in (
+            ("global_step", global_step), ("warmup_epochs", warmup_epochs),
+            ("total_epochs", total_epochs), ("steps_per_epoch", steps_per_epoch)))
     total, warmup = total_epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
     if total <= warmup:
         raise ValueError(f"training ({total_epochs} epochs) must be longer than the warm-up ({warmup_epochs})")

@@ -260,12 +260,10 @@ class Model:
 
     def _build_train_net(self):
         if self._train_net is None:
-            with_loss = nn.WithLossCell(self.network, self.loss_fn)
+            # a fixed loss scale (the only kind compile accepts) multiplies the loss's gradient
             manager = self.loss_scale_manager
-            if manager is None:
-                self._train_net = nn.TrainOneStepCell(with_loss, self.optimizer)
-            else:  # a fixed scale (the only kind compile accepts): the loss's gradient is scaled by it
-                self._train_net = nn.TrainOneStepCell(with_loss, self.optimizer, sens=float(manager.get_loss_scale()))
+            sens = 1.0 if manager is None else float(manager.get_loss_scale())
+            self._train_net = nn.TrainOneStepCell(nn.WithLossCell(self.network, self.loss_fn), self.optimizer, sens=sens)
         return self._train_net
 
     def _check_first_batch(self, batch, dataset_what, data_what):
@@ -442,8 +440,7 @@ class Model:
                         cb_params.net_outputs = logits
                 except (RuntimeError, ValueError, TypeError) as err:
                     if note and not count:  # another image size than the config's, and it does not run
-                        raise InputShapeError(f"{note} The network cannot run on that size either: "
-                                              f"{_first_line(err)}") from err
+                        raise _size_error(note, err) from err
                     raise
                 count += n
                 if confusion:
@@ -829,6 +826,11 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
+def _size_error(note, err):
+    """The error for data of another image size than the config's that the network cannot run on."""
+    return InputShapeError(f"{note} The network cannot run on that size either: {_first_line(err)}")
+
+
 def _check_loss_scale_manager(manager):
     if manager is None:
         return None
@@ -887,7 +889,7 @@ def _run_first(step_fn, batch, model=None):
     except (RuntimeError, ValueError, TypeError) as err:
         data, label = batch
         if note:
-            raise InputShapeError(f"{note} The network cannot run on that size either: {_first_line(err)}") from err
+            raise _size_error(note, err) from err
         raise InputShapeError(
             f"the network cannot train on batches of data {tuple(data.shape)} {data.dtype} with "
             f"labels {tuple(label.shape)} {label.dtype}: {_first_line(err)}") from err
