@@ -45,13 +45,50 @@ model.compile(loss_fn="cross_entropy", optimizer="momentum", learning_rate=0.05)
 record = StepLosses()
 history = model.train(2, train, callbacks=[record], verbose=0)
 
+# a network of the user's own with BatchNorm: every step in training mode, statistics moving,
+# evaluation leaving them as they are
+from tinyms import layers
+from tinyms.data import NumpySlicesDataset
+
+
+class DenseBN(layers.Layer):
+    def __init__(self):
+        super().__init__()
+        self.fc = layers.Dense(4, 3)
+        self.bn = layers.BatchNorm1d(3)
+
+    def construct(self, x):
+        return self.bn(self.fc(x))
+
+
+class Modes(Callback):
+    def __init__(self, net):
+        self.net, self.training, self.means = net, [], []
+
+    def on_train_step_end(self, run_context):
+        self.training.append(bool(self.net.training))
+        self.means.append(self.net.bn.moving_mean.asnumpy().tolist())
+
+
+rng = np.random.default_rng(0)
+table = NumpySlicesDataset({"x": (rng.normal(size=(64, 4)) + 2).astype(np.float32),
+                            "y": rng.integers(0, 3, 64).astype(np.int32)}, shuffle=False).batch(16)
+bn_net = DenseBN()
+bn_model = Model(bn_net).compile("cross_entropy", "momentum", ["accuracy"])
+modes = Modes(bn_net)
+bn_model.train(1, table, callbacks=[modes], verbose=0)
+after_train = bn_net.bn.moving_mean.asnumpy().tolist()
+bn_model.eval(table)
+bn = {"training": modes.training, "means": modes.means, "after_eval": bn_net.bn.moving_mean.asnumpy().tolist(),
+      "after_train": after_train}
+
 from tinyms.model import _distributed  # what the test checks
 rank = _distributed.rank()
 np.savez(os.path.join(out, f"weights_{rank}.npz"), **{p.name: p.asnumpy() for p in model.network.trainable_params()})
 with open(os.path.join(out, f"run_{rank}.json"), "w") as f:
     json.dump({"size": _distributed.group_size(), "main": _distributed.is_main(), "steps": record.losses,
                "history": history.history["loss"], "rows": data.get_dataset_size(),
-               "mean": _distributed.all_mean(float(rank + 1))}, f)
+               "mean": _distributed.all_mean(float(rank + 1)), "bn": bn}, f)
 '''
 
 
@@ -132,3 +169,11 @@ def test_two_processes_match_one_process_of_the_same_global_batch(tmp_path):
         np.testing.assert_allclose(r["history"], ref["history"], rtol=0, atol=1e-4)
     # and training moved: the last steps' loss is below the first
     assert steps[-1] < steps[0]
+    # a BatchNorm network trains in training mode on every rank: its statistics move at every
+    # step (from exactly 0), and evaluating afterwards leaves them where training put them
+    for r in [ref] + ranks:
+        bn = r["bn"]
+        assert bn["training"] == [True] * 4
+        means = np.array(bn["means"])
+        assert np.all(means != 0.0) and np.all(np.any(np.diff(means, axis=0) != 0.0, axis=1))
+        assert bn["after_eval"] == bn["after_train"] == bn["means"][-1]

@@ -25,6 +25,7 @@ import numpy as np
 from .._fileio import FILE_MODE, fsync_path
 from .._text import first_line as _first_line
 from ..errors import ExportError, UnknownNameError
+from ._modes import untouched
 
 __all__ = ["SUFFIX", "export_network", "normalise_format"]
 
@@ -145,8 +146,8 @@ def export_network(network, example, path, file_format="MINDIR", dynamic_batch=T
         path += suffix
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    network.set_train(False)
-    with tempfile.TemporaryDirectory(prefix=".tmp-export-", dir=folder) as tmp:
+    with untouched(network), tempfile.TemporaryDirectory(prefix=".tmp-export-", dir=folder) as tmp:
+        network.set_train(False)
         base = os.path.join(tmp, "net")
         target = network
         if fmt == "ONNX":

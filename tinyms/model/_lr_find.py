@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _monitor
 from ..errors import NotCompiledError
+from ._modes import untouched
 
 __all__ = ["LRFinderResult", "lr_find"]
 
@@ -217,57 +218,58 @@ def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.
     _context._apply_defaults()
     train_net = model._build_train_net()
     saved = _monitor.snapshot(model.network, model.optimizer)
-    was_training = bool(getattr(model.network, "training", False))
     ratio = end_lr / start_lr
     lrs, losses, smoothed = [], [], []
     average, finite, best, bad_run, diverged = 0.0, 0, math.inf, 0, False
     passes = math.ceil(num_steps / size)
     iterator = dataset.create_tuple_iterator(num_epochs=passes, do_copy=False)
-    try:
-        train_net.set_train(True)
-        batches = (batch for _ in range(passes) for batch in iterator)
-        step_fn = labels_ok = None
-        for i in range(num_steps):
-            batch = next(batches, None)
-            if batch is None:
-                break
-            lr = start_lr * ratio ** (i / (num_steps - 1))
-            for param in lr_params:
-                _monitor.set_lr(param, lr)
-            if step_fn is None:
-                labels_ok = model._label_check(batch)
-                labels_ok(batch[1])
-                if _custom_train_step(model):  # a subclass's train_step is the step, as in train()
-                    step_fn = model.train_step
-                    loss = step_fn(*batch)
+    # every layer's training flag and the network's config (a first step on another image size
+    # adopts that size) come back as they were, with the weights
+    with untouched(model.network):
+        try:
+            train_net.set_train(True)
+            batches = (batch for _ in range(passes) for batch in iterator)
+            step_fn = labels_ok = None
+            for i in range(num_steps):
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                lr = start_lr * ratio ** (i / (num_steps - 1))
+                for param in lr_params:
+                    _monitor.set_lr(param, lr)
+                if step_fn is None:
+                    labels_ok = model._label_check(batch)
+                    labels_ok(batch[1])
+                    if _custom_train_step(model):  # a subclass's train_step is the step, as in train()
+                        step_fn = model.train_step
+                        loss = step_fn(*batch)
+                    else:
+                        step_fn = model._step_function(train_net, batch)
+                        loss = _run_first(step_fn, batch, model)
                 else:
-                    step_fn = model._step_function(train_net, batch)
-                    loss = _run_first(step_fn, batch, model)
-            else:
-                labels_ok(batch[1])
-                loss = step_fn(*batch)
-            value = float(np.mean(loss.asnumpy()))
-            lrs.append(lr)
-            losses.append(value)
-            if not math.isfinite(value):
-                smoothed.append(float("nan"))
-                bad_run += 1
-                if bad_run >= _NON_FINITE_LIMIT:
+                    labels_ok(batch[1])
+                    loss = step_fn(*batch)
+                value = float(np.mean(loss.asnumpy()))
+                lrs.append(lr)
+                losses.append(value)
+                if not math.isfinite(value):
+                    smoothed.append(float("nan"))
+                    bad_run += 1
+                    if bad_run >= _NON_FINITE_LIMIT:
+                        diverged = True
+                        break
+                    continue
+                bad_run = 0
+                finite += 1
+                average = smooth * average + (1.0 - smooth) * value
+                current = average / (1.0 - smooth ** finite) if smooth > 0 else value
+                smoothed.append(current)
+                best = min(best, current)
+                if finite > 1 and best > 0 and current > diverge * best:
                     diverged = True
                     break
-                continue
-            bad_run = 0
-            finite += 1
-            average = smooth * average + (1.0 - smooth) * value
-            current = average / (1.0 - smooth ** finite) if smooth > 0 else value
-            smoothed.append(current)
-            best = min(best, current)
-            if finite > 1 and best > 0 and current > diverge * best:
-                diverged = True
-                break
-    finally:
-        with contextlib.suppress(Exception):  # free the pipeline's threads now
-            iterator.stop()
-        _monitor.restore(saved)
-        model.network.set_train(was_training)
+        finally:
+            with contextlib.suppress(Exception):  # free the pipeline's threads now
+                iterator.stop()
+            _monitor.restore(saved)
     return LRFinderResult(lrs, losses, smoothed, diverged)

@@ -20,6 +20,7 @@ from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeErro
                       NotCompiledError, UnknownNameError)
 from . import _checkpoint, _distributed, _export, _loop
 from ._exact import exact_eval_pipeline
+from ._modes import untouched
 from ._progress import EpochProgress
 from ._state import STATE_KEY, TrainState, state_from_entries
 from .history import History
@@ -312,11 +313,14 @@ class Model:
         cfg = getattr(self.network, "default_cfg", None)
         if cfg is not None and getattr(cfg, "labels", None):
             return len(cfg.labels)
-        self.network.set_train(False)
-        try:
-            out = self.network(data if data.dtype != ms.float64 else ms.ops.cast(data, ms.float32))
-        except (RuntimeError, ValueError, TypeError):
-            return None  # the train step reports the real problem
+        # one inference pass; every layer's training flag is put back, so that the train step
+        # compiled next still trains BatchNorm and Dropout
+        with untouched(self.network):
+            self.network.set_train(False)
+            try:
+                out = self.network(data if data.dtype != ms.float64 else ms.ops.cast(data, ms.float32))
+            except (RuntimeError, ValueError, TypeError):
+                return None  # the train step reports the real problem
         shape = getattr(out, "shape", ())
         return int(shape[-1]) if len(shape) == 2 else None
 
@@ -958,7 +962,7 @@ def _trace_output_shapes(network, input_shape, names):
     """``[(name, cell, output shape text)]`` for every cell call of one forward pass, in call order.
 
     Forward hooks only run in PyNative mode, so the pass runs there (the mode is restored); the
-    network runs in inference mode (its training flag is restored) on a batch of 2 zeros.
+    network runs in inference mode (every layer's training flag is restored) on a batch of 2 zeros.
     """
     calls, stack, handles = [], [], []
 
@@ -972,28 +976,27 @@ def _trace_output_shapes(network, input_shape, names):
 
     cells = {id(c): c for _, c in network.cells_and_names()}
     mode = ms.get_context("mode")
-    training = network.training
-    try:
-        for cell in cells.values():
-            handles.append(cell.register_forward_pre_hook(before))
-            handles.append(cell.register_forward_hook(after))
-        if mode != ms.PYNATIVE_MODE:
-            ms.set_context(mode=ms.PYNATIVE_MODE)
-        network.set_train(False)
-        x = Tensor(np.zeros((2, *input_shape), np.float32))
+    with untouched(network):
         try:
-            network(x)
-        except (RuntimeError, ValueError, TypeError, IndexError) as err:
-            raise InputShapeError(f"{type(network).__name__} cannot run on a batch of shape "
-                                  f"(N, {', '.join(map(str, input_shape))}): {_first_line(err)}; pass "
-                                  f"summary(input_shape=...) with the shape of one sample it takes") from err
-    finally:
-        for handle in handles:
-            with contextlib.suppress(Exception):
-                handle.remove()
-        network.set_train(training)
-        if mode != ms.PYNATIVE_MODE:
-            ms.set_context(mode=mode)
+            for cell in cells.values():
+                handles.append(cell.register_forward_pre_hook(before))
+                handles.append(cell.register_forward_hook(after))
+            if mode != ms.PYNATIVE_MODE:
+                ms.set_context(mode=ms.PYNATIVE_MODE)
+            network.set_train(False)
+            x = Tensor(np.zeros((2, *input_shape), np.float32))
+            try:
+                network(x)
+            except (RuntimeError, ValueError, TypeError, IndexError) as err:
+                raise InputShapeError(f"{type(network).__name__} cannot run on a batch of shape "
+                                      f"(N, {', '.join(map(str, input_shape))}): {_first_line(err)}; pass "
+                                      f"summary(input_shape=...) with the shape of one sample it takes") from err
+        finally:
+            for handle in handles:
+                with contextlib.suppress(Exception):
+                    handle.remove()
+            if mode != ms.PYNATIVE_MODE:
+                ms.set_context(mode=mode)
     # the root call (name "") comes first in call order; show it last, as the network's output
     calls = [tuple(c) for c in calls]
     root = [c for c in calls if c[1] is network]
