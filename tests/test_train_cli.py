@@ -118,28 +118,60 @@ def test_train_writes_the_run_directory_and_eval_prints_its_accuracy(tmp_path):
     assert again.returncode == 0 and "last.ckpt" in again.stdout
 
 
+def _epochs_saved(run):
+    """Epochs the run's last.ckpt holds, as its run.json records them (0 before the first epoch end)."""
+    try:
+        with open(run / "run.json", encoding="utf-8") as f:
+            return int(yaml.safe_load(f).get("epochs_done") or 0)
+    except (OSError, ValueError, yaml.YAMLError):  # not written yet
+        return 0
+
+
 def test_ctrl_c_stops_at_a_step_end_leaving_a_checkpoint_that_resume_continues(tmp_path):
+    # a per-step schedule (warm-up then cosine over 40 epochs of 10 steps), stopped by a real SIGINT
     run = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "tinyms", "train", "--model", "lenet5", "--data", "mnist",
-                             "--data-dir", "sample", "--epochs", "30", "--lr", "0.05", "--out", str(run)],
+                             "--data-dir", "sample", "--epochs", "40", "--num-samples", "320", "--lr", "0.05",
+                             "--schedule", "cosine", "--warmup-epochs", "1", "--out", str(run)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT)
-    deadline = time.monotonic() + 240
-    while not (run / "history.csv").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    try:  # wait for the event the test needs, a first epoch end saved; then press Ctrl-C
+        deadline = time.monotonic() + 900
+        while _epochs_saved(run) < 1:
+            if proc.poll() is not None:
+                pytest.fail(f"tinyms train ended before its first epoch end:\n{proc.stdout.read()}")
+            if time.monotonic() > deadline:
+                pytest.fail("no epoch end within 900 s")
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, out
     assert "Ctrl-C: stopping at the end of this step" in out and "Traceback" not in out
-    assert (run / "last.ckpt").is_file() and (run / "curves.png").is_file()
-    state = yaml.safe_load((run / "run.json").read_text())
-    assert state["status"] == "interrupted" and state["epochs_done"] >= 1
+    assert (run / "curves.png").is_file()
+    # the run's record says what its checkpoint holds, wherever the signal landed (a step or a validation)
+    from tinyms.model._checkpoint import read_checkpoint
+    from tinyms.model._state import state_from_entries
+    state = state_from_entries(read_checkpoint(str(run / "last.ckpt")))
+    record = yaml.safe_load((run / "run.json").read_text())
+    assert record["status"] == "interrupted" and 1 <= state.epoch < 40
+    assert (record["epochs_done"], record["step_in_epoch"]) == (state.epoch, state.step_in_epoch or None)
+    assert f"last.ckpt in {run} holds {state.epoch} epoch(s)" in out
 
-    resumed = _tinyms("train", "--resume", str(run), "--epochs", str(state["epochs_done"] + 1))
+    # continued for fewer epochs than planned: the cosine schedule becomes that of the new total
+    epochs = state.epoch + 1
+    resumed = _tinyms("train", "--resume", str(run), "--epochs", str(epochs))
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
-    assert "Resuming from" in resumed.stdout
+    assert "Resuming from" in resumed.stdout and "Traceback" not in resumed.stdout + resumed.stderr
     rows = _rows(run / "history.csv")
-    assert [int(r["epoch"]) for r in rows] == list(range(1, state["epochs_done"] + 2))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1))
+    from tinyms.optimizers import warmup_cosine_lr
+    last_rate = warmup_cosine_lr(0.05, epochs * 10, warmup_steps=10)[-1]
+    assert float(rows[-1]["lr"]) == pytest.approx(last_rate, rel=1e-6)
     assert yaml.safe_load((run / "run.json").read_text())["status"] == "finished"
+    assert (run / "servable" / "servable.json").is_file()
 
 
 # ------------------------------------------------------------------------------------ msrun

@@ -76,7 +76,8 @@ KEYS = {
                                 "when there is test data) or loss"),
     "seed": Key(1, "int", "random seed (weights, shuffling, augmentation)", 0),
     "out": Key(None, "path", "run directory (default: runs/<model>-<data>-<date>-<time>)"),
-    "resume": Key(None, "path", "continue a run: its directory or a checkpoint file"),
+    "resume": Key(None, "path", "continue a run: its directory or a checkpoint file (with --epochs N, to epoch N "
+                                "on the schedule of an N-epoch run)"),
     "nproc": Key(1, "int", "worker processes on this machine (data-parallel through msrun)", 1),
     "nnodes": Key(1, "int", "machines taking part (each runs the same command with its own --node-rank)", 1),
     "node_rank": Key(None, "int", "this machine's number, 0 to nnodes-1 (0 holds rank 0); default: msrun "
@@ -470,16 +471,22 @@ def _callback_base():
 class _StopOnInterrupt:
     """Ctrl-C (SIGINT) asks training to stop at the end of the current step; a second one aborts.
 
+    A run killed at any moment (a second Ctrl-C, or any other death) stays resumable: see
+    :func:`_run_callback` for the order in which an epoch's files are written.
+
     MindSpore's graph runtime installs its own SIGINT handler, which terminates the process,
     every time it runs a graph. So SIGINT is blocked in this process's threads (the ones
     MindSpore starts later inherit the mask) and one watcher thread takes it with ``sigwait``:
     MindSpore's handler never sees it. :meth:`start` must run before MindSpore starts threads.
     """
 
+    _STEP_NOTE = "stopping at the end of this step and saving last.ckpt"
+
     def __init__(self):
         self.say = print
         self.requested = False
         self.active = False
+        self.note = self._STEP_NOTE  # what the first Ctrl-C does now
         self._thread = None
 
     def start(self):
@@ -487,7 +494,7 @@ class _StopOnInterrupt:
                 or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
             return
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        self.active, self.requested = True, False
+        self.active, self.requested, self.note = True, False, self._STEP_NOTE
         if self._thread is None:  # one watcher for the process, however many runs it starts
             self._thread = threading.Thread(target=self._wait, name="tinyms-ctrl-c", daemon=True)
             self._thread.start()
@@ -503,17 +510,28 @@ class _StopOnInterrupt:
             if not self.active:
                 continue
             if self.requested:
-                self.say("\nSecond Ctrl-C: aborting now (last.ckpt holds the last finished epoch)")
+                self.say("\nSecond Ctrl-C: aborting now (last.ckpt holds the last epoch end saved; "
+                         "tinyms train --resume continues from it)")
                 os._exit(130)
             self.requested = True
-            self.say("\nCtrl-C: stopping at the end of this step and saving last.ckpt (Ctrl-C again to abort)")
+            self.say(f"\nCtrl-C: {self.note} (Ctrl-C again to abort)")
 
 
 _INTERRUPT = _StopOnInterrupt()
 
 
-def _run_callback(model, run_dir, record, cfg, stopper, say):
-    """The callback writing the run directory at every epoch end (rank 0) and honouring Ctrl-C."""
+def _run_callback(model, run_dir, record, cfg, stopper, say, resuming=False):
+    """The callback writing the run directory at every epoch end (rank 0) and honouring Ctrl-C.
+
+    ``last.ckpt`` is the run's record: it carries the training state (epochs and steps done),
+    and a resume reads how far the run went from it alone. At an epoch end (or a Ctrl-C stop)
+    the files are written in an order that keeps a run killed between any two of them
+    resumable and consistent: ``history.csv``, ``best.ckpt`` (whole epochs only), ``last.ckpt``
+    (one atomic rename), then ``run.json``, written from the state ``last.ckpt`` now holds. A
+    resume keeps only the history rows of the epochs ``last.ckpt`` holds and rewrites
+    ``run.json`` from it, so an epoch written to ``history.csv`` but not to ``last.ckpt`` is
+    trained again, not counted twice.
+    """
 
     base = _callback_base()
     main = _distributed.is_main()
@@ -525,13 +543,15 @@ def _run_callback(model, run_dir, record, cfg, stopper, say):
             super().__init__()
             self.best = None
             self.started = None
-            self.epoch_steps = 0
+
+        def on_train_begin(self, run_context):
+            if resuming and cfg["schedule"] == "constant":
+                _set_constant_lr(run_context.original_args().optimizer, cfg["lr"], say)
 
         def on_train_epoch_begin(self, run_context):
-            self.started, self.epoch_steps = time.perf_counter(), 0
+            self.started = time.perf_counter()
 
         def on_train_step_end(self, run_context):
-            self.epoch_steps += 1
             if stopper.requested:
                 run_context.request_stop()
 
@@ -541,20 +561,21 @@ def _run_callback(model, run_dir, record, cfg, stopper, say):
             logs = dict(params.logs)
             epoch = int(params.cur_epoch_num)
             seconds = time.perf_counter() - self.started if self.started else float("nan")
+            if stopper.requested:  # Ctrl-C during validation: stop here, not one step into the next epoch
+                run_context.request_stop()
             if not main:
                 return
+            state = model.train_state  # what last.ckpt will hold: epochs and steps done
             record._record(epoch, logs, seconds)
             record.to_csv(os.path.join(run_dir, "history.csv"))
-            model.save_checkpoint(os.path.join(run_dir, "last.ckpt"))
             value = logs.get(monitor)
-            if value is not None and math.isfinite(value) and (
+            if state.step_in_epoch == 0 and value is not None and math.isfinite(value) and (
                     self.best is None or (value < self.best if lower_is_better else value > self.best)):
                 self.best = value
                 model.save_checkpoint(os.path.join(run_dir, "best.ckpt"))
-            interrupted = stopper.requested
-            _write_state(run_dir, epochs_done=epoch - (1 if interrupted else 0), status="interrupted"
-                         if interrupted else "running", best={monitor: self.best},
-                         step_in_epoch=self.epoch_steps if interrupted else None)
+            model.save_checkpoint(os.path.join(run_dir, "last.ckpt"))
+            _write_state(run_dir, **_progress_fields(state), best={monitor: self.best},
+                         status="interrupted" if stopper.requested else "running")
 
     callback = RunFiles()
     if record.epoch and monitor in record.history:
@@ -562,6 +583,75 @@ def _run_callback(model, run_dir, record, cfg, stopper, say):
         if finite:
             callback.best = min(finite) if lower_is_better else max(finite)
     return callback
+
+
+def _set_constant_lr(optimizer, lr, say):
+    """Resuming with a constant schedule: the run's configured rate applies (a checkpoint restores
+    the rate it was saved with, which ``--lr`` may have changed since)."""
+    from . import _monitor  # noqa: PLC0415
+
+    params = _monitor.lr_parameters(optimizer, "tinyms train")
+    old = _monitor.get_lr(params[0])
+    if not math.isclose(old, lr, rel_tol=1e-6):
+        say(f"Learning rate {lr:g} from here on (the run trained at {old:g} so far)")
+    for param in params:
+        _monitor.set_lr(param, lr)
+
+
+def _progress_fields(state):
+    """``run.json``'s record of how far a run went, from the TrainState its last.ckpt holds."""
+    return {"epochs_done": state.epoch, "step_in_epoch": state.step_in_epoch or None}
+
+
+def _progress_words(state):
+    words = f"{state.epoch} epoch(s)"
+    if state.step_in_epoch:
+        words += f" and {state.step_in_epoch} of the {state.steps_per_epoch} steps of epoch {state.epoch + 1}"
+    return words
+
+
+def _resume_point(resume):
+    """``(checkpoint path, TrainState)`` of a ``resume`` value, read from the checkpoint itself."""
+    from .errors import CheckpointError  # noqa: PLC0415
+    from .model._checkpoint import read_checkpoint  # noqa: PLC0415
+    from .model._state import state_from_entries  # noqa: PLC0415
+
+    _, ckpt = _resume_paths(resume)
+    state = state_from_entries(read_checkpoint(ckpt))
+    if state is None:
+        raise CheckpointError(f"{ckpt} does not record how far training went (a weights-only file?): resume "
+                              f"from the last.ckpt of a tinyms train run")
+    return ckpt, state
+
+
+def _servable_current(run_dir, epochs):
+    """True when ``run_dir/servable`` was written, completely, after ``epochs`` epochs."""
+    record = _read_state(run_dir)
+    written = record.get("servable_epochs")
+    if written is None and record.get("status") == "finished":  # written before servable_epochs existed
+        written = record.get("epochs_done")
+    return written == epochs and os.path.isfile(os.path.join(run_dir, "servable", "servable.json"))
+
+
+def _already_trained(cfg, ckpt, state, say):
+    """Resuming a run whose checkpoint holds every epoch asked: one line, and the servable if missing."""
+    run_dir, done, asked = cfg["out"], state.epoch, cfg["epochs"]
+    folder = os.path.join(run_dir, "servable")
+    held = f"{done} epoch(s)" + (f", more than the {asked} asked" if done > asked else "")
+    if not _distributed.is_main():
+        return 0
+    if _servable_current(run_dir, done):
+        say(f"{ckpt} already holds {held}: nothing to train; the servable is {folder} (pass --epochs N "
+            f"above {done} to train further)")
+        return 0
+    data = build_data(cfg, _silent, train=False)
+    model = build_model(cfg, data)
+    model.load_checkpoint(ckpt)
+    _write_servable(cfg, model, data, run_dir, say)
+    _write_state(run_dir, status="finished", **_progress_fields(state), servable_epochs=done)
+    say(f"{ckpt} already holds {held}: nothing to train; servable written to {folder} (pass --epochs N "
+        f"above {done} to train further)")
+    return 0
 
 
 def _read_history(path, keep_epochs):
@@ -578,24 +668,23 @@ def _read_history(path, keep_epochs):
     return record
 
 
-def _write_state(run_dir, **state):
+def _write_state(run_dir, replace=False, **state):
+    """Update ``run.json`` with ``state`` (``replace``: start it afresh), atomically."""
     from ._fileio import write_json_atomic  # noqa: PLC0415
 
-    path = os.path.join(run_dir, _STATE_NAME)
-    old = {}
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            old = json.load(f)
+    old = {} if replace else _read_state(run_dir)
     old.update(state)
-    write_json_atomic(path, old)
+    write_json_atomic(os.path.join(run_dir, _STATE_NAME), old)
 
 
 def _read_state(run_dir):
-    path = os.path.join(run_dir, _STATE_NAME)
-    if not os.path.isfile(path):
+    """``run.json`` as a dict ({} when missing or unreadable: it is only a view of last.ckpt)."""
+    try:
+        with open(os.path.join(run_dir, _STATE_NAME), encoding="utf-8") as f:
+            state = json.load(f)
+    except (OSError, ValueError):
         return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return state if isinstance(state, dict) else {}
 
 
 # ----------------------------------------------------------------------------- msrun
@@ -667,6 +756,9 @@ def _train(config_file, overrides, say, stopper):
     cfg = config_from_args(config_file, overrides)
     run_dir = cfg["out"]
     main = _distributed.is_main()
+    resume_ckpt, resume_state = _resume_point(cfg["resume"]) if cfg["resume"] else (None, None)
+    if resume_state is not None and resume_state.steps_per_epoch and resume_state.epoch >= cfg["epochs"]:
+        return _already_trained(cfg, resume_ckpt, resume_state, say if main else _silent)
     distributed_run = cfg["nproc"] > 1 or cfg["nnodes"] > 1
     if distributed_run and not _distributed.launched():
         os.makedirs(run_dir, exist_ok=True)
@@ -684,20 +776,18 @@ def _train(config_file, overrides, say, stopper):
     if not steps:
         raise ConfigError(f"batch_size {cfg['batch_size']} is larger than this process's share of the training "
                           f"images; lower batch_size (or raise num_samples)")
+    if resume_state is not None and not resume_state.steps_per_epoch:
+        resume_state.steps_per_epoch = steps  # (a MindSpore file: Model.train counts its steps so too)
+        if resume_state.epoch >= cfg["epochs"]:
+            return _already_trained(cfg, resume_ckpt, resume_state, say)
     model = build_model(cfg, data, steps)
-    resume_ckpt, initial_epoch = None, 0
-    if cfg["resume"]:
-        _, resume_ckpt = _resume_paths(cfg["resume"])
-        initial_epoch = int(_read_state(os.path.dirname(resume_ckpt)).get("epochs_done", 0))
-        if initial_epoch >= cfg["epochs"]:
-            say(f"{resume_ckpt} already holds {initial_epoch} epoch(s) of the {cfg['epochs']} asked; "
-                f"pass --epochs N (more) to train further")
-            return 0
-    record = _read_history(os.path.join(run_dir, "history.csv"), initial_epoch) if resume_ckpt else None
+    # the epochs done are the checkpoint's: history rows past them were written by an epoch whose
+    # last.ckpt never was, and that epoch is trained again
+    record = _read_history(os.path.join(run_dir, "history.csv"), resume_state.epoch) if resume_ckpt else None
     if record is None:
         from .model import History  # noqa: PLC0415
         record = History()
-    callback = _run_callback(model, run_dir, record, cfg, stopper, say)
+    callback = _run_callback(model, run_dir, record, cfg, stopper, say, resuming=resume_ckpt is not None)
     workers = _distributed.group_size()
     say(f"Training {cfg['model']} on {cfg['data']}: {cfg['epochs']} epoch(s) of {steps} step(s), batch "
         f"{cfg['batch_size']}{f' x {workers} workers' if workers > 1 else ''}, {cfg['optimizer']} lr {cfg['lr']:g} "
@@ -705,19 +795,30 @@ def _train(config_file, overrides, say, stopper):
     kwargs = {"callbacks": [callback], "verbose": 1 if main else 0, "valid_dataset": data.test}
     if resume_ckpt:
         kwargs["resume_from"] = resume_ckpt
-        say(f"Resuming from {resume_ckpt} after epoch {initial_epoch}")
-    if main:
-        _write_state(run_dir, status="running", epochs_asked=cfg["epochs"])
+        schedule = "" if cfg["schedule"] == "constant" else (
+            f"; the {cfg['schedule']} schedule is that of {cfg['epochs']} epoch(s), from step {resume_state.step + 1}")
+        say(f"Resuming from {resume_ckpt} after {_progress_words(resume_state)}{schedule}")
+    if main:  # a new run starts its record afresh; a resumed one takes its progress from the checkpoint
+        progress = _progress_fields(resume_state) if resume_state is not None else {"epochs_done": 0}
+        _write_state(run_dir, replace=resume_state is None, status="running", epochs_asked=cfg["epochs"],
+                     servable_epochs=None, **progress)
     model.train(cfg["epochs"], data.train, **kwargs)
     if not main:
         return 0
     if record.epoch:
         record.plot(os.path.join(run_dir, "curves.png"))
+    state = model.train_state  # as last.ckpt holds it
     if stopper.requested:
-        say(f"Interrupted: last.ckpt saved in {run_dir}. Continue with: tinyms train --resume {run_dir}")
+        if state.epoch >= cfg["epochs"]:
+            say(f"Interrupted after the last epoch, before writing the servable: last.ckpt in {run_dir} holds "
+                f"all {state.epoch} epoch(s). Write the servable with: tinyms train --resume {run_dir}")
+        else:
+            say(f"Interrupted: last.ckpt in {run_dir} holds {_progress_words(state)}. Continue with: "
+                f"tinyms train --resume {run_dir}")
         return 130
-    _write_state(run_dir, status="finished", epochs_done=cfg["epochs"], step_in_epoch=None)
+    stopper.note = "finishing the servable first (tinyms train --resume writes it again if you abort)"
     _write_servable(cfg, model, data, run_dir, say)
+    _write_state(run_dir, status="finished", **_progress_fields(state), servable_epochs=state.epoch)
     final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
                                                                                         "val_accuracy"))
     say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {os.path.join(run_dir, 'servable')})")

@@ -91,8 +91,9 @@ class ImageSaveError(TinyMSError, OSError):
 
 
 class LearningRateError(TinyMSError, ValueError):
-    """An optimizer's learning rate cannot be changed as asked (by ``ReduceLROnPlateau`` or
-    ``Model.lr_find``): it follows a per-step schedule fixed in advance."""
+    """An optimizer's learning rate cannot serve as asked: ``ReduceLROnPlateau`` or
+    ``Model.lr_find`` would change a per-step schedule fixed in advance, or ``Model.train``
+    would run more steps than a per-step schedule has rates."""
 
 
 class TrainingDivergedError(TinyMSError, ArithmeticError):

@@ -18,6 +18,7 @@ import binascii
 import contextlib
 import logging
 import os
+import re
 
 import numpy as np
 
@@ -26,7 +27,8 @@ from .._text import first_line as _first_line
 from ..errors import CheckpointError
 
 __all__ = ["save_checkpoint", "read_checkpoint", "load_weights", "load_optimizer_state",
-           "optimizer_slots", "checkpoint_path", "metadata", "META_PREFIX", "verify_crc"]
+           "optimizer_slots", "learning_rate_parameters", "checkpoint_path", "metadata", "META_PREFIX",
+           "verify_crc"]
 
 META_PREFIX = "tinyms_"  # metadata entries TinyMS adds to a file (model name, class count...)
 _CRC_TAG = b"crc_num"
@@ -36,6 +38,8 @@ _TRAILER = len(_CRC_TAG) + 10
 _OPTIMIZER_SCALARS = {"learning_rate", "momentum", "global_step", "beta1_power", "beta2_power",
                       "scale_sense", "current_iterator_step", "last_overflow_iterator_step",
                       "epoch_num", "step_num", "weight_decay", "loss_scale"}
+# the learning rate of parameter group k > 0 (MindSpore names group 0's "learning_rate")
+_GROUP_RATE = re.compile(r"learning_rate_group_\d+")
 
 
 def checkpoint_path(path):
@@ -165,7 +169,7 @@ def metadata(params):
 
 
 def _is_optimizer_state(name, own):
-    if name in _OPTIMIZER_SCALARS:
+    if name in _OPTIMIZER_SCALARS or _GROUP_RATE.fullmatch(name):
         return True
     head, _, rest = name.partition(".")
     return bool(rest) and rest in own and head not in own
@@ -236,11 +240,41 @@ def optimizer_slots(optimizer, network):
             if id(p) not in own_ids and p.name not in own_names}
 
 
+def learning_rate_parameters(optimizer):
+    """The Parameters holding ``optimizer``'s learning rate: one constant per parameter group, or
+    the per-step table of a list schedule (a ``LearningRateSchedule`` cell usually holds none)."""
+    from mindspore import Parameter
+
+    holder = getattr(optimizer, "learning_rate", None)
+    if holder is None:
+        return []
+    if isinstance(holder, Parameter):
+        return [holder]
+    if hasattr(holder, "get_parameters"):  # a schedule cell, or a CellList of them (parameter groups)
+        return list(holder.get_parameters())
+    try:
+        return [p for p in holder if isinstance(p, Parameter)]  # constants of parameter groups
+    except TypeError:
+        return []
+
+
 def load_optimizer_state(optimizer, network, path, params):
-    """Load optimizer slots (``moments.*``, ``learning_rate``...) from ``params`` into ``optimizer``.
+    """Load optimizer slots (``moments.*``, ``global_step``...) from ``params`` into ``optimizer``.
 
     Only the optimizer's own state is touched; the network's weights (which the optimizer also
-    holds) are never written from here.
+    holds) are never written from here. The learning rate follows one rule:
+
+    - A per-step schedule (a list of rates, or a ``LearningRateSchedule``) is the optimizer's
+      own: it is configuration, never loaded from the file. With the restored step count,
+      step ``s`` of the continued run takes entry ``s`` of the optimizer's schedule, so an
+      optimizer built for another total number of steps (a run extended or shortened) follows
+      its own schedule from the current step on.
+    - A constant rate is state (``ReduceLROnPlateau`` lowers it during training): it is loaded
+      from the file, unless the file followed a per-step schedule, in which case the
+      optimizer's constant applies.
+
+    Returns:
+        list[str]: the names of the slots loaded, sorted.
 
     Raises:
         CheckpointError: the file lacks some of the optimizer's state or it differs in shape.
@@ -248,18 +282,25 @@ def load_optimizer_state(optimizer, network, path, params):
     import mindspore as ms
 
     slots = optimizer_slots(optimizer, network)
-    problems = []
+    rates = {id(p) for p in learning_rate_parameters(optimizer)}
+    dynamic = bool(getattr(optimizer, "dynamic_lr", False))
+    problems, load = [], {}
     for name, slot in slots.items():
         value = params.get(name)
+        if id(slot) in rates:
+            if not dynamic and value is not None and tuple(value.shape) == tuple(slot.shape):
+                load[name] = slot
+            continue
         if value is None:
             problems.append(f"{name} is missing from the file")
         elif tuple(value.shape) != tuple(slot.shape):
             problems.append(f"{name} is {_describe(value)} in the file but {_describe(slot)} in the optimizer")
+        else:
+            load[name] = slot
     if problems:
         raise CheckpointError(
             f"{path!r} cannot resume {type(optimizer).__name__}: {problems[0]}. Resume with the optimizer "
             f"the checkpoint was trained with, or load only the weights (resume=False).")
-    state = {name: params[name] for name in slots}
-    for name, slot in slots.items():
-        slot.set_data(ms.Tensor(state[name].asnumpy(), slot.dtype))
-    return sorted(state)
+    for name, slot in load.items():
+        slot.set_data(ms.Tensor(params[name].asnumpy(), slot.dtype))
+    return sorted(load)

@@ -238,6 +238,31 @@ def _read_losses(losses):
                      for l in losses], dtype=np.float64)
 
 
+def check_schedule_length(optimizer, last_step, steps):
+    """Raise LearningRateError when a per-step schedule has fewer rates than training runs steps.
+
+    MindSpore reads rate ``s`` of the table at step ``s``; past its end the step fails inside
+    the graph with an index error, after part of the run. ``last_step`` is the number of the
+    run's last step (epoch x steps per epoch), counted from the first run's step 0.
+    """
+    from ..errors import LearningRateError
+    from ._checkpoint import learning_rate_parameters
+
+    if not getattr(optimizer, "dynamic_lr", False):
+        return
+    tables = [p for p in learning_rate_parameters(optimizer) if len(p.shape) == 1]
+    if not tables:
+        return  # a LearningRateSchedule computes any step's rate
+    rates = min(int(p.shape[0]) for p in tables)
+    if rates < last_step:
+        raise LearningRateError(
+            f"the optimizer's learning-rate schedule has {rates} per-step rates, but training to epoch "
+            f"{last_step // steps} runs {last_step} steps ({steps} per epoch): build the schedule for "
+            f"{last_step} steps, e.g. warmup_cosine_lr(peak_lr, total_steps={last_step}). A run continued "
+            f"with resume_from= keeps counting steps from the first run's, so its schedule starts at step 0 "
+            f"as that run's did")
+
+
 def _restore_run(model, state, steps):
     """Apply a resumed TrainState's generator states and dataset seed before the pipeline starts."""
     from .._seed import set_rng_state
@@ -293,6 +318,7 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
     else:
         first_epoch, done_in_epoch, data_start = initial_epoch + 1, 0, 0
         step = initial_epoch * steps
+    check_schedule_length(model.optimizer, epoch * steps, steps)
     state = TrainState(step=step, steps_per_epoch=steps, data_step=data_start, data_seed=dataset_seed())
     model.train_state = state
     model.stop_training = False
@@ -396,14 +422,26 @@ def _first_step(model, train_net, batch, custom_step):
     from .model import _run_first
 
     if custom_step:  # the subclass owns the step; labels are still checked when there are any
-        labels_ok = model._label_check(batch) if len(batch) == 2 else None
-        if labels_ok is not None:
-            labels_ok(batch[1])
+        labels_ok = first_label_check(model, batch)
         return model.train_step, labels_ok, model.train_step(*batch)
     step_fn = model._step_fn = model._step_function(train_net, batch)
+    labels_ok = first_label_check(model, batch)
+    return step_fn, labels_ok, _run_first(step_fn, batch, model)
+
+
+def first_label_check(model, batch):
+    """Check the first batch's labels against the network's classes; return the check for the
+    next batches' labels, or None when batches carry no label column.
+
+    A batch of one column (data only) reaches here only through an overridden ``train_step``,
+    which decides itself what a step does with it; every other batch is ``(data, label)``.
+    ``train`` and ``lr_find`` share this, so both accept the same data.
+    """
+    if len(batch) != 2:
+        return None
     labels_ok = model._label_check(batch)
     labels_ok(batch[1])
-    return step_fn, labels_ok, _run_first(step_fn, batch, model)
+    return labels_ok
 
 
 def _base_train_step():

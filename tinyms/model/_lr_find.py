@@ -207,6 +207,7 @@ def _custom_train_step(model):
 def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.98, diverge=4.0):
     """Run the sweep for :meth:`Model.lr_find` (see its documentation)."""
     from .. import context as _context
+    from ._loop import first_label_check
     from .model import _dataset_size, _run_first
 
     start_lr, end_lr, num_steps, smooth, diverge = _check(start_lr, end_lr, num_steps, smooth, diverge)
@@ -238,8 +239,7 @@ def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.
                 for param in lr_params:
                     _monitor.set_lr(param, lr)
                 if step_fn is None:
-                    labels_ok = model._label_check(batch)
-                    labels_ok(batch[1])
+                    labels_ok = first_label_check(model, batch)  # None: no label column
                     if _custom_train_step(model):  # a subclass's train_step is the step, as in train()
                         step_fn = model.train_step
                         loss = step_fn(*batch)
@@ -247,7 +247,8 @@ def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.
                         step_fn = model._step_function(train_net, batch)
                         loss = _run_first(step_fn, batch, model)
                 else:
-                    labels_ok(batch[1])
+                    if labels_ok is not None:
+                        labels_ok(batch[1])
                     loss = step_fn(*batch)
                 value = float(np.mean(loss.asnumpy()))
                 lrs.append(lr)

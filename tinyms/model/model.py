@@ -156,7 +156,10 @@ class Model:
                 step, random generator states and data position are restored and training
                 continues up to epoch ``epoch``. With the same seed, dataset and batch size, a
                 run interrupted after epoch k and resumed ends with the weights of an
-                uninterrupted run. The returned History holds the resumed epochs.
+                uninterrupted run. The returned History holds the resumed epochs. ``epoch`` may
+                differ from the first run's: a per-step schedule is the optimizer's own (build
+                it for ``epoch`` x steps per epoch, from step 0), and the run follows it from the
+                step the file holds; a constant learning rate is restored from the file.
 
         Returns:
             History: per-epoch ``loss`` (and validation results).
@@ -170,6 +173,8 @@ class Model:
                 optimizer, or from a run with another number of steps per epoch.
             TrainingDivergedError: the loss became NaN or infinite (the message names the epoch
                 and step and suggests a lower learning rate).
+            LearningRateError: the optimizer's per-step schedule has fewer rates than the
+                steps up to epoch ``epoch``.
 
         Example:
             >>> history = model.train(1, train_ds)           # doctest: +SKIP
