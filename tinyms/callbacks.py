@@ -138,12 +138,25 @@ class ModelCheckpoint(_train.ModelCheckpoint):
 
     def _append_dict_content(self, epoch_num, step_num):
         # Each file carries the training state (step, random generator states, data position)
-        # that Model.train(..., resume_from=file) restores; computed only when a file is written.
+        # that Model.train(..., resume_from=file) restores, and how the network was built (what
+        # tinyms.model.load rebuilds); computed only when a file is written.
         super()._append_dict_content(epoch_num, step_num)
+        from .model._checkpoint import META_PREFIX
         from .model._state import STATE_KEY, state_json
         if not getattr(self, "_own_append_dict", False):  # never write into the config's dict
             self._append_dict, self._own_append_dict = dict(self._append_dict), True
-        self._append_dict[STATE_KEY] = state_json(getattr(self, "_saving_params", None))
+        params = getattr(self, "_saving_params", None)
+        self._append_dict[STATE_KEY] = state_json(params)
+        for key, value in self._network_metadata(params).items():
+            self._append_dict[META_PREFIX + key] = value
+
+    def _network_metadata(self, params):
+        """What the files record about the saved network (the config's ``saved_network`` if set)."""
+        from .model import _checkpoint
+        network = self._config.saved_network
+        if network is None:
+            network = _monitor.field(params, "network")
+        return _checkpoint.network_metadata(network) if network is not None else {}
 
     def on_train_begin(self, run_context):
         super().on_train_begin(run_context)
@@ -191,9 +204,7 @@ class ModelCheckpoint(_train.ModelCheckpoint):
         path = os.path.join(directory, f"{prefix}-best-epoch{epoch}-{self._key}={value:.6g}.ckpt")
         network = self._config.saved_network or _monitor.field(params, "train_network")
         meta = {"epoch": epoch, "monitor": self._key, "value": float(value)}
-        cfg = getattr(_monitor.field(params, "network"), "default_cfg", None)
-        if cfg is not None and getattr(cfg, "labels", None):
-            meta.update(model=cfg.name, class_num=len(cfg.labels))
+        meta.update(self._network_metadata(params))
         state = _monitor.field(params, "train_state")
         if hasattr(state, "to_json"):  # TinyMS's loop: the file can resume training too
             meta["train_state"] = state.to_json()

@@ -11,6 +11,7 @@ the evaluated network's outputs reached 1e36 (onnxruntime: NaN). At 64x64 the la
 
 import dataclasses
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from mindspore import nn
 
 from tinyms.errors import ExportError, UnknownNameError
 from tinyms.model import Model, create_model, list_models, model_config
+from tinyms.model._checkpoint import metadata, read_checkpoint
 
 TINYMS_MODELS = ("lenet5", "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
                  "vgg19", "vgg19_bn", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
@@ -110,6 +112,11 @@ def test_network_predicts_trains_round_trips_and_exports(name, tmp_path, release
 
     expected = model.predict(x).asnumpy()
     ckpt = model.save_checkpoint(tmp_path / "weights")
+    # the file records how to rebuild the network: its arguments and the size it runs at
+    # (tinyms.model.load's round trip: tests/model/test_checkpoint_rebuild.py)
+    record = json.loads(metadata(read_checkpoint(ckpt))["network"])
+    assert record == {"version": 1, "model": name, "args": net.build_record.args, "input_shape": list(shape[1:])}
+    assert net.build_record.args["class_num"] == CLASSES
     for param in net.get_parameters():  # forget every weight and statistic, then read them back
         param.set_data(ms.Tensor(np.zeros(param.shape, ms.dtype_to_nptype(param.dtype))))
     assert not np.array_equal(model.predict(x).asnumpy(), expected)

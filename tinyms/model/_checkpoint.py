@@ -8,6 +8,11 @@ What TinyMS guarantees for a ``.ckpt`` file, whichever path wrote or reads it
   temporary files left by a process that died are removed on the next save there.
 - Written with MindSpore's CRC-32 trailer; the CRC is verified on every read before any value
   is used. A file without a trailer (MindSpore's default writers) still loads, unverified.
+- Every file TinyMS writes of a registry network records how to rebuild it (entry
+  ``tinyms_network``: the model name, its builder's arguments and the trained input shape;
+  see :func:`network_metadata`), beside the ``tinyms_model`` / ``tinyms_class_num`` entries
+  that older TinyMS versions wrote and read. ``tinyms.model.load`` rebuilds from it; files
+  with only the older entries load as before.
 - Network weights load by exact name into the network only; every network parameter must be
   in the file with the same shape and dtype, and every other entry of the file must be
   optimizer state or TinyMS metadata. Optimizer state loads into optimizer slots only, and
@@ -16,6 +21,7 @@ What TinyMS guarantees for a ``.ckpt`` file, whichever path wrote or reads it
 
 import binascii
 import contextlib
+import json
 import logging
 import os
 import re
@@ -27,11 +33,13 @@ from .._text import first_line as _first_line
 from ..errors import CheckpointError
 
 __all__ = ["save_checkpoint", "read_checkpoint", "load_weights", "load_optimizer_state",
-           "optimizer_slots", "learning_rate_parameters", "checkpoint_path", "metadata", "META_PREFIX",
-           "verify_crc"]
+           "optimizer_slots", "learning_rate_parameters", "checkpoint_path", "metadata", "network_metadata",
+           "network_record", "META_PREFIX", "verify_crc"]
 
 META_PREFIX = "tinyms_"  # metadata entries TinyMS adds to a file (model name, class count...)
+NETWORK_KEY = "network"  # metadata entry (tinyms_network) recording how the network was built
 _CRC_TAG = b"crc_num"
+_log = logging.getLogger("tinyms.model")
 _TRAILER = len(_CRC_TAG) + 10
 
 # Scalar state an optimizer or training wrapper keeps beside per-parameter slots.
@@ -166,6 +174,56 @@ def metadata(params):
         if name.startswith(META_PREFIX):
             out[name[len(META_PREFIX):]] = value.asnumpy().item() if hasattr(value, "asnumpy") else value
     return out
+
+
+def network_metadata(network):
+    """The metadata entries that let a reader rebuild ``network`` (empty for a network the registry did not build).
+
+    ``model`` and ``class_num`` (what every TinyMS version reads) and ``network``: the JSON text
+    of :func:`tinyms.model.registry.network_description` (model, builder arguments, trained
+    input shape). Arguments JSON cannot hold are named in it and logged as a warning: such a
+    file loads only with ``network=``.
+
+    Args:
+        network (Layer): the network whose weights the file holds.
+
+    Returns:
+        dict: ``{key: str|int}`` for :func:`save_checkpoint`'s ``metadata``.
+    """
+    from .registry import network_description  # noqa: PLC0415
+
+    description = network_description(network)
+    if description is None:
+        return {}
+    meta = {"model": description["model"], NETWORK_KEY: json.dumps(description, sort_keys=True)}
+    class_num = description.get("args", {}).get("class_num")
+    if isinstance(class_num, int) and not isinstance(class_num, bool):
+        meta["class_num"] = class_num
+    if description.get("unrecorded"):
+        _log.warning("%s was built with %s, which a checkpoint cannot record (not JSON values): "
+                     "tinyms.model.load will need network= to read the file",
+                     description["model"], ", ".join(description["unrecorded"]))
+    return meta
+
+
+def network_record(meta, path):
+    """The network description a checkpoint's metadata holds (None when it has none).
+
+    Raises:
+        CheckpointError: the record is not JSON or not a description this TinyMS can read.
+    """
+    from .registry import check_description  # noqa: PLC0415
+
+    text = meta.get(NETWORK_KEY)
+    if text is None:
+        return None
+    try:
+        description = json.loads(text) if isinstance(text, str) else None
+        check_description(description)
+    except (ValueError, CheckpointError) as err:
+        raise CheckpointError(f"{path!r} records its network in a form this TinyMS cannot read "
+                              f"({_first_line(err)}): pass network=") from err
+    return description
 
 
 def _is_optimizer_state(name, own):

@@ -542,8 +542,10 @@ class Model:
         """Save the network's weights, and what resuming training needs, to a checkpoint, safely.
 
         The file carries a CRC-32 that every TinyMS load verifies, is written to a temporary
-        name, fsync'ed and renamed into place (mode 0644), and records the zoo model name and
-        class count so that ``tinyms.model.load(path)`` can rebuild the network. A compiled
+        name, fsync'ed and renamed into place (mode 0644), and records how the network was
+        built (its registry name, the builder's arguments such as ``class_num`` and
+        ``num_channel``, and the input shape it was trained on) so that
+        ``tinyms.model.load(path)`` rebuilds the same network. A compiled
         model's file also holds the optimizer's state (moments, step count, learning rate) and
         the training state (epoch, step, random generator states, data position), so
         ``model.train(..., resume_from=path)`` continues the run; loading it for inference
@@ -565,8 +567,7 @@ class Model:
             >>> model.save_checkpoint("out/lenet5.ckpt")    # doctest: +SKIP
             '/home/me/out/lenet5.ckpt'
         """
-        cfg = getattr(self.network, "default_cfg", None)
-        meta = {"model": cfg.name, "class_num": len(cfg.labels)} if cfg is not None and cfg.labels else {}
+        meta = _checkpoint.network_metadata(self.network)
         rank, group = _loop.rank_info()
         if group > 1 and rank != 0:
             return _checkpoint.checkpoint_path(path)
@@ -787,8 +788,12 @@ def load(file_name, network=None):
     Args:
         file_name (str): a ``.mindir`` file written by :meth:`Model.export`, or a ``.ckpt``
             file written by :meth:`Model.save_checkpoint` (or a ``ModelCheckpoint`` callback).
-        network (Layer): for a checkpoint, the network to load it into. Default: the zoo
-            network the checkpoint records (``save_checkpoint`` of a zoo model records it).
+        network (Layer): for a checkpoint, the network to load it into. Default: the network
+            the checkpoint records, rebuilt with the builder's recorded arguments
+            (``class_num``, ``num_channel``, ``width_mult``...) and given the input shape it
+            was trained on (TinyMS's checkpoint writers record both for registry networks).
+            A file from an older TinyMS, which records only the model name and class count,
+            is rebuilt from those as before.
 
     Returns:
         Model: wrapping the loaded graph or network.
@@ -796,8 +801,10 @@ def load(file_name, network=None):
     Raises:
         FileNotFoundError: no such file.
         ExportError: the file is not a MindIR model MindSpore can load.
-        CheckpointError: a checkpoint is corrupt, does not match ``network``, or records no
-            zoo model and no ``network`` was given.
+        CheckpointError: a checkpoint is corrupt, does not match ``network``, records no
+            network and no ``network`` was given, or records one this TinyMS cannot build
+            (an unknown model or argument, or arguments it could not record): the message
+            says to pass ``network=``.
 
     Example:
         >>> from tinyms.model import load
@@ -812,18 +819,15 @@ def load(file_name, network=None):
                           f"with tinyms.serving (onnxruntime) or export MINDIR instead")
     if path.lower().endswith(".ckpt"):
         params = _checkpoint.read_checkpoint(path)
-        if network is None:
-            meta = _checkpoint.metadata(params)
-            if "model" not in meta:
-                raise CheckpointError(f"{path!r} does not record which network it belongs to: pass it, "
-                                      f"e.g. tinyms.model.load(path, network=lenet5(class_num=10))")
-            from .registry import create_model
-            try:
-                network = create_model(str(meta["model"]), class_num=int(meta.get("class_num", 10)))
-            except (UnknownNameError, TypeError) as err:
-                raise CheckpointError(f"{path!r} records the network {meta['model']!r}, which this TinyMS "
-                                      f"cannot build ({_first_line(err)}): pass network=") from err
+        meta = _checkpoint.metadata(params)
+        record = _checkpoint.network_record(meta, path)
+        given = network is not None
+        if not given:
+            network = _recorded_network(path, meta, record)
         _checkpoint.load_weights(network, path, params)
+        if given and record is not None:  # a network of the recorded model takes the trained input shape
+            from .registry import restore_input_shape
+            restore_input_shape(network, record)
         return Model(network)
     if network is not None:
         raise ValueError("network= applies to checkpoints; a MindIR file holds its own graph")
@@ -835,6 +839,25 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
+def _recorded_network(path, meta, record):
+    """The network a checkpoint records: rebuilt from its builder arguments, or (older files) its name and class count."""
+    from .registry import build_from_description, create_model
+
+    if record is not None:
+        try:
+            return build_from_description(record)
+        except CheckpointError as err:
+            raise CheckpointError(f"{path!r}: {err}") from err
+    if "model" not in meta:
+        raise CheckpointError(f"{path!r} does not record which network it belongs to: pass it, "
+                              f"e.g. tinyms.model.load(path, network=lenet5(class_num=10))")
+    try:
+        return create_model(str(meta["model"]), class_num=int(meta.get("class_num", 10)))
+    except (UnknownNameError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path!r} records the network {meta['model']!r}, which this TinyMS "
+                              f"cannot build ({_first_line(err)}): pass network=") from err
+
+
 def _size_error(note, err):
     """The error for data of another image size than the config's that the network cannot run on."""
     return InputShapeError(f"{note} The network cannot run on that size either: {_first_line(err)}")

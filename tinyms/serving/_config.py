@@ -10,6 +10,8 @@ The file is a JSON list with one entry per servable::
           "name": "lenet5",            # zoo network to build (needed for "ckpt")
           "format": "ckpt",            # which weights to serve: "ckpt", "mindir" or "onnx"
           "class_num": 10,
+          "build_args": {"class_num": 10, "num_channel": 1},  # the zoo builder's arguments (for "ckpt";
+                                                             # without it: class_num only)
           "files": {"ckpt": "lenet5.ckpt", "onnx": "lenet5.onnx"},
           "input_shape": [1, 32, 32],  # optional for "ckpt" (read from the zoo) and "onnx" (read from the file)
           "dataset": "mnist", "transform": "mnist_transform",
@@ -73,6 +75,7 @@ class ServableSpec:
     model_name: str
     path: str
     class_num: int = None
+    build_args: dict = None
     input_shape: tuple = None
     labels: tuple = None
     dataset: str = ""
@@ -266,6 +269,7 @@ def _check_entry(entry, folder):
             class_num = positive_int(class_num, "model.class_num")
         except TypeError as err:  # a problem with this entry, like every other
             raise ValueError(str(err)) from None
+    build_args = _build_args(model.get("build_args"), class_num)
     input_shape = _int_tuple(model.get("input_shape"), "model.input_shape")
     labels = model.get("labels")
     if labels is not None:
@@ -305,9 +309,23 @@ def _check_entry(entry, folder):
     rel, path = _weights_path(folder, name, model, fmt)
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
-        class_num=class_num, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
+        class_num=class_num, build_args=build_args, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
         max_delay_ms=float(max_delay), warmup=warmup, sha256=_digest(model, rel), root=os.path.realpath(folder))
+
+
+def _build_args(value, class_num):
+    """``model.build_args`` checked: a JSON object of argument names, agreeing with ``model.class_num``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+        raise ValueError('model.build_args must map the zoo builder\'s argument names to values, e.g. '
+                         '{"class_num": 10, "num_channel": 3}')
+    recorded = value.get("class_num")
+    if class_num is not None and recorded is not None and recorded != class_num:
+        raise ValueError(f"model.class_num is {class_num} but model.build_args builds the network with "
+                         f"class_num={recorded!r}; make them agree (write the servable again)")
+    return dict(value)
 
 
 def _weights_path(folder, name, model, fmt):

@@ -66,7 +66,7 @@ class MindSporeRunner:
         cfg = None
         spec.verify_weights()
         if spec.format == "ckpt":
-            self.net, cfg = self._build_checkpoint(spec)
+            self.net, cfg = checkpoint_network(spec)
         else:
             try:
                 self.net = nn.GraphCell(ms.load(spec.path))
@@ -98,27 +98,6 @@ class MindSporeRunner:
             for size in self.buckets[1:]:
                 self._call(np.zeros((size,) + self.input_shape, np.float32))
 
-    def _build_checkpoint(self, spec):
-        from tinyms.errors import CheckpointError, UnknownNameError
-        from tinyms.model import create_model
-        from tinyms.model._checkpoint import load_weights
-
-        kwargs = {"class_num": spec.class_num} if spec.class_num else {}
-        try:
-            net = create_model(spec.model_name, **kwargs)
-        except UnknownNameError as err:
-            raise ValueError(f"model.name: {err}") from None
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"cannot build zoo network {spec.model_name!r} with {kwargs}: "
-                             f"{_first_line(err)}") from None
-        try:
-            load_weights(net, spec.path)
-        except CheckpointError as err:
-            raise ValueError(f"cannot load checkpoint {spec.path} into {spec.model_name!r}"
-                             f"{' with class_num=' + str(spec.class_num) if spec.class_num else ''}: "
-                             f"{_first_line(err)}; check model.name and model.class_num") from None
-        return net, getattr(net, "default_cfg", None)
-
     @staticmethod
     def _zoo_config(name):
         if not name:
@@ -136,6 +115,51 @@ class MindSporeRunner:
     def run(self, batch):
         """Run an (N, *input_shape) float32 batch; returns (N, classes) float32 outputs."""
         return run_padded(self._call, batch, self.buckets)
+
+
+def checkpoint_network(spec):
+    """Build a checkpoint servable's network and load its weights (exact names, CRC checked).
+
+    The network is built by the zoo with the entry's ``model.build_args`` (the builder's
+    arguments ``write_servable`` records), else from ``model.class_num`` alone (entries written
+    before TinyMS recorded the arguments, and hand-written ones).
+
+    Args:
+        spec (ServableSpec): a servable whose ``format`` is "ckpt".
+
+    Returns:
+        tuple: ``(network, its default_cfg or None)``; the config's ``input_shape`` is the
+        entry's ``model.input_shape`` (the trained size) when it gives one.
+
+    Raises:
+        ValueError: the network cannot be built or the weights do not fit it; the message names
+            the servable.json fields to check.
+    """
+    from tinyms.errors import CheckpointError, UnknownNameError
+    from tinyms.model import create_model
+    from tinyms.model._checkpoint import load_weights
+    from tinyms.model.registry import restore_input_shape
+
+    # the builder's recorded arguments (write_servable stores them); an entry without them
+    # (older servables, hand-written ones) builds the network from its class count alone
+    kwargs = dict(spec.build_args) if spec.build_args is not None else {}
+    if spec.class_num:
+        kwargs.setdefault("class_num", spec.class_num)
+    try:
+        net = create_model(spec.model_name, **kwargs)
+    except UnknownNameError as err:
+        raise ValueError(f"model.name: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"cannot build zoo network {spec.model_name!r} with {kwargs}: "
+                         f"{_first_line(err)}; check model.build_args") from None
+    try:
+        load_weights(net, spec.path)
+    except CheckpointError as err:
+        raise ValueError(f"cannot load checkpoint {spec.path} into {spec.model_name!r} built with {kwargs}: "
+                         f"{_first_line(err)}; check model.name, model.class_num and model.build_args") from None
+    if spec.input_shape:
+        restore_input_shape(net, {"model": spec.model_name, "input_shape": list(spec.input_shape)})
+    return net, getattr(net, "default_cfg", None)
 
 
 def main(config):

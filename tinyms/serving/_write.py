@@ -40,7 +40,11 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             ``tinyms.serving.default_serving_path()``.
         name (str): servable name used in URLs: letters, digits, ``_``, ``.``, ``-``.
         net (mindspore.nn.Cell): the trained network, e.g. from ``tinyms.model.create_model``;
-            its ``default_cfg`` provides the zoo name, input shape, labels and preprocessing.
+            its ``default_cfg`` provides the zoo name, input shape (the trained one, after
+            training on another image size), labels and preprocessing, and its
+            ``build_record`` the builder's arguments (``class_num``, ``num_channel``...) that
+            the entry records as ``model.build_args``, so that a checkpoint servable rebuilds
+            the same network.
         description (str): free text shown by ``list_servables()``.
         class_num (int): number of classes; default: the network's.
         formats (sequence of str): weights to write, among ``"ckpt"``, ``"onnx"``, ``"mindir"``.
@@ -59,8 +63,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         dict: the ``servable.json`` entry written.
 
     Raises:
-        ServableConfigError: a name, format or setting is invalid, or the existing
-            ``servable.json`` is broken (it is left untouched).
+        ServableConfigError: a name, format or setting is invalid, the existing
+            ``servable.json`` is broken (it is left untouched), or a checkpoint is asked for of
+            a network built with arguments JSON cannot record.
         tinyms.errors.ExportError: the first format cannot be exported.
 
     Example:
@@ -76,8 +81,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     import mindspore as ms
 
     from ..errors import ExportError
-    from ..model._checkpoint import save_checkpoint
+    from ..model._checkpoint import network_metadata, save_checkpoint
     from ..model._export import export_network
+    from ..model.registry import network_description
 
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ServableConfigError(f"servable name {name!r} must be 1-64 letters, digits, '_', '.' or '-', "
@@ -118,6 +124,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             class_num = int(net(ms.Tensor(np.zeros((1, *input_shape), np.float32))).shape[-1])
         finally:
             net.set_train(was_training)
+    build_args = _build_args(net, model_name, formats, class_num, network_description)
     if labels is not None and len(labels) != class_num:
         if given_labels:
             raise ServableConfigError(f"labels has {len(labels)} names but the network has {class_num} classes; "
@@ -134,8 +141,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         for fmt in formats:
             final = os.path.join(folder, f"{name}{FORMATS[fmt]}")
             try:
-                if fmt == "ckpt":  # atomic, with MindSpore's CRC trailer
-                    save_checkpoint(net, final)
+                if fmt == "ckpt":  # atomic, with MindSpore's CRC trailer and the network's build record
+                    save_checkpoint(net, final, metadata=network_metadata(net) or None)
                     digest = sha256_of(final)
                 else:
                     with atomic_path(final, suffix=FORMATS[fmt]) as tmp:
@@ -157,6 +164,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 
     model = {"name": model_name, "format": formats[0], "class_num": class_num, "files": files,
              "sha256": digests, "input_shape": list(input_shape)}
+    if build_args is not None:
+        model["build_args"] = build_args
     if labels is not None:
         model["labels"] = [str(lab) for lab in labels]
     if cfg is not None:
@@ -179,6 +188,28 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         entries = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)] + [entry]
         write_json_atomic(path, entries)
     return entry
+
+
+def _build_args(net, model_name, formats, class_num, describe):
+    """The zoo builder's arguments a checkpoint servable rebuilds ``net`` with (None: not recorded).
+
+    Raises:
+        ServableConfigError: a checkpoint is asked for but some arguments cannot be recorded, or
+            ``class_num`` contradicts the one the network was built with.
+    """
+    description = describe(net)
+    if description is None or description["model"] != model_name or "args" not in description:
+        return None
+    args = description["args"]
+    if "ckpt" in formats and description.get("unrecorded"):
+        raise ServableConfigError(
+            f"{model_name} was built with {', '.join(description['unrecorded'])}, which servable.json cannot "
+            f"record (not JSON values), so a checkpoint servable could not rebuild it: write "
+            f"formats=('onnx',) or ('mindir',), which hold the network itself")
+    if args.get("class_num") is not None and args["class_num"] != class_num:
+        raise ServableConfigError(f"class_num={class_num} but the network was built with "
+                                  f"class_num={args['class_num']}; leave class_num out (it is the network's)")
+    return args
 
 
 def _recipe_of(transform, cfg, input_shape):
