@@ -28,7 +28,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -36,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tinyms.data import sample_dataset
 from tinyms.errors import InputShapeError
+from tinyms.vision import _digit
 from tinyms.vision._digit import frame_digit
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -101,15 +101,32 @@ def test_every_sample_mnist_image_is_returned_unchanged(split):
     assert flat.shape == (28, 28, 1) and flat.tobytes() == images[0].tobytes()
 
 
-def test_passthrough_is_fast_and_a_copy():
-    img = read_idx_images(os.path.join(sample_dataset("mnist"), "test/t10k-images-idx3-ubyte"))[0]
-    out = frame_digit(img)
-    out[0, 0, 0] = 1
-    assert img[0, 0, 0] == 0  # the caller's array is never written
-    start = time.perf_counter()
-    for _ in range(200):
-        frame_digit(img)
-    assert (time.perf_counter() - start) / 200 < 0.002
+def _spy(monkeypatch, *names):
+    """Record the shape of the first argument of each named step of frame_digit, in call order."""
+    calls = []
+    for name in names:
+        original = getattr(_digit, name)
+
+        def spy(arr, *args, _name=name, _original=original, **kwargs):
+            calls.append((_name, np.shape(arr)))
+            return _original(arr, *args, **kwargs)
+        monkeypatch.setattr(_digit, name, spy)
+    return calls
+
+
+def test_passthrough_does_no_framing_work_and_returns_a_copy(monkeypatch):
+    # speed: benchmarks/bench_frame_digit.py; here what makes it cheap: no framing step runs
+    images = read_idx_images(os.path.join(sample_dataset("mnist"), "test/t10k-images-idx3-ubyte"))[:200]
+    calls = _spy(monkeypatch, "_reduce", "_ink_up", "_soft_ink", "_place")
+    for img in images:
+        out = frame_digit(img)
+        assert out.tobytes() == img.tobytes()
+        out[0, 0, 0] = 1
+        assert img[0, 0, 0] == 0  # the caller's array is never written
+    assert calls == []
+    photo = render(3, height=40, canvas=(120, 90))
+    frame_digit(photo)  # a photo goes through every step, so the spies do see work when there is some
+    assert [name for name, _ in calls] == ["_reduce", "_ink_up", "_soft_ink", "_place"]
 
 
 def _box(out):
@@ -188,12 +205,15 @@ def test_tiny_images():
         assert frame_digit(np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)).shape == (28, 28, 1)
 
 
-def test_large_photo_is_bounded_and_deterministic():
+def test_large_photo_is_reduced_first_and_deterministic(monkeypatch):
+    # bounded work: only the reduction sees the 4000x3000 photo, every later step 512 pixels at most
+    # (the time it takes is measured in benchmarks/bench_frame_digit.py)
     photo = render(3, height=1500, canvas=(4000, 3000), place=(0.4, 0.6), noise=8)
-    start = time.perf_counter()
+    calls = _spy(monkeypatch, "_reduce", "_ink_up", "_soft_ink", "_shading", "_keep_blobs", "_place")
     out = frame_digit(photo)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0  # measured about 20 ms: reduced to 512 pixels first
+    assert calls[0] == ("_reduce", (3000, 4000))
+    assert {name for name, _ in calls[1:]} == {"_ink_up", "_shading", "_soft_ink", "_keep_blobs", "_place"}
+    assert max(max(shape) for _, shape in calls[1:]) == 512
     assert np.array_equal(out, frame_digit(photo))
     small = frame_digit(np.asarray(Image.fromarray(photo).resize((400, 300), Image.BOX)))
     assert np.abs(out.astype(int) - small.astype(int)).mean() < 4
