@@ -186,7 +186,8 @@ def sample_mirror(server, sample_registry):
 def real_mnist_dir():
     """Folder with the four official MNIST .gz files (skips the test when absent)."""
     if not all(os.path.isfile(os.path.join(MNIST_DIR, name)) for name in MNIST_GZ):
-        pytest.skip(f"the official MNIST files are not in {MNIST_DIR}")
+        pytest.skip(f"the official MNIST files are not in {MNIST_DIR}; provided in CI (../shared beside "
+                    f"the clone)")
     return MNIST_DIR
 
 

@@ -14,7 +14,8 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 pytestmark = pytest.mark.skipif(
     not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
+    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver); "
+           "provided in CI by .ci/run")
 
 
 @pytest.fixture(scope="module")

@@ -259,7 +259,8 @@ def _mnist_folder(tmp):
 def lenet(tmp_path_factory):
     """LeNet5 trained on MNIST in GRAPH mode (about 20 s on the full set here)."""
     if not os.path.exists(SANS):
-        pytest.skip(f"the recognition numbers were measured with DejaVu Sans, not found at {SANS}")
+        pytest.skip(f"the recognition numbers were measured with DejaVu Sans, not found at {SANS} "
+                    f"(apt-get install -y fonts-dejavu-core fonts-dejavu-extra); provided in CI by .ci/run")
     import tinyms as ts
     from tinyms.data import MnistDataset
     from tinyms.model import Model, lenet5
@@ -296,6 +297,10 @@ def _recognised(net, inputs):
 @pytest.mark.parametrize("font", [SANS, THIN], ids=["sans", "thin pen"])
 def test_lenet5_reads_photos_once_framed(lenet, font):
     from tinyms.vision import mnist_transform
+
+    if not os.path.exists(font):  # render() would fall back to Pillow's font, which the numbers are not for
+        pytest.skip(f"the recognition numbers were measured with {os.path.basename(font)}, not found at {font} "
+                    f"(apt-get install -y fonts-dejavu-core fonts-dejavu-extra); provided in CI by .ci/run")
 
     framed, plain = {}, {}
     for name, condition in CONDITIONS.items():
