@@ -47,7 +47,12 @@ def test_each_example_file_parses_and_resolves(name, model, data):
     cfg = _train_cli.resolve_config(_train_cli.load_config_file(os.path.join(EXAMPLES, f"{name}.yaml")))
     assert (cfg["model"], cfg["data"]) == (model, data)
     assert list(cfg) == list(_train_cli.KEYS)            # every key filled in, in the documented order
-    assert cfg["epochs"] >= 1 and cfg["lr"] > 0 and len(cfg["image_size"]) == 2
+    with open(os.path.join(EXAMPLES, f"{name}.yaml"), encoding="utf-8") as f:
+        written = yaml.safe_load(f)
+    kept = ("epochs", "batch_size", "optimizer", "lr", "schedule", "seed")
+    assert {k: cfg[k] for k in kept} == {k: written[k] for k in kept}   # the file's values, unchanged
+    side = written.get("image_size")
+    assert len(cfg["image_size"]) == 2 and (side is None or cfg["image_size"] == [side, side])
     assert os.path.isabs(cfg["out"])
 
 
@@ -224,6 +229,44 @@ def _photo_root(tmp_path):
     return root
 
 
+def _validation_by_hand(run, folder=None):
+    """``(images, loss, accuracy)`` of the run's last.ckpt on its validation images, without Model.eval.
+
+    Each distinct image goes once through the run's transform and Model.predict, weighted by how
+    often it occurs: the CIFAR test files of these tests repeat 10 (or 100) images 1,000 (or 100)
+    times. ``folder`` is an image folder's validation folder (its files are read by path).
+    """
+    cfg = _train_cli.resolve_config(_train_cli.load_config_file(str(run / "config.yaml")))
+    data = _train_cli.build_data(cfg, say=lambda *args: None, train=False)
+    model = _train_cli.build_model(cfg, data)
+    model.load_checkpoint(str(run / "last.ckpt"))
+    counts, inputs, labels = {}, {}, {}
+    if folder is not None:
+        samples = [(str(path), data.labels.index(path.parent.name)) for path in sorted(folder.glob("*/*"))]
+    else:
+        from tinyms import data as tdata  # noqa: PLC0415
+
+        loader = getattr(tdata, {"cifar10": "Cifar10Dataset", "cifar100": "Cifar100Dataset"}[cfg["data"]])
+        column = "fine_label" if cfg["data"] == "cifar100" else "label"
+        raw = loader(cfg["data_dir"], usage="test", shuffle=False).project(["image", column]).batch(1000)
+        samples = [(image, int(label)) for images, labels in raw.create_tuple_iterator(output_numpy=True)
+                   for image, label in zip(images, labels)]
+    for image, label in samples:
+        key = (image if isinstance(image, str) else image.tobytes(), label)
+        counts[key] = counts.get(key, 0) + 1
+        if key not in inputs:
+            inputs[key], labels[key] = data.transform(image), label
+    keys = list(counts)
+    logits = model.predict(np.stack([inputs[k] for k in keys])).asnumpy().astype(np.float64)
+    weights = np.array([counts[k] for k in keys], np.float64)
+    target = np.array([labels[k] for k in keys])
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    losses = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(keys)), target]
+    correct = (logits.argmax(axis=1) == target).astype(np.float64)
+    total = weights.sum()
+    return int(total), float((losses * weights).sum() / total), float((correct * weights).sum() / total)
+
+
 # cifar10.yaml's DenseNet-BC-100 evaluates the 10,000 test images at ~40 images/s here (4 minutes),
 # so its run swaps in ResNet-18 at 32x32; DenseNet-100 itself is trained in tests/model/test_zoo.py
 @pytest.mark.parametrize("name, swap", [("cifar10", ["--model", "resnet18", "--image-size", "32"]),
@@ -242,6 +285,9 @@ def test_each_example_file_trains_a_real_epoch_on_local_data(tmp_path, name, swa
     assert resolved["schedule"] == example["schedule"] and resolved["optimizer"] == example["optimizer"]
     rows = _rows(run / "history.csv")
     assert [r["epoch"] for r in rows] == ["1"] and np.isfinite(float(rows[0]["loss"]))
-    assert 0.0 <= float(rows[0]["val_accuracy"]) <= 1.0
+    count, loss, accuracy = _validation_by_hand(run, tmp_path / "photos" / "val" if name == "imagefolder" else None)
+    assert count == (8 if name == "imagefolder" else 10000)
+    assert float(rows[0]["val_accuracy"]) == pytest.approx(accuracy, abs=1e-9)
+    assert float(rows[0]["val_loss"]) == pytest.approx(loss, rel=1e-4)
     for file in ("best.ckpt", "last.ckpt", "curves.png", "servable/servable.json"):
         assert (run / file).is_file(), file

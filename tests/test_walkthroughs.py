@@ -87,7 +87,9 @@ def test_looking_at_training_runs_as_the_readme_writes_it(tmp_path, monkeypatch,
     history, report, found = names["history"], names["report"], names["found"]
     for png in ("lr_find.png", "curves.png", "confusion.png"):
         assert Image.open(png).format == "PNG", png
-    assert 0 < found.valley < found.lrs[-1] and found.steepest > 0
+    # both suggestions are rates of the sweep, on the way down to the smoothed loss's minimum
+    assert found.valley in found.lrs and found.steepest in found.lrs
+    assert found.valley <= found.minimum and found.steepest <= found.minimum < found.lrs[-1]
     assert len(history.epoch) >= 3 and {"loss", "val_loss", "val_accuracy"} <= set(history.history)
     with open("log.csv", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -17,11 +17,37 @@ _CLASSES = [
 ]
 globals().update({name: getattr(_nn, name) for name in _CLASSES})
 
+
+
+class _SparseCrossEntropy(_nn.LossBase):
+    """Mean softmax cross-entropy of logits against class indices, finite for any finite logits.
+
+    MindSpore 2.10's ``SoftmaxCrossEntropyWithLogits(sparse=True)`` gives ``inf`` on CPU once the
+    true class's logit is about 88 below the largest (its softmax underflows before the log),
+    although its gradient stays right: a confidently wrong sample then reads as a diverged
+    training or an infinite validation loss. The dense kernel against one-hot targets computes
+    the same loss stably (logits 1000 apart: loss 1000, not inf).
+    """
+
+    def __init__(self):
+        super().__init__()
+        from mindspore import Tensor, ops  # noqa: PLC0415
+        import mindspore as ms  # noqa: PLC0415
+
+        self.sparse = True  # takes class indices (Model casts integer labels to int32 for it)
+        self._one_hot = ops.OneHot()
+        self._on, self._off = Tensor(1.0, ms.float32), Tensor(0.0, ms.float32)
+        self._cross_entropy = _nn.SoftmaxCrossEntropyWithLogits(sparse=False, reduction="mean")
+
+    def construct(self, logits, label):
+        return self._cross_entropy(logits, self._one_hot(label, logits.shape[-1], self._on, self._off))
+
+
 #: Plain names accepted by ``Model.compile(loss_fn=...)`` and what each builds. Integer class
 #: labels are expected by the classification losses.
 LOSSES = {
-    "cross_entropy": lambda: _nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"),
-    "sparse_categorical_crossentropy": lambda: _nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"),
+    "cross_entropy": _SparseCrossEntropy,
+    "sparse_categorical_crossentropy": _SparseCrossEntropy,
     "binary_cross_entropy": lambda: _nn.BCEWithLogitsLoss(),
     "mse": lambda: _nn.MSELoss(),
     "mae": lambda: _nn.L1Loss(),

@@ -30,33 +30,50 @@ def idx_labels(labels):
 
 
 def idx_dataset(n_train=60, n_test=20):
-    """{official .gz name: gzip bytes} of a tiny MNIST-format dataset (labels i % 10)."""
+    """{official .gz name: gzip bytes} of a tiny MNIST-format dataset a network learns in a few steps.
+
+    Image i has label i % 10 and is black with a white bar at rows 2 * label + 4 and the next
+    (MNIST's dark border, so mnist_transform passes it through unframed).
+    """
     files = {}
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         labels = np.arange(n) % 10
-        images = np.repeat(labels[:, None, None] * 25, 28 * 28, axis=1).reshape(n, 28, 28)
+        images = np.zeros((n, 28, 28), np.uint8)
+        for row in range(2):
+            images[np.arange(n), 2 * labels + 4 + row, 6:22] = 255
         files[f"{prefix}-images-idx3-ubyte.gz"] = gzip.compress(idx_images(images), mtime=0)
         files[f"{prefix}-labels-idx1-ubyte.gz"] = gzip.compress(idx_labels(labels), mtime=0)
     return files
 
 
 # --------------------------------------------------------------------------- CIFAR binary
-def cifar_records(n, label_bytes=1, classes=10):
-    """``n`` CIFAR binary records; record i has label(s) i % classes and all pixels equal to it."""
+# one colour per class (label % 10): a network tells them apart in a few steps, after any crop or flip
+PALETTE = np.array([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
+                    (255, 255, 255), (128, 0, 0), (0, 128, 0), (0, 0, 128)], np.uint8)
+
+
+def cifar_records(n, label_bytes=1, classes=10, coloured=False):
+    """``n`` CIFAR binary records; record i has label(s) i % classes and all pixels equal to 2 * label.
+
+    With ``coloured``, record i is instead filled with the colour ``PALETTE[label % 10]``.
+    """
     labels = np.arange(n) % classes
     record = np.empty((n, label_bytes + 3072), np.uint8)
     if label_bytes == 1:
         record[:, 0] = labels
     else:  # CIFAR-100: coarse label, then fine label
         record[:, 0], record[:, 1] = labels // 5, labels
-    record[:, label_bytes:] = (labels * 2)[:, None]
+    if coloured:  # channel-major, as CIFAR stores its 1024 red, then green, then blue values
+        record[:, label_bytes:] = np.repeat(PALETTE[labels % 10], 1024, axis=1)
+    else:
+        record[:, label_bytes:] = (labels * 2)[:, None]
     return record.tobytes()
 
 
 @functools.lru_cache(maxsize=None)
-def cifar10_files():
+def cifar10_files(coloured=False):
     """{member name: bytes} of the official cifar-10-binary.tar.gz, at full record counts."""
-    batch = cifar_records(10000)
+    batch = cifar_records(10000, coloured=coloured)
     files = {f"cifar-10-batches-bin/data_batch_{i}.bin": batch for i in range(1, 6)}
     files["cifar-10-batches-bin/test_batch.bin"] = batch
     files["cifar-10-batches-bin/batches.meta.txt"] = b"airplane\nautomobile\nbird\ncat\ndeer\ndog\n" \

@@ -23,8 +23,9 @@ def test_public_names():
         "DatasetSpec", "DatasetFile", "DatasetList", "DatasetInfo", "dataset_info",
         "MnistDataset", "FashionMnistDataset", "Cifar10Dataset", "Cifar100Dataset", "VOCDataset",
         "ImageFolderDataset", "class_names", "GeneratorDataset", "NumpySlicesDataset"])
-    for name in data.__all__:
-        assert getattr(data, name) is not None
+    for name in data.__all__:  # each name is TinyMS's own object of that name, documented
+        obj = getattr(data, name)
+        assert obj.__name__ == name and obj.__module__.startswith("tinyms.data") and obj.__doc__, name
 
 
 def test_loaders_return_mindspore_datasets():

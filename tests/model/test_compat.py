@@ -19,6 +19,7 @@ from tinyms.model import Model, lenet5
 from tinyms.optimizers import Momentum
 from tinyms.vision import mnist_transform
 
+from _by_hand import by_hand
 from _stripes import stripe_digits as _arrays
 
 
@@ -153,7 +154,12 @@ def test_wrong_dtypes_are_explained_and_float64_is_accepted():
         model.train(1, _dataset(image_dtype=np.uint8), verbose=0)
     history = model.train(1, _dataset(image_dtype=np.float64), verbose=0)
     assert np.isfinite(history.last("loss"))
-    assert 0.0 <= model.eval(_dataset(image_dtype=np.float64))["accuracy"] <= 1.0
+    results = model.eval(_dataset(image_dtype=np.float64))
+    images, labels = _arrays(64, 0, 10)
+    loss, accuracy = by_hand(model, images, labels)           # float32 through predict, then NumPy
+    assert model.eval_samples == 64 and results["accuracy"] == accuracy
+    assert results["loss"] == pytest.approx(loss, rel=1e-5)
+    assert model.eval(_dataset())["accuracy"] == accuracy     # float64 evaluates as its float32 copy
 
 
 def test_loss_metric_without_a_loss_is_a_clear_error():
@@ -162,8 +168,27 @@ def test_loss_metric_without_a_loss_is_a_clear_error():
     with pytest.raises(NotCompiledError, match="loss function"):
         model.eval(_dataset())
     model.compile(loss_fn="cross_entropy", metrics=["loss", "accuracy"])
-    results = model.eval(_dataset())
-    assert results["loss"] > 0 and 0 <= results["accuracy"] <= 1
+    results = model.eval(_dataset(n=70))                       # 4 full batches of 16 and one of 6
+    loss, accuracy = by_hand(model, *_arrays(70, 0, 10))
+    assert model.eval_samples == 70 and results["accuracy"] == accuracy
+    assert results["loss"] == pytest.approx(loss, rel=1e-5)    # the mean over samples, not over batches
+
+
+def test_a_confidently_wrong_network_has_a_finite_loss_in_evaluation_and_training():
+    # MindSpore's sparse cross-entropy kernel says inf once a true class's logit is ~88 below the
+    # largest; TinyMS's "cross_entropy" reports the real loss (and training is not "diverged")
+    ts.context.set_seed(0)
+    net = lenet5()
+    net.fc3.weight.set_data(net.fc3.weight * 3000.0)             # logits thousands apart
+    model = Model(net)
+    model.compile(loss_fn="cross_entropy", optimizer="momentum", metrics=["accuracy"], learning_rate=1e-6)
+    images, labels = _arrays(40, 0, 10)
+    loss, accuracy = by_hand(model, images, labels)
+    assert 100 < loss < 1e6                                      # finite, and far beyond the untrained ln 10
+    results = model.eval(_dataset(n=40))
+    assert results["loss"] == pytest.approx(loss, rel=1e-4) and results["accuracy"] == accuracy
+    history = model.train(1, _dataset(n=40), verbose=0)
+    assert np.isfinite(history.last("loss")) and history.last("loss") > 100
 
 
 def test_a_graph_compile_failure_writes_nothing_into_the_working_directory(tmp_path):

@@ -15,6 +15,7 @@ from tinyms.metrics import Accuracy
 from tinyms.model import Model, alexnet, densenet100, densenetBC_100, lenet5, mobilenetv2
 from tinyms.optimizers import Momentum, mobilenetv2_lr
 
+from _by_hand import by_hand
 from _stripes import stripe_digits
 
 
@@ -39,7 +40,8 @@ def _trained(loss_scale, manager=None, seed=0):
 
 def test_model_takes_mindspores_positional_order_and_trains():
     model, history = _trained(1.0)
-    assert set(model.metrics) == {"acc"} and model.loss_fn is not None and model.optimizer is not None
+    assert set(model.metrics) == {"acc"}  # Model(net, loss, optimizer, metrics): each in its place
+    assert isinstance(model.loss_fn, SoftmaxCrossEntropyWithLogits) and isinstance(model.optimizer, Momentum)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.eval(_dataset(n=160))["acc"] > 0.3  # chance is 0.1
     with pytest.raises(ValueError, match="amp_level"):
@@ -127,7 +129,9 @@ def test_the_mobilenetv2_script_of_tinyms_03_runs(tmp_path, monkeypatch):
     assert all(math.isfinite(v) for v in history.history["loss"])
     assert sorted(p.name for p in tmp_path.glob("mobilenetv2_cifar10-*.ckpt")) == [
         "mobilenetv2_cifar10-1_4.ckpt", "mobilenetv2_cifar10-2_4.ckpt"]
-    assert 0.0 <= model.eval(data, dataset_sink_mode=False)["Accuracy"] <= 1.0
+    images, labels = stripe_digits(32, channels=3)
+    assert model.eval(data, dataset_sink_mode=False)["Accuracy"] == by_hand(model, images, labels)[1]
+    assert model.eval_samples == 32
     with pytest.raises(TypeError, match="is_training"):
         mobilenetv2(10, is_training="yes")
 

@@ -78,7 +78,7 @@ def test_train_records_epochs_and_every_step(trained):
         per_step = [l for l, ep in zip(steps["loss"], steps["epoch"]) if ep == e]
         assert np.mean(per_step) == pytest.approx(history.history["loss"][e - 1], rel=1e-12)
         times = [t for t, ep in zip(steps["time"], steps["epoch"]) if ep == e]
-        assert all(b >= a for a, b in zip(times, times[1:])) and times[0] >= 0
+        assert all(b >= a for a, b in zip(times, times[1:]))
         assert times[-1] <= history.seconds[e - 1]
     # it learned something, and the per-step record shows it
     assert np.mean(steps["loss"][-3:]) < np.mean(steps["loss"][:3])
@@ -203,7 +203,8 @@ def test_csv_logger_writes_each_row_while_training(tmp_path):
     assert header == ["epoch", "loss", "lr", "val_loss", "val_accuracy", "seconds"]
     for i, key in enumerate(header[1:-1], start=1):
         assert [float(r[i]) for r in rows] == history.history[key]
-    assert all(float(r[-1]) > 0 for r in rows)
+    # each epoch's own duration (not a running total), timed by the logger around the same interval
+    assert [float(r[-1]) for r in rows] == pytest.approx(history.seconds, rel=0.01, abs=0.05)
     # append: a resumed run adds rows under the same header
     model.train(3, _mnist("train", TRAIN_SAMPLES), callbacks=[CSVLogger(path, append=True)], verbose=0,
                 initial_epoch=2, valid_dataset=_mnist("test", 100, 100))

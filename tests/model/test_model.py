@@ -13,6 +13,8 @@ from tinyms.errors import (CheckpointError, DatasetError, InputShapeError, NotCo
 from tinyms.model import History, Model, lenet5, load
 from tinyms.optimizers import Momentum
 
+from _by_hand import by_hand
+
 
 def _digits_like(n=96, seed=0, classes=10):
     """A learnable toy problem: the class is written as a bright bar at a class-specific row."""
@@ -272,7 +274,10 @@ def test_a_network_ending_in_global_pooling_trains_at_another_image_size(tmp_pat
     assert model.predict(images[:2]).shape == (2, 10)
     with pytest.raises(InputShapeError, match=r"\(N, 3, 32, 32\), got \(1, 3, 224, 224\)"):
         model.predict(np.zeros((1, 3, 224, 224), np.float32))         # prediction stays strict
-    assert model.eval(data)["accuracy"] >= 0.0 and model.eval_samples == 16
+    results = model.eval(data)
+    loss, accuracy = by_hand(model, images, labels)  # the same 16 images through predict and NumPy
+    assert model.eval_samples == 16 and results["accuracy"] == accuracy
+    assert results["loss"] == pytest.approx(loss, rel=1e-5)
     # the config's own preprocessing still makes 224x224: a servable needs the training transform
     with pytest.raises(ServableConfigError):
         write_servable(str(tmp_path / "no"), "resnet18", model.network, formats=("ckpt",))

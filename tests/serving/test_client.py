@@ -40,10 +40,14 @@ def test_predict_on_preprocessed_tensors(client, mnist_images, expected):
     assert [p.label for p in many] == [str(int(np.argmax(expected(p)))) for p in pngs]
 
 
-def test_module_level_functions(server, digit_file):
+def test_module_level_functions(server, digit_file, digit_png, expected):
     names = [s["name"] for s in list_servables(port=server.port)]
     assert names[:2] == ["lenet5", "lenet5_onnx"]
-    assert isinstance(predict(digit_file, "lenet5", "mnist", port=server.port), Prediction)
+    logits = expected(digit_png).astype(np.float64)
+    probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    result = predict(digit_file, "lenet5", "mnist", port=server.port)
+    assert isinstance(result, Prediction) and result.label == str(int(np.argmax(logits)))
+    assert result.score == pytest.approx(probs.max(), rel=1e-4)
 
 
 def test_http_errors_become_client_errors(client, digit_png):

@@ -464,7 +464,10 @@ class Model:
             results = {}
             if self.loss_fn is not None:
                 results["loss"] = loss_sum / max(count, 1)
-            results.update({name: _scalar(metric.eval()) for name, metric in self.metrics.items()})
+            # a Loss metric averages batch means (a partial last batch would weigh as a full one):
+            # it reports the mean over samples, as "loss" does
+            results.update({name: loss_sum / max(count, 1) if isinstance(metric, _metrics.Loss)
+                            else _scalar(metric.eval()) for name, metric in self.metrics.items()})
             self.eval_samples = count
             cb_params.metrics = dict(results)
             cb_params.eval_results = dict(results)
