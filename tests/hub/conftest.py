@@ -45,6 +45,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MNIST_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "datasets", "mnist"))
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+@pytest.fixture
+def official_mnist(tmp_path):
+    """A folder of links to the four official MNIST .gz files kept in ../shared beside the clone
+    (links: the loader writes its unpacked copies next to them, here and not there)."""
+    if not all(os.path.isfile(os.path.join(MNIST_DIR, name)) for name in MNIST_FILES):
+        pytest.skip(f"the official MNIST files are not in {MNIST_DIR}; provided in CI (../shared beside the clone)")
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in MNIST_FILES:
+        os.symlink(os.path.join(MNIST_DIR, name), folder / name)
+    return str(folder)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     """Own TINYMS_HOME, no mirror, online, no proxy, fast retries; registrations end with the test."""

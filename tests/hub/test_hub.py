@@ -25,20 +25,26 @@ def _visible_cache_files():
 
 
 # --------------------------------------------------------------------------- the shipped asset
-def test_shipped_lenet5_loads_offline_and_reads_mnist_digits(monkeypatch):
-    from tinyms.data import MnistDataset, sample_dataset
+def test_shipped_lenet5_has_the_accuracy_it_states_on_the_10000_mnist_test_images(monkeypatch, official_mnist):
+    import gzip
+
+    from tinyms.data import MnistDataset
     from tinyms.vision import mnist_transform
 
     monkeypatch.setenv(hub.OFFLINE_ENV, "1")
     net = hub.load("lenet5_mnist")
     cfg = net.default_cfg
     assert (cfg.uid, cfg.dataset, cfg.input_shape) == ("lenet5.mnist", "mnist", (1, 32, 32))
-    assert cfg.accuracy >= 0.99 and "10,000 images" in cfg.evaluated_on
-    test = mnist_transform.apply_ds(MnistDataset(sample_dataset("mnist"), usage="test", shuffle=False),
+    assert cfg.evaluated_on == "mnist test set, 10,000 images"
+    with gzip.open(os.path.join(official_mnist, "t10k-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    test = mnist_transform.apply_ds(MnistDataset(official_mnist, usage="test", shuffle=False),
                                     batch_size=500, is_training=False)
     model = Model(net)
     model.compile(loss_fn="cross_entropy", metrics=["accuracy"])
-    assert model.eval(test)["accuracy"] > 0.98   # trained weights, not a fresh network
+    measured = model.eval(test)["accuracy"]
+    assert model.eval_samples == len(labels) == 10000              # every test image, once
+    assert round(measured, 4) == cfg.accuracy == hub.info("lenet5_mnist").accuracy, measured
     assert not os.path.exists(_cache())          # bundled: nothing was downloaded or copied
 
 
