@@ -205,9 +205,9 @@ def plot_confusion_matrix(report_or_matrix, labels=None, path=None, normalize=Fa
             file suffix.
 
     Example:
-        >>> from tinyms.metrics import plot_confusion_matrix
-        >>> result = model.eval(test_ds, confusion_matrix=True)               # doctest: +SKIP
-        >>> plot_confusion_matrix(result["confusion_matrix"], path="cm.png")  # doctest: +SKIP
+        >>> from tinyms.metrics import ClassificationReport, plot_confusion_matrix
+        >>> report = ClassificationReport([[8, 2], [1, 9]], labels=["cat", "dog"])
+        >>> plot_confusion_matrix(report, path="cm.png")      # or model.eval(..., confusion_matrix=True)'s
         'cm.png'
     """
     from . import _plots

@@ -18,7 +18,7 @@ Three names differ from MindSpore's on purpose:
 
 Example:
     >>> from tinyms.callbacks import ModelCheckpoint, CheckpointConfig, LossMonitor
-    >>> ckpt = ModelCheckpoint(prefix="lenet5", directory="/tmp/ckpt",
+    >>> ckpt = ModelCheckpoint(prefix="lenet5", directory="ckpt",
     ...                        config=CheckpointConfig(save_checkpoint_steps=100, keep_checkpoint_max=3))
     >>> callbacks = [ckpt, LossMonitor(per_print_times=100)]
 """
@@ -98,10 +98,23 @@ class ModelCheckpoint(_train.ModelCheckpoint):
             (the message lists those there are).
 
     Example:
+        >>> import os
         >>> from tinyms.callbacks import ModelCheckpoint
-        >>> cb = ModelCheckpoint(prefix="lenet5", directory="/tmp/ckpt")
-        >>> best = ModelCheckpoint(prefix="lenet5", directory="/tmp/ckpt", monitor="val_accuracy", save_best_k=3)
-        >>> # model.train(10, train_ds, callbacks=[best], valid_dataset=test_ds); best.best_checkpoint
+        >>> from tinyms.data import MnistDataset, sample_dataset
+        >>> from tinyms.model import Model, lenet5
+        >>> from tinyms.vision import mnist_transform
+        >>> path = sample_dataset("mnist")
+        >>> train_ds = mnist_transform.apply_ds(MnistDataset(path, usage="train", num_samples=320))
+        >>> test_ds = mnist_transform.apply_ds(MnistDataset(path, usage="test", num_samples=200), is_training=False)
+        >>> cb = ModelCheckpoint(prefix="lenet5", directory="ckpt")           # every 1 step, the last 5
+        >>> best = ModelCheckpoint(prefix="lenet5", directory="best", monitor="val_loss", save_best_k=2)
+        >>> model = Model(lenet5()).compile("cross_entropy", "momentum", ["accuracy"])
+        >>> history = model.train(3, train_ds, callbacks=[best], valid_dataset=test_ds, verbose=0)
+        >>> len(os.listdir("best")), [c.epoch for c in best.best_k] == sorted(
+        ...     history.epoch, key=lambda e: history.history["val_loss"][e - 1])[:2]
+        (2, True)
+        >>> best.best_checkpoint == best.best_k[0].path
+        True
     """
 
     def __init__(self, prefix="CKP", directory=None, config=None, *, monitor=None, save_best_k=None, mode="auto"):
@@ -513,8 +526,17 @@ class CSVLogger(_train.Callback):
 
     Example:
         >>> from tinyms.callbacks import CSVLogger
+        >>> from tinyms.data import MnistDataset, sample_dataset
+        >>> from tinyms.model import Model, lenet5
+        >>> from tinyms.vision import mnist_transform
         >>> logger = CSVLogger("runs/lenet5/log.csv")
-        >>> # model.train(5, train_ds, callbacks=[logger], valid_dataset=test_ds)
+        >>> train_ds = mnist_transform.apply_ds(MnistDataset(sample_dataset("mnist"), usage="train",
+        ...                                                  num_samples=320))
+        >>> model = Model(lenet5()).compile("cross_entropy", "momentum")
+        >>> history = model.train(2, train_ds, callbacks=[logger], verbose=0)   # with valid_dataset=: val_ columns
+        >>> lines = open("runs/lenet5/log.csv").read().splitlines()
+        >>> lines[0], len(lines)
+        ('epoch,loss,lr,seconds', 3)
     """
 
     def __init__(self, path, append=False, separator=","):

@@ -3,6 +3,15 @@
 Every error names what went wrong and how to fix it. Each one also derives from the
 built-in exception a Python user would naturally catch (``ValueError``, ``RuntimeError``,
 ``OSError``...), so ``except ValueError`` keeps working.
+
+Example:
+    >>> from tinyms.errors import TinyMSError, UnknownNameError
+    >>> from tinyms.model import create_model
+    >>> try:
+    ...     create_model("lenet6")
+    ... except UnknownNameError as err:
+    ...     print(isinstance(err, TinyMSError), isinstance(err, ValueError), str(err).split(";")[0])
+    True True unknown model 'lenet6'
 """
 
 __all__ = [

@@ -56,7 +56,8 @@ def test_dataset_info():
 
 @pytest.mark.parametrize("module", [data, data.download, data.sample, data.mnist, data.info,
                                     data._spec, data.generic, data.imagefolder, _download])
-def test_docstring_examples_run(module):
+def test_docstring_examples_run(module, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples write files (an image folder) into the working directory
     failures, tests = doctest.testmod(module, verbose=False)
     assert tests > 0 and failures == 0
 

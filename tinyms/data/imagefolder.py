@@ -29,12 +29,11 @@ def class_names(folder):
         DatasetError: ``folder`` does not exist or has no sub-folders.
 
     Example:
-        >>> import os, tempfile
+        >>> import os
         >>> from tinyms.data import class_names
-        >>> root = tempfile.mkdtemp()
         >>> for name in ("dog", "cat", ".ipynb_checkpoints"):
-        ...     os.makedirs(os.path.join(root, name))
-        >>> class_names(root)
+        ...     os.makedirs(os.path.join("pets", name))
+        >>> class_names("pets")
         ('cat', 'dog')
     """
     root = existing_folder(folder, "image", _FIX_FOLDER)
@@ -88,10 +87,18 @@ def ImageFolderDataset(dataset_dir, num_samples=None, num_parallel_workers=None,
             message names the folder or file.
 
     Example:
+        >>> import os
+        >>> from PIL import Image
         >>> from tinyms.data import ImageFolderDataset
-        >>> ds = ImageFolderDataset("photos", decode=True)  # doctest: +SKIP
-        >>> ds.class_names  # doctest: +SKIP
-        ('cat', 'dog')
+        >>> for name, colour in (("cat", "orange"), ("dog", "brown")):   # photos/cat/*.jpg, photos/dog/*.jpg
+        ...     os.makedirs(os.path.join("photos", name))
+        ...     for i in range(3):
+        ...         Image.new("RGB", (64, 48), colour).save(os.path.join("photos", name, f"{i}.jpg"))
+        >>> ds = ImageFolderDataset("photos", decode=True, shuffle=False)
+        >>> ds.class_names, ds.get_dataset_size()
+        (('cat', 'dog'), 6)
+        >>> [(row["image"].shape, int(row["label"])) for row in ds.create_dict_iterator(output_numpy=True)][-1]
+        ((48, 64, 3), 1)
     """
     root = existing_folder(dataset_dir, "image", _FIX_FOLDER)
     names = class_names(root)

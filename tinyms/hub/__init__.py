@@ -67,8 +67,9 @@ def info(uid):
 
     Example:
         >>> from tinyms import hub
-        >>> hub.info("lenet5_mnist").accuracy            # doctest: +SKIP
-        0.9923
+        >>> cfg = hub.info("lenet5_mnist")
+        >>> cfg.uid, cfg.accuracy, cfg.evaluated_on
+        ('lenet5.mnist', 0.9923, 'mnist test set, 10,000 images')
     """
     from ..model.registry import default_weights  # noqa: PLC0415
 
@@ -181,7 +182,15 @@ def predict(image, uid="resnet50", top=5):
         ``print()`` shows one line per label.
 
     Example:
+        >>> from PIL import Image
         >>> from tinyms import hub
+        >>> from tinyms.data import MnistDataset, sample_dataset
+        >>> image, label = next(MnistDataset(sample_dataset("mnist"), usage="test", shuffle=False)
+        ...                     .create_tuple_iterator(output_numpy=True))
+        >>> Image.fromarray(image[:, :, 0]).save("digit.png")
+        >>> prediction = hub.predict("digit.png", "lenet5_mnist")      # the bundled weights
+        >>> prediction.labels[0], int(label), len(prediction.labels)
+        ('7', 7, 5)
         >>> print(hub.predict("photo.jpg", "resnet50"))     # doctest: +SKIP
     """
     import numpy as np  # noqa: PLC0415

@@ -1,11 +1,14 @@
 """Models: the high-level :class:`Model` API and the model zoo.
 
 Example:
+    >>> import numpy as np
     >>> from tinyms.model import Model, lenet5, list_models
     >>> "lenet5" in list_models()
     True
     >>> model = Model(lenet5(class_num=10))
-    >>> model.compile(loss_fn="cross_entropy", optimizer="momentum", metrics=["accuracy"])
+    >>> model = model.compile(loss_fn="cross_entropy", optimizer="momentum", metrics=["accuracy"])
+    >>> model.predict(np.zeros((2, 1, 32, 32), np.float32)).shape
+    (2, 10)
 """
 
 from ._lr_find import LRFinderResult

@@ -47,10 +47,15 @@ class LRFinderResult:
     Each suggestion is None when fewer than two finite losses were measured.
 
     Example:
-        >>> result = model.lr_find(train_ds)                 # doctest: +SKIP
-        >>> result.valley, result.steepest                   # doctest: +SKIP
-        (0.0021, 0.0068)
-        >>> result.plot("lr.png")                            # doctest: +SKIP
+        >>> from tinyms.model import LRFinderResult
+        >>> lrs = [10 ** (-5 + i / 2) for i in range(11)]          # 1e-5 to 1, half a decade apart
+        >>> losses = [2.3, 2.3, 2.2, 2.0, 1.6, 1.0, 0.7, 0.6, 0.8, 2.0, 5.0]
+        >>> result = LRFinderResult(lrs, losses, smoothed=losses)  # what model.lr_find(train_ds) returns
+        >>> round(result.minimum, 4), round(result.valley, 5), result.steepest
+        (0.0316, 0.00316, 0.001)
+        >>> result.suggestions == {"steepest": result.steepest, "valley": result.valley}
+        True
+        >>> result.plot("lr.png")
         'lr.png'
     """
 
@@ -89,7 +94,10 @@ class LRFinderResult:
             ValueError: nothing was measured, or ``path`` does not end in ``.png``.
 
         Example:
-            >>> model.lr_find(train_ds).plot("lr_find.png")   # doctest: +SKIP
+            >>> from tinyms.model import LRFinderResult
+            >>> lrs = [10 ** (-5 + i / 2) for i in range(11)]      # usually model.lr_find(train_ds)
+            >>> losses = [2.3, 2.3, 2.2, 2.0, 1.6, 1.0, 0.7, 0.6, 0.8, 2.0, 5.0]
+            >>> LRFinderResult(lrs, losses, smoothed=losses).plot("lr_find.png")
             'lr_find.png'
         """
         if not self.lrs:

@@ -137,10 +137,12 @@ class History(Callback):
         stopped_early (bool): a callback asked training to stop before the last epoch.
 
     Example:
-        >>> h = History()
-        >>> h._record(1, {"loss": 0.5}, 2.0)
-        >>> h.history["loss"], h.last("loss")
-        ([0.5], 0.5)
+        >>> from tinyms.model import History
+        >>> with open("log.csv", "w") as f:        # a run's record (history = model.train(...) gives one)
+        ...     _ = f.write("epoch,loss,lr,val_loss,seconds\\n1,0.9,0.01,0.8,2.5\\n2,0.4,0.01,0.6,2.4\\n")
+        >>> history = History.from_csv("log.csv")
+        >>> history.epoch, list(history.history), history.last("val_loss")
+        ([1, 2], ['loss', 'lr', 'val_loss'], 0.6)
     """
 
     def __init__(self):
@@ -204,9 +206,11 @@ class History(Callback):
             dict: ``{"epoch": [...], "history": {...}, "seconds": [...], "steps": {...}}``.
 
         Example:
-            >>> h = History(); h._record(1, {"loss": 0.5}, 2.0)
-            >>> h.to_dict()["history"]
-            {'loss': [0.5]}
+            >>> from tinyms.model import History
+            >>> with open("history.csv", "w") as f:
+            ...     _ = f.write("epoch,loss,val_accuracy,seconds\\n1,0.9,0.71,2.5\\n2,0.4,0.88,2.4\\n")
+            >>> History.from_csv("history.csv").to_dict()["history"]
+            {'loss': [0.9, 0.4], 'val_accuracy': [0.71, 0.88]}
         """
         return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()},
                 "seconds": list(self.seconds), "steps": {k: list(v) for k, v in self.steps.items()}}
@@ -232,8 +236,15 @@ class History(Callback):
             ValueError: nothing has been recorded, or ``separator`` is not one character.
 
         Example:
-            >>> history.to_csv("runs/lenet5/history.csv")    # doctest: +SKIP
+            >>> from tinyms.model import History
+            >>> with open("history.csv", "w") as f:
+            ...     _ = f.write("epoch,loss,seconds\\n1,0.9,2.5\\n2,0.4,2.4\\n")
+            >>> History.from_csv("history.csv").to_csv("runs/lenet5/history.csv")
             'runs/lenet5/history.csv'
+            >>> print(open("runs/lenet5/history.csv").read().strip())
+            epoch,loss,seconds
+            1,0.9,2.5
+            2,0.4,2.4
         """
         from .._fileio import atomic_file
         if not isinstance(separator, str) or len(separator) != 1:
@@ -279,7 +290,12 @@ class History(Callback):
             ValueError: the file has no ``epoch`` column or a value that is not a number.
 
         Example:
-            >>> h = History.from_csv("runs/lenet5/history.csv")    # doctest: +SKIP
+            >>> from tinyms.model import History
+            >>> with open("log.csv", "w") as f:             # e.g. written by CSVLogger
+            ...     _ = f.write("epoch,loss,val_loss,seconds\\n1,0.9,0.8,2.5\\n2,0.4,0.6,2.4\\n")
+            >>> h = History.from_csv("log.csv")
+            >>> h.epoch, h.history["val_loss"], h.last("loss"), h.seconds
+            ([1, 2], [0.8, 0.6], 0.4, [2.5, 2.4])
         """
         path = os.fspath(path)
         with open(path, newline="", encoding="utf-8") as f:
@@ -330,8 +346,11 @@ class History(Callback):
                 message lists those that are), or the suffix is not one of the above.
 
         Example:
-            >>> history = model.train(5, train_ds, valid_dataset=test_ds)   # doctest: +SKIP
-            >>> history.plot("curves.png")                                  # doctest: +SKIP
+            >>> from tinyms.model import History
+            >>> with open("log.csv", "w") as f:             # the record of an earlier run
+            ...     _ = f.write("epoch,loss,val_loss,val_accuracy,seconds\\n"
+            ...                 "1,0.9,0.8,0.71,2.5\\n2,0.4,0.6,0.88,2.4\\n3,0.3,0.5,0.9,2.4\\n")
+            >>> History.from_csv("log.csv").plot("curves.png")
             'curves.png'
         """
         from .. import _plots

@@ -51,10 +51,12 @@ class Model:
             overflow detection (see :meth:`compile`).
 
     Example:
+        >>> import numpy as np
         >>> from tinyms.model import Model, lenet5
         >>> model = Model(lenet5())
-        >>> model.compile(loss_fn="cross_entropy", optimizer="momentum", metrics=["accuracy"])
-        >>> # history = model.train(1, train_ds); model.eval(test_ds) -> {'loss': ..., 'accuracy': ...}
+        >>> model = model.compile(loss_fn="cross_entropy", optimizer="adam", metrics=["accuracy"])
+        >>> model.predict(np.zeros((4, 1, 32, 32), np.float32)).shape     # train: see Model.train
+        (4, 10)
     """
 
     def __init__(self, network, loss_fn=None, optimizer=None, metrics=None, *, loss_scale_manager=None,
@@ -177,9 +179,19 @@ class Model:
                 steps up to epoch ``epoch``.
 
         Example:
-            >>> history = model.train(1, train_ds)           # doctest: +SKIP
-            >>> history.history["loss"]                       # doctest: +SKIP
-            [0.23]
+            >>> from tinyms.data import MnistDataset, sample_dataset
+            >>> from tinyms.vision import mnist_transform
+            >>> path = sample_dataset("mnist")                  # the bundled 7,000 images
+            >>> from tinyms.model import Model, lenet5
+            >>> train_ds = mnist_transform.apply_ds(MnistDataset(path, usage="train", num_samples=1280))
+            >>> test_ds = mnist_transform.apply_ds(MnistDataset(path, usage="test", num_samples=256),
+            ...                                    is_training=False)
+            >>> model = Model(lenet5()).compile("cross_entropy", "adam", ["accuracy"], learning_rate=2e-3)
+            >>> history = model.train(2, train_ds, valid_dataset=test_ds, verbose=0)
+            >>> history.epoch, list(history.history)
+            ([1, 2], ['loss', 'lr', 'val_loss', 'val_accuracy'])
+            >>> history.history["loss"][1] < history.history["loss"][0]
+            True
         """
         _distributed.setup()  # under msrun: init communication once, data-parallel with averaged gradients
         positive_int(epoch, "epoch", 1)
@@ -233,9 +245,18 @@ class Model:
             Tensor: the step's loss.
 
         Example:
-            >>> class Clipped(Model):                   # doctest: +SKIP
+            >>> import tinyms as ts
+            >>> from tinyms.data import MnistDataset, sample_dataset
+            >>> from tinyms.model import Model, lenet5
+            >>> from tinyms.vision import mnist_transform
+            >>> class Clipped(Model):                   # inputs clipped to [-3, 3] before each step
             ...     def train_step(self, data, label):
-            ...         return super().train_step(ts.clip_by_value(data, -3.0, 3.0), label)
+            ...         return super().train_step(ts.clip(data, -3.0, 3.0), label)
+            >>> train_ds = mnist_transform.apply_ds(MnistDataset(sample_dataset("mnist"), usage="train",
+            ...                                                  num_samples=320))
+            >>> model = Clipped(lenet5()).compile("cross_entropy", "momentum")
+            >>> len(model.train(1, train_ds, verbose=0).steps["loss"])     # 320 images, batch 32
+            10
         """
         if self._step_fn is None:
             self._step_fn = self._step_function(self._build_train_net(), (data, label))
@@ -380,9 +401,19 @@ class Model:
                 ``confusion_matrix=True``, the network's output is not (N, classes) scores.
 
         Example:
-            >>> model.eval(test_ds)                # doctest: +SKIP
-            {'loss': 0.05, 'accuracy': 0.985}
-            >>> print(model.eval(test_ds, confusion_matrix=True)["confusion_matrix"])   # doctest: +SKIP
+            >>> from tinyms.data import MnistDataset, sample_dataset
+            >>> from tinyms.vision import mnist_transform
+            >>> path = sample_dataset("mnist")                  # the bundled 7,000 images
+            >>> from tinyms.model import Model, create_model
+            >>> test_ds = mnist_transform.apply_ds(MnistDataset(path, usage="test"), is_training=False)
+            >>> model = Model(create_model("lenet5", pretrained=True))     # trained on MNIST
+            >>> model = model.compile(loss_fn="cross_entropy", metrics=["accuracy"])
+            >>> result = model.eval(test_ds)
+            >>> sorted(result), model.eval_samples, round(result["accuracy"], 3)
+            (['accuracy', 'loss'], 1000, 0.989)
+            >>> report = model.eval(test_ds, confusion_matrix=True)["confusion_matrix"]
+            >>> report.matrix.shape, int(report.matrix.sum()), report.labels[:3]
+            ((10, 10), 1000, ['0', '1', '2'])
         """
         if not self.metrics and self.loss_fn is None and not confusion_matrix:
             raise NotCompiledError("eval() needs metrics: call model.compile(metrics=['accuracy']) first")
@@ -567,8 +598,11 @@ class Model:
             CheckpointError: ``path`` is a folder or cannot be written.
 
         Example:
-            >>> model.save_checkpoint("out/lenet5.ckpt")    # doctest: +SKIP
-            '/home/me/out/lenet5.ckpt'
+            >>> import os
+            >>> from tinyms.model import Model, lenet5
+            >>> path = Model(lenet5()).save_checkpoint("out/lenet5.ckpt")
+            >>> path == os.path.abspath("out/lenet5.ckpt"), os.path.isfile(path)
+            (True, True)
         """
         meta = _checkpoint.network_metadata(self.network)
         rank, group = _loop.rank_info()
@@ -606,7 +640,16 @@ class Model:
                 differs in shape or dtype, or is unknown).
 
         Example:
-            >>> model.load_checkpoint("out/lenet5.ckpt")    # doctest: +SKIP
+            >>> import numpy as np
+            >>> from tinyms.model import Model, lenet5
+            >>> trained = Model(lenet5())
+            >>> path = trained.save_checkpoint("out/lenet5.ckpt")
+            >>> model = Model(lenet5())
+            >>> model.load_checkpoint("out/lenet5.ckpt")
+            'out/lenet5.ckpt'
+            >>> x = np.ones((1, 1, 32, 32), np.float32)
+            >>> np.array_equal(model.predict(x).asnumpy(), trained.predict(x).asnumpy())
+            True
         """
         path = os.fspath(path)
         if resume and self.optimizer is None:
@@ -640,10 +683,12 @@ class Model:
                 the operator it cannot convert and suggests MINDIR).
 
         Example:
+            >>> import os
             >>> import numpy as np
             >>> from tinyms.model import Model, lenet5
-            >>> Model(lenet5()).export(np.zeros((1, 1, 32, 32), np.float32), "/tmp/lenet5", "ONNX")
-            '/tmp/lenet5.onnx'
+            >>> path = Model(lenet5()).export(np.zeros((1, 1, 32, 32), np.float32), "out/lenet5", "ONNX")
+            >>> os.path.relpath(path)
+            'out/lenet5.onnx'
         """
         _context._apply_defaults()
         example = inputs if isinstance(inputs, Tensor) else _as_tensor(inputs)
@@ -683,11 +728,17 @@ class Model:
             ValueError: arguments out of range (e.g. ``end_lr <= start_lr``).
 
         Example:
-            >>> model.compile(loss_fn="cross_entropy", optimizer="momentum")  # doctest: +SKIP
-            >>> result = model.lr_find(train_ds, num_steps=100)             # doctest: +SKIP
-            >>> result.valley                                               # doctest: +SKIP
-            0.0031
-            >>> result.plot("lr_find.png")                                  # doctest: +SKIP
+            >>> from tinyms.data import MnistDataset, sample_dataset
+            >>> from tinyms.vision import mnist_transform
+            >>> path = sample_dataset("mnist")                  # the bundled 7,000 images
+            >>> from tinyms.model import Model, lenet5
+            >>> train_ds = mnist_transform.apply_ds(MnistDataset(path, usage="train", num_samples=640))
+            >>> model = Model(lenet5()).compile(loss_fn="cross_entropy", optimizer="momentum")
+            >>> result = model.lr_find(train_ds, num_steps=40)      # the 20 batches, cycled
+            >>> result.lrs[0], result.valley in result.lrs, result.valley <= result.minimum
+            (1e-07, True, True)
+            >>> result.plot("lr_find.png")
+            'lr_find.png'
         """
         from ._lr_find import lr_find
         return lr_find(self, dataset, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps,
@@ -810,8 +861,13 @@ def load(file_name, network=None):
             says to pass ``network=``.
 
     Example:
-        >>> from tinyms.model import load
-        >>> model = load("/tmp/lenet5.mindir")      # doctest: +SKIP
+        >>> import numpy as np
+        >>> from tinyms.model import Model, lenet5, load
+        >>> x = np.ones((1, 1, 32, 32), np.float32)
+        >>> model = Model(lenet5())
+        >>> path = model.export(x, "out/lenet5", "MINDIR")
+        >>> np.allclose(load(path).predict(x).asnumpy(), model.predict(x).asnumpy(), atol=1e-6)
+        True
     """
     path = os.fspath(file_name)
     if not os.path.isfile(path):

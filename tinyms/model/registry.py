@@ -476,9 +476,13 @@ def register_weights(name, tag, *, default=False, overwrite=False, **fields):
         ValueError: a malformed tag or field, or the tag exists and ``overwrite`` is False.
 
     Example:
-        >>> from tinyms.model import register_weights
-        >>> register_weights("resnet50", "mine", file="resnet50-1a2b3c4d.ckpt", hash_prefix="1a2b3c4d",
-        ...                  urls=["https://example.org/resnet50-1a2b3c4d.ckpt"])  # doctest: +SKIP
+        >>> from tinyms.model import model_config, register_weights
+        >>> cfg = register_weights("resnet50", "mine", file="resnet50-1a2b3c4d.ckpt", hash_prefix="1a2b3c4d",
+        ...                        urls=["https://example.org/resnet50-1a2b3c4d.ckpt"])
+        >>> cfg.uid, cfg.input_shape       # create_model("resnet50.mine", pretrained=True) downloads it
+        ('resnet50.mine', (3, 224, 224))
+        >>> model_config("resnet50.mine") == cfg
+        True
     """
     entry = _entry(name)
     if not isinstance(tag, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_]*", tag):
@@ -655,7 +659,7 @@ def create_model(name, class_num=None, pretrained=None, **kwargs):
         >>> from tinyms.model import create_model
         >>> net = create_model("lenet5", class_num=10)
         >>> net = create_model("lenet5", pretrained=True)       # the bundled MNIST weights
-        >>> net.default_cfg.uid, net.default_cfg.accuracy        # doctest: +SKIP
+        >>> net.default_cfg.uid, net.default_cfg.accuracy
         ('lenet5.mnist', 0.9923)
     """
     base, tag = _split(name)

@@ -49,9 +49,14 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         tinyms.errors.ExportError: the first format cannot be exported.
 
     Example:
+        >>> import os
         >>> from tinyms.model import create_model
-        >>> from tinyms.serving import write_servable, default_serving_path
-        >>> write_servable(default_serving_path(), "lenet5", create_model("lenet5"))  # doctest: +SKIP
+        >>> from tinyms.serving import write_servable
+        >>> entry = write_servable("serving", "lenet5", create_model("lenet5", pretrained=True))
+        >>> entry["name"], entry["model"]["files"]
+        ('lenet5', {'ckpt': 'lenet5.ckpt', 'onnx': 'lenet5.onnx'})
+        >>> sorted(os.listdir("serving/lenet5")), os.path.isfile("serving/servable.json")
+        (['lenet5.ckpt', 'lenet5.onnx'], True)
     """
     from ._write import write_servable as _write_servable
 

@@ -38,9 +38,11 @@ def default_serving_path():
         str: an absolute path (it may not exist yet).
 
     Example:
+        >>> import os
         >>> from tinyms.serving import default_serving_path
-        >>> default_serving_path()            # doctest: +SKIP
-        '/home/me/.tinyms/serving'
+        >>> path = default_serving_path()     # e.g. /home/me/.tinyms/serving
+        >>> os.path.isabs(path), os.path.basename(path)
+        (True, 'serving')
     """
     return os.path.join(tinyms_home(), "serving")
 
@@ -122,9 +124,18 @@ class Server:
         TypeError: a count is not an integer.
 
     Example:
-        >>> from tinyms.serving import Server
-        >>> with Server(port=0, serving_path="/tmp/serving") as server:   # doctest: +SKIP
-        ...     print(server.client().list_servables())
+        >>> from tinyms.data import MnistDataset, sample_dataset
+        >>> from tinyms.model import create_model
+        >>> from tinyms.serving import Server, write_servable
+        >>> _ = write_servable("serving", "lenet5", create_model("lenet5", pretrained=True), formats=("ckpt",))
+        >>> image, label = next(MnistDataset(sample_dataset("mnist"), usage="test", shuffle=False)
+        ...                     .create_tuple_iterator(output_numpy=True))
+        >>> with Server(port=0, serving_path="serving") as server:     # port 0: any free port
+        ...     client = server.client()
+        ...     names = [s["name"] for s in client.list_servables()]
+        ...     prediction = client.predict(image, "lenet5")
+        >>> names, prediction.label, int(label)
+        (['lenet5'], '7', 7)
     """
 
     def __init__(self, host="127.0.0.1", port=5000, serving_path=None, workers=1, *, threads=4,

@@ -6,12 +6,19 @@ named predictions with ``postprocess``. The single-image and dataset paths run t
 so they give the same numbers.
 
 Example:
+    >>> import numpy as np
+    >>> from tinyms.data import MnistDataset, sample_dataset
+    >>> from tinyms.model import Model, create_model
     >>> from tinyms.vision import mnist_transform
-    >>> train = mnist_transform.apply_ds(mnist_train_ds, batch_size=32)   # doctest: +SKIP
-    >>> test = mnist_transform.apply_ds(mnist_test_ds, is_training=False)  # each image once  # doctest: +SKIP
-    >>> x = mnist_transform("digit.png")[None]            # (1, 1, 32, 32) float32  # doctest: +SKIP
-    >>> print(mnist_transform.postprocess(net(Tensor(x))))                # doctest: +SKIP
-    7 (99.2%)
+    >>> path = sample_dataset("mnist")
+    >>> train = mnist_transform.apply_ds(MnistDataset(path, usage="train"), batch_size=32)
+    >>> test = mnist_transform.apply_ds(MnistDataset(path, usage="test"), is_training=False)  # each image once
+    >>> image, label = next(MnistDataset(path, usage="test", shuffle=False).create_tuple_iterator(output_numpy=True))
+    >>> x = mnist_transform(image)[None]                    # (1, 1, 32, 32) float32
+    >>> model = Model(create_model("lenet5", pretrained=True))   # the bundled MNIST weights
+    >>> prediction = mnist_transform.postprocess(model.predict(x))
+    >>> prediction[0].label == str(label), prediction[0].score > 0.9
+    (True, True)
 """
 
 import importlib as _importlib

@@ -55,6 +55,7 @@ def frame_digit(img):
 
     Example:
         >>> import numpy as np
+        >>> from tinyms.vision import frame_digit
         >>> paper = np.full((120, 90), 230, np.uint8)
         >>> paper[30:90, 50:56] = 20                     # a dark "1" right of centre
         >>> out = frame_digit(paper)

@@ -208,6 +208,7 @@ class Recipe:
             ``channels`` is not 1 or 3.
 
     Example:
+        >>> from tinyms.vision import Recipe
         >>> r = Recipe(train=[["random_crop", {"size": 32, "padding": 4}], ["hwc2chw"]],
         ...            eval=[["hwc2chw"]], channels=3)
         >>> Recipe.from_json(r.to_json()) == r

@@ -47,6 +47,7 @@ class Prediction:
         index (int): its class id (``indices[0]``).
 
     Example:
+        >>> from tinyms.vision import Prediction
         >>> p = Prediction(labels=("7", "1"), scores=(0.9, 0.1), indices=(7, 1))
         >>> str(p.label), p.score
         ('7', 0.9)
@@ -104,6 +105,7 @@ class Prediction:
             UnknownNameError: ``strategy`` is unknown; the message lists the valid ones.
 
         Example:
+            >>> from tinyms.vision import Prediction
             >>> Prediction(labels=("5", "0"), scores=(0.9996444, 0.0003353), indices=(5, 0)).to_text()
             'TOP1: 5, score: 0.9996444\\tTOP2: 0, score: 0.0003353\\t'
         """
@@ -150,6 +152,7 @@ class Predictions(list):
         strategy (str): ``"TOP1_CLASS"`` or ``"TOP5_CLASS"``.
 
     Example:
+        >>> from tinyms.vision.predictions import top_k_predictions
         >>> preds = top_k_predictions([[0.0, 3.0], [2.0, 0.0]], labels=("cat", "dog"))
         >>> [p.label for p in preds]
         ['dog', 'cat']
@@ -174,6 +177,7 @@ class Predictions(list):
             str: one line per row (see :meth:`Prediction.to_text`), joined by ``"\\n"``.
 
         Example:
+            >>> from tinyms.vision.predictions import top_k_predictions
             >>> top_k_predictions([[0.0, 3.0], [2.0, 0.0]], labels=("cat", "dog")).to_text()
             'TOP1: dog, score: 0.95257\\nTOP1: cat, score: 0.88080'
         """
@@ -250,6 +254,7 @@ def top_k_predictions(logits, labels, strategy="TOP1_CLASS"):
         InputShapeError: ``logits`` is not 1-D/2-D or its class count differs from ``len(labels)``.
 
     Example:
+        >>> from tinyms.vision.predictions import top_k_predictions
         >>> top_k_predictions([[0.0, 3.0]], labels=("cat", "dog"))[0].label
         'dog'
     """

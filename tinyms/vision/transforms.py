@@ -159,6 +159,8 @@ class DatasetTransform:
                 the file does not exist, or the bytes/file cannot be decoded.
 
         Example:
+            >>> import numpy as np
+            >>> from tinyms.vision import mnist_transform
             >>> mnist_transform.load_image(np.zeros((28, 28), np.float32)).shape
             (28, 28, 1)
         """
@@ -278,6 +280,8 @@ class DatasetTransform:
             InputShapeError: the image is not in an accepted form; the message lists them.
 
         Example:
+            >>> import numpy as np
+            >>> from tinyms.vision import mnist_transform
             >>> mnist_transform(np.zeros((28, 28), np.uint8)).shape
             (1, 32, 32)
         """
@@ -330,9 +334,17 @@ class DatasetTransform:
                 ``is_training``/``shuffle``/``drop_remainder`` is not True or False.
 
         Example:
-            >>> train = mnist_transform.apply_ds(MnistDataset("/data/mnist/train"))      # doctest: +SKIP
-            >>> test = mnist_transform.apply_ds(MnistDataset("/data/mnist/test", shuffle=False),
-            ...                                 batch_size=256, is_training=False)      # doctest: +SKIP
+            >>> from tinyms.data import MnistDataset, sample_dataset
+            >>> from tinyms.vision import mnist_transform
+            >>> path = sample_dataset("mnist")          # or download_dataset("mnist")
+            >>> train = mnist_transform.apply_ds(MnistDataset(path, usage="train"))
+            >>> test = mnist_transform.apply_ds(MnistDataset(path, usage="test", shuffle=False),
+            ...                                 batch_size=256, is_training=False)
+            >>> images, labels = next(test.create_tuple_iterator(output_numpy=True))
+            >>> images.shape, images.dtype, labels.dtype
+            ((256, 1, 32, 32), dtype('float32'), dtype('int32'))
+            >>> train.get_dataset_size(), test.get_dataset_size()    # 6,000 / 32 dropping the rest; 1,000 / 256
+            (187, 4)
         """
         import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.vision` light
 
@@ -457,6 +469,8 @@ class DatasetTransform:
             InputShapeError: ``logits`` is not 1-D/2-D or has a different class count than labels.
 
         Example:
+            >>> import numpy as np
+            >>> from tinyms.vision import mnist_transform
             >>> logits = np.array([[10, 1, 4, 2, 5, 18, -10, -4, 3, 7]], np.float32)
             >>> preds = mnist_transform.postprocess(logits)
             >>> preds[0].label, str(preds[0]), preds == "TOP1: 5, score: 0.99964"
@@ -496,9 +510,14 @@ class MnistTransform(DatasetTransform):
         size (tuple of int): output (height, width). Default (32, 32), LeNet5's input.
 
     Example:
+        >>> import numpy as np
+        >>> from PIL import Image
         >>> from tinyms.vision import mnist_transform
-        >>> x = mnist_transform("digit.png")               # doctest: +SKIP
-        >>> x.shape, x.dtype                               # doctest: +SKIP
+        >>> photo = np.full((120, 90), 230, np.uint8)
+        >>> photo[30:90, 40:46] = 20                       # a dark "1" on light paper
+        >>> Image.fromarray(photo).save("digit.png")
+        >>> x = mnist_transform("digit.png")
+        >>> x.shape, x.dtype
         ((1, 32, 32), dtype('float32'))
     """
 
@@ -588,6 +607,7 @@ class ImageFolderTransform(DatasetTransform):
         resize (int): shorter side before the centre crop at evaluation.
 
     Example:
+        >>> import numpy as np
         >>> from tinyms.vision import ImageFolderTransform
         >>> t = ImageFolderTransform(size=64, labels=["cat", "dog"])
         >>> t(np.zeros((100, 150, 3), np.uint8)).shape
@@ -637,6 +657,7 @@ class VOCTransform(DatasetTransform):
         max_boxes (int): most objects per image; an image with more is an error naming the limit.
 
     Example:
+        >>> import numpy as np
         >>> from tinyms.vision import voc_transform
         >>> voc_transform(np.zeros((375, 500, 3), np.uint8)).shape
         (3, 300, 300)

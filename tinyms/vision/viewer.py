@@ -61,10 +61,11 @@ class ImageViewer:
 
     Example:
         >>> import numpy as np
+        >>> from tinyms.vision import ImageViewer
         >>> viewer = ImageViewer(np.zeros((4, 28, 28), np.uint8), labels=[1, 2, 3, 4],
         ...                      predictions=[1, 2, 3, 5])
-        >>> viewer.save("/tmp/grid.png")                   # doctest: +SKIP
-        '/tmp/grid.png'
+        >>> viewer.save("grid.png")
+        'grid.png'
     """
 
     def __init__(self, images, labels=None, predictions=None, boxes=None, *, class_names=None,
@@ -263,10 +264,11 @@ def show_images(images, labels=None, predictions=None, boxes=None, path=None, *,
 
     Example:
         >>> import numpy as np
+        >>> from tinyms.vision import show_images
         >>> images = np.random.default_rng(0).integers(0, 255, (6, 28, 28), dtype=np.uint8)
         >>> fig = show_images(images, labels=[0, 1, 2, 3, 4, 5], predictions=[0, 1, 2, 3, 4, 6],
-        ...                   path="/tmp/digits.png")      # doctest: +SKIP
-        >>> fig.axes[5].get_title()                        # doctest: +SKIP
+        ...                   path="digits.png")
+        >>> fig.axes[5].get_title()
         'label: 5\\npred: 6'
     """
     viewer = ImageViewer(images, labels, predictions, boxes, class_names=class_names,

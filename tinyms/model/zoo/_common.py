@@ -71,17 +71,30 @@ _BUILDER_DOC = """Build {title} for ``num_channel`` x {side} x {side} images and
         ValueError: a size below 1.
 
     Example:
-        >>> from tinyms.model import {name}
+{example}
+    """
+
+_BUILD_EXAMPLE = """        >>> from tinyms.model import {name}
         >>> net = {name}(class_num=10)
         >>> net.default_cfg.input_shape
+        (3, {side}, {side})"""
+
+# Networks of 40 million parameters and more take seconds to initialise: their example builds
+# one only when asked (the docstring examples run as tests), and shows the configuration.
+_LARGE = {"alexnet", "resnet101", "resnet152", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
+          "vgg19", "vgg19_bn"}
+_LARGE_EXAMPLE = """        >>> from tinyms.model import {name}, model_config
+        >>> model_config("{name}").input_shape
         (3, {side}, {side})
-    """
+        >>> net = {name}(class_num=10)      # doctest: +SKIP"""
 
 
 def documented(title, returns, side=224, classes="1000 (ImageNet)", data="ImageNet"):
     """Decorator giving a zoo builder the common docstring (title, return type, input size)."""
     def decorate(builder):
+        example = (_LARGE_EXAMPLE if builder.__name__ in _LARGE else _BUILD_EXAMPLE).format(
+            name=builder.__name__, side=side)
         builder.__doc__ = _BUILDER_DOC.format(title=title, returns=returns, side=side, classes=classes, data=data,
-                                              name=builder.__name__)
+                                              name=builder.__name__, example=example)
         return builder
     return decorate
