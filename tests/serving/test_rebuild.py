@@ -54,6 +54,11 @@ def test_a_resnet_trained_on_32x32_images_loads_and_predicts_32x32(trained_resne
     # a network passed in takes the trained size too
     given = load(trained_resnet["path"], network=create_model("resnet18", class_num=10))
     assert given.network.default_cfg.input_shape == (3, 32, 32)
+    # and so does a model that loads the file into its own network
+    own = Model(create_model("resnet18", class_num=10))
+    own.load_checkpoint(trained_resnet["path"])
+    assert own.network.default_cfg.input_shape == (3, 32, 32)
+    np.testing.assert_array_equal(own.predict(trained_resnet["x"]).asnumpy(), trained_resnet["y"])
 
 
 def test_a_resnet_trained_on_32x32_images_is_served_from_its_checkpoint(trained_resnet):

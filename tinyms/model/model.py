@@ -266,6 +266,7 @@ class Model:
         """Load a checkpoint's weights and optimizer state for resuming; return its TrainState."""
         path = os.fspath(path)
         params = _checkpoint.load_weights(self.network, path)
+        _take_recorded_shape(self.network, params, path)
         _checkpoint.load_optimizer_state(self.optimizer, self.network, path, params)
         state = state_from_entries(params)
         if state is None:
@@ -625,6 +626,8 @@ class Model:
         unless ``resume=True``, which loads it into the compiled optimizer's own slots and sets
         :attr:`train_state` from the file. To continue training where a run stopped (epoch,
         step, data position, random states too), use ``model.train(..., resume_from=path)``.
+        When the file records the network's own registry model, the network also takes the
+        input shape it was trained on (e.g. a ResNet trained on 32x32 images predicts 32x32).
 
         Args:
             path (str): the ``.ckpt`` file.
@@ -656,6 +659,7 @@ class Model:
             raise NotCompiledError("load_checkpoint(resume=True) restores optimizer state: call "
                                    "model.compile(loss_fn=..., optimizer=...) first")
         params = _checkpoint.load_weights(self.network, path)
+        _take_recorded_shape(self.network, params, path)
         if resume:
             _checkpoint.load_optimizer_state(self.optimizer, self.network, path, params)
             self.train_state = state_from_entries(params)
@@ -898,6 +902,19 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
+def _take_recorded_shape(network, params, path):
+    """After its weights loaded: a network of the model a checkpoint records takes the input
+    shape the file was trained on (a ResNet trained on 32x32 then predicts 32x32 images)."""
+    from .registry import restore_input_shape
+
+    try:
+        record = _checkpoint.network_record(_checkpoint.metadata(params), path)
+    except CheckpointError:
+        return  # a record this TinyMS cannot read: the weights loaded, the network keeps its own config
+    if record is not None:
+        restore_input_shape(network, record)
+
+
 def _recorded_network(path, meta, record):
     """The network a checkpoint records: rebuilt from its builder arguments, or (older files) its name and class count."""
     from .registry import build_from_description, create_model
