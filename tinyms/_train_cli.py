@@ -52,9 +52,29 @@ class Key:
     kind: str       # "str", "int", "float", "bool", "path", "size"
     help: str
     minimum: float = None
+    check: object = None   # a function value -> checked value (raising ConfigError) replacing the kind's check
 
 
 _SCHEDULES = ("constant", "cosine", "step")
+
+
+def _checked_augment(value):
+    """An ``augment`` value: a name, or a list of recipe steps (YAML list, or its text from the flag)."""
+    from .errors import RecipeError, UnknownNameError  # noqa: PLC0415
+    from .vision import _presets  # noqa: PLC0415
+
+    if isinstance(value, str) and value.strip().startswith("["):  # --augment '[[random_horizontal_flip]]'
+        import yaml  # noqa: PLC0415
+
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"augment: {value!r} is not a YAML list of recipe steps such as "
+                              f"[[random_crop, {{size: 32, padding: 2}}]]") from None
+    try:
+        return _presets.augment_config(value)
+    except (UnknownNameError, RecipeError) as err:
+        raise ConfigError(f"augment: {err.args[0] if err.args else err}") from None
 
 #: Every key a run takes, in the order ``config.yaml`` lists them.
 KEYS = {
@@ -72,6 +92,10 @@ KEYS = {
     "warmup_epochs": Key(0, "float", "epochs of linear learning-rate warm-up (cosine and step schedules)", 0),
     "num_samples": Key(None, "int", "train on at most this many images per process (a quick try)", 1),
     "image_size": Key(None, "size", "height and width the images are resized to; default: the model's input size"),
+    "augment": Key(None, "str", "training augmentation: none, light (small shifts; CIFAR adds flips), imagenet "
+                                "(random resized crop of 8-100%% of the area and a flip) or a list of recipe steps "
+                                "such as [[random_crop, {size: 28, padding: 2}]]; default: light for image folders "
+                                "and cifar10/100, none for mnist and fashion_mnist", check=_checked_augment),
     "monitor": Key(None, "str", "what best.ckpt is chosen by: a history column such as val_accuracy (default "
                                 "when there is test data) or loss"),
     "seed": Key(1, "int", "random seed (weights, shuffling, augmentation)", 0),
@@ -169,6 +193,10 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         raise ConfigError(f"warmup_epochs ({cfg['warmup_epochs']}) must be less than epochs ({cfg['epochs']})")
     if cfg["image_size"] is None:
         cfg["image_size"] = list(model_cfg.input_shape[1:])
+    if cfg["augment"] is None:  # recorded by name, so the run repeats even if a default changes
+        from .vision._presets import default_augment  # noqa: PLC0415
+
+        cfg["augment"] = default_augment(None if os.path.isabs(cfg["data"]) else cfg["data"])
     if cfg["node_rank"] is not None and cfg["node_rank"] >= cfg["nnodes"]:
         raise ConfigError(f"node_rank ({cfg['node_rank']}) must be less than nnodes ({cfg['nnodes']})")
     if cfg["master_port"] > 65535:
@@ -192,6 +220,8 @@ def _checked(name, value):
     key = KEYS[name]
     if value is None:
         return None
+    if key.check is not None:
+        return key.check(value)
     bad = ConfigError(f"{name} must be {_kind_words(key)}, got {value!r}")
     if key.kind in ("str", "path"):
         if isinstance(value, (dict, list, bool)) or not str(value).strip():
@@ -381,7 +411,7 @@ def build_data(cfg, say=print, train=True):
         folder = _dataset_folder(cfg, say)
         loader = getattr(tdata, spec.loader)
         preset = vision.get_transform(f"{spec.name}_transform")
-        transform = type(preset)(size=size)
+        transform = type(preset)(size=size, augment=cfg.get("augment"))
         train_ds = None
         if train:
             raw = loader(folder, usage="train", num_samples=cfg["num_samples"], shuffle=True)
@@ -392,7 +422,7 @@ def build_data(cfg, say=print, train=True):
                      f"the {spec.name} test set")
     train_folder, test_folder = _image_folders(cfg["data"])
     names = tdata.class_names(train_folder)
-    transform = vision.ImageFolderTransform(size=size, labels=names)
+    transform = vision.ImageFolderTransform(size=size, labels=names, augment=cfg.get("augment"))
     indexing = {name: i for i, name in enumerate(names)}
     train_ds = None
     if train:
@@ -411,6 +441,12 @@ def build_data(cfg, say=print, train=True):
         test_ds = transform.apply_ds(raw, batch_size=max(batch, 64), is_training=False)
         note = f"the images of {test_folder}"
     return _Data(train_ds, test_ds, transform, tuple(names), transform.channels, note)
+
+
+def _augment_words(transform):
+    from .vision._presets import augment_words  # noqa: PLC0415
+
+    return augment_words(transform.augment)
 
 
 def build_network(cfg, labels, channels):
@@ -791,7 +827,7 @@ def _train(config_file, overrides, say, stopper):
     workers = _distributed.group_size()
     say(f"Training {cfg['model']} on {cfg['data']}: {cfg['epochs']} epoch(s) of {steps} step(s), batch "
         f"{cfg['batch_size']}{f' x {workers} workers' if workers > 1 else ''}, {cfg['optimizer']} lr {cfg['lr']:g} "
-        f"({cfg['schedule']}); run directory {run_dir}")
+        f"({cfg['schedule']}), augment {_augment_words(data.transform)}; run directory {run_dir}")
     kwargs = {"callbacks": [callback], "verbose": 1 if main else 0, "valid_dataset": data.test}
     if resume_ckpt:
         kwargs["resume_from"] = resume_ckpt

@@ -94,7 +94,7 @@ def architecture_config(name, model_config):
     class_num = int(pcfg.get("num_classes") or _default_classes(name))
     return model_config(name=name, input_shape=input_shape, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                         labels=_labels(class_num), dataset="imagenet", transform="imagefolder_transform",
-                        recipe=imagefolder_recipe(size=input_shape[1:]), source="mindcv")
+                        recipe=imagefolder_recipe(size=input_shape[1:], augment="imagenet"), source="mindcv")
 
 
 def _default_classes(name):

@@ -27,7 +27,8 @@ def imagenet_defaults(mindcv_weights=None):
     """
     return dict(input_shape=(3, 224, 224), mean=IMAGENET_MEAN, std=IMAGENET_STD, labels=imagenet_labels(),
                 mindcv_weights=mindcv_weights,
-                dataset="imagenet", transform="imagefolder_transform", recipe=imagefolder_recipe(size=(224, 224)))
+                dataset="imagenet", transform="imagefolder_transform",
+                recipe=imagefolder_recipe(size=(224, 224), augment="imagenet"))
 
 
 def mindcv_models():
