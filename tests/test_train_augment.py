@@ -67,6 +67,18 @@ def test_resuming_a_run_keeps_its_augmentation_and_a_flag_still_wins(tmp_path):
     assert changed["augment"] == "none"
 
 
+def test_a_folder_run_recorded_before_the_key_existed_resumes_with_the_augmentation_it_had(tmp_path):
+    folder, mnist = tmp_path / "folder_run", tmp_path / "mnist_run"
+    for run, data in ((folder, str(tmp_path / "photos")), (mnist, "mnist")):
+        run.mkdir()
+        (run / "config.yaml").write_text(f"model: resnet18\ndata: {data}\nepochs: 2\nout: {run}\n")
+        (run / "last.ckpt").write_bytes(b"weights")
+    # folders trained with ImageNet's crop and flip then; named datasets' defaults did not change
+    assert _train_cli.config_from_args(None, {"resume": str(folder)})["augment"] == "imagenet"
+    assert _train_cli.config_from_args(None, {"resume": str(mnist)})["augment"] == "none"
+    assert _train_cli.config_from_args(None, {"resume": str(folder), "augment": "light"})["augment"] == "light"
+
+
 @pytest.mark.parametrize("text, words", [
     ("augment: strong\n", ["augment: unknown augment 'strong'", "none, light, imagenet"]),
     ("augment: [[random_spin]]\n", ["augment: unknown recipe op 'random_spin'"]),

@@ -331,6 +331,9 @@ def config_from_args(config_file, overrides, *, now=None):
         if not config_file and run_config and os.path.isfile(run_config):
             file_values = load_config_file(run_config)   # the run continues with its own settings
             file_values.pop("resume", None)
+            if "augment" not in file_values and _looks_like_path(str(file_values.get("data", ""))):
+                # a folder run recorded before the key existed trained with ImageNet's augmentation
+                file_values["augment"] = "imagenet"
         if run_dir and not overrides.get("out"):
             overrides = {**overrides, "out": run_dir}
     return resolve_config(file_values, overrides, now=now)
