@@ -72,3 +72,31 @@ def test_onnx_agreement_is_measured_against_the_outputs_scale():
     assert _agrees(small + 5e-5, small) and not _agrees(small + 5e-4, small)     # scale at least 1
     assert not _agrees(small[:, :1], small)                                      # shapes differ
     assert not _agrees(np.array([[np.nan, 1.0]], np.float32), np.array([[0.0, 1.0]], np.float32))
+
+
+class _FixedBatch(Layer):
+    """Reshapes to its export batch size, so its ONNX graph cannot take another batch size."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = Dense(16, 3)
+
+    def construct(self, x):
+        return self.fc(x.reshape(2, 16))
+
+
+def test_onnx_batch_stays_fixed_when_another_batch_size_would_compute_wrong_outputs(tmp_path):
+    model = Model(_FixedBatch())
+    x = np.random.default_rng(0).standard_normal((2, 1, 4, 4)).astype(np.float32)
+    path = model.export(x, tmp_path / "fixed", "ONNX")
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert [d.dim_value for d in _onnx_input_dims(path)] == [2, 1, 4, 4]  # not the symbolic "batch"
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, model.predict(x).asnumpy(), rtol=1e-5, atol=1e-5)
+    assert os.listdir(tmp_path) == ["fixed.onnx"]  # the tried dynamic file is gone too
+
+
+def _onnx_input_dims(path):
+    import onnx
+
+    return onnx.load(path).graph.input[0].type.tensor_type.shape.dim

@@ -23,6 +23,7 @@ from ._exact import exact_eval_pipeline
 from ._modes import untouched
 from ._progress import EpochProgress
 from ._state import STATE_KEY, TrainState, state_from_entries
+from ._train_step import TrainStep
 from .history import History
 
 _log = logging.getLogger("tinyms.model")
@@ -291,7 +292,8 @@ class Model:
             # a fixed loss scale (the only kind compile accepts) multiplies the loss's gradient
             manager = self.loss_scale_manager
             sens = 1.0 if manager is None else float(manager.get_loss_scale())
-            self._train_net = nn.TrainOneStepCell(nn.WithLossCell(self.network, self.loss_fn), self.optimizer, sens=sens)
+            # not nn.TrainOneStepCell itself: MindSpore never frees a compiled one (_train_step.py)
+            self._train_net = TrainStep(nn.WithLossCell(self.network, self.loss_fn), self.optimizer, sens=sens)
         return self._train_net
 
     def _check_first_batch(self, batch, dataset_what, data_what):
