@@ -7,7 +7,8 @@ tests raised it most, and turns a passing session into a failing one when the pe
 ``TINYMS_TEST_PEAK_RSS_GIB`` (7 GiB unless set; tests/model/test_zoo.py, the heaviest file,
 peaked at 5.2 GiB alone and at 4.9 GiB after the other heavy files in one process). A failure
 names the tests to look at: those that raised the peak most, and those after which resident
-memory stayed higher (what a leak looks like).
+memory stayed higher (what a leak looks like). Child processes (``tinyms train`` runs, servers,
+msrun workers) are not counted: each holds one small network while the suite waits for it.
 
 Measured causes of growth, and what each needs (README, "Development"):
 
