@@ -74,14 +74,6 @@ def pynative():
     ms.set_context(mode=mode)
 
 
-@pytest.fixture
-def released():
-    """Free each network's memory before the next (a VGG and its two copies hold about 1.7 GB)."""
-    yield
-    gc.collect()
-    ms.ms_memory_recycle()
-
-
 def _predict(model, x):
     return model.predict(x).asnumpy()
 
