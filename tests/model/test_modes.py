@@ -52,6 +52,14 @@ class ConvBN(layers.Layer):
         return self.fc(self.bn(self.conv(x)).mean(axis=(2, 3)))
 
 
+def _configured_convbn():
+    """ConvBN with a zoo-like config saying 12x12 inputs and three labels."""
+    net = ConvBN()
+    net.default_cfg = ModelConfig(name="convbn", input_shape=(1, 12, 12), mean=(0.5,), std=(0.5,),
+                                  labels=("a", "b", "c"))
+    return net
+
+
 def _data(features=4, rows=64, batch=16, seed=0, repeat_first=False):
     rng = np.random.default_rng(seed)
     x = (rng.normal(size=(rows, features)) + 2.0).astype(np.float32)
@@ -116,9 +124,7 @@ def test_dropout_drops_while_training_and_not_while_evaluating():
 
 
 def test_inspecting_a_network_leaves_each_layers_mode_and_its_config():
-    net = ConvBN()
-    net.default_cfg = ModelConfig(name="convbn", input_shape=(1, 12, 12), mean=(0.5,), std=(0.5,),
-                                  labels=("a", "b", "c"))
+    net = _configured_convbn()
     cfg = net.default_cfg
     net.set_train(True)
     net.bn.set_train(False)  # a frozen BatchNorm inside a training network
@@ -155,12 +161,10 @@ def test_lr_find_trains_in_training_mode_and_puts_back_modes_and_statistics():
 
 
 def test_lr_find_on_another_image_size_leaves_the_config_as_it_was():
-    net = ConvBN()
-    net.default_cfg = ModelConfig(name="convbn", input_shape=(1, 12, 12), mean=(0.5,), std=(0.5,),
-                                  labels=("a", "b", "c"))
+    net = _configured_convbn()
     cfg = net.default_cfg
     net.set_train(True)
-    net.bn.set_train(False)  # frozen statistics stay frozen through the sweep
+    net.bn.set_train(False)  # a frozen BatchNorm: the sweep trains it, and its flag comes back after
     modes = layer_modes(net)
     stats = {p.name: p.asnumpy().copy() for p in net.get_parameters()}
     rng = np.random.default_rng(0)
