@@ -77,6 +77,11 @@ class ModelConfig:
         evaluated_on: what ``accuracy`` was measured on, e.g. ``"MNIST test set, 10,000 images"``.
         format: the weights' file format (``"ckpt"``).
         bundled: absolute path of the file when it ships inside the TinyMS package (never downloaded).
+        task: what the network does, a name from ``tinyms.model.tasks.list_tasks()``
+            (``"classification"``, ``"detection"``...); it decides the batch layout, the default
+            loss and metrics, how outputs become predictions and what a servable returns.
+        background: the network's ``class_num`` counts a background class at output 0 (SSD's
+            convention) besides the classes ``labels`` names.
     """
 
     name: str
@@ -99,6 +104,8 @@ class ModelConfig:
     evaluated_on: str = ""
     format: str = "ckpt"
     bundled: str = ""
+    task: str = "classification"
+    background: bool = False
 
     @property
     def uid(self):
@@ -122,9 +129,10 @@ class ModelConfig:
 
         A resized network no longer holds these weights: the weights fields are cleared.
         """
-        if class_num == len(self.labels):
+        named = class_num - 1 if self.background else class_num
+        if named == len(self.labels):
             return self
-        return dataclasses.replace(self.untrained(), labels=tuple(str(i) for i in range(class_num)))
+        return dataclasses.replace(self.untrained(), labels=tuple(str(i) for i in range(named)))
 
     def with_channels(self, channels):
         """This config for a network taking ``channels`` input channels.
@@ -257,7 +265,7 @@ def register_model(*, mindcv_weights=None, weights=None, **cfg):
 
 
 def _attach(net, config):
-    cfg = config.with_classes(getattr(net, "class_num", len(config.labels)))
+    cfg = config.with_classes(getattr(net, "class_num", len(config.labels) + config.background))
     net.default_cfg = cfg.with_channels(getattr(net, "num_channel", cfg.input_shape[0]))
     return net
 
@@ -370,7 +378,7 @@ def network_description(net):
         if record.unrecorded:
             description["unrecorded"] = list(record.unrecorded)
     elif cfg.labels:
-        description["args"] = {"class_num": len(cfg.labels)}
+        description["args"] = {"class_num": len(cfg.labels) + cfg.background}
     if cfg.input_shape:
         description["input_shape"] = [int(n) for n in cfg.input_shape]
     return description
@@ -670,14 +678,14 @@ def create_model(name, class_num=None, pretrained=None, **kwargs):
     if not want_weights:
         cfg = cfg.untrained()
     if want_weights:
-        weights_classes = len(cfg.labels)
+        weights_classes = len(cfg.labels) + cfg.background
         if class_num is not None and class_num != weights_classes:
             raise CheckpointError(
                 f"{cfg.uid} was trained with {weights_classes} classes, not class_num={class_num}. Build "
                 f"create_model({entry.name!r}, class_num={class_num}) and train it (fine-tune), or drop class_num")
         class_num = weights_classes
     elif class_num is None:
-        class_num = len(cfg.labels)
+        class_num = len(cfg.labels) + cfg.background
     net = entry.build(class_num=class_num, **kwargs)
     record = getattr(net, "build_record", None)
     if not isinstance(record, BuildRecord) or record.model != entry.name:  # mindcv's builders record nothing
