@@ -274,7 +274,7 @@ def _model_config(name):
 
 
 def _classification_datasets():
-    from .data._spec import registered_specs  # noqa: PLC0415
+    from .data._registry import registered_specs  # noqa: PLC0415
 
     return {spec.name: spec for spec in registered_specs() if spec.image_shape is not None}
 
@@ -289,7 +289,7 @@ def _checked_data(data):
     key = data.lower().replace("-", "_")
     if key in named and not _looks_like_path(data):
         return key
-    from .data._spec import registered_specs  # noqa: PLC0415
+    from .data._registry import registered_specs  # noqa: PLC0415
 
     if key in {spec.name for spec in registered_specs()}:
         raise ConfigError(f"data: {data!r} is not an image-classification dataset; tinyms train trains "

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tinyms import _download
-from tinyms.data import _spec, dataset_spec, download
+from tinyms.data import _registry, dataset_spec, download
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MNIST_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "datasets", "mnist"))
@@ -54,7 +54,7 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setattr(_download, "BACKOFF", 0.01)
     monkeypatch.setattr(_download, "CONNECT_TIMEOUT", 2.0)
     monkeypatch.setattr(_download, "READ_TIMEOUT", 10.0)
-    monkeypatch.setattr(_spec, "_REGISTRY", dict(_spec._table()))  # registrations end with the test
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._table()))  # registrations end with the test
 
 
 class FileServer:
@@ -170,7 +170,7 @@ def sample_registry(monkeypatch):
         raw = gzip.decompress(payloads[item.name])
         files.append(dataclasses.replace(item, unpacked_size=len(raw),
                                          unpacked_sha256=hashlib.sha256(raw).hexdigest()))
-    monkeypatch.setitem(_spec._table(), "mnist", dataclasses.replace(spec, files=tuple(files)))
+    monkeypatch.setitem(_registry._table(), "mnist", dataclasses.replace(spec, files=tuple(files)))
     return payloads
 
 

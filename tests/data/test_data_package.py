@@ -55,7 +55,7 @@ def test_dataset_info():
 
 
 @pytest.mark.parametrize("module", [data, data.download, data.sample, data.mnist, data.info,
-                                    data._spec, data.generic, data.imagefolder, _download])
+                                    data._spec, data._registry, data.generic, data.imagefolder, _download])
 def test_docstring_examples_run(module, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples write files (an image folder) into the working directory
     failures, tests = doctest.testmod(module, verbose=False)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinyms import _download
-from tinyms.data import _spec, dataset_spec, download, download_dataset, list_datasets
+from tinyms.data import _registry, dataset_spec, download, download_dataset, list_datasets
 from tinyms.errors import ChecksumError, DownloadError, UnknownNameError
 
 from conftest import LAYOUT, MNIST_GZ, sample_gz_path, visible_files
@@ -28,7 +28,7 @@ def labels_of(path):
 def use_sources(monkeypatch, *bases):
     """Replace mnist's official base URLs by ``bases`` (tried in that order)."""
     spec = dataset_spec("mnist")
-    monkeypatch.setitem(_spec._table(), "mnist", dataclasses.replace(spec, urls=tuple(bases)))
+    monkeypatch.setitem(_registry._table(), "mnist", dataclasses.replace(spec, urls=tuple(bases)))
 
 
 # --------------------------------------------------------------------------- the real files

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from tinyms.data import (Cifar10Dataset, Cifar100Dataset, DatasetFile, DatasetSpec, FashionMnistDataset,
-                         VOCDataset, _archive, _spec, dataset_spec, download, download_dataset,
+                         VOCDataset, _archive, _registry, dataset_spec, download, download_dataset,
                          register_dataset)
 from tinyms.errors import ArchiveError, ChecksumError
 
@@ -29,7 +29,7 @@ def serve_as(monkeypatch, server, name, payloads):
     spec = dataset_spec(name)
     files = tuple(dataclasses.replace(f, size=len(payloads[f.name]), sha256=formats.sha256(payloads[f.name]))
                   for f in spec.files)
-    monkeypatch.setitem(_spec._table(), name, dataclasses.replace(spec, files=files))
+    monkeypatch.setitem(_registry._table(), name, dataclasses.replace(spec, files=files))
     for file_name, data in payloads.items():
         server.files[f"/{name}/{file_name}"] = data
     monkeypatch.setenv(download.MIRROR_ENV, server.url)
@@ -90,7 +90,7 @@ def test_fashion_mnist_checks_the_downloaded_gz_and_loads(server, monkeypatch, t
     payloads = formats.idx_dataset(n_train=60, n_test=20)
     serve_as(monkeypatch, server, "fashion_mnist", payloads)
     spec = dataset_spec("fashion_mnist")  # the test files are smaller than the official ones
-    monkeypatch.setitem(_spec._table(), "fashion_mnist", dataclasses.replace(spec, files=tuple(
+    monkeypatch.setitem(_registry._table(), "fashion_mnist", dataclasses.replace(spec, files=tuple(
         dataclasses.replace(f, unpacked_size=None) for f in spec.files)))
     path = download_dataset("fashion_mnist", tmp_path, progress=False)
     assert visible_files(path) == ["test/t10k-images-idx3-ubyte", "test/t10k-labels-idx1-ubyte",
@@ -117,7 +117,7 @@ def test_voc2007_two_archives_from_the_second_official_source(server, monkeypatc
     serve_as(monkeypatch, server, "voc2007", voc_tars)
     monkeypatch.delenv(download.MIRROR_ENV)
     spec = dataset_spec("voc2007")
-    monkeypatch.setitem(_spec._table(), "voc2007",
+    monkeypatch.setitem(_registry._table(), "voc2007",
                         dataclasses.replace(spec, urls=(dead_url + "/pascal/", server.url + "/voc2007/")))
     path = download_dataset("voc2007", tmp_path, progress=False)
     assert sorted(os.listdir(path)) == [".tinyms-lock", ".tinyms-verified", "test", "trainval"]

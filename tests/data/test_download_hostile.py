@@ -15,7 +15,7 @@ import socket
 import pytest
 
 from tinyms import _download
-from tinyms.data import _spec, dataset_spec, download, download_dataset
+from tinyms.data import _registry, dataset_spec, download, download_dataset
 from tinyms.errors import ChecksumError, DownloadError
 
 from conftest import LAYOUT, visible_files
@@ -198,7 +198,7 @@ def test_slow_source_is_abandoned_for_the_next_one(raw_server, server, sample_re
     for name, data in sample_registry.items():
         server.files[f"/good/{name}"] = data
     spec = dataset_spec("mnist")
-    monkeypatch.setitem(_spec._table(), "mnist",
+    monkeypatch.setitem(_registry._table(), "mnist",
                         dataclasses.replace(spec, urls=(slow.url + "/", server.url + "/good/")))
 
     path = download_dataset("mnist", tmp_path, progress=False, timeout=1.5)

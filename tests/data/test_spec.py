@@ -1,4 +1,4 @@
-"""tinyms.data._spec and _catalog: one spec per dataset, registered through the public API."""
+"""tinyms.data._spec, _registry and _catalog: one spec per dataset, registered through the public API."""
 
 import dataclasses
 

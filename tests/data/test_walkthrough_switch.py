@@ -8,7 +8,7 @@ import string
 import numpy as np
 import pytest
 
-from tinyms.data import _spec, dataset_spec, download
+from tinyms.data import _registry, dataset_spec, download
 
 import formats
 
@@ -47,7 +47,7 @@ def _serve(monkeypatch, server, name):
     files = tuple(dataclasses.replace(f, size=len(payloads[f.name]), sha256=formats.sha256(payloads[f.name]),
                                       **(unchecked if f.action == "gunzip" else {}))
                   for f in spec.files)
-    monkeypatch.setitem(_spec._table(), name, dataclasses.replace(spec, files=files))
+    monkeypatch.setitem(_registry._table(), name, dataclasses.replace(spec, files=files))
     for file_name, data in payloads.items():
         server.files[f"/{name}/{file_name}"] = data
     monkeypatch.setenv(download.MIRROR_ENV, server.url)

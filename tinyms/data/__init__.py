@@ -24,8 +24,8 @@ Example:
     ((32, 28, 28, 1), (32,))
 """
 
-from ._spec import (DatasetFile, DatasetList, DatasetSpec, dataset_spec, list_datasets,
-                    register_dataset)
+from ._registry import DatasetList, dataset_spec, list_datasets, register_dataset
+from ._spec import DatasetFile, DatasetSpec
 from .cifar import Cifar10Dataset, Cifar100Dataset
 from .download import download_dataset
 from .generic import GeneratorDataset, NumpySlicesDataset

@@ -1,10 +1,11 @@
-"""TinyMS's own datasets, registered through the public :func:`register_dataset`.
+"""TinyMS's own datasets, declared as specs (``_registry.py`` registers them through the
+public :func:`register_dataset`).
 
 Sizes and SHA-256 digests are those of the official files (for MNIST: of the decompressed
 IDX files, so that a mirror may serve them recompressed or raw).
 """
 
-from ._spec import DatasetFile, DatasetSpec, register_dataset
+from ._spec import DatasetFile, DatasetSpec
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -133,5 +134,5 @@ VOC2007 = DatasetSpec(
     num_images={"trainval": 5011, "test": 4952},
 )
 
-for _spec in (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007):
-    register_dataset(_spec)
+#: The specs registered when the registry is first imported, in this order.
+DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007)

@@ -3,7 +3,7 @@
 import os
 
 from ..errors import DatasetError
-from ._spec import dataset_spec
+from ._registry import dataset_spec
 
 
 def download_fix(name):

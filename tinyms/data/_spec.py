@@ -1,12 +1,11 @@
-"""Dataset specs and the registry: the one place that says what a dataset is.
+"""Dataset specs: the one place that says what a dataset is.
 
 A :class:`DatasetSpec` describes one dataset completely: where its files come from
 (:class:`DatasetFile`: official name, size, SHA-256 and what to do with it), the folder
 layout they produce, its class names, image shape and normalisation statistics, the loader
-reading it, its licence and source page, and an optional bundled sample.
-:func:`register_dataset` adds a spec to the registry that :func:`download_dataset`,
-:func:`dataset_info`, :func:`sample_dataset` and :func:`list_datasets` read; TinyMS's own
-datasets are registered through it too (see ``_catalog.py``).
+reading it, its licence and source page, and an optional bundled sample. Specs are plain
+values; ``_registry.py`` holds the registry they are added to (:func:`register_dataset`) and
+``_catalog.py`` declares TinyMS's own.
 """
 
 import dataclasses
@@ -14,16 +13,11 @@ import posixpath
 import re
 import types
 
-from .._names import lookup
-
-__all__ = ["DatasetFile", "DatasetSpec", "DatasetList", "register_dataset", "dataset_spec", "registered_specs",
-           "list_datasets"]
+__all__ = ["DatasetFile", "DatasetSpec"]
 
 ACTIONS = ("keep", "gunzip", "extract")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
-_REGISTRY = {}
-_BUILTINS = []  # set to [True] once the catalog has been registered
 
 
 def _relative(path, what, allow_empty=False):
@@ -277,131 +271,3 @@ class DatasetSpec:
     def total_images(self):
         """Images in all splits together (0 when unknown)."""
         return sum(self.num_images.values())
-
-
-def _table():
-    if not _BUILTINS:
-        _BUILTINS.append(True)
-        from . import _catalog  # noqa: PLC0415, F401 - registers TinyMS's datasets
-    return _REGISTRY
-
-
-def register_dataset(spec, overwrite=False):
-    """Register ``spec`` so that ``download_dataset``, ``dataset_info`` and ``list_datasets`` know it.
-
-    TinyMS registers its own datasets (MNIST, Fashion-MNIST, CIFAR-10/100, VOC2007) through
-    this function; a private dataset gets the same guarantees: verified, resumable, atomic
-    and idempotent download, safe extraction, mirrors.
-
-    Args:
-        spec: a :class:`DatasetSpec`.
-        overwrite: replace an existing entry of the same name (otherwise an error).
-
-    Returns:
-        DatasetSpec: ``spec``.
-
-    Raises:
-        TypeError: ``spec`` is not a DatasetSpec.
-        ValueError: the name is taken and ``overwrite`` is False.
-
-    Example:
-        >>> from tinyms.data import register_dataset, dataset_spec, list_datasets
-        >>> spec = dataset_spec("mnist")
-        >>> register_dataset(spec)
-        Traceback (most recent call last):
-        ...
-        ValueError: a dataset named 'mnist' is already registered; pass overwrite=True to replace it, or choose another name
-        >>> register_dataset(spec, overwrite=True) is spec
-        True
-    """
-    if not isinstance(spec, DatasetSpec):
-        raise TypeError(f"register_dataset() takes a tinyms.data.DatasetSpec, got {type(spec).__name__}")
-    table = _table()
-    if spec.name in table and not overwrite:
-        raise ValueError(f"a dataset named {spec.name!r} is already registered; pass "
-                         f"overwrite=True to replace it, or choose another name")
-    table[spec.name] = spec
-    return spec
-
-
-def dataset_spec(name):
-    """Return the registered :class:`DatasetSpec` of dataset ``name`` (case-insensitive, ``-`` = ``_``).
-
-    Raises:
-        UnknownNameError: ``name`` is not registered; the message lists the known datasets.
-
-    Example:
-        >>> from tinyms.data import dataset_spec
-        >>> dataset_spec("CIFAR10").layout["train"]
-        'cifar-10-batches-bin'
-    """
-    return lookup(_table(), name, "dataset")
-
-
-def registered_specs():
-    """All registered specs, sorted by name."""
-    return [spec for _, spec in sorted(_table().items())]
-
-
-def _megabytes(spec):
-    exact = all(f.size is not None for f in spec.files)
-    return f"{'' if exact else 'up to '}{spec.download_size / 1e6:,.1f} MB"
-
-
-class DatasetList(list):
-    """The names of the registered datasets (a plain list of str) that prints as a table.
-
-    ``list_datasets() == [...]``, ``"mnist" in list_datasets()`` and iteration work as on
-    any list; ``print(list_datasets())`` (or its repr at the prompt) shows one row per
-    dataset with its download size, number of images and classes, licence and source page.
-    :meth:`rows` gives the same facts as dicts.
-    """
-
-    _COLUMNS = ("name", "download", "images", "classes", "license", "source")
-
-    def rows(self):
-        """One dict per dataset: name, download (text), download_bytes, images, classes, license, source."""
-        table = _table()
-        return [{"name": name, "download": _megabytes(table[name]),
-                 "download_bytes": table[name].download_size,
-                 "images": table[name].total_images, "classes": len(table[name].labels),
-                 "license": table[name].license, "source": table[name].homepage}
-                for name in self if name in table]
-
-    def table(self):
-        """The table shown by ``str()`` and ``repr()``."""
-        lines = [self._COLUMNS]
-        for row in self.rows():
-            lines.append((row["name"], row["download"], f"{row['images']:,}", str(row["classes"]),
-                          row["license"], row["source"]))
-        widths = [max(len(line[i]) for line in lines) for i in range(len(self._COLUMNS))]
-        right = {1, 2, 3}
-        return "\n".join("  ".join(cell.rjust(w) if i in right else cell.ljust(w)
-                                   for i, (cell, w) in enumerate(zip(line, widths))).rstrip()
-                         for line in lines)
-
-    __str__ = table
-    __repr__ = table
-
-
-def list_datasets():
-    """Return the names :func:`download_dataset` accepts, sorted; printed, a table of their facts.
-
-    Returns:
-        DatasetList: a ``list`` of names whose ``str``/``repr`` is a table of download size,
-        images, classes, licence and source page (``.rows()`` gives them as dicts).
-
-    Example:
-        >>> from tinyms.data import list_datasets
-        >>> names = list_datasets()
-        >>> "cifar10" in names and names[:2] == ["cifar10", "cifar100"]
-        True
-        >>> print(list_datasets())
-        name                download  images  classes  license              source
-        cifar10             170.1 MB  60,000       10  not stated           https://www.cs.toronto.edu/~kriz/cifar.html
-        cifar100            168.5 MB  60,000      100  not stated           https://www.cs.toronto.edu/~kriz/cifar.html
-        fashion_mnist        30.9 MB  70,000       10  MIT                  https://github.com/zalandoresearch/fashion-mnist
-        mnist          up to 55.0 MB  70,000       10  CC BY-SA 3.0         http://yann.lecun.com/exdb/mnist/
-        voc2007             911.1 MB   9,963       20  Flickr terms of use  http://host.robots.ox.ac.uk/pascal/VOC/voc2007/
-    """
-    return DatasetList(sorted(_table()))

@@ -18,7 +18,7 @@ from .._fileio import sweep_stale_temps
 from .._home import HOME_ENV, tinyms_home
 from ..errors import ChecksumError, DownloadError
 from . import _archive, _files
-from ._spec import dataset_spec, list_datasets
+from ._registry import dataset_spec, list_datasets
 
 __all__ = ["download_dataset", "list_datasets", "MIRROR_ENV"]
 

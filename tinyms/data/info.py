@@ -6,7 +6,7 @@ and at inference come from one place: the dataset's :class:`DatasetSpec`.
 
 import dataclasses
 
-from ._spec import dataset_spec
+from ._registry import dataset_spec
 
 __all__ = ["DatasetInfo", "dataset_info"]
 

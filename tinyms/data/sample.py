@@ -5,7 +5,7 @@ import os
 
 from ..errors import DatasetError, UnknownNameError
 from . import _files
-from ._spec import dataset_spec, registered_specs
+from ._registry import dataset_spec, registered_specs
 from .._home import HOME_ENV, tinyms_home
 
 __all__ = ["sample_dataset"]

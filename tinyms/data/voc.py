@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from ..errors import DatasetError
 from . import _images
 from ._folders import check_usage, download_fix, existing_folder, split_folder
-from ._spec import dataset_spec
+from ._registry import dataset_spec
 
 __all__ = ["VOCDataset"]
 
