@@ -23,6 +23,7 @@ import numpy as np
 
 from .._distributed import all_mean
 from ..errors import CheckpointError, TrainingDivergedError
+from ._common import run_first
 from ._progress import EpochProgress
 from ._state import TrainState
 from .history import learning_rates
@@ -338,7 +339,7 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
         cb.set_model(model)
     begin_cbs = [cb for cb in native if _overrides(cb, "on_step_begin")]
     end_cbs = [cb for cb in native if _overrides(cb, "on_step_end")]
-    custom_step = type(model).train_step is not _base_train_step()
+    custom_step = custom_train_step(model)
 
     batches_needed = (epoch - first_epoch + 1) * steps - done_in_epoch
     iterator, batches = _start_pipeline(dataset, data_start, batches_needed, size)
@@ -371,7 +372,7 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
                     step_fn, labels_ok, loss = _first_step(model, train_net, batch, custom_step)
                 else:
                     if labels_ok is not None:
-                        labels_ok(batch[1])
+                        labels_ok(batch)
                     loss = step_fn(*batch)
                 # no read-back here: the next batch is fetched while this step still runs
                 losses.append(loss)
@@ -419,34 +420,32 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
 
 def _first_step(model, train_net, batch, custom_step):
     """Run the first step: check the batch, prepare the step function, explain failures."""
-    from .model import _run_first
-
     if custom_step:  # the subclass owns the step; labels are still checked when there are any
         labels_ok = first_label_check(model, batch)
         return model.train_step, labels_ok, model.train_step(*batch)
     step_fn = model._step_fn = model._step_function(train_net, batch)
     labels_ok = first_label_check(model, batch)
-    return step_fn, labels_ok, _run_first(step_fn, batch, model)
+    return step_fn, labels_ok, run_first(step_fn, batch, model)
 
 
 def first_label_check(model, batch):
-    """Check the first batch's labels against the network's classes; return the check for the
-    next batches' labels, or None when batches carry no label column.
+    """Check the first batch's targets against the network's classes; return the check for the
+    next batches (a function of the batch), or None when batches carry no targets.
 
     A batch of one column (data only) reaches here only through an overridden ``train_step``,
-    which decides itself what a step does with it; every other batch is ``(data, label)``.
-    ``train`` and ``lr_find`` share this, so both accept the same data.
+    which decides itself what a step does with it. ``train`` and ``lr_find`` share this, so
+    both accept the same data.
     """
-    if len(batch) != 2:
+    if len(batch) < 2:
         return None
     labels_ok = model._label_check(batch)
-    labels_ok(batch[1])
+    labels_ok(batch)
     return labels_ok
 
 
-def _base_train_step():
-    from .model import Model
-    return Model.train_step
+def custom_train_step(model):
+    """True when a subclass of Model overrides ``train_step`` (its step then runs as written)."""
+    return not getattr(type(model).train_step, "_tinyms_base", False)
 
 
 def _stop_iterator(iterator):

@@ -206,24 +206,19 @@ def _check(start_lr, end_lr, num_steps, smooth, diverge):
     return start_lr, end_lr, num_steps, smooth, diverge
 
 
-def _custom_train_step(model):
-    from .model import Model
-    base = getattr(Model, "train_step", None)
-    return base is not None and getattr(type(model), "train_step", base) is not base
-
-
 def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.98, diverge=4.0):
     """Run the sweep for :meth:`Model.lr_find` (see its documentation)."""
     from .. import context as _context
-    from ._loop import first_label_check
-    from .model import _dataset_size, _run_first
+    from ._common import dataset_size, run_first
+    from ._loop import custom_train_step, first_label_check
 
     start_lr, end_lr, num_steps, smooth, diverge = _check(start_lr, end_lr, num_steps, smooth, diverge)
-    if model.loss_fn is None or model.optimizer is None:
-        raise NotCompiledError("lr_find() trains for a few steps, so it needs a loss and an optimizer: call "
-                               "model.compile(loss_fn='cross_entropy', optimizer='momentum') first")
+    try:
+        model._check_trainable("lr_find()")
+    except NotCompiledError as err:
+        raise NotCompiledError(f"lr_find() trains for a few steps: {err}") from None
     lr_params = _monitor.lr_parameters(model.optimizer, "lr_find")
-    size = _dataset_size(dataset, "dataset")
+    size = dataset_size(dataset, "dataset")
     _context._apply_defaults()
     train_net = model._build_train_net()
     saved = _monitor.snapshot(model.network, model.optimizer)
@@ -248,15 +243,15 @@ def lr_find(model, dataset, start_lr=1e-7, end_lr=10.0, num_steps=100, smooth=0.
                     _monitor.set_lr(param, lr)
                 if step_fn is None:
                     labels_ok = first_label_check(model, batch)  # None: no label column
-                    if _custom_train_step(model):  # a subclass's train_step is the step, as in train()
+                    if custom_train_step(model):  # a subclass's train_step is the step, as in train()
                         step_fn = model.train_step
                         loss = step_fn(*batch)
                     else:
                         step_fn = model._step_function(train_net, batch)
-                        loss = _run_first(step_fn, batch, model)
+                        loss = run_first(step_fn, batch, model)
                 else:
                     if labels_ok is not None:
-                        labels_ok(batch[1])
+                        labels_ok(batch)
                     loss = step_fn(*batch)
                 value = float(np.mean(loss.asnumpy()))
                 lrs.append(lr)

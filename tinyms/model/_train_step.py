@@ -13,7 +13,7 @@ more (0.99 GB per round, 3 MB with this step), and ``gc.collect()``,
 
 from mindspore import nn, ops
 
-__all__ = ["TrainStep"]
+__all__ = ["TrainStep", "train_step_for"]
 
 
 class TrainStep(nn.TrainOneStepCell):
@@ -47,3 +47,48 @@ class TrainStep(nn.TrainOneStepCell):
         sens = ops.fill(loss.dtype, loss.shape, self.sens)
         grads = self.grad_reducer(self.grad(self.network, self.weights)(data, label, sens))
         return ops.depend(loss, self.optimizer(grads))
+
+
+class _TrainStep1(TrainStep):
+    """A step over one-column batches (a network that takes its targets from its own input)."""
+
+    def construct(self, data):
+        loss = self.network(data)
+        sens = ops.fill(loss.dtype, loss.shape, self.sens)
+        grads = self.grad_reducer(self.grad(self.network, self.weights)(data, sens))
+        return ops.depend(loss, self.optimizer(grads))
+
+
+class _TrainStep3(TrainStep):
+    """A step over three-column batches, e.g. detection's (image, bbox, label)."""
+
+    def construct(self, data, target1, target2):
+        loss = self.network(data, target1, target2)
+        sens = ops.fill(loss.dtype, loss.shape, self.sens)
+        grads = self.grad_reducer(self.grad(self.network, self.weights)(data, target1, target2, sens))
+        return ops.depend(loss, self.optimizer(grads))
+
+
+class _TrainStep4(TrainStep):
+    """A step over four-column batches."""
+
+    def construct(self, data, target1, target2, target3):
+        loss = self.network(data, target1, target2, target3)
+        sens = ops.fill(loss.dtype, loss.shape, self.sens)
+        grads = self.grad_reducer(self.grad(self.network, self.weights)(data, target1, target2, target3, sens))
+        return ops.depend(loss, self.optimizer(grads))
+
+
+_BY_ARITY = {1: _TrainStep1, 2: TrainStep, 3: _TrainStep3, 4: _TrainStep4}
+
+
+def train_step_for(network, optimizer, sens, columns):
+    """The compiled step for batches of ``columns`` columns (1 to 4), each passed to ``network`` by position.
+
+    Raises:
+        ValueError: another number of columns (the message says to project the dataset).
+    """
+    if columns not in _BY_ARITY:
+        raise ValueError(f"TinyMS trains on batches of 1 to 4 columns, this dataset has {columns}: project it "
+                         f"to the columns the network and its loss take (dataset.project([...]))")
+    return _BY_ARITY[columns](network, optimizer, sens=sens)

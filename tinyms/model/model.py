@@ -19,12 +19,14 @@ from .._checks import non_negative_int, positive_int
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
 from . import _checkpoint, _distributed, _export, _loop
+from ._common import as_list as _as_list, as_tensor as _as_tensor, dataset_size as _dataset_size
 from ._exact import exact_eval_pipeline
-from ._modes import untouched
+from ._load import recorded_network as _recorded_network, take_recorded_shape as _take_recorded_shape
 from ._progress import EpochProgress
 from ._state import STATE_KEY, TrainState, state_from_entries
-from ._train_step import TrainStep
+from ._train_step import train_step_for
 from .history import History
+from .tasks import task_of
 
 _log = logging.getLogger("tinyms.model")
 
@@ -205,10 +207,7 @@ class Model:
             raise ValueError(f"sink_size must be -1 (the whole dataset) or a positive integer, got {sink_size!r}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if self.loss_fn is None or self.optimizer is None:
-            raise NotCompiledError(
-                "train() needs a loss and an optimizer: call "
-                "model.compile(loss_fn='cross_entropy', optimizer='momentum') first")
+        self._check_trainable("train()")
         size = _dataset_size(train_dataset, "train_dataset")
         steps = int(sink_size) if dataset_sink_mode and sink_size > 0 else size
         _context._apply_defaults()
@@ -229,18 +228,19 @@ class Model:
         return _loop.run_train(self, epoch, train_dataset, callbacks, steps, size, initial_epoch, verbose,
                                valid_dataset, history, state, sink_mode=dataset_sink_mode)
 
-    def train_step(self, data, label):
+    def train_step(self, *batch):
         """Run one training step on a batch and return its loss.
 
-        :meth:`train` calls it for every batch. Override it in a subclass to change what a step
-        does (e.g. several forward passes, gradient tricks); call ``super().train_step(data,
-        label)`` for the usual compiled step (loss, gradients, optimizer update). Return the
-        loss as a scalar Tensor without reading it back (``loss.asnumpy()`` would wait for the
-        step to finish and slow training down).
+        :meth:`train` calls it for every batch with the batch's columns: ``(data, label)`` for
+        classification, ``(image, bbox, label)`` for detection (see ``tinyms.model.tasks``).
+        Override it in a subclass to change what a step does (e.g. several forward passes,
+        gradient tricks); call ``super().train_step(data, label)`` for the usual compiled step
+        (loss, gradients, optimizer update). Return the loss as a scalar Tensor without reading
+        it back (``loss.asnumpy()`` would wait for the step to finish and slow training down).
 
         Args:
-            data (Tensor): a batch of inputs from the training dataset.
-            label (Tensor): the batch's labels.
+            *batch (Tensor): the batch's columns, e.g. ``data`` (a batch of inputs) and
+                ``label`` (their labels).
 
         Returns:
             Tensor: the step's loss.
@@ -260,8 +260,44 @@ class Model:
             10
         """
         if self._step_fn is None:
-            self._step_fn = self._step_function(self._build_train_net(), (data, label))
-        return self._step_fn(data, label)
+            self._step_fn = self._step_function(self._build_train_net(), batch)
+        return self._step_fn(*batch)
+
+    train_step._tinyms_base = True  # the loop runs this step compiled unless a subclass overrides it
+
+    @property
+    def task(self):
+        """The network's task (``tinyms.model.tasks``): what its batches, loss, metrics and predictions are."""
+        return self._task
+
+    @property
+    def _task(self):
+        return task_of(self.network)
+
+    def _own_optimizer(self):
+        """The optimizer inside a network that is already a whole train step (TinyMS 0.3's
+        ``Model(TrainingWrapper(net_with_loss(net), opt))``), or None."""
+        for _, cell in self.network.cells_and_names():
+            if isinstance(cell, nn.Optimizer):
+                return cell
+        return None
+
+    def _check_trainable(self, what):
+        """Raise NotCompiledError unless training has a loss and an optimizer; adopt a train-step network's."""
+        if self.optimizer is None and self.loss_fn is None and self._own_optimizer() is not None:
+            self._steps_itself = True  # the network runs a whole step (loss, gradients, update) itself
+            self.optimizer = self._own_optimizer()
+            return
+        if getattr(self, "_steps_itself", False):
+            return
+        task = self._task
+        if self.optimizer is None or (self.loss_fn is None and task.needs_loss(self)):
+            if task.needs_loss(self):
+                raise NotCompiledError(
+                    f"{what} needs a loss and an optimizer: call "
+                    f"model.compile(loss_fn={task.default_loss or 'cross_entropy'!r}, optimizer='momentum') first")
+            raise NotCompiledError(f"{what} needs an optimizer ({type(self.network).__name__} brings its own "
+                                   f"{task.name} loss): call model.compile(optimizer='momentum') first")
 
     def _resume(self, path, steps):
         """Load a checkpoint's weights and optimizer state for resuming; return its TrainState."""
@@ -289,21 +325,22 @@ class Model:
 
     def _build_train_net(self):
         if self._train_net is None:
+            if getattr(self, "_steps_itself", False):
+                self._train_net = self.network
+                return self._train_net
             # a fixed loss scale (the only kind compile accepts) multiplies the loss's gradient
             manager = self.loss_scale_manager
             sens = 1.0 if manager is None else float(manager.get_loss_scale())
+            task = self._task
             # not nn.TrainOneStepCell itself: MindSpore never frees a compiled one (_train_step.py)
-            self._train_net = TrainStep(nn.WithLossCell(self.network, self.loss_fn), self.optimizer, sens=sens)
+            self._train_net = train_step_for(task.loss_network(self), self.optimizer, sens, len(task.columns))
         return self._train_net
 
     def _check_first_batch(self, batch, dataset_what, data_what):
         """Check a dataset's first batch; return the size note when only the image size differs."""
-        if len(batch) != 2:
-            raise DatasetError(f"{dataset_what} must yield (data, label) pairs, but its rows have "
-                               f"{len(batch)} columns; map or project it to two columns first")
-        note = self._check_input_shape(tuple(batch[0].shape), data_what, strict=False)
-        _check_data_dtype(batch[0], data_what)
-        return note
+        if getattr(self, "_steps_itself", False):
+            return None  # the network's own step takes whatever columns its dataset has
+        return self._task.check_first_batch(self, batch, dataset_what, data_what)
 
     def _adopt_input_size(self, shape):
         """After training on another image size than the config's, the config says that size.
@@ -324,56 +361,25 @@ class Model:
     def _step_function(self, train_net, batch):
         """Check the first batch and return the function that runs one training step on a batch."""
         self._size_note = self._check_first_batch(batch, "train_dataset", "training data")
-        cast = _needs_label_cast(self.loss_fn, batch[1])
-        data_cast = ms.float32 if batch[0].dtype == ms.float64 else None
-        if cast is None and data_cast is None:
+        if getattr(self, "_steps_itself", False):
             return train_net
-
-        def step(x, y, _cast=ms.ops.cast):
-            if data_cast is not None:
-                x = _cast(x, data_cast)
-            if cast is not None:
-                y = _cast(y, cast)
-            return train_net(x, y)
-        return step
+        return self._task.step_function(self, train_net, batch)
 
     def _class_count(self, data):
-        """How many classes the network scores (from its config, else one forward pass)."""
-        cfg = getattr(self.network, "default_cfg", None)
-        if cfg is not None and getattr(cfg, "labels", None):
-            return len(cfg.labels)
-        # one inference pass; every layer's training flag is put back, so that the train step
-        # compiled next still trains BatchNorm and Dropout
-        with untouched(self.network):
-            self.network.set_train(False)
-            try:
-                out = self.network(data if data.dtype != ms.float64 else ms.ops.cast(data, ms.float32))
-            except (RuntimeError, ValueError, TypeError):
-                return None  # the train step reports the real problem
-        shape = getattr(out, "shape", ())
-        return int(shape[-1]) if len(shape) == 2 else None
+        """How many classes a classifier scores (from its config, else one forward pass)."""
+        from .tasks import get_task  # noqa: PLC0415
+
+        return get_task("classification").class_count(self, data)
 
     def _label_check(self, batch, always=False):
-        """A function raising DatasetError when a batch holds labels outside the network's classes."""
-        integer = batch[1].dtype in (ms.int32, ms.int64, ms.uint8, ms.int16, ms.uint16, ms.uint32, ms.int8)
-        if not integer or len(batch[1].shape) != 1 or not (always or getattr(self.loss_fn, "sparse", False)):
-            return lambda label: None
-        classes = self._class_count(batch[0])
-        if classes is None:
-            return lambda label: None
-
-        def check(label):
-            values = label.asnumpy()
-            if values.size and (values.min() < 0 or values.max() >= classes):
-                bad = values[(values < 0) | (values >= classes)]
-                raise DatasetError(
-                    f"label {int(bad[0])} is outside the network's {classes} classes (0 to {classes - 1}): "
-                    f"build the network with class_num= the number of classes in the data "
-                    f"(e.g. lenet5(class_num={int(values.max()) + 1})) or fix the labels")
-        return check
+        """A function of a batch raising DatasetError when it holds labels the network cannot take."""
+        if getattr(self, "_steps_itself", False):
+            return lambda batch: None
+        return self._task.label_check(self, batch, always=always)
 
     # --------------------------------------------------------------------- eval
-    def eval(self, valid_dataset, callbacks=None, dataset_sink_mode=False, *, verbose=0, confusion_matrix=False):
+    def eval(self, valid_dataset, callbacks=None, dataset_sink_mode=False, *, verbose=0, confusion_matrix=False,
+             report=False):
         """Evaluate on a batched ``(data, label)`` dataset: every sample exactly once.
 
         Whatever pipeline it is given, evaluation reads it without shuffling, repeating or
@@ -393,9 +399,15 @@ class Model:
                 true class; per-class ``.precision``, ``.recall``, ``.f1``, ``.support``; class
                 names from the network's ``default_cfg.labels`` when it has them).
 
+            report (bool): for a detection model, also return ``"report"``: a
+                :class:`tinyms.metrics.DetectionReport` with each class's average precision.
+
         Returns:
-            dict: ``{"loss": ..., "<metric>": ...}`` (loss only when a loss was compiled), and
-            ``"confusion_matrix"`` when asked for.
+            dict: for classification ``{"loss": ..., "<metric>": ...}`` (loss only when a loss
+            was compiled), and ``"confusion_matrix"`` when asked for; for detection ``mAP50``
+            (COCO's AP at IoU 0.5), ``mAP50_95`` (COCO's AP averaged over IoU 0.50:0.95) and
+            ``voc07_mAP50`` (Pascal VOC 2007's 11-point AP at IoU 0.5), computed over every image
+            (``model.eval_samples`` says how many), and ``"report"`` when asked for.
 
         Raises:
             NotCompiledError: neither metrics nor a loss were compiled, or the ``loss`` metric
@@ -418,12 +430,13 @@ class Model:
             >>> report.matrix.shape, int(report.matrix.sum()), report.labels[:3]
             ((10, 10), 1000, ['0', '1', '2'])
         """
-        if not self.metrics and self.loss_fn is None and not confusion_matrix:
+        if (self._task.name == "classification" and not self.metrics and self.loss_fn is None
+                and not confusion_matrix):
             raise NotCompiledError("eval() needs metrics: call model.compile(metrics=['accuracy']) first")
         return self._evaluate(valid_dataset, verbose=verbose, callbacks=_as_list(callbacks),
-                              confusion=bool(confusion_matrix))
+                              confusion=bool(confusion_matrix), report=bool(report))
 
-    def _evaluate(self, dataset, verbose=0, callbacks=(), confusion=False):
+    def _evaluate(self, dataset, verbose=0, callbacks=(), confusion=False, report=False):
         if self.loss_fn is None and any(isinstance(m, _metrics.Loss) for m in self.metrics.values()):
             raise NotCompiledError("the 'loss' metric needs a loss function: call "
                                    "model.compile(loss_fn='cross_entropy', metrics=[...]) first")
@@ -431,15 +444,9 @@ class Model:
         dataset = exact_eval_pipeline(dataset)
         steps = _dataset_size(dataset, "eval dataset")
         _context._apply_defaults()
-        if self._eval_net is None:
-            self._eval_net = (nn.WithEvalCell(self.network, self.loss_fn) if self.loss_fn is not None
-                              else self.network)
-        net = self._eval_net
-        net.set_train(False)
-        for metric in self.metrics.values():
-            metric.clear()
+        evaluator = self._task.evaluator(self, confusion=confusion, report=report)
         cb_params = InternalCallbackParam()
-        cb_params.eval_network = net
+        cb_params.eval_network = getattr(evaluator, "net", self.network)
         cb_params.network = self.network
         cb_params.valid_dataset = dataset
         cb_params.batch_num = steps
@@ -452,66 +459,27 @@ class Model:
         cb_params.net_outputs = None
         run_context = RunContext(cb_params)
         progress = EpochProgress(verbose, 0, 0, steps)
-        started, loss_sum, count, checked = time.perf_counter(), 0.0, 0, False
-        counts = None  # confusion counts, (C, C)
+        started, checked = time.perf_counter(), False
         with CallbackManager(list(callbacks)) as cbs:
             cbs.on_eval_begin(run_context)
             cbs.on_eval_epoch_begin(run_context)
             for batch in dataset.create_tuple_iterator(num_epochs=1, do_copy=False):
                 if not checked:
-                    note = self._check_first_batch(batch, "an eval dataset", "evaluation data")
-                    cast = _needs_label_cast(self.loss_fn, batch[1])
-                    labels_ok = self._label_check(batch, always=True)
+                    evaluator.first(batch)
                     checked = True
-                labels_ok(batch[1])
                 cb_params.cur_step_num += 1
                 cbs.on_eval_step_begin(run_context)
-                data, label = batch
-                if data.dtype == ms.float64:
-                    data = ms.ops.cast(data, ms.float32)
-                if cast is not None:
-                    label = ms.ops.cast(label, cast)
-                n = int(data.shape[0])
-                try:
-                    if self.loss_fn is not None:
-                        loss, logits, _ = net(data, label)
-                        loss_sum += float(loss.asnumpy()) * n
-                        cb_params.net_outputs = (loss, logits, label)
-                    else:
-                        loss = None
-                        logits = net(data)
-                        cb_params.net_outputs = logits
-                except (RuntimeError, ValueError, TypeError) as err:
-                    if note and not count:  # another image size than the config's, and it does not run
-                        raise _size_error(note, err) from err
-                    raise
-                count += n
-                if confusion:
-                    counts = _count_confusion(counts, logits, label)
-                for metric in self.metrics.values():
-                    if isinstance(metric, _metrics.Loss):
-                        metric.update(loss)
-                    else:
-                        metric.update(logits, label)
+                cb_params.net_outputs = evaluator.update(batch)
                 progress.step()
                 cbs.on_eval_step_end(run_context)
-            results = {}
-            if self.loss_fn is not None:
-                results["loss"] = loss_sum / max(count, 1)
-            # a Loss metric averages batch means (a partial last batch would weigh as a full one):
-            # it reports the mean over samples, as "loss" does
-            results.update({name: loss_sum / max(count, 1) if isinstance(metric, _metrics.Loss)
-                            else _scalar(metric.eval()) for name, metric in self.metrics.items()})
-            self.eval_samples = count
+            results = evaluator.results()
+            self.eval_samples = evaluator.samples
             cb_params.metrics = dict(results)
             cb_params.eval_results = dict(results)
             cbs.on_eval_epoch_end(run_context)
             cbs.on_eval_end(run_context)
         progress.close(results, time.perf_counter() - started)
-        if confusion:
-            cfg = getattr(self.network, "default_cfg", None)
-            labels = list(cfg.labels) if cfg is not None and len(getattr(cfg, "labels", ()) or ()) == len(counts) else None
-            results["confusion_matrix"] = _metrics.ClassificationReport(counts, labels)
+        results.update(evaluator.extras())
         return results
 
     # ------------------------------------------------------------------ predict
@@ -779,65 +747,9 @@ class Model:
             >>> text = Model(lenet5()).summary()   # doctest: +ELLIPSIS
             Layer ...
         """
-        cfg = getattr(self.network, "default_cfg", None)
-        if input_shape is None and cfg is not None:
-            input_shape = tuple(cfg.input_shape)
-        if input_shape is not None:
-            if (not isinstance(input_shape, (tuple, list)) or not input_shape
-                    or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
-                               for d in input_shape)):
-                raise ValueError(f"input_shape must be the shape of one sample as positive integers, "
-                                 f"without the batch dimension, e.g. (1, 32, 32); got {input_shape!r}")
-            input_shape = tuple(int(d) for d in input_shape)
-        names = {}
-        for name, cell in self.network.cells_and_names():
-            names.setdefault(id(cell), name)
-        calls = _trace_output_shapes(self.network, input_shape, names) if input_shape is not None else None
+        from ._summary import summary_text  # noqa: PLC0415
 
-        def own_params(cell):
-            return list(cell.get_parameters(expand=False))
-
-        rows, counted = [], set()
-        if calls is not None:
-            for name, cell, shape in calls:
-                first = id(cell) not in counted
-                counted.add(id(cell))
-                n = sum(int(np.prod(p.shape)) for p in own_params(cell)) if first else None
-                if not name:
-                    if not n:
-                        continue
-                    name = "(root)"
-                rows.append(("  " * name.count(".") + name, type(cell).__name__, shape, "-" if n is None else f"{n:,}"))
-        for name, cell in self.network.cells_and_names():
-            if id(cell) in counted:
-                continue
-            own = own_params(cell)
-            if calls is None and not own:
-                continue
-            counted.add(id(cell))
-            n = sum(int(np.prod(p.shape)) for p in own)
-            if calls is not None and not name and not n:
-                continue
-            shape = "(not called)" if calls is not None else ", ".join(str(tuple(p.shape)) for p in own)
-            rows.append(((name or "(root)"), type(cell).__name__, shape, f"{n:,}"))
-        params = list(self.network.get_parameters())
-        total = sum(int(np.prod(p.shape)) for p in params)
-        trainable = sum(int(np.prod(p.shape)) for p in params if p.requires_grad)
-        memory = sum(int(np.prod(p.shape)) * int(p.itemsize) for p in params)
-        header = ("Layer", "Type", "Output shape" if calls is not None else "Parameter shapes", "Params")
-        widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(header)]
-        line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
-        rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-        out = [line.format(*header), rule] + [line.format(*r) for r in rows] + [rule]
-        if input_shape is not None:
-            out.append(f"Input shape: (N, {', '.join(map(str, input_shape))})")
-            if calls:
-                out.append(f"Output shape: {calls[-1][2] if not calls[-1][0] else '?'}")
-        else:
-            out.append("Output shapes: pass input_shape=(...) (one sample's shape) to see them")
-        out.append(f"Total params: {total:,}   Trainable: {trainable:,}   Non-trainable: {total - trainable:,}")
-        out.append(f"Weight memory: {memory:,} bytes ({memory / 1e6:.2f} MB)")
-        text = "\n".join(out)
+        text = summary_text(self.network, input_shape)
         print(text)
         return text
 
@@ -904,43 +816,6 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
-def _take_recorded_shape(network, params, path):
-    """After its weights loaded: a network of the model a checkpoint records takes the input
-    shape the file was trained on (a ResNet trained on 32x32 then predicts 32x32 images)."""
-    from .registry import restore_input_shape
-
-    try:
-        record = _checkpoint.network_record(_checkpoint.metadata(params), path)
-    except CheckpointError:
-        return  # a record this TinyMS cannot read: the weights loaded, the network keeps its own config
-    if record is not None:
-        restore_input_shape(network, record)
-
-
-def _recorded_network(path, meta, record):
-    """The network a checkpoint records: rebuilt from its builder arguments, or (older files) its name and class count."""
-    from .registry import build_from_description, create_model
-
-    if record is not None:
-        try:
-            return build_from_description(record)
-        except CheckpointError as err:
-            raise CheckpointError(f"{path!r}: {err}") from err
-    if "model" not in meta:
-        raise CheckpointError(f"{path!r} does not record which network it belongs to: pass it, "
-                              f"e.g. tinyms.model.load(path, network=lenet5(class_num=10))")
-    try:
-        return create_model(str(meta["model"]), class_num=int(meta.get("class_num", 10)))
-    except (UnknownNameError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path!r} records the network {meta['model']!r}, which this TinyMS "
-                              f"cannot build ({_first_line(err)}): pass network=") from err
-
-
-def _size_error(note, err):
-    """The error for data of another image size than the config's that the network cannot run on."""
-    return InputShapeError(f"{note} The network cannot run on that size either: {_first_line(err)}")
-
-
 def _check_loss_scale_manager(manager):
     if manager is None:
         return None
@@ -955,165 +830,3 @@ def _check_loss_scale_manager(manager):
                          f"no overflow check there); use FixedLossScaleManager(scale, drop_overflow_update=False), "
                          f"or no loss scaling (float32 training on CPU does not need it)")
     return manager
-
-
-def _check_data_dtype(data, what):
-    if data.dtype in (ms.float32, ms.float16, ms.float64):
-        return
-    raise InputShapeError(
-        f"{what} is {data.dtype}, but networks take floating-point input: normalise images with a "
-        f"tinyms.vision transform (e.g. mnist_transform.apply_ds(dataset)), which also casts to float32")
-
-
-def _dataset_size(dataset, what):
-    if not hasattr(dataset, "create_tuple_iterator"):
-        raise DatasetError(f"{what} must be a tinyms.data dataset (with create_tuple_iterator), got "
-                           f"{type(dataset).__name__}")
-    try:
-        size = dataset.get_dataset_size()
-    except RuntimeError as err:
-        raise DatasetError(f"{what} cannot be read: {_first_line(err)}") from err
-    if not size:
-        raise DatasetError(f"{what} is empty (0 batches): check its folder, or use a batch size no "
-                           f"larger than the dataset with drop_remainder=True")
-    return size
-
-
-def _needs_label_cast(loss_fn, label):
-    """Sparse cross-entropy wants int32 class indices; other integer types are cast on the fly."""
-    sparse = getattr(loss_fn, "sparse", False)
-    if sparse and label.dtype != ms.int32 and label.dtype in (ms.int64, ms.uint32, ms.int16, ms.uint8, ms.int8, ms.uint16):
-        return ms.int32
-    return None
-
-
-def _run_first(step_fn, batch, model=None):
-    """Run the first training step (which compiles the graph), turning a failure into a clear error.
-
-    When the batch's image size differs from the network's configuration (``model._size_note``),
-    a failure is explained by that, and success makes the trained size the configuration's.
-    """
-    note = getattr(model, "_size_note", None)
-    try:
-        loss = step_fn(*batch)
-    except (RuntimeError, ValueError, TypeError) as err:
-        data, label = batch
-        if note:
-            raise _size_error(note, err) from err
-        raise InputShapeError(
-            f"the network cannot train on batches of data {tuple(data.shape)} {data.dtype} with "
-            f"labels {tuple(label.shape)} {label.dtype}: {_first_line(err)}") from err
-    if note:
-        model._adopt_input_size(tuple(batch[0].shape))
-        model._size_note = None
-    return loss
-
-
-def _as_list(callbacks):
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, (list, tuple)):
-        return list(callbacks)
-    return [callbacks]
-
-
-def _as_tensor(x):
-    if isinstance(x, Tensor):
-        return x
-    arr = np.asarray(x)
-    if arr.dtype.kind == "f" and arr.dtype != np.float32:
-        arr = arr.astype(np.float32)
-    elif arr.dtype.kind not in "fiub":
-        raise InputShapeError(f"cannot turn a {type(x).__name__} of dtype {arr.dtype} into a Tensor; "
-                              f"pass a numeric numpy array or a Tensor")
-    return Tensor(arr)
-
-
-def _count_confusion(counts, logits, label):
-    """Add one batch's (true, argmax-predicted) pairs to the (C, C) ``counts`` (None at first)."""
-    scores = logits.asnumpy() if hasattr(logits, "asnumpy") else np.asarray(logits)
-    if scores.ndim != 2:
-        raise DatasetError(f"confusion_matrix=True needs a network that outputs (N, classes) scores, "
-                           f"this one outputs shape {scores.shape}")
-    classes = scores.shape[1]
-    truth = label.asnumpy() if hasattr(label, "asnumpy") else np.asarray(label)
-    if truth.ndim == 2 and truth.shape[1] == classes:  # one-hot (or soft) labels
-        truth = truth.argmax(axis=1)
-    truth = truth.reshape(-1).astype(np.int64)
-    if truth.size != scores.shape[0]:
-        raise DatasetError(f"confusion_matrix=True needs one class index per sample, got labels of shape "
-                           f"{tuple(label.shape)} for {scores.shape[0]} samples")
-    if truth.size and (truth.min() < 0 or truth.max() >= classes):
-        bad = truth[(truth < 0) | (truth >= classes)][0]
-        raise DatasetError(f"label {int(bad)} is outside the network's {classes} classes (0 to {classes - 1}): "
-                           f"build the network with class_num= the number of classes in the data")
-    batch = np.bincount(truth * classes + scores.argmax(axis=1), minlength=classes * classes)
-    batch = batch.reshape(classes, classes)
-    return batch if counts is None else counts + batch
-
-
-def _shape_text(output):
-    if isinstance(output, (tuple, list)):
-        return "[" + ", ".join(_shape_text(o) for o in output) + "]"
-    shape = getattr(output, "shape", None)
-    if shape is None:
-        return type(output).__name__
-    dims = [str(d) for d in shape]
-    if dims:
-        dims[0] = "N"
-    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
-
-
-def _trace_output_shapes(network, input_shape, names):
-    """``[(name, cell, output shape text)]`` for every cell call of one forward pass, in call order.
-
-    Forward hooks only run in PyNative mode, so the pass runs there (the mode is restored); the
-    network runs in inference mode (every layer's training flag is restored) on a batch of 2 zeros.
-    """
-    calls, stack, handles = [], [], []
-
-    def before(cell, inputs):
-        stack.append(len(calls))
-        calls.append([names.get(id(cell), type(cell).__name__), cell, "?"])
-
-    def after(cell, inputs, output):
-        if stack:
-            calls[stack.pop()][2] = _shape_text(output)
-
-    cells = {id(c): c for _, c in network.cells_and_names()}
-    mode = ms.get_context("mode")
-    with untouched(network):
-        try:
-            for cell in cells.values():
-                handles.append(cell.register_forward_pre_hook(before))
-                handles.append(cell.register_forward_hook(after))
-            if mode != ms.PYNATIVE_MODE:
-                ms.set_context(mode=ms.PYNATIVE_MODE)
-            network.set_train(False)
-            x = Tensor(np.zeros((2, *input_shape), np.float32))
-            try:
-                network(x)
-            except (RuntimeError, ValueError, TypeError, IndexError) as err:
-                raise InputShapeError(f"{type(network).__name__} cannot run on a batch of shape "
-                                      f"(N, {', '.join(map(str, input_shape))}): {_first_line(err)}; pass "
-                                      f"summary(input_shape=...) with the shape of one sample it takes") from err
-        finally:
-            for handle in handles:
-                with contextlib.suppress(Exception):
-                    handle.remove()
-            if mode != ms.PYNATIVE_MODE:
-                ms.set_context(mode=mode)
-    # the root call (name "") comes first in call order; show it last, as the network's output
-    calls = [tuple(c) for c in calls]
-    root = [c for c in calls if c[1] is network]
-    return [c for c in calls if c[1] is not network] + root[:1]
-
-
-def _scalar(value):
-    if isinstance(value, np.ndarray) and value.size == 1:
-        return float(value)
-    if isinstance(value, (np.floating, np.integer)):
-        return float(value)
-    return value
-
-
