@@ -31,6 +31,7 @@ import numpy as np
 from .._fileio import atomic_path, sweep_stale_temps
 from .._text import first_line as _first_line
 from ..errors import CheckpointError
+from ._build_record import check_description, network_description
 
 __all__ = ["save_checkpoint", "read_checkpoint", "load_weights", "load_optimizer_state",
            "optimizer_slots", "learning_rate_parameters", "checkpoint_path", "metadata", "network_metadata",
@@ -180,7 +181,7 @@ def network_metadata(network):
     """The metadata entries that let a reader rebuild ``network`` (empty for a network the registry did not build).
 
     ``model`` and ``class_num`` (what every TinyMS version reads) and ``network``: the JSON text
-    of :func:`tinyms.model.registry.network_description` (model, builder arguments, trained
+    of :func:`tinyms.model._build_record.network_description` (model, builder arguments, trained
     input shape). Arguments JSON cannot hold are named in it and logged as a warning: such a
     file loads only with ``network=``.
 
@@ -190,8 +191,6 @@ def network_metadata(network):
     Returns:
         dict: ``{key: str|int}`` for :func:`save_checkpoint`'s ``metadata``.
     """
-    from .registry import network_description  # noqa: PLC0415
-
     description = network_description(network)
     if description is None:
         return {}
@@ -212,8 +211,6 @@ def network_record(meta, path):
     Raises:
         CheckpointError: the record is not JSON or not a description this TinyMS can read.
     """
-    from .registry import check_description  # noqa: PLC0415
-
     text = meta.get(NETWORK_KEY)
     if text is None:
         return None
