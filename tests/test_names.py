@@ -18,8 +18,8 @@ MINDSPORE_FREE = ["tinyms", "tinyms.errors", "tinyms.data", "tinyms.data.downloa
                   "tinyms.serving.client", "tinyms._home", "tinyms._fileio", "tinyms._checks", "tinyms._download",
                   "tinyms.vision._recipe", "tinyms.vision._np_engine", "tinyms.vision._presets",
                   "tinyms.vision._digit", "tinyms.vision.viewer", "tinyms.vision.transforms",
-                  "tinyms.serving._preprocess", "tinyms.serving._config", "tinyms.hub", "tinyms.hub._catalog",
-                  "tinyms.hub._store"]
+                  "tinyms.serving._preprocess", "tinyms.serving._config", "tinyms.hub", "tinyms._hub_catalog",
+                  "tinyms._hub_store"]
 
 
 def test_a_name_exported_by_two_public_modules_is_the_same_object():

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from tinyms import _download
-from tinyms.hub import _store
+from tinyms import _hub_store as _store
 from tinyms.model import registry
 
 

@@ -33,8 +33,8 @@ Importing this package loads neither MindSpore nor mindcv; :func:`load`, :func:`
 :func:`list` and :func:`predict` do, when called.
 """
 
-from ._catalog import alias_of as _alias_of
-from ._store import MIRROR_ENV, OFFLINE_ENV, cache_dir, weights_file
+from .._hub_catalog import alias_of as _alias_of
+from .._hub_store import MIRROR_ENV, OFFLINE_ENV, cache_dir, weights_file
 
 # ``list`` is the hub's verb (hub.list()) but stays out of __all__: a star import must not
 # replace the builtin.
@@ -129,19 +129,9 @@ def load_weights(uid, network=None, progress=True):
         >>> tuple(params["fc3.weight"].shape)
         (10, 84)
     """
-    from ..errors import CheckpointError  # noqa: PLC0415
-    from ..model import _checkpoint  # noqa: PLC0415
+    from ..model.registry import load_pretrained  # noqa: PLC0415
 
-    cfg = uid if hasattr(uid, "file") else info(uid)
-    path = weights_file(cfg, progress=progress)
-    params = _checkpoint.read_checkpoint(path)
-    if network is None:
-        return params
-    try:
-        _checkpoint.load_weights(network, path, params)
-    except CheckpointError as err:
-        raise CheckpointError(f"the weights {cfg.uid} do not fit this network: {err}") from None
-    return network
+    return load_pretrained(uid if hasattr(uid, "file") else info(uid), network, progress=progress)
 
 
 def list(pattern=None, *, source=None):  # noqa: A001 - the hub's verb, as torch.hub.list

@@ -163,16 +163,9 @@ class _LazyEntry:
         return architecture_config(self.name, self._model_config)
 
     def weights(self, mindcv=True):  # noqa: ARG002 - same signature as registry._Entry.weights
-        from . import registry  # noqa: PLC0415
-
-        found = {}
+        """tag -> ModelConfig of mindcv's own weights (the registry adds those registered later)."""
         cfg = weights_config(self.name, self.config)
-        if cfg is not None:
-            found[cfg.tag] = cfg
-        for (name, tag), extra in registry._EXTRA_WEIGHTS.items():  # noqa: SLF001
-            if name == self.name:
-                found[tag] = extra
-        return found
+        return {} if cfg is None else {cfg.tag: cfg}
 
     def build(self, class_num=None, **kwargs):
         class_num = len(self.config.labels) if class_num is None else class_num

@@ -18,11 +18,11 @@ Where entries come from:
 - Weights: the hub's asset files (``tinyms/hub/assets/*.json``, e.g. ``lenet5.mnist``),
   mindcv's pretrained configurations (tag ``"imagenet"``) and :func:`register_weights`.
 
-Layering: the registry sits in the model layer, below ``tinyms.hub``. It reaches up into the
-hub in exactly one deliberate place, inside functions only: to read the hub's asset catalogue
-(a MindSpore-free JSON reader) and, for ``create_model(..., pretrained=True)``, to ask the hub
-for the verified weights file. Everything else in ``tinyms.model`` ignores the hub, and the hub
-imports the model layer only inside its own functions.
+Layering: the registry sits in the model layer, below ``tinyms.hub``, and never imports it.
+The hub's asset catalogue and its verified file cache are MindSpore-free modules below both
+(``tinyms._hub_catalog``, ``tinyms._hub_store``): the registry reads weight tags from the one
+and, for ``create_model(..., pretrained=True)``, obtains the verified file from the other.
+``tinyms.hub`` builds on the registry; mindcv's entries (``_mindcv.py``) know nothing of it.
 """
 
 import dataclasses
@@ -159,8 +159,9 @@ class _Entry:
         self.own_weights = dict(weights or {})  # tag -> ModelConfig declared at registration
 
     def weights(self, mindcv=True):
-        """tag -> ModelConfig, the default tag first; ``mindcv=False``: without inherited mindcv weights
-        (which would import mindcv)."""
+        """tag -> ModelConfig declared for this architecture, the default tag first; ``mindcv=False``:
+        without inherited mindcv weights (which would import mindcv). :func:`_weights` adds those of
+        :func:`register_weights`."""
         found = {}
         for (name, tag), cfg in _hub_weights().items():
             if name == self.name:
@@ -172,10 +173,17 @@ class _Entry:
             cfg = _mindcv.weights_config(self.mindcv_weights, model_config=ModelConfig)
             if cfg is not None:
                 found.setdefault(cfg.tag, dataclasses.replace(cfg, name=self.name, source=self.source))
-        for (name, tag), cfg in _EXTRA_WEIGHTS.items():
-            if name == self.name:
-                found[tag] = cfg
         return found
+
+
+def _weights(entry, mindcv=True):
+    """tag -> ModelConfig of ``entry`` (a TinyMS or a mindcv entry), with what :func:`register_weights`
+    added for it, which wins over a tag of the same name."""
+    found = entry.weights(mindcv=mindcv)
+    for (name, tag), cfg in _EXTRA_WEIGHTS.items():
+        if name == entry.name:
+            found[tag] = cfg
+    return found
 
 
 def _weights_fields(fields, base, name, tag):
@@ -353,7 +361,7 @@ def register_weights(name, tag, *, default=False, overwrite=False, **fields):
     entry = _entry(name)
     if not isinstance(tag, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_]*", tag):
         raise ValueError(f"weight tag must be lower-case letters, digits and '_', e.g. 'imagenet'; got {tag!r}")
-    existing = entry.weights()
+    existing = _weights(entry)
     if not overwrite and tag in existing:
         raise ValueError(f"{entry.name}.{tag} is already registered; pass overwrite=True to replace it")
     # a replaced tag keeps what the new fields do not say (labels, recipe...); a new one starts
@@ -376,9 +384,9 @@ def _hub_weights():
     if not _LOADED["hub"]:
         with _LOCK:
             if not _LOADED["hub"]:
-                from ..hub import _catalog  # noqa: PLC0415 - the one deliberate reach into the hub
+                from .._hub_catalog import model_configs  # noqa: PLC0415 - reads JSON files on first use
 
-                _HUB_CACHE.update(_catalog.model_configs(ModelConfig))
+                _HUB_CACHE.update(model_configs(ModelConfig))
                 _LOADED["hub"] = True
     return _HUB_CACHE
 
@@ -432,11 +440,11 @@ def _entry(name):
 
 
 def _tag_config(entry, tag):
-    weights = entry.weights(mindcv=False) if isinstance(entry, _Entry) else {}
+    weights = _weights(entry, mindcv=False) if isinstance(entry, _Entry) else {}
     wanted = tag or _DEFAULT_TAGS.get(entry.name)
     if (wanted and wanted in weights) or (not wanted and weights):
         return weights[wanted or next(iter(weights))]  # found without importing mindcv
-    weights = entry.weights()
+    weights = _weights(entry)
     if not weights:
         raise UnknownNameError(f"{entry.name} has no pretrained weights. Models with weights: "
                                f"tinyms.model.list_models(pretrained=True)")
@@ -482,7 +490,7 @@ def list_models(pattern=None, pretrained=None, *, source=None):
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatchcase(n.lower(), str(pattern).lower())]
     if pretrained is not None:
-        names = [n for n in names if bool(entries[n].weights()) == bool(pretrained)]
+        names = [n for n in names if bool(_weights(entries[n])) == bool(pretrained)]
     return names
 
 
@@ -549,9 +557,7 @@ def create_model(name, class_num=None, pretrained=None, **kwargs):
     if not isinstance(record, BuildRecord) or record.model != entry.name:  # mindcv's builders record nothing
         _record_build(net, entry.name, {"class_num": class_num, **kwargs})
     if want_weights:
-        from .. import hub  # noqa: PLC0415 - the registry's deliberate use of the layer above
-
-        hub.load_weights(cfg, net)
+        load_pretrained(cfg, net)
         net.default_cfg = cfg
     elif cfg is not entry.config:
         _attach(net, cfg)
@@ -597,9 +603,42 @@ def model_source(name):
 def weights_tags(name):
     """The weight tags of architecture ``name``, the default first."""
     entry = _entry(_split(name)[0])
-    tags = list(entry.weights())
+    tags = list(_weights(entry))
     default = _DEFAULT_TAGS.get(entry.name)
     if default in tags:
         tags.remove(default)
         tags.insert(0, default)
     return tags
+
+
+def load_pretrained(cfg, network=None, progress=True):
+    """The verified weights file ``cfg`` describes: its parameters, or loaded into ``network``.
+
+    The file comes from the hub's cache (downloaded once, SHA-256 verified; see ``tinyms.hub``);
+    ``tinyms.hub.load_weights`` and ``create_model(..., pretrained=True)`` both load through here.
+
+    Args:
+        cfg (ModelConfig): a weights config (``cfg.file`` set).
+        network (Layer): a network to load them into, by exact parameter name.
+        progress (bool): show a progress bar while downloading.
+
+    Returns:
+        dict or Layer: ``{name: Parameter}`` of the file when ``network`` is None, else ``network``.
+
+    Raises:
+        CheckpointError: the file does not fit ``network``; the message names the weights and the
+            first mismatching parameter.
+        HubError, DownloadError, ChecksumError: the file cannot be obtained.
+    """
+    from .._hub_store import weights_file  # noqa: PLC0415
+    from . import _checkpoint  # noqa: PLC0415
+
+    path = weights_file(cfg, progress=progress)
+    params = _checkpoint.read_checkpoint(path)
+    if network is None:
+        return params
+    try:
+        _checkpoint.load_weights(network, path, params)
+    except CheckpointError as err:
+        raise CheckpointError(f"the weights {cfg.uid} do not fit this network: {err}") from None
+    return network

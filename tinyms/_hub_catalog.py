@@ -1,5 +1,8 @@
 """Private, MindSpore-free: the hub's asset files, one JSON file per pretrained asset.
 
+Below both the model registry (which turns assets into weight tags) and ``tinyms.hub`` (which
+resolves asset uids): it imports neither.
+
 An asset file (``tinyms/hub/assets/<uid>.json``) describes one set of weights completely::
 
     uid          "lenet5_mnist"         the asset's own name (also loadable as "lenet5.mnist")
@@ -30,13 +33,13 @@ import json
 import os
 import re
 
-from ..errors import HubError, UnknownNameError
+from .errors import HubError, UnknownNameError
 
 __all__ = ["ASSET_DIR", "assets", "read_asset", "model_configs", "alias_of"]
 
-ASSET_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
-_IMAGENET_LABELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model", "zoo",
-                                "imagenet_labels.txt")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+ASSET_DIR = os.path.join(_PACKAGE, "hub", "assets")
+_IMAGENET_LABELS = os.path.join(_PACKAGE, "model", "zoo", "imagenet_labels.txt")
 _REQUIRED = ("uid", "model", "tag", "dataset", "input_shape", "mean", "std", "format", "file", "license")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 _HEX = re.compile(r"[0-9a-f]+")
@@ -69,7 +72,7 @@ def read_asset(path):
     Raises:
         HubError: the file is unreadable or a field is malformed (the message names it).
     """
-    from ..vision._recipe import Recipe  # noqa: PLC0415 - MindSpore-free
+    from .vision._recipe import Recipe  # noqa: PLC0415 - MindSpore-free
 
     try:
         with open(path, encoding="utf-8") as f:

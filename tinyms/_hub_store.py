@@ -1,5 +1,8 @@
 """Private, MindSpore-free: the hub's file cache, where every weights file is obtained and verified.
 
+Below both the model registry (``create_model(..., pretrained=True)``) and ``tinyms.hub``: it
+imports neither.
+
 ``weights_file(cfg)`` returns the path of a verified copy of the weights a
 :class:`~tinyms.model.ModelConfig` describes:
 
@@ -26,11 +29,11 @@ import logging
 import os
 import shutil
 
-from .. import _download
-from .._fileio import atomic_path, locked, sha256_of, sweep_stale_temps
-from .._home import tinyms_home
-from ..data import _files
-from ..errors import DownloadError, HubError
+from . import _download
+from ._fileio import atomic_path, locked, sha256_of, sweep_stale_temps
+from ._home import tinyms_home
+from .data import _files
+from .errors import DownloadError, HubError
 
 __all__ = ["MIRROR_ENV", "OFFLINE_ENV", "cache_dir", "weights_file", "offline", "mirror_url"]
 
