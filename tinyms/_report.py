@@ -1,12 +1,13 @@
-"""Per-class evaluation (confusion matrix, precision, recall, F1), with numpy only.
+"""Per-class evaluation reports, with numpy only.
 
-Exported by :mod:`tinyms.metrics`; :meth:`tinyms.model.Model.eval` builds one with
-``confusion_matrix=True``.
+Classification: confusion matrix, precision, recall, F1 (:meth:`tinyms.model.Model.eval` builds
+one with ``confusion_matrix=True``). Detection: average precision per class
+(:meth:`tinyms.metrics.MeanAveragePrecision.report`). Exported by :mod:`tinyms.metrics`.
 """
 
 import numpy as np
 
-__all__ = ["ClassificationReport", "classification_report", "plot_confusion_matrix"]
+__all__ = ["ClassificationReport", "classification_report", "plot_confusion_matrix", "DetectionReport"]
 
 
 def _ratio(num, den):
@@ -217,3 +218,90 @@ def plot_confusion_matrix(report_or_matrix, labels=None, path=None, normalize=Fa
         report = ClassificationReport(report_or_matrix, labels)
     return _plots.plot_confusion(report.matrix, report.labels, path=path, normalize=bool(normalize),
                                  figsize=figsize, dpi=dpi)
+
+
+class DetectionReport:
+    """Average precision of object detections, per class and overall.
+
+    Get one from :meth:`tinyms.metrics.MeanAveragePrecision.report`; ``print()`` it for a table.
+    A class without regular (not ignored) ground-truth objects has no AP (NaN, shown as ``-``)
+    and is left out of the means, as COCO does.
+
+    Args:
+        labels (list[str]): class names in class-id order.
+        ap50, ap50_95, voc07_ap50: per-class COCO AP at IoU 0.5, COCO AP averaged over the IoU
+            thresholds, and Pascal VOC 2007's 11-point AP at IoU 0.5 (NaN: no ground truth).
+        objects: per-class number of regular ground-truth objects.
+        ignored: per-class number of ignored ones (crowd / difficult).
+        class_images: per-class number of images holding at least one object of the class.
+        detections: per-class number of predictions received.
+        images (int): the number of images evaluated.
+
+    Attributes:
+        labels, ap50, ap50_95, voc07_ap50, objects, ignored, class_images, detections, images:
+            as given (numpy arrays, one value per class).
+        mAP50, mAP50_95, voc07_mAP50 (float): the means over the classes that have objects
+            (NaN when no class has any).
+
+    Example:
+        >>> from tinyms.metrics import DetectionReport
+        >>> r = DetectionReport(["cat", "dog"], ap50=[0.5, float("nan")], ap50_95=[0.25, float("nan")],
+        ...                     voc07_ap50=[0.5, float("nan")], objects=[4, 0], images=3)
+        >>> r.mAP50, r.mAP50_95, r.to_dict()["dog"]["objects"]
+        (0.5, 0.25, 0)
+    """
+
+    def __init__(self, labels, ap50, ap50_95, voc07_ap50, objects, ignored=None, class_images=None,
+                 detections=None, images=0):
+        self.labels = [str(label) for label in labels]
+        count = len(self.labels)
+
+        def column(values, dtype, default=0):
+            arr = np.full(count, default, dtype) if values is None else np.asarray(values, dtype).reshape(-1)
+            if arr.shape != (count,):
+                raise ValueError(f"a DetectionReport needs one value per class ({count}), got {arr.shape}")
+            return arr
+
+        self.ap50, self.ap50_95, self.voc07_ap50 = (column(v, np.float64) for v in (ap50, ap50_95, voc07_ap50))
+        self.objects, self.ignored, self.class_images, self.detections = (
+            column(v, np.int64) for v in (objects, ignored, class_images, detections))
+        self.images = int(images)
+        scored = self.objects > 0
+        mean = (lambda values: float(values[scored].mean()) if scored.any() else float("nan"))
+        self.mAP50, self.mAP50_95, self.voc07_mAP50 = mean(self.ap50), mean(self.ap50_95), mean(self.voc07_ap50)
+
+    @property
+    def scored_classes(self):
+        """int: the number of classes with objects (those averaged)."""
+        return int(np.count_nonzero(self.objects > 0))
+
+    def to_dict(self):
+        """``{label: {"AP50", "AP50_95", "voc07_AP50", "objects", "ignored", "images", "detections"}}``
+        plus ``"mAP50"``, ``"mAP50_95"``, ``"voc07_mAP50"`` and ``"images"``."""
+        out = {label: {"AP50": float(a), "AP50_95": float(b), "voc07_AP50": float(v), "objects": int(o),
+                       "ignored": int(i), "images": int(n), "detections": int(d)}
+               for label, a, b, v, o, i, n, d in zip(self.labels, self.ap50, self.ap50_95, self.voc07_ap50,
+                                                     self.objects, self.ignored, self.class_images, self.detections)}
+        out.update(mAP50=self.mAP50, mAP50_95=self.mAP50_95, voc07_mAP50=self.voc07_mAP50, images=self.images)
+        return out
+
+    def __str__(self):
+        width = max([len("mean (00 classes)")] + [len(label) for label in self.labels])
+        head = (f"{'class':<{width}}  {'images':>7}  {'objects':>7}  {'ignored':>7}  {'AP50':>6}  "
+                f"{'AP50:95':>7}  {'VOC07 AP50':>10}")
+        fmt = (lambda value, size: f"{'-':>{size}}" if np.isnan(value) else f"{value:>{size}.4f}")
+        lines = [head, "-" * len(head)]
+        for label, a, b, v, o, i, n in zip(self.labels, self.ap50, self.ap50_95, self.voc07_ap50, self.objects,
+                                           self.ignored, self.class_images):
+            lines.append(f"{label:<{width}}  {int(n):>7d}  {int(o):>7d}  {int(i):>7d}  {fmt(a, 6)}  {fmt(b, 7)}  "
+                         f"{fmt(v, 10)}")
+        lines.append("-" * len(head))
+        name = f"mean ({self.scored_classes} class{'' if self.scored_classes == 1 else 'es'})"
+        lines.append(f"{name:<{width}}  {self.images:>7d}  {int(self.objects.sum()):>7d}  "
+                     f"{int(self.ignored.sum()):>7d}  {fmt(self.mAP50, 6)}  {fmt(self.mAP50_95, 7)}  "
+                     f"{fmt(self.voc07_mAP50, 10)}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"DetectionReport(classes={len(self.labels)}, images={self.images}, mAP50={self.mAP50:.4f}, "
+                f"mAP50_95={self.mAP50_95:.4f}, voc07_mAP50={self.voc07_mAP50:.4f})")

@@ -23,6 +23,7 @@ Example:
 
 import importlib as _importlib
 
+from ._coco import coco_eval
 from ._op_names import OPS as _OPS
 from ._recipe import Recipe
 from .predictions import Prediction, Predictions
@@ -46,6 +47,7 @@ __all__ = [
     # postprocess results
     "Prediction",
     "Predictions",
+    "coco_eval",
     # MindSpore image ops
     *sorted(_OPS),
 ]
