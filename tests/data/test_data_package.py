@@ -22,6 +22,7 @@ def test_public_names():
         "download_dataset", "sample_dataset", "list_datasets", "register_dataset", "dataset_spec",
         "DatasetSpec", "DatasetFile", "DatasetList", "DatasetInfo", "dataset_info",
         "MnistDataset", "FashionMnistDataset", "Cifar10Dataset", "Cifar100Dataset", "VOCDataset",
+        "CocoDataset", "detection_dataset", "is_detection_folder",
         "ImageFolderDataset", "class_names", "GeneratorDataset", "NumpySlicesDataset"])
     for name in data.__all__:  # each name is TinyMS's own object of that name, documented
         obj = getattr(data, name)

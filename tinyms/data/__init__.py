@@ -13,6 +13,11 @@
   :func:`Cifar10Dataset`, :func:`Cifar100Dataset`, :func:`VOCDataset`,
   :func:`ImageFolderDataset` (with :func:`class_names`), :func:`GeneratorDataset`,
   :func:`NumpySlicesDataset`. They return MindSpore datasets (``.map``, ``.batch``...).
+- Object detection: :func:`VOCDataset`, :func:`CocoDataset` (COCO JSON from CVAT, Label
+  Studio, Roboflow...) and :func:`detection_dataset` (your own VOC or COCO folder, with its own
+  class names; :func:`is_detection_folder` recognises one) all yield the same rows: ``image``,
+  ``bbox`` (``[xmin, ymin, width, height]`` pixels), ``label``, ``difficult``, ``truncate``.
+  ``sample_dataset("shapes")`` is a small synthetic detection set for trying it offline.
 - :func:`dataset_info` tells the image shape, class names and normalisation of a dataset.
 
 Example:
@@ -27,6 +32,8 @@ Example:
 from ._registry import DatasetList, dataset_spec, list_datasets, register_dataset
 from ._spec import DatasetFile, DatasetSpec
 from .cifar import Cifar10Dataset, Cifar100Dataset
+from .coco import CocoDataset
+from .detection import detection_dataset, is_detection_folder
 from .download import download_dataset
 from .generic import GeneratorDataset, NumpySlicesDataset
 from .imagefolder import ImageFolderDataset, class_names
@@ -51,6 +58,9 @@ __all__ = [
     "Cifar10Dataset",
     "Cifar100Dataset",
     "VOCDataset",
+    "CocoDataset",
+    "detection_dataset",
+    "is_detection_folder",
     "ImageFolderDataset",
     "class_names",
     "GeneratorDataset",

@@ -12,6 +12,7 @@ from ._spec import DatasetSpec
 __all__ = ["register_dataset", "dataset_spec", "registered_specs", "DatasetList", "list_datasets"]
 
 _REGISTRY = {}
+_ALIASES = {"voc": "voc2007"}  # TinyMS 0.3's names, used when no dataset of that name is registered
 
 
 def _table():
@@ -60,6 +61,8 @@ def register_dataset(spec, overwrite=False):
 def dataset_spec(name):
     """Return the registered :class:`DatasetSpec` of dataset ``name`` (case-insensitive, ``-`` = ``_``).
 
+    ``"voc"`` (TinyMS 0.3's name) is ``"voc2007"``.
+
     Raises:
         UnknownNameError: ``name`` is not registered; the message lists the known datasets.
 
@@ -68,7 +71,9 @@ def dataset_spec(name):
         >>> dataset_spec("CIFAR10").layout["train"]
         'cifar-10-batches-bin'
     """
-    return lookup(_table(), name, "dataset")
+    table = _table()
+    key = str(name).lower().replace("-", "_")
+    return lookup(table, _ALIASES[key] if key in _ALIASES and key not in table else name, "dataset")
 
 
 def registered_specs():

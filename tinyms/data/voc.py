@@ -37,8 +37,11 @@ def VOCDataset(dataset_dir, task="Detection", usage="train", class_indexing=None
 
     Before MindSpore's reader is built: the folders and the id list exist; every listed id
     has ``Annotations/<id>.xml`` and ``JPEGImages/<id>.jpg``; every XML parses and names only
-    known classes (MindSpore would silently drop objects of other classes); every image
-    decodes (see :func:`ImageFolderDataset` for what that check costs and why).
+    known classes (MindSpore would silently drop objects of other classes) and has at least one
+    object whose box MindSpore accepts (``0 < xmin < xmax``, ``0 < ymin < ymax``); every image
+    decodes (see :func:`ImageFolderDataset` for what that check costs and why). For your own
+    folder (without ``ImageSets`` lists, with images without objects, or PNG images), use
+    :func:`detection_dataset`, which yields the same rows.
 
     Args:
         dataset_dir: see above.
@@ -80,8 +83,10 @@ def VOCDataset(dataset_dir, task="Detection", usage="train", class_indexing=None
     id_file = os.path.join(root, "ImageSets", listing, f"{usage}.txt")
     for needed in (os.path.join(root, targets), os.path.join(root, images), id_file):
         if not os.path.exists(needed):
+            own = (" (tinyms.data.detection_dataset reads a VOC folder without ImageSets lists)"
+                   if needed == id_file else "")
             raise DatasetError(f"VOC {'file' if needed == id_file else 'folder'} {needed} is "
-                               f"missing. Fix: {fix}")
+                               f"missing. Fix: {fix}{own}")
     with open(id_file, encoding="utf-8", errors="replace") as f:
         ids = [line.split()[0] for line in f if line.strip()]
     if not ids:
@@ -95,7 +100,7 @@ def VOCDataset(dataset_dir, task="Detection", usage="train", class_indexing=None
                 raise DatasetError(f"{id_file} lists {image_id!r}, but {path} is missing. Fix: {fix}")
         jpegs.append(os.path.join(root, images, image_id + ".jpg"))
     if task == "Detection":
-        found = _object_names(os.path.join(root, targets), ids, fix)
+        found = _object_names(os.path.join(root, targets), ids, fix, id_file)
         class_indexing = _class_indexing(class_indexing, found, fix)
     _images.check_images(root, jpegs, check_images,
                          fix=f"replace or delete the image and its id in {id_file}; {fix}")
@@ -110,25 +115,40 @@ def VOCDataset(dataset_dir, task="Detection", usage="train", class_indexing=None
     return dataset
 
 
-def _object_names(folder, ids, fix):
-    """{class name: first annotation naming it} over the annotations of ``ids``."""
+def _object_names(folder, ids, fix, id_file):
+    """{class name: first annotation naming it} over the annotations of ``ids``.
+
+    Also refuses what MindSpore's reader fails on only while iterating: an annotation without
+    objects, and a box with a coordinate <= 0 or no width or height.
+    """
     found = {}
+    other_reader = ("or read the folder with tinyms.data.detection_dataset, which keeps images "
+                    "without objects and boxes touching the border")
     for image_id in ids:
         path = os.path.join(folder, image_id + ".xml")
         try:
             tree = ET.parse(path)
         except (ET.ParseError, OSError) as exc:
             raise DatasetError(f"VOC annotation {path} cannot be read ({exc}). Fix: {fix}") from None
-        for obj in tree.getroot().iter("object"):
+        objects = list(tree.getroot().iter("object"))
+        if not objects:
+            raise DatasetError(f"VOC annotation {path} has no <object>, which MindSpore's VOCDataset "
+                               f"cannot read. Fix: remove {image_id!r} from {id_file}, {other_reader}")
+        for obj in objects:
             name = (obj.findtext("name") or "").strip()
             box = obj.find("bndbox")
             try:
-                [float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")]
+                x0, y0, x1, y1 = [float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")]
             except (AttributeError, TypeError, ValueError):
                 raise DatasetError(f"VOC annotation {path}: object {name or '?'!r} has no valid "
                                    f"<bndbox> (xmin, ymin, xmax, ymax). Fix: {fix}") from None
             if not name:
                 raise DatasetError(f"VOC annotation {path}: an object has no <name>. Fix: {fix}")
+            if not (x0 > 0 and y0 > 0 and x1 > x0 and y1 > y0):
+                raise DatasetError(f"VOC annotation {path}: object {name!r} has the box xmin={x0:g}, "
+                                   f"ymin={y0:g}, xmax={x1:g}, ymax={y1:g}; MindSpore's VOCDataset needs "
+                                   f"0 < xmin < xmax and 0 < ymin < ymax (VOC counts pixels from 1). "
+                                   f"Fix: correct the box, {other_reader}")
             found.setdefault(name, path)
     return found
 
