@@ -16,6 +16,7 @@ from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .._text import first_line as _first_line
 from .._checks import non_negative_int, positive_int
+from .._exit import release_networks_at_exit
 from ..errors import (CheckpointError, DatasetError, ExportError, InputShapeError,
                       NotCompiledError, UnknownNameError)
 from . import _checkpoint, _distributed, _export, _loop
@@ -66,6 +67,7 @@ class Model:
                  amp_level="O0"):
         if not isinstance(network, nn.Cell):
             raise TypeError(f"Model() takes a network (a tinyms.layers.Layer), got {type(network).__name__}")
+        release_networks_at_exit()  # a Model kept in a script's globals is freed quietly at exit
         if amp_level not in ("O0", None):
             raise ValueError(f"amp_level={amp_level!r} is not supported: TinyMS trains in float32 on CPU "
                              f"(amp_level='O0')")

@@ -32,6 +32,7 @@ import inspect
 import re
 import threading
 
+from .._exit import release_networks_at_exit
 from .._names import lookup
 from ..errors import CheckpointError, UnknownNameError
 from ._build_record import (DESCRIPTION_VERSION, BuildRecord, _builder_arguments, _record_build,  # noqa: F401
@@ -273,6 +274,7 @@ def register_model(*, mindcv_weights=None, weights=None, **cfg):
 
 
 def _attach(net, config):
+    release_networks_at_exit()  # a network kept in a script's globals is freed quietly at exit
     cfg = config.with_classes(getattr(net, "class_num", len(config.labels) + config.background))
     net.default_cfg = cfg.with_channels(getattr(net, "num_channel", cfg.input_shape[0]))
     return net
