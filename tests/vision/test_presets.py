@@ -194,12 +194,13 @@ def _bright_box(chw):
 
 @pytest.mark.parametrize("is_training", [False, True])
 def test_voc_boxes_follow_the_image_through_resize_and_flip(is_training):
-    transform = VOCTransform(size=(60, 80), max_boxes=5)
+    transform = VOCTransform(size=(60, 80), max_boxes=5, augment=[["random_horizontal_flip", {"prob": 0.5}]])
     rows = _voc_rows()
     out = transform.apply_ds(_voc_dataset(), batch_size=2, is_training=is_training, shuffle=False,
                              drop_remainder=False)
     batches = list(out.create_dict_iterator(output_numpy=True))
-    assert out.get_col_names() == ["image", "bbox", "label"] and [len(b["image"]) for b in batches] == [2, 1]
+    columns = ["image", "bbox", "label"] + ([] if is_training else ["image_shape"])
+    assert out.get_col_names() == columns and [len(b["image"]) for b in batches] == [2, 1]
     images = np.concatenate([b["image"] for b in batches])
     boxes = np.concatenate([b["bbox"] for b in batches])
     labels = np.concatenate([b["label"] for b in batches])

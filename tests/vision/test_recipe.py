@@ -65,6 +65,7 @@ _UINT8 = [_image(*shape, seed=i) for i, shape in enumerate(_SHAPES)]
 
 DETERMINISTIC = {
     "resize": [({"size": [32, 32]}, _UINT8), ({"size": [17, 40]}, _UINT8), ({"size": 24}, _UINT8)],
+    "letterbox": [({"size": [32, 32]}, _UINT8), ({"size": [17, 40], "fill": 0}, _UINT8)],
     "center_crop": [({"size": [4, 4]}, _UINT8[:5]), ({"size": [30, 20]}, _UINT8[:3])],
     "rescale": [({"scale": 1 / 255, "shift": 0.0}, _UINT8), ({"scale": 0.5, "shift": -1.0}, _UINT8)],
     "normalize": [({"mean": [0.5], "std": [0.25]}, [i.astype(np.float32) / 255 for i in _UINT8 if i.shape[2] == 1]),
@@ -73,7 +74,7 @@ DETERMINISTIC = {
     "hwc2chw": [({}, _UINT8), ({}, [i.astype(np.float32) for i in _UINT8])],
     "frame_digit": [({}, [_digit_photo(s) for s in range(3)] + [_mnist_like(s) for s in range(3)])],
 }
-RANDOM = ("random_crop", "random_resized_crop", "random_horizontal_flip")
+RANDOM = ("random_crop", "random_resized_crop", "random_horizontal_flip", "random_iou_crop", "color_jitter")
 
 
 def test_every_op_has_a_parity_case_and_both_executors():

@@ -4,14 +4,39 @@ Each builder turns a step's parameters into the MindSpore dataset op (or plain P
 that performs it. The ops built here run inside ``dataset.map`` and also eagerly on one numpy
 image, so the single-image path of a transform is the evaluation path. The numpy twin of this
 module is :mod:`tinyms.vision._np_engine`.
+
+Ops MindSpore has no exact counterpart for (``letterbox``, ``random_iou_crop``,
+``color_jitter``) run the numpy executor's function as a Python op, so the dataset engine and
+serving share one implementation. Their randomness is seeded like MindSpore's own random ops:
+from the dataset pipeline's seed (``tinyms.set_seed``), or from the system when none is set.
 """
 
 import numpy as np
 from mindspore.dataset import vision
 
+from . import _np_engine
 from ._recipe import OPS
 
-__all__ = ["build", "BUILDERS"]
+__all__ = ["build", "BUILDERS", "NumpyStep", "pipeline_rng"]
+
+
+def pipeline_rng():
+    """A numpy Generator seeded from the dataset pipeline's seed (``tinyms.set_seed``), else from the system."""
+    from .._seed import dataset_seed  # noqa: PLC0415
+
+    return np.random.default_rng(dataset_seed())
+
+
+class NumpyStep:
+    """One recipe step run by the numpy executor inside MindSpore's dataset engine (a Python op)."""
+
+    def __init__(self, op, **params):
+        self.op, self.params = op, params
+        self.rng = pipeline_rng() if OPS[op].random else None
+        self.__name__ = op
+
+    def __call__(self, img):
+        return _np_engine.FUNCTIONS[self.op](np.asarray(img), self.rng, **self.params)
 
 
 def _frame_digit():
@@ -33,6 +58,9 @@ def _size(size):
 BUILDERS = {
     "frame_digit": _frame_digit,
     "resize": lambda size: vision.Resize(_size(size), vision.Inter.LINEAR),
+    "letterbox": lambda **params: NumpyStep("letterbox", **params),
+    "random_iou_crop": lambda **params: NumpyStep("random_iou_crop", **params),
+    "color_jitter": lambda **params: NumpyStep("color_jitter", **params),
     "center_crop": lambda size: vision.CenterCrop(list(size)),
     "random_crop": lambda size, padding: vision.RandomCrop(list(size), padding=padding or None),
     "random_resized_crop": lambda size, scale, ratio: vision.RandomResizedCrop(

@@ -7,6 +7,9 @@ OPS = {
     "HWC2CHW": "vision", "Inter": "vision", "Normalize": "vision", "Pad": "vision",
     "RandomCrop": "vision", "RandomResizedCrop": "vision",
     "RandomHorizontalFlipWithBBox": "vision", "ResizeWithBBox": "vision", "RandomHorizontalFlip": "vision", "RandomRotation": "vision",
+    # MindSpore's ops that move [xmin, ymin, width, height] boxes with the image (input_columns=["image", "bbox"])
+    "BoundingBoxAugment": "vision", "RandomCropWithBBox": "vision", "RandomResizedCropWithBBox": "vision",
+    "RandomResizeWithBBox": "vision", "RandomVerticalFlipWithBBox": "vision",
     "RandomVerticalFlip": "vision", "Rescale": "vision", "Resize": "vision", "ToTensor": "vision",
     "TypeCast": "transforms",
 }

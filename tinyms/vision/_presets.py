@@ -10,8 +10,8 @@ from ..data.info import dataset_info
 from ._recipe import Recipe
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "digit_recipe", "cifar_recipe", "imagefolder_recipe",
-           "detection_recipe", "AUGMENTATIONS", "FOLDER_AUGMENT", "checked_augment", "augment_config",
-           "augment_words", "default_augment", "preset", "PRESET_NAMES", "legacy_recipe"]
+           "detection_recipe", "AUGMENTATIONS", "DETECTION_AUGMENTATIONS", "FOLDER_AUGMENT", "checked_augment",
+           "augment_config", "augment_words", "default_augment", "preset", "PRESET_NAMES", "legacy_recipe"]
 
 #: The classes of TinyMS 0.3's image-folder example (nine mushroom genera): the labels its
 #: ``imagefolder_transform`` carried, kept so that 0.3 code naming its predictions still runs.
@@ -64,13 +64,15 @@ FOLDER_AUGMENT = "light"
 _FINISHING_OPS = ("rescale", "normalize", "hwc2chw")
 
 
-def checked_augment(augment):
-    """An ``augment`` value in its checked form: a name of :data:`AUGMENTATIONS` or a tuple of steps.
+def checked_augment(augment, names=AUGMENTATIONS):
+    """An ``augment`` value in its checked form: a name of ``names`` or a tuple of steps.
 
     Args:
         augment: a name (case-insensitive), or a list of recipe steps (``[op, {params}]``, a
             ``Step`` or an op name) run on the decoded image, before the preset's resizing and
             normalisation. An empty list means ``"none"``.
+        names: the valid names: :data:`AUGMENTATIONS` (classification presets, the default) or
+            :data:`DETECTION_AUGMENTATIONS`.
 
     Returns:
         str or tuple: the name in lower case, or the steps with every default filled in.
@@ -89,10 +91,10 @@ def checked_augment(augment):
     from ..errors import RecipeError, UnknownNameError  # noqa: PLC0415
     from ._recipe import _steps  # noqa: PLC0415
 
-    valid = ", ".join(AUGMENTATIONS)
+    valid = ", ".join(names)
     if isinstance(augment, str):
         name = augment.strip().lower()
-        if name not in AUGMENTATIONS:
+        if name not in names:
             raise UnknownNameError(f"unknown augment {augment!r}; valid augments are: {valid}, or a list of "
                                    f"recipe steps such as [['random_crop', {{'size': 28, 'padding': 2}}]]")
         return name
@@ -108,13 +110,13 @@ def checked_augment(augment):
 
 def augment_words(augment):
     """How an augment value reads in a message: its name, or its steps."""
-    augment = checked_augment(augment)
+    augment = checked_augment(augment, tuple(dict.fromkeys(AUGMENTATIONS + DETECTION_AUGMENTATIONS)))
     return augment if isinstance(augment, str) else "[" + ", ".join(repr(step) for step in augment) + "]"
 
 
-def augment_config(augment):
+def augment_config(augment, names=AUGMENTATIONS):
     """The JSON/YAML-ready form of an augment value: its name, or a list of ``[op, {params}]``."""
-    augment = checked_augment(augment)
+    augment = checked_augment(augment, names)
     return augment if isinstance(augment, str) else [step.to_json() for step in augment]
 
 
@@ -130,7 +132,7 @@ def _fixes_size(steps, size):
         params = step.kwargs()
         if step.op == "resize":
             out = tuple(params["size"]) if isinstance(params["size"], list) else None
-        elif step.op in ("center_crop", "random_crop", "random_resized_crop"):
+        elif step.op in ("center_crop", "random_crop", "random_resized_crop", "letterbox"):
             out = tuple(params["size"])
         elif step.op == "frame_digit":
             out = (28, 28)
@@ -210,13 +212,43 @@ def imagefolder_recipe(size=(224, 224), resize=None, mean=IMAGENET_MEAN, std=IMA
                   eval=plain + _finish(mean, std), channels=3)
 
 
-def detection_recipe(size=(300, 300), mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """Detection photos (VOC): training flips; both resize to ``size`` and normalise.
+#: The training augmentations of the detection preset (``VOCTransform(augment=...)``), besides a
+#: list of recipe steps of one's own (ops that move boxes with the image or keep them):
+#:
+#: - ``"none"``: training prepares images exactly as evaluation does.
+#: - ``"light"``: a horizontal flip (probability 0.5) and colour jitter.
+#: - ``"ssd"``: SSD's: a random IoU crop (``random_iou_crop``), a horizontal flip and colour jitter.
+DETECTION_AUGMENTATIONS = ("none", "light", "ssd")
 
-    Only steps that can move boxes with the image appear (see ``VOCTransform``).
+
+def detection_recipe(size=(300, 300), mean=IMAGENET_MEAN, std=IMAGENET_STD, letterbox=False, augment="ssd",
+                     fill=114):
+    """Detection photos (VOC, COCO, a folder of photos with boxes).
+
+    Evaluation: ``resize`` to ``size`` (aspect not kept, SSD's input) or, with ``letterbox``,
+    ``letterbox`` to ``size`` (aspect kept, grey ``fill`` around, YOLO's input); then
+    normalise. Training: the ``augment`` steps (see :data:`DETECTION_AUGMENTATIONS`) around the
+    same geometry: crops and flips before it, colour jitter after it (on the smaller image).
+    Every step moves the boxes with the image or leaves them alone (see ``VOCTransform``).
+
+    Raises:
+        UnknownNameError: ``augment`` is an unknown name.
+        RecipeError: ``augment`` holds a step that cannot move boxes, or a finishing step.
     """
-    tail = [("resize", {"size": list(size)})] + _finish(mean, std)
-    return Recipe(train=[("random_horizontal_flip", {"prob": 0.5})] + tail, eval=tail, channels=3)
+    from ._np_engine import check_box_steps  # noqa: PLC0415
+
+    size = list(size)
+    geometry = [("letterbox", {"size": size, "fill": fill})] if letterbox else [("resize", {"size": size})]
+    augment = checked_augment(augment, DETECTION_AUGMENTATIONS)
+    if isinstance(augment, str):
+        flip, jitter = [("random_horizontal_flip", {"prob": 0.5})], [("color_jitter", {})]
+        before, after = {"none": ([], []), "light": (flip, jitter),
+                         "ssd": ([("random_iou_crop", {})] + flip, jitter)}[augment]
+        train = before + geometry + after
+    else:
+        check_box_steps(augment)
+        train = list(augment) + ([] if _fixes_size(augment, size) else geometry)
+    return Recipe(train=train + _finish(mean, std), eval=geometry + _finish(mean, std), channels=3)
 
 
 # preset name -> (dataset whose labels it carries, recipe factory)

@@ -8,6 +8,11 @@ recipe round-trips through JSON, so it travels in a model's config and in ``serv
 
 This module is MindSpore-free. Each op is declared once in :data:`OPS` with its parameters;
 both executors register one function per op, and a test runs every op through both.
+
+Detection recipes also carry boxes: an op declares what it does to them (``boxes="move"``: it
+moves pixels and has a box function in the numpy executor that moves the boxes the same way;
+``"keep"``: it changes pixel values only). Ops without a declaration cannot run on images with
+boxes.
 """
 
 import dataclasses
@@ -64,6 +69,36 @@ def _range(value, name, low=0.0):
     return [lo, hi]
 
 
+def _min_ious(value, name):
+    """The choices of a random IoU crop: numbers in [0, 1], or None for "keep the image whole"."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise RecipeError(f"{name} must be a non-empty list of numbers in [0, 1] or null, got {value!r}")
+    return [None if v is None else _number(v, name, 0.0, 1.0) for v in value]
+
+
+def _byte(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= 255:
+        raise RecipeError(f"{name} must be a whole number from 0 to 255, got {value!r}")
+    return int(value)
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise RecipeError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _unit_range(value, name):
+    lo, hi = _range(value, name)
+    if hi > 1.0:
+        raise RecipeError(f"{name} must be [low, high] within (0, 1] (fractions of the image's side), got {value!r}")
+    return [lo, hi]
+
+
+def _fraction(value, name, high=1.0):
+    return _number(value, name, 0.0, high)
+
+
 def _non_negative_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise RecipeError(f"{name} must be a whole number >= 0, got {value!r}")
@@ -72,11 +107,13 @@ def _non_negative_int(value, name):
 
 @dataclasses.dataclass(frozen=True)
 class _OpSpec:
-    """One op: its parameters (name -> (check, default or _REQUIRED)) and whether it is random."""
+    """One op: its parameters (name -> (check, default or _REQUIRED)), whether it is random, and
+    what it does to boxes ("move", "keep", or "" when it cannot carry boxes)."""
 
     params: dict
     random: bool = False
     doc: str = ""
+    boxes: str = ""
 
 
 _REQUIRED = object()
@@ -85,8 +122,11 @@ _REQUIRED = object()
 OPS = {
     "frame_digit": _OpSpec({}, doc="grey photo of a digit -> 28x28 MNIST-style framing "
                                    "(identity on MNIST images)"),
-    "resize": _OpSpec({"size": (_size, _REQUIRED)},
-                      doc="bilinear resize to [h, w], or shorter side to an int"),
+    "resize": _OpSpec({"size": (_size, _REQUIRED)}, boxes="move",
+                      doc="bilinear resize to [h, w] (aspect not kept), or shorter side to an int"),
+    "letterbox": _OpSpec({"size": (_pair_size, _REQUIRED), "fill": (_byte, 114)}, boxes="move",
+                         doc="bilinear resize keeping the aspect ratio to fit [h, w], centred, the rest "
+                             "filled with the grey level fill (YOLO's input)"),
     "center_crop": _OpSpec({"size": (_pair_size, _REQUIRED)}, doc="crop [h, w] from the centre"),
     "random_crop": _OpSpec({"size": (_pair_size, _REQUIRED), "padding": (_non_negative_int, 0)},
                            random=True, doc="zero-pad each side, then crop [h, w] at a random place"),
@@ -95,14 +135,28 @@ OPS = {
                                     "ratio": (lambda v, n: _range(v, n), [3 / 4, 4 / 3])},
                                    random=True,
                                    doc="crop a random area and aspect ratio, resize to [h, w]"),
+    "random_iou_crop": _OpSpec({"min_ious": (_min_ious, [None, 0.1, 0.3, 0.5, 0.7, 0.9]),
+                                "trials": (_positive_int, 50),
+                                "scale": (_unit_range, [0.3, 1.0]),
+                                "ratio": (lambda v, n: _range(v, n), [0.5, 2.0])},
+                               random=True, boxes="move",
+                               doc="SSD's crop: pick a minimum IoU from min_ious (null: keep the image "
+                                   "whole), try up to `trials` crops (each side scale x the image's, "
+                                   "width/height in ratio) for one overlapping an object at least that "
+                                   "much; keep the boxes whose centres fall inside, clipped"),
     "random_horizontal_flip": _OpSpec({"prob": (lambda v, n: _number(v, n, 0.0, 1.0), 0.5)},
-                                      random=True, doc="mirror left-right with probability prob"),
-    "rescale": _OpSpec({"scale": (_number, _REQUIRED), "shift": (_number, 0.0)},
+                                      random=True, boxes="move", doc="mirror left-right with probability prob"),
+    "color_jitter": _OpSpec({"brightness": (_fraction, 0.2), "contrast": (_fraction, 0.5),
+                             "saturation": (_fraction, 0.5), "hue": (lambda v, n: _fraction(v, n, 0.5), 0.05)},
+                            random=True, boxes="keep",
+                            doc="scale brightness, contrast and saturation by random factors in "
+                                "[1 - x, 1 + x], rotate the hue by up to hue of a turn"),
+    "rescale": _OpSpec({"scale": (_number, _REQUIRED), "shift": (_number, 0.0)}, boxes="keep",
                        doc="x * scale + shift, as float32"),
     "normalize": _OpSpec({"mean": (_numbers, _REQUIRED),
-                          "std": (lambda v, n: _numbers(v, n, positive=True), _REQUIRED)},
+                          "std": (lambda v, n: _numbers(v, n, positive=True), _REQUIRED)}, boxes="keep",
                          doc="(x - mean) / std per channel"),
-    "hwc2chw": _OpSpec({}, doc="move channels first"),
+    "hwc2chw": _OpSpec({}, boxes="keep", doc="move channels first"),
 }
 
 
@@ -302,7 +356,7 @@ class Recipe:
                 shape[0:2] = [28, 28]
             elif step.op == "resize":
                 shape[0:2] = _resized(shape[0], shape[1], p["size"])
-            elif step.op == "center_crop":
+            elif step.op in ("center_crop", "letterbox"):
                 shape[0:2] = p["size"]
             elif step.op == "hwc2chw":
                 shape = [shape[2], shape[0], shape[1]]
