@@ -120,7 +120,8 @@ def resolve_mode(mode, monitor):
     words = base.replace("-", "_").split("_")
     if "loss" in words or "error" in words:
         return "min"
-    return "max" if any(w in _MAX_WORDS for w in words) else "min"
+    # mAP50, voc07_mAP50_95: a metric word followed by its threshold
+    return "max" if any(w in _MAX_WORDS or w.rstrip("0123456789") in _MAX_WORDS for w in words) else "min"
 
 
 def is_improvement(current, best, mode, min_delta):

@@ -71,16 +71,19 @@ def _checked_augment(value):
         except yaml.YAMLError:
             raise ConfigError(f"augment: {value!r} is not a YAML list of recipe steps such as "
                               f"[[random_crop, {{size: 32, padding: 2}}]]") from None
+    names = tuple(dict.fromkeys(_presets.AUGMENTATIONS + _presets.DETECTION_AUGMENTATIONS))
     try:
-        return _presets.augment_config(value)
+        return _presets.augment_config(value, names)
     except (UnknownNameError, RecipeError) as err:
         raise ConfigError(f"augment: {err.args[0] if err.args else err}") from None
 
 #: Every key a run takes, in the order ``config.yaml`` lists them.
 KEYS = {
-    "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100...)"),
-    "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100) or a folder of class "
-                             "sub-folders (optionally split into train/ and val/ or test/)"),
+    "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100, "
+                              "ssd300_mobilenetv2...); default for detection data: " + "ssd300_mobilenetv2"),
+    "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100; shapes, voc2007 for "
+                             "detection) or a folder: class sub-folders (optionally split into train/ and val/ "
+                             "or test/), or an object-detection folder in VOC layout or COCO format"),
     "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
                                   "the TinyMS cache); 'sample' means the bundled MNIST sample"),
     "epochs": Key(10, "int", "epochs to train", 1),
@@ -172,11 +175,19 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
     merged.update(_known_keys(file_values or {}, "in the configuration"))
     merged.update({k: v for k, v in _known_keys(overrides or {}, "given").items() if v is not None})
     cfg = {name: _checked(name, merged[name]) for name in KEYS}
-    for required in ("model", "data"):
-        if cfg[required] is None:
-            raise ConfigError(f"no {required} given: set '{required}:' in the file or pass --{required}")
-    model_cfg = _model_config(cfg["model"])
+    if cfg["data"] is None:
+        raise ConfigError("no data given: set 'data:' in the file or pass --data")
     cfg["data"] = _checked_data(cfg["data"])
+    task = data_task(cfg["data"])
+    if cfg["model"] is None:
+        if task not in DEFAULT_MODELS:
+            raise ConfigError("no model given: set 'model:' in the file or pass --model")
+        cfg["model"] = DEFAULT_MODELS[task]
+    model_cfg = _model_config(cfg["model"])
+    if model_cfg.task != task:
+        raise ConfigError(f"model: {cfg['model']} is a {model_cfg.task} model and {cfg['data']} is {task} data; "
+                          f"pick a {task} model (`tinyms models`)"
+                          + (f", e.g. {DEFAULT_MODELS[task]}" if task in DEFAULT_MODELS else ""))
     if cfg["schedule"] not in _SCHEDULES:
         raise ConfigError(f"unknown schedule {cfg['schedule']!r}; valid schedules are: {', '.join(_SCHEDULES)}")
     from .optimizers import OPTIMIZERS  # noqa: PLC0415
@@ -193,6 +204,9 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         raise ConfigError(f"warmup_epochs ({cfg['warmup_epochs']}) must be less than epochs ({cfg['epochs']})")
     if cfg["image_size"] is None:
         cfg["image_size"] = list(model_cfg.input_shape[1:])
+    if cfg["augment"] is None and task == "detection":
+        cfg["augment"] = DETECTION_AUGMENT
+    _check_task_augment(cfg["augment"], task)
     if cfg["augment"] is None:  # recorded by name, so the run repeats even if a default changes
         from .vision._presets import default_augment  # noqa: PLC0415
 
@@ -201,6 +215,8 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         raise ConfigError(f"node_rank ({cfg['node_rank']}) must be less than nnodes ({cfg['nnodes']})")
     if cfg["master_port"] > 65535:
         raise ConfigError(f"master_port must be a port number up to 65535, got {cfg['master_port']}")
+    if cfg["monitor"] is None and task == "detection":  # detection folders always hold out a test split
+        cfg["monitor"] = "val_mAP50"
     if cfg["monitor"] is None:  # a folder without a train/ + val/ (or test/) split has no validation
         held_out = not os.path.isdir(cfg["data"]) or _image_folders(cfg["data"])[1] is not None
         cfg["monitor"] = "val_accuracy" if held_out else "loss"
@@ -283,21 +299,56 @@ def _looks_like_path(text):
     return os.sep in text or text.startswith((".", "~")) or (os.altsep and os.altsep in text)
 
 
+#: the network ``tinyms train`` trains when the data says the task and no model is given
+DEFAULT_MODELS = {"detection": "ssd300_mobilenetv2"}
+#: the training augmentation of detection runs (the detection preset's SSD recipe)
+DETECTION_AUGMENT = "ssd"
+#: named detection data: the bundled sample and the registered detection datasets
+_DETECTION_NAMES = ("shapes", "voc2007")
+
+
+def _check_task_augment(augment, task):
+    """ConfigError for an augmentation name of another task's (``ssd`` for classification...)."""
+    if not isinstance(augment, str):
+        return
+    from .vision import _presets  # noqa: PLC0415
+
+    names = _presets.DETECTION_AUGMENTATIONS if task == "detection" else _presets.AUGMENTATIONS
+    if augment not in names:
+        raise ConfigError(f"augment: {augment!r} is not an augmentation for {task} data; choose one of "
+                          f"{', '.join(names)} or a list of recipe steps")
+
+
+def data_task(data):
+    """The task a run's (checked) data is for: ``"detection"`` or ``"classification"``."""
+    if data in _DETECTION_NAMES:
+        return "detection"
+    if os.path.isabs(data) and os.path.exists(data):
+        from .data import is_detection_folder  # noqa: PLC0415
+
+        if is_detection_folder(data):
+            return "detection"
+    return "classification"
+
+
 def _checked_data(data):
-    """A registered classification dataset's name (lower case), or a folder path (absolute)."""
+    """A registered dataset's name (lower case), or a folder path (absolute)."""
     named = _classification_datasets()
     key = data.lower().replace("-", "_")
-    if key in named and not _looks_like_path(data):
+    if key == "voc":
+        key = "voc2007"  # TinyMS 0.3's name
+    if (key in named or key in _DETECTION_NAMES) and not _looks_like_path(data):
         return key
     from .data._registry import registered_specs  # noqa: PLC0415
 
+    known = sorted(named) + list(_DETECTION_NAMES)
     if key in {spec.name for spec in registered_specs()}:
-        raise ConfigError(f"data: {data!r} is not an image-classification dataset; tinyms train trains "
-                          f"classifiers on: {', '.join(sorted(named))}, or a folder of class sub-folders")
+        raise ConfigError(f"data: {data!r} is not a dataset tinyms train can train on; it trains on: "
+                          f"{', '.join(known)}, a folder of class sub-folders or an object-detection folder")
     if _looks_like_path(data) or os.path.isdir(data):
         return os.path.abspath(os.path.expanduser(data))
-    raise ConfigError(f"data: {data!r} is neither a dataset name ({', '.join(sorted(named))}) nor an existing "
-                      f"folder of class sub-folders")
+    raise ConfigError(f"data: {data!r} is neither a dataset name ({', '.join(known)}) nor an existing "
+                      f"folder (class sub-folders, or object detection in VOC layout or COCO format)")
 
 
 def _data_label(data):
@@ -408,6 +459,8 @@ def build_data(cfg, say=print, train=True):
 
     size = tuple(cfg["image_size"])
     batch = cfg["batch_size"]
+    if data_task(cfg["data"]) == "detection":
+        return _detection_data(cfg, say, train)
     named = _classification_datasets()
     if cfg["data"] in named:
         spec = named[cfg["data"]]
@@ -446,6 +499,32 @@ def build_data(cfg, say=print, train=True):
     return _Data(train_ds, test_ds, transform, tuple(names), transform.channels, note)
 
 
+def _detection_data(cfg, say, train):
+    """The run's detection datasets: the bundled shapes sample, VOC 2007, or the user's VOC/COCO folder."""
+    from . import data as tdata  # noqa: PLC0415
+    from . import vision  # noqa: PLC0415
+
+    if cfg["data"] == "shapes":
+        folder = tdata.sample_dataset("shapes")
+    elif cfg["data"] == "voc2007":
+        folder = _dataset_folder(cfg, say)
+    else:
+        folder = cfg["data"]
+    splits = ("train", "test")
+    if cfg["data"] == "voc2007":
+        splits = ("trainval", "test")
+    test_raw = tdata.detection_dataset(folder, usage=splits[1], shuffle=False, decode=True)
+    names = tuple(test_raw.class_names)
+    train_ds = None
+    transform = vision.VOCTransform(size=tuple(cfg["image_size"]), labels=names, augment=cfg.get("augment"))
+    if train:
+        raw = tdata.detection_dataset(folder, usage=splits[0], shuffle=True, decode=True,
+                                      num_samples=cfg["num_samples"], class_names=names)
+        train_ds = transform.apply_ds(raw, batch_size=cfg["batch_size"])
+    test_ds = transform.apply_ds(test_raw, batch_size=cfg["batch_size"], is_training=False)
+    return _Data(train_ds, test_ds, transform, names, 3, f"the {splits[1]} split of {_data_label(cfg['data'])}")
+
+
 def _augment_words(transform):
     from .vision._presets import augment_words  # noqa: PLC0415
 
@@ -465,12 +544,22 @@ def build_network(cfg, labels, channels):
             raise ConfigError(f"{cfg['model']} takes {model_cfg.input_shape[0]}-channel images and cannot be built "
                               f"for {cfg['data']}'s {channels}-channel images; pick another model")
         kwargs["num_channel"] = channels
-    net = create_model(cfg["model"], class_num=len(labels), **kwargs)
+    if "image_size" in params:  # detectors build their anchors for the run's input size
+        kwargs["image_size"] = _square_size(cfg)
+    net = create_model(cfg["model"], class_num=len(labels) + int(model_cfg.background), **kwargs)
     shape = (channels, *cfg["image_size"])
     cfg_now = getattr(net, "default_cfg", None)
     if cfg_now is not None and tuple(cfg_now.input_shape) != shape:
         net.default_cfg = dataclasses.replace(cfg_now, input_shape=shape)
     return net
+
+
+def _square_size(cfg):
+    height, width = cfg["image_size"]
+    if height != width:
+        raise ConfigError(f"{cfg['model']} takes square images; give image_size as one number, got "
+                          f"{cfg['image_size']}")
+    return height
 
 
 def _schedule(cfg, steps_per_epoch):
@@ -494,10 +583,12 @@ def build_model(cfg, data, steps_per_epoch=None):
 
     net = build_network(cfg, data.labels, data.channels)
     model = Model(net)
+    task = model.task
+    loss, metrics = task.default_loss, list(task.default_metrics) or None
     if steps_per_epoch is None:
-        return model.compile(loss_fn="cross_entropy", metrics=["accuracy"])
+        return model.compile(loss_fn=loss, metrics=metrics)
     optimizer = OPTIMIZERS[cfg["optimizer"]][0](net.trainable_params(), _schedule(cfg, steps_per_epoch))
-    return model.compile(loss_fn="cross_entropy", optimizer=optimizer, metrics=["accuracy"])
+    return model.compile(loss_fn=loss, optimizer=optimizer, metrics=metrics)
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -859,7 +950,8 @@ def _train(config_file, overrides, say, stopper):
     _write_servable(cfg, model, data, run_dir, say)
     _write_state(run_dir, status="finished", **_progress_fields(state), servable_epochs=state.epoch)
     final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
-                                                                                        "val_accuracy"))
+                                                                                        "val_accuracy",
+                                                                                        "val_mAP50"))
     say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {os.path.join(run_dir, 'servable')})")
     return 0
 
@@ -873,12 +965,13 @@ def _write_servable(cfg, model, data, run_dir, say):
         model.load_checkpoint(best)
     folder = os.path.join(run_dir, "servable")
     description = f"{cfg['model']} trained on {_data_label(cfg['data'])} by tinyms train"
+    class_num = len(data.labels) + int(bool(getattr(getattr(model.network, "default_cfg", None), "background", False)))
     try:
-        write_servable(folder, cfg["model"], model.network, description=description, class_num=len(data.labels),
+        write_servable(folder, cfg["model"], model.network, description=description, class_num=class_num,
                        formats=("onnx", "ckpt"), transform=data.transform, labels=list(data.labels))
     except ExportError as err:
         say(f"ONNX export impossible ({err}); the servable runs the checkpoint on MindSpore")
-        write_servable(folder, cfg["model"], model.network, description=description, class_num=len(data.labels),
+        write_servable(folder, cfg["model"], model.network, description=description, class_num=class_num,
                        formats=("ckpt",), transform=data.transform, labels=list(data.labels))
     return folder
 
