@@ -70,7 +70,7 @@ def test_a_flag_beats_the_file_and_defaults_fill_the_rest(tmp_path):
     ("model: lenet5\ndata: mnist\nepoch: 3\n", ["unknown key 'epoch'", "valid keys are: model, data"]),
     ("model: lenet6\ndata: mnist\n", ["lenet6"]),
     ("model: lenet5\ndata: mnsit\n", ["'mnsit' is neither a dataset name", "mnist"]),
-    ("model: lenet5\ndata: voc2007\n", ["not an image-classification dataset"]),
+    ("model: lenet5\ndata: voc2007\n", ["lenet5 is a classification model and voc2007 is detection data"]),
     ("model: lenet5\ndata: mnist\nepochs: 0\n", ["epochs must be at least 1"]),
     ("model: lenet5\ndata: mnist\nlr: fast\n", ["lr must be a number"]),
     ("model: lenet5\ndata: mnist\nschedule: linear\n", ["unknown schedule 'linear'", "cosine"]),
