@@ -98,6 +98,38 @@ class CrossEntropyWithLabelSmooth(_nn.LossBase):
         return self._cross_entropy(logits, target)
 
 
+def net_with_loss(net):
+    """The training cell of a network that carries its own loss (TinyMS 0.3's name).
+
+    Detectors such as :func:`~tinyms.model.ssd300_mobilenetv2` match their targets to their
+    outputs in a loss of their own; ``net_with_loss(net)`` returns ``net.with_loss()``, a Cell
+    called with the network's input and the batch's target columns (for detection
+    ``loss_cell(image, bbox, label)``) that returns the scalar loss.
+
+    Args:
+        net (Cell): a network with a ``with_loss()`` method.
+
+    Returns:
+        Cell: the network with its loss, sharing the network's parameters.
+
+    Raises:
+        TypeError: ``net`` has no loss of its own (no ``with_loss()`` method).
+
+    Example:
+        >>> from tinyms.losses import net_with_loss
+        >>> from tinyms.model import ssd300_mobilenetv2
+        >>> loss_cell = net_with_loss(ssd300_mobilenetv2(image_size=160))
+        >>> type(loss_cell).__name__
+        'SSDWithLoss'
+    """
+    with_loss = getattr(net, "with_loss", None)
+    if not callable(with_loss):
+        raise TypeError(f"{type(net).__name__} has no loss of its own (no with_loss() method): pair it with a "
+                        f"loss instead, e.g. Model(net).compile(loss_fn='cross_entropy', optimizer='adam') or "
+                        f"mindspore.nn.WithLossCell(net, loss)")
+    return with_loss()
+
+
 def get(loss):
     """Return a loss instance for a name in :data:`LOSSES`, or ``loss`` itself if it is one.
 
@@ -109,4 +141,5 @@ def get(loss):
     return loss
 
 
-__all__ = _CLASSES + ["CrossEntropyWithLabelSmooth", "LOSSES"]  # get() is Model.compile's helper, not exported
+# get() is Model.compile's helper, not exported
+__all__ = _CLASSES + ["CrossEntropyWithLabelSmooth", "LOSSES", "net_with_loss"]
