@@ -76,6 +76,15 @@ def _agrees(got, expected):
                 and np.abs(np.nan_to_num(got) - np.nan_to_num(expected)).max(initial=0.0) <= _TOLERANCE * scale)
 
 
+def _outputs(value):
+    """A network's output(s) as a list of numpy arrays (a detector returns (boxes, scores))."""
+    return [v.asnumpy() for v in (value if isinstance(value, (tuple, list)) else (value,))]
+
+
+def _all_agree(got, expected):
+    return len(got) == len(expected) and all(_agrees(g, e) for g, e in zip(got, expected))
+
+
 def _make_batch_dynamic(path, network, example):
     """Rewrite an ONNX file's batch dimension as symbolic if onnxruntime agrees with the network.
 
@@ -98,14 +107,14 @@ def _make_batch_dynamic(path, network, example):
     dynamic = path + ".dynamic"
     x = _example_batch(example, 3)
     try:
-        expected = network(ms.Tensor(x)).asnumpy()  # a network may run at its export batch size only
+        expected = _outputs(network(ms.Tensor(x)))  # a network may run at its export batch size only
         onnx.save(model, dynamic)
         del model
         onnx.checker.check_model(dynamic)
         session = ort.InferenceSession(dynamic, providers=["CPUExecutionProvider"])
-        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        got = session.run(None, {session.get_inputs()[0].name: x})
         del session
-        if _agrees(got, expected):
+        if _all_agree(got, expected):
             os.replace(dynamic, path)
             return True
     except Exception as err:  # noqa: BLE001 - keep the static export, checked below
@@ -120,10 +129,10 @@ def _check_static(path, network, example):
     import onnxruntime as ort
 
     x = _example_batch(example, int(example.shape[0]))
-    expected = network(ms.Tensor(x)).asnumpy()
+    expected = _outputs(network(ms.Tensor(x)))
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x})[0]
-    if not _agrees(got, expected):
+    got = session.run(None, {session.get_inputs()[0].name: x})
+    if not _all_agree(got, expected):
         raise ExportError(f"the ONNX export of {type(network).__name__} computes different outputs than the "
                           f"network (onnxruntime vs MindSpore); export MINDIR instead")
 
