@@ -7,6 +7,7 @@ The beginner's API::
     list_servables()
     if server_started():
         res = predict('7.png', 'lenet5', 'mnist')   # a tinyms.vision.Prediction
+        found = predict('street.jpg', 'ssd')        # a detector's Detections: boxes, labels, scores
     shutdown()                                      # graceful; returns when the process is gone
 
 ``Server`` and ``Client`` are the class forms (``Server`` is a context manager),
@@ -23,7 +24,7 @@ Importing this package is light: MindSpore is imported only by :func:`write_serv
 the executor processes.
 """
 
-from .client import Client, list_servables, predict
+from .client import Client, Detection, Detections, list_servables, predict
 from .errors import (ClientError, PortInUseError, ServableConfigError, ServerError, ServerNotRunning,
                      ServerStartError, ServingError)
 from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
@@ -66,6 +67,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 __all__ = [
     "Server",
     "Client",
+    "Detection",
+    "Detections",
     "start_server",
     "predict",
     "list_servables",

@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 from .._text import first_line as _first_line
-from ._rows import class_labels, run_padded
+from ._rows import run_padded, take_rows
+from ._tasks import OUTPUT_NAMES, model_facts
 from ._wire import recv_message, send_message
 
 log = logging.getLogger("tinyms.serving.front")
@@ -41,12 +42,15 @@ class BackendError(Exception):
 class OnnxBackend:
     """Runs one ONNX servable on onnxruntime.
 
+    The model's outputs are taken in their order: a classifier's first output (logits), a
+    detector's first two (boxes, scores), as ``servable.json``'s ``model.task`` says.
+
     Args:
         spec (ServableSpec): a servable with ``format == "onnx"``.
         threads (int): onnxruntime intra-op threads.
 
     Raises:
-        ValueError: the file cannot be loaded or does not look like a classifier.
+        ValueError: the file cannot be loaded or its outputs do not fit the servable's task.
     """
 
     platform = "onnxruntime_onnx"
@@ -72,7 +76,12 @@ class OnnxBackend:
             raise ValueError(f"ONNX file {spec.path} must take one float32 input, it takes "
                              f"{[(i.name, i.type) for i in inputs]}")
         self.input_name = inputs[0].name
-        self.output_name = self.session.get_outputs()[0].name
+        wanted = len(OUTPUT_NAMES[spec.task])
+        outputs = self.session.get_outputs()
+        if len(outputs) < wanted:
+            raise ValueError(f"ONNX file {spec.path} has {len(outputs)} output(s); a {spec.task} servable needs "
+                             f"{wanted} ({', '.join(OUTPUT_NAMES[spec.task])})")
+        self.output_names = [out.name for out in outputs[:wanted]]
         dims = list(inputs[0].shape)
         self.fixed_batch = dims[0] if isinstance(dims[0], int) else None
         file_shape = tuple(dims[1:]) if all(isinstance(d, int) for d in dims[1:]) else None
@@ -87,20 +96,20 @@ class OnnxBackend:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"the ONNX model cannot run on a {list(self.input_shape)} input: "
                              f"{_first_line(err)}") from None
-        if out.ndim != 2:
-            raise ValueError(f"the ONNX model returns an output of shape {out.shape}; serving needs (batch, classes)")
-        classes = int(out.shape[1])
-        labels = class_labels(classes, spec.labels)
-        self.meta = {"input_shape": list(self.input_shape), "classes": classes, "labels": list(labels),
+        self.meta = {"input_shape": list(self.input_shape),
+                     **model_facts(spec.task, out, spec.labels, background=spec.background),
                      "dataset": spec.dataset, "transform": spec.transform,
                      "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None,
                      "recipe": spec.recipe}
 
     def _session_run(self, batch):
-        return self.session.run([self.output_name], {self.input_name: batch})[0]
+        return tuple(self.session.run(self.output_names, {self.input_name: batch}))
 
     def run(self, batch, timeout=None):
-        """(N, *input_shape) float32 -> (N, classes) float32 (``timeout`` is not needed in-process)."""
+        """(N, *input_shape) float32 -> the outputs, a tuple of (N, ...) float32 arrays.
+
+        ``timeout`` is not needed in-process.
+        """
         if self.fixed_batch is None:
             return self._session_run(batch)
         return run_padded(self._session_run, batch, [self.fixed_batch])
@@ -208,7 +217,7 @@ class ExecutorBackend:
             self._sock = None
 
     def run(self, batch, timeout=None):
-        """(N, *input_shape) float32 -> (N, classes) float32, computed by the executor process.
+        """(N, *input_shape) float32 -> the outputs (a tuple of float32 arrays), computed by the executor.
 
         Args:
             batch (numpy.ndarray): the rows.
@@ -237,11 +246,23 @@ class ExecutorBackend:
                                     "restarted, retry in a few seconds") from None
         if header.get("error"):
             raise BackendError(500, f"servable {self.name!r} failed on this input: {header['error']}")
-        return np.frombuffer(payload, dtype=np.float32).reshape(header["shape"])
+        return split_outputs(header["shapes"], payload)
 
     def close(self):
         self._closed.set()
         self._drop()
+
+
+def split_outputs(shapes, payload):
+    """The float32 arrays of ``shapes`` packed one after the other in ``payload`` (an executor's reply)."""
+    outputs, start = [], 0
+    for shape in shapes:
+        count = int(np.prod(shape, dtype=np.int64))
+        outputs.append(np.frombuffer(payload, dtype=np.float32, count=count, offset=start * 4).reshape(shape))
+        start += count
+    if start * 4 != len(payload):
+        raise BackendError(500, f"the model process sent {len(payload)} bytes for outputs of shapes {shapes}")
+    return tuple(outputs)
 
 
 class _Job:
@@ -410,7 +431,7 @@ class Batcher:
                 n = job.rows.shape[0]
                 if job.state == "running":  # not given up on meanwhile
                     if error is None:
-                        job.result = out[start:start + n]
+                        job.result = take_rows(out, start, start + n)
                     else:
                         job.error = error
                     job.state = "done"

@@ -18,13 +18,20 @@ The file is a JSON list with one entry per servable::
           "labels": ["0", "1", ...], "mean": [0.1307], "std": [0.3081],
           "recipe": {"version": 1, "channels": 1, "train": [...],    # the preprocessing the model was
                      "eval": [["resize", {"size": [32, 32]}], ...]},  # trained with (tinyms.vision.Recipe)
-          "sha256": {"lenet5.ckpt": "9f2c...", "lenet5.onnx": "41d0..."}   # by file name
+          "sha256": {"lenet5.ckpt": "9f2c...", "lenet5.onnx": "41d0..."},  # by file name
+          "task": "classification"     # optional: "classification" (default) or "detection"
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
         "max_delay_ms": 2,             # optional, longest wait for more rows to join a batch
         "warmup": true                 # optional, compile every batch size before serving (MindSpore)
       }
     ]
+
+A detection servable (``"task": "detection"``) returns boxes: its ``labels`` name the object
+classes (no background), ``"background": true`` says that score column 0 is the background
+(``class_num`` then counts it, as SSD's does), its recipe must resize or letterbox (so that
+boxes map back onto the photo), and ``"detection": {"score_threshold": 0.3, "iou_threshold":
+0.5, "max_detections": 100}`` gives the answers' defaults (requests may override them).
 
 Weights live in ``<serving_path>/<servable name>/``; the served file is ``model.file`` if given,
 else ``model.files[format]``, else ``<servable name>.<format>``. Its real path (symlinks
@@ -47,6 +54,7 @@ from .._checks import positive_int
 from .._fileio import sha256_of
 from ..errors import RecipeError
 from ..vision._recipe import Recipe
+from ._tasks import check_detection_settings, check_task
 from .errors import ServableConfigError
 
 SERVABLE_FILE = "servable.json"
@@ -88,6 +96,9 @@ class ServableSpec:
     warmup: bool = True
     sha256: str = None
     root: str = ""
+    task: str = "classification"
+    background: bool = False
+    detection: dict = None
 
     @property
     def shown_path(self):
@@ -271,14 +282,22 @@ def _check_entry(entry, folder):
             raise ValueError(str(err)) from None
     build_args = _build_args(model.get("build_args"), class_num)
     input_shape = _int_tuple(model.get("input_shape"), "model.input_shape")
+    task = check_task(model.get("task", "classification"))
+    background = model.get("background", False)
+    if not isinstance(background, bool) or (background and task != "detection"):
+        raise ValueError("model.background must be true or false, and true only for a detection servable")
+    detection = check_detection_settings(model.get("detection")) if task == "detection" else None
+    if task != "detection" and model.get("detection") is not None:
+        raise ValueError("model.detection is for detection servables (\"task\": \"detection\")")
     labels = model.get("labels")
     if labels is not None:
         if not isinstance(labels, list) or not labels:
             raise ValueError("model.labels must be a non-empty list of class names")
         labels = tuple(str(lab) for lab in labels)
-        if class_num is not None and len(labels) != class_num:
+        if class_num is not None and len(labels) != class_num - int(background):
+            extra = " besides the background" if background else ""
             raise ValueError(f"model.labels has {len(labels)} names but model.class_num is {class_num}; "
-                             "give one label per class")
+                             f"give one label per class{extra}")
     mean = _float_tuple(model.get("mean"), "model.mean")
     std = _float_tuple(model.get("std"), "model.std")
     if std is not None and any(s <= 0 for s in std):
@@ -311,7 +330,8 @@ def _check_entry(entry, folder):
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, build_args=build_args, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
-        max_delay_ms=float(max_delay), warmup=warmup, sha256=_digest(model, rel), root=os.path.realpath(folder))
+        max_delay_ms=float(max_delay), warmup=warmup, sha256=_digest(model, rel), root=os.path.realpath(folder),
+        task=task, background=background, detection=detection)
 
 
 def _build_args(value, class_num):

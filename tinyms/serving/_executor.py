@@ -5,10 +5,11 @@ and MindSpore calls slow down badly when other Python threads of the same proces
 So each checkpoint or MindIR servable gets its own spawned process that does nothing but run
 that model: it checks the weights file against its recorded SHA-256, builds the network and
 loads the weights once (checkpoints through ``tinyms.model._checkpoint.load_weights``: exact
-names, CRC checked), compiles it, then answers framed requests (a float32 batch in, float32
-outputs back) from the front-end processes over a Unix socket, one at a time, on its main
-thread. Health pings (``{"ping": n}``) are answered between model calls, so a model call that
-never returns shows as a ping without an answer. Batching happens in the front ends; this
+names, CRC checked), compiles it, then answers framed requests (a float32 batch in; the float32
+outputs back one after the other, their shapes in the header: a detector has two) from the
+front-end processes over a Unix socket, one at a time, on its main thread. Health pings
+(``{"ping": n}``) are answered between model calls, so a model call that never returns shows
+as a ping without an answer. Batching happens in the front ends; this
 process pads each batch to a power of two (at most ``max_batch_size``) so that only a handful
 of graph shapes are ever compiled.
 """
@@ -24,7 +25,8 @@ import numpy as np
 
 from .._text import first_line as _first_line
 from ._config import ServableSpec
-from ._rows import class_labels, run_padded
+from ._rows import run_padded, take_rows
+from ._tasks import model_facts
 from ._wire import StatusWriter, recv_message, send_message, watch_lifeline
 
 log = logging.getLogger("tinyms.serving.executor")
@@ -80,14 +82,12 @@ class MindSporeRunner:
                              "add it to servable.json")
         self.buckets = batch_buckets(spec.max_batch_size)
         out = self._call(np.zeros((1,) + self.input_shape, np.float32))
-        if out.ndim != 2:
-            raise ValueError(f"the network returns an output of shape {out.shape}; serving needs (batch, classes)")
-        self.classes = int(out.shape[1])
-        self.labels = class_labels(self.classes, spec.labels, cfg.labels if cfg is not None else None)
+        facts = model_facts(spec.task, out, spec.labels, cfg.labels if cfg is not None else None, spec.background)
+        self.classes = facts["classes"]
+        self.labels = tuple(facts["labels"])
         self.meta = {
             "input_shape": list(self.input_shape),
-            "classes": self.classes,
-            "labels": list(self.labels),
+            **facts,
             "dataset": spec.dataset or (cfg.dataset if cfg else ""),
             "transform": spec.transform or (cfg.transform if cfg else ""),
             "mean": list(spec.mean or (cfg.mean if cfg else ())) or None,
@@ -110,10 +110,11 @@ class MindSporeRunner:
             return None
 
     def _call(self, batch):
-        return self.net(self._tensor(batch)).asnumpy()
+        out = self.net(self._tensor(batch))
+        return tuple(o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,)))
 
     def run(self, batch):
-        """Run an (N, *input_shape) float32 batch; returns (N, classes) float32 outputs."""
+        """Run an (N, *input_shape) float32 batch; returns its outputs, a tuple of (N, ...) float32 arrays."""
         return run_padded(self._call, batch, self.buckets)
 
 
@@ -246,12 +247,13 @@ def _answer(runner, requests, conns, observe):
         batches = [np.frombuffer(payload, dtype=np.float32).reshape([int(d) for d in header["shape"]])
                    for _, header, payload in requests]
         out = runner.run(batches[0] if len(batches) == 1 else np.concatenate(batches))
-        observe(out.shape[0])
+        observe(out[0].shape[0])
         start = 0
         for (sock, header, _), batch in zip(requests, batches):
-            part = out[start:start + batch.shape[0]]
+            parts = take_rows(out, start, start + batch.shape[0])
             start += batch.shape[0]
-            replies.append((sock, {"id": header.get("id"), "shape": list(part.shape)}, part))
+            payload = b"".join(np.ascontiguousarray(part, np.float32).tobytes() for part in parts)
+            replies.append((sock, {"id": header.get("id"), "shapes": [list(part.shape) for part in parts]}, payload))
     except Exception as err:  # noqa: BLE001 - a failed batch must not stop the executor
         log.exception("inference failed for servable %r", runner.spec.name)
         replies = [(sock, {"id": header.get("id"), "error": _first_line(err)}, b"") for sock, header, _ in requests]

@@ -5,10 +5,12 @@ rows to the servable's :class:`~tinyms.serving._backends.Batcher`, and turns out
 JSON. The HTTP layer (waitress with deadlines, connection caps and JSON errors of its own) is
 :mod:`~tinyms.serving._http`. Routes:
 
-- TinyMS: ``GET /servables``, ``GET|POST /servables/<name>``.
+- TinyMS: ``GET /servables``, ``GET|POST /servables/<name>`` (classes for a classifier; for a
+  detector, each image's objects: box in pixels of the photo sent, label, score).
 - Open Inference Protocol (KServe v2) REST: ``GET /v2``, ``/v2/health/live``,
   ``/v2/health/ready``, ``/v2/models/<name>[/versions/1]``, ``.../ready``, ``POST .../infer``
-  (JSON tensors and the binary tensor data extension).
+  (JSON tensors and the binary tensor data extension; a detection servable also takes encoded
+  images, a BYTES input ``image``, and answers ``boxes``, ``scores`` and ``detections``).
 - ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``GET /`` (web page) and its
   ``/static/`` files.
 
@@ -41,12 +43,15 @@ from ._config import ServableSpec, public_text
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._preprocess import STRATEGIES, InputError, known_transforms, recipe_for, top_k
+from ._tasks import DETECTION_DEFAULTS, DETECTION_STRATEGIES, check_box_geometry, detection_option, detections
 from ._wire import StatusWriter, bind_socket, watch_lifeline
 
 log = logging.getLogger("tinyms.serving.front")
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
+IMAGE_INPUT_NAME = "image"  # v2: encoded image files as a BYTES tensor (detection servables)
+DETECTIONS_OUTPUT_NAME = "detections"  # v2: each image's objects as JSON text, a BYTES tensor
 MODEL_VERSION = "1"
 _STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -97,6 +102,13 @@ class Servable:
         self.transform = meta.get("transform") or ""
         self.recipe = recipe_for(self.transform, self.input_shape, meta.get("mean"), meta.get("std"),
                                  max_image_pixels, recipe=meta.get("recipe"))
+        self.task = meta.get("task", "classification")
+        self.background = bool(meta.get("background", False))
+        self.detection = dict(spec.detection or {})
+        self.classes = int(meta.get("classes", len(self.labels)))
+        self.anchors = meta.get("anchors")
+        if self.task == "detection" and self.recipe is not None:
+            check_box_geometry(self.recipe.recipe.eval, self.input_shape)
         self.batcher = Batcher(spec.name, backend, spec.max_batch_size, spec.max_delay_ms,
                                on_batch=lambda rows, secs: on_batch(spec.name, rows, secs))
 
@@ -118,21 +130,44 @@ class Servable:
                       "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels),
                       "file": self.spec.shown_path, "sha256": self.spec.sha256},
             "inputs": ["image", "tensor"] if self.recipe is not None else ["tensor"],
+            "task": self.task,
             "max_batch_size": self.spec.max_batch_size,
             "max_delay_ms": self.spec.max_delay_ms,
         }
+        if self.task == "detection":
+            item["model"]["background"] = self.background
+            item["detection"] = dict(self.detection)
         if not item["ready"]:
             item["error"] = self.not_ready_reason()
         return item
 
+    @property
+    def v2_images(self):
+        """True when the v2 route takes encoded images (a BYTES input) besides tensors."""
+        return self.task == "detection" and self.recipe is not None
+
     def v2_metadata(self):
-        return {
-            "name": self.name,
-            "versions": [MODEL_VERSION],
-            "platform": self.backend.platform,
-            "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *self.input_shape]}],
-            "outputs": [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1, len(self.labels)]}],
-        }
+        inputs = [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *self.input_shape]}]
+        if self.v2_images:
+            inputs.append({"name": IMAGE_INPUT_NAME, "datatype": "BYTES", "shape": [-1]})
+        if self.task == "detection":
+            outputs = [{"name": "boxes", "datatype": "FP32", "shape": [-1, self.anchors, 4]},
+                       {"name": "scores", "datatype": "FP32", "shape": [-1, self.anchors, self.classes]},
+                       {"name": DETECTIONS_OUTPUT_NAME, "datatype": "BYTES", "shape": [-1]}]
+        else:
+            outputs = [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1, len(self.labels)]}]
+        return {"name": self.name, "versions": [MODEL_VERSION], "platform": self.backend.platform,
+                "inputs": inputs, "outputs": outputs}
+
+    @property
+    def v2_output_names(self):
+        return [out["name"] for out in self.v2_metadata()["outputs"]]
+
+    def detections(self, outputs, options, sizes):
+        """Each image's objects (see ``_tasks.detections``); ``sizes`` None for tensor inputs."""
+        steps = self.recipe.recipe.eval if sizes is not None else None
+        return detections(outputs[0], outputs[1], self.labels, self.background, self.input_shape, options,
+                          steps, sizes)
 
 
 class FrontApp:
@@ -283,71 +318,100 @@ class FrontApp:
     def predict(self, environ, name):
         servable = self._servable(name)
         with servable.batcher.reserve() as submit:
-            rows, batch, strategy = self._parse_predict(environ, servable)
+            rows, batch, options, sizes = self._parse_predict(environ, servable)
             outputs = self._run(servable, rows, submit)
+        if servable.task == "detection":
+            return self._json({"servable": name, "task": servable.task, "batch": batch, **options,
+                               "predictions": servable.detections(outputs, options, sizes)})
+        strategy = options["strategy"]
         return self._json({"servable": name, "strategy": strategy, "batch": batch,
-                           "predictions": top_k(outputs, servable.labels, STRATEGIES[strategy])})
+                           "predictions": top_k(outputs[0], servable.labels, STRATEGIES[strategy])})
 
     def _run(self, servable, rows, submit):
+        """The model's outputs for ``rows``, a tuple of arrays (one per output)."""
         try:
             outputs = submit(rows, self.request_timeout)
         except BackendError as err:
             kind = {503: "ServableUnavailable", 504: "Timeout"}.get(err.status, "InferenceFailed")
             headers = [("Retry-After", "2")] if err.status == 503 else []
             raise HTTPError(err.status, public_text(err.message, self.root), kind, headers) from None
-        if not np.isfinite(outputs).all():
+        outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+        if not all(np.isfinite(out).all() for out in outputs):
             raise HTTPError(500, f"servable {servable.name!r} produced non-finite outputs (NaN or inf) for this "
                                  "input", "InferenceFailed")
         return outputs
 
     def _parse_predict(self, environ, servable):
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        options = {"strategy": (query.get("strategy") or ["TOP1_CLASS"])[0],
-                   "dataset": (query.get("dataset") or [""])[0]}
+        """``(rows, batch, options, sizes)``: sizes are the photos' (height, width), None for tensors."""
+        query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items() if values}
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         body = self._body(environ)
+        sizes = None
         if ctype == _JSON:
             doc = self._json_body(body)
-            strategy = self._options(doc, options, servable)
+            options = self._options(doc, query, servable)
             if "tensor" in doc:
                 rows, batch = self._tensor(doc["tensor"], servable)
             elif "image" in doc:
-                rows, batch = self._image(self._b64(doc["image"], "image"), servable), False
+                (rows, sizes), batch = self._image(self._b64(doc["image"], "image"), servable), False
             else:
                 raise HTTPError(400, "the JSON body needs an 'image' field (base64 of an image file) or a "
                                      "'tensor' field ({shape, dtype, data: base64 of the raw bytes})",
                                 "MissingField")
         elif ctype == "multipart/form-data":
             form, files = self._multipart(environ, body)
-            strategy = self._options(form, options, servable)
+            options = self._options(form, query, servable)
             upload = files.get("file") or files.get("image")
             if upload is None:
                 raise HTTPError(400, "the form needs a file field named 'file' holding the image", "MissingField")
-            rows, batch = self._image(upload, servable), False
+            (rows, sizes), batch = self._image(upload, servable), False
         elif ctype.startswith("image/") or ctype in ("application/octet-stream", ""):
-            strategy = self._options({}, options, servable)
+            options = self._options({}, query, servable)
             if not body:
                 raise HTTPError(400, "the request body is empty; send the bytes of an image file", "MissingField")
-            rows, batch = self._image(body, servable), False
+            (rows, sizes), batch = self._image(body, servable), False
         else:
             raise HTTPError(415, f"Content-Type {_shown(ctype)!r} is not supported; send application/json, "
                                  "multipart/form-data, or the raw bytes of an image (image/png...)",
                             "UnsupportedMediaType")
-        return rows, batch, strategy
+        return rows, batch, options, sizes
 
     @staticmethod
-    def _options(fields, defaults, servable):
-        strategy = fields.get("strategy", defaults["strategy"])
-        dataset = fields.get("dataset", defaults["dataset"]) or ""
-        if not isinstance(strategy, str) or strategy.upper() not in STRATEGIES:
-            raise HTTPError(400, f"unknown strategy {_shown(strategy)!r}; valid strategies are "
-                                 f"{', '.join(STRATEGIES)}", "UnknownStrategy")
+    def _options(fields, query, servable):
+        """The request's options: the body's fields, else the query string's, else the defaults.
+
+        ``strategy`` always; for a detection servable also ``score_threshold``, ``iou_threshold``
+        and ``max_detections`` (defaults from its ``servable.json`` entry).
+        """
+        def given(key, default=None):
+            return fields.get(key, query.get(key, default))
+
+        strategy = given("strategy", "TOP1_CLASS")
+        dataset = given("dataset", "") or ""
+        detecting = servable.task == "detection"
+        valid = DETECTION_STRATEGIES if detecting else tuple(STRATEGIES)
+        if not isinstance(strategy, str) or strategy.upper() not in valid:
+            kind = " for a detection servable" if detecting else ""
+            raise HTTPError(400, f"unknown strategy {_shown(strategy)!r}{kind}; valid strategies are "
+                                 f"{', '.join(valid)}", "UnknownStrategy")
         if not isinstance(dataset, str):
             raise HTTPError(400, "'dataset' must be a string such as \"mnist\"", "InvalidField")
         if dataset and servable.dataset and dataset.lower() != servable.dataset:
             raise HTTPError(400, f"servable {servable.name!r} takes {servable.dataset} inputs, not {_shown(dataset)}; "
                                  "pass the dataset it was trained on, or leave it out", "DatasetMismatch")
-        return strategy.upper()
+        options = {"strategy": strategy.upper()}
+        misplaced = [key for key in DETECTION_DEFAULTS if key in fields or key in query]
+        if misplaced and not detecting:
+            raise HTTPError(400, f"{', '.join(misplaced)} only apply to detection servables; {servable.name!r} is a "
+                                 f"{servable.task} servable", "InvalidOption")
+        if detecting:
+            for key, default in servable.detection.items():
+                value = given(key, default)
+                try:
+                    options[key] = detection_option(key, value)
+                except ValueError as err:
+                    raise HTTPError(400, f"{err}, got {_shown(repr(value))}", "InvalidOption") from None
+        return options
 
     @staticmethod
     def _json_body(body):
@@ -386,13 +450,15 @@ class FrontApp:
         return ({k: form.get(k) for k in form}, {k: files[k].read() for k in files})
 
     def _image(self, data, servable):
+        """``(rows (1, *input_shape), [(height, width)] of the decoded image)``."""
         if servable.recipe is None:
             known = ", ".join(known_transforms())
             raise HTTPError(400, f"servable {servable.name!r} takes tensors only: no image preprocessing is known for "
                                  f"its transform {servable.transform or '(none)'!r} (known: {known}); send a "
                                  "'tensor' instead", "ImageNotSupported")
         try:
-            return servable.recipe(data)[None]
+            row, size = servable.recipe.prepare(data)
+            return row[None], [tuple(int(v) for v in size)]
         except InputError as err:
             raise HTTPError(err.status, err.message, "PayloadTooLarge" if err.status == 413 else "BadImage") from None
 
@@ -454,23 +520,36 @@ class FrontApp:
     def v2_infer(self, environ, name, version=None):
         servable = self._servable(name, version)
         with servable.batcher.reserve() as submit:
-            request, rows, binary_out = self._parse_v2(environ, servable)
+            request, rows, sizes, wanted, options = self._parse_v2(environ, servable)
             outputs = self._run(servable, rows, submit)
-        out = {"name": OUTPUT_NAME, "datatype": "FP32", "shape": list(outputs.shape)}
         reply = {"model_name": name, "model_version": MODEL_VERSION}
         if "id" in request:
             reply["id"] = request["id"]
-        reply["outputs"] = [out]
-        if not binary_out:
-            out["data"] = outputs.reshape(-1).tolist()
+        reply["outputs"], raw = [], []
+        for out_name, binary in wanted:
+            if out_name == DETECTIONS_OUTPUT_NAME:
+                found = servable.detections(outputs, options, sizes)
+                value = [json.dumps(item, separators=(",", ":"), allow_nan=False) for item in found]
+                out = {"name": out_name, "datatype": "BYTES", "shape": [len(value)]}
+                data = b"".join(len(v.encode()).to_bytes(4, "little") + v.encode() for v in value) if binary else value
+            else:
+                array = outputs[servable.v2_output_names.index(out_name)]
+                out = {"name": out_name, "datatype": "FP32", "shape": list(array.shape)}
+                data = np.ascontiguousarray(array, dtype="<f4").tobytes() if binary else array.reshape(-1).tolist()
+            if binary:
+                out["parameters"] = {"binary_data_size": len(data)}
+                raw.append(data)
+            else:
+                out["data"] = data
+            reply["outputs"].append(out)
+        if not raw:
             return self._json(reply)
-        raw = np.ascontiguousarray(outputs, dtype="<f4").tobytes()
-        out["parameters"] = {"binary_data_size": len(raw)}
         head = _json_bytes(reply)
         return 200, [("Content-Type", "application/octet-stream"),
-                     ("Inference-Header-Content-Length", str(len(head)))], head + raw
+                     ("Inference-Header-Content-Length", str(len(head)))], head + b"".join(raw)
 
     def _parse_v2(self, environ, servable):
+        """``(request, rows, sizes, wanted, options)``; ``wanted`` lists (output name, binary) pairs."""
         body = self._body(environ)
         header_len = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
         binary = b""
@@ -486,6 +565,8 @@ class FrontApp:
         request = self._json_body(body)
         if "id" in request and (not isinstance(request["id"], str) or len(request["id"]) > _MAX_ID_CHARS):
             raise HTTPError(400, f"'id' must be a string of at most {_MAX_ID_CHARS} characters", "InvalidField")
+        names = f"inputs named {INPUT_NAME!r} (FP32) and {IMAGE_INPUT_NAME!r} (BYTES), send one" \
+            if servable.v2_images else f"one input named {INPUT_NAME!r}"
         inputs = request.get("inputs")
         if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
             raise HTTPError(400, f"'inputs' must be a list with one tensor named {INPUT_NAME!r} "
@@ -494,9 +575,45 @@ class FrontApp:
         missing = [k for k in ("name", "shape", "datatype") if k not in tensor]
         if missing:
             raise HTTPError(400, f"input tensor lacks {', '.join(missing)}", "MissingField")
-        if tensor["name"] != INPUT_NAME:
-            raise HTTPError(400, f"unknown input {_shown(tensor['name'])!r}; model {servable.name!r} has one input named "
-                                 f"{INPUT_NAME!r}", "UnknownInput")
+        params = tensor.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise HTTPError(400, "input 'parameters' must be an object", "InvalidField")
+        sizes = None
+        if tensor["name"] == IMAGE_INPUT_NAME and servable.v2_images:
+            rows, sizes = self._v2_images(tensor, params, binary, servable)
+        elif tensor["name"] == INPUT_NAME:
+            rows = self._v2_tensor(tensor, params, binary, servable)
+        else:
+            raise HTTPError(400, f"unknown input {_shown(tensor['name'])!r}; model {servable.name!r} has {names}",
+                            "UnknownInput")
+        if not np.isfinite(rows).all():
+            raise HTTPError(400, "the input holds NaN or infinite values; send finite numbers", "InvalidValue")
+        parameters = request.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            parameters = {}
+        binary_out = bool(parameters.get("binary_data_output", False))
+        options = self._options(parameters, {}, servable) if servable.task == "detection" else {}
+        known = servable.v2_output_names
+        outputs = request.get("outputs")
+        if outputs is None:
+            return request, rows, sizes, [(out_name, binary_out) for out_name in known], options
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            raise HTTPError(400, "'outputs' must be a list of {name} objects", "InvalidField")
+        wanted = []
+        for item in outputs:
+            if item.get("name") not in known:
+                has = f"one output named {known[0]!r}" if len(known) == 1 else \
+                    "outputs named " + ", ".join(repr(k) for k in known)
+                raise HTTPError(400, f"unknown output {_shown(item.get('name'))!r}; model {servable.name!r} has {has}",
+                                "UnknownOutput")
+            out_params = item.get("parameters") or {}
+            flag = out_params.get("binary_data", binary_out) if isinstance(out_params, dict) else binary_out
+            wanted.append((item["name"], bool(flag)))
+        return request, rows, sizes, wanted, options
+
+    @staticmethod
+    def _v2_tensor(tensor, params, binary, servable):
+        """The rows of a v2 FP32 tensor input (JSON numbers or the binary extension)."""
         if tensor["datatype"] not in _V2_DTYPES:
             raise HTTPError(400, f"input datatype {_shown(tensor['datatype'])!r} is not supported; model "
                                  f"{servable.name!r} takes FP32", "WrongDtype")
@@ -505,42 +622,62 @@ class FrontApp:
             raise HTTPError(400, f"input shape {shape} does not fit model {servable.name!r}, which takes "
                                  f"[-1, {', '.join(map(str, servable.input_shape))}]", "WrongShape")
         count = math.prod(shape)
-        params = tensor.get("parameters") or {}
-        if not isinstance(params, dict):
-            raise HTTPError(400, "input 'parameters' must be an object", "InvalidField")
         if "binary_data_size" in params:
             size = params["binary_data_size"]
             if not isinstance(size, int) or size != len(binary) or size != 4 * count:
                 raise HTTPError(400, f"binary_data_size {size!r} must equal the {len(binary)} bytes after the JSON "
                                      f"header and the {4 * count} bytes shape {shape} of FP32 needs", "WrongShape")
-            rows = np.frombuffer(binary, dtype="<f4").astype(np.float32).reshape(shape)
+            return np.frombuffer(binary, dtype="<f4").astype(np.float32).reshape(shape)
+        if "data" not in tensor:
+            raise HTTPError(400, "input tensor lacks 'data'", "MissingField")
+        try:
+            rows = np.asarray(tensor["data"], dtype=np.float32)
+        except (TypeError, ValueError, OverflowError):
+            raise HTTPError(400, "input 'data' must be a flat or nested list of numbers", "InvalidValue") from None
+        if rows.size != count:
+            raise HTTPError(400, f"input 'data' holds {rows.size} values but shape {shape} needs {count}",
+                            "WrongShape")
+        return rows.reshape(shape)
+
+    def _v2_images(self, tensor, params, binary, servable):
+        """``(rows, sizes)`` of a v2 BYTES input of encoded images (base64 text in JSON, raw when binary)."""
+        if tensor["datatype"] != "BYTES":
+            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} takes BYTES (encoded image files), not "
+                                 f"{_shown(tensor['datatype'])!r}", "WrongDtype")
+        shape = _shape(tensor["shape"], "input shape")
+        if len(shape) != 1 or shape[0] < 1:
+            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} must have shape [N], one element per image file, "
+                                 f"got {shape}", "WrongShape")
+        if "binary_data_size" in params:
+            if params["binary_data_size"] != len(binary):
+                raise HTTPError(400, f"binary_data_size {_shown(repr(params['binary_data_size']))} must equal the "
+                                     f"{len(binary)} bytes after the JSON header", "WrongShape")
+            files = _length_prefixed(binary)
         else:
-            if "data" not in tensor:
-                raise HTTPError(400, "input tensor lacks 'data'", "MissingField")
-            try:
-                rows = np.asarray(tensor["data"], dtype=np.float32)
-            except (TypeError, ValueError, OverflowError):
-                raise HTTPError(400, "input 'data' must be a flat or nested list of numbers", "InvalidValue") from None
-            if rows.size != count:
-                raise HTTPError(400, f"input 'data' holds {rows.size} values but shape {shape} needs {count}",
-                                "WrongShape")
-            rows = rows.reshape(shape)
-        if not np.isfinite(rows).all():
-            raise HTTPError(400, "the input holds NaN or infinite values; send finite numbers", "InvalidValue")
-        binary_out = bool((request.get("parameters") or {}).get("binary_data_output", False)) \
-            if isinstance(request.get("parameters") or {}, dict) else False
-        outputs = request.get("outputs")
-        if outputs is not None:
-            if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
-                raise HTTPError(400, "'outputs' must be a list of {name} objects", "InvalidField")
-            for wanted in outputs:
-                if wanted.get("name") != OUTPUT_NAME:
-                    raise HTTPError(400, f"unknown output {_shown(wanted.get('name'))!r}; model {servable.name!r} has one "
-                                         f"output named {OUTPUT_NAME!r}", "UnknownOutput")
-                out_params = wanted.get("parameters") or {}
-                if isinstance(out_params, dict) and "binary_data" in out_params:
-                    binary_out = bool(out_params["binary_data"])
-        return request, rows, binary_out
+            data = tensor.get("data")
+            if not isinstance(data, list):
+                raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} needs 'data': a list of base64 strings, one "
+                                     "image file each", "MissingField")
+            files = [self._b64(item, f"{IMAGE_INPUT_NAME}.data") for item in data]
+        if len(files) != shape[0]:
+            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} holds {len(files)} image(s) but its shape says "
+                                 f"{shape[0]}", "WrongShape")
+        prepared = [self._image(item, servable) for item in files]
+        return np.concatenate([rows for rows, _ in prepared]), [size[0] for _, size in prepared]
+
+
+def _length_prefixed(raw):
+    """The elements of a binary BYTES tensor: each a 4-byte little-endian length, then its bytes."""
+    items, at = [], 0
+    while at < len(raw):
+        if at + 4 > len(raw):
+            raise HTTPError(400, "the binary BYTES tensor ends inside an element's 4-byte length", "WrongShape")
+        size = int.from_bytes(raw[at:at + 4], "little")
+        if at + 4 + size > len(raw):
+            raise HTTPError(400, "a binary BYTES element is longer than the data sent", "WrongShape")
+        items.append(raw[at + 4:at + 4 + size])
+        at += 4 + size
+    return items
 
 
 def _shape(value, what):

@@ -1,4 +1,9 @@
-"""The OpenAPI 3.1 description of the serving routes, served at ``GET /openapi.json``."""
+"""The OpenAPI 3.1 description of the serving routes, served at ``GET /openapi.json``.
+
+A servable's task (``GET /servables/{name}``: ``task``) decides what its predictions are: a
+classifier's classes (``ClassificationResponse``) or a detector's objects, boxes in pixels of
+the image sent (``DetectionResponse``).
+"""
 
 import copy
 
@@ -38,8 +43,19 @@ _SCHEMAS = {
         "properties": {
             "image": {"type": "string", "contentEncoding": "base64", "description": "An encoded image file."},
             "tensor": {"$ref": "#/components/schemas/Tensor"},
-            "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS"], "default": "TOP1_CLASS"},
+            "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES"], "default": "TOP1_CLASS",
+                         "description": "Classification: TOP1_CLASS or TOP5_CLASS. Detection: TOP1_CLASS (each box "
+                                        "named by its best class) or ALL_CLASSES (a box once per class above the "
+                                        "score threshold)."},
             "dataset": {"type": "string", "description": "Optional check: the dataset the servable must fit."},
+            "score_threshold": {"type": "number", "minimum": 0, "maximum": 1,
+                                "description": "Detection only: the lowest score kept (default: the servable's, "
+                                               "GET /servables/{name} detection.score_threshold)."},
+            "iou_threshold": {"type": "number", "minimum": 0, "maximum": 1,
+                              "description": "Detection only: a box overlapping a better box of its class more "
+                                             "than this (IoU) is dropped."},
+            "max_detections": {"type": "integer", "minimum": 1, "maximum": 1000,
+                               "description": "Detection only: most objects per image."},
         },
         "oneOf": [{"required": ["image"]}, {"required": ["tensor"]}],
     },
@@ -52,10 +68,48 @@ _SCHEMAS = {
         "properties": {"label": {"type": "string"}, "score": {"type": "number"}, "index": {"type": "integer"},
                        "top": {"type": "array", "items": {"$ref": "#/components/schemas/ClassScore"}}},
     },
-    "PredictResponse": {
+    "ClassificationResponse": {
         "type": "object",
-        "properties": {"servable": {"type": "string"}, "strategy": {"type": "string"},
+        "properties": {"servable": {"type": "string"}, "strategy": {"type": "string"}, "batch": {"type": "boolean"},
                        "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}},
+    },
+    "Detection": {
+        "type": "object", "required": ["box", "label", "label_id", "score"],
+        "properties": {
+            "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                    "description": "[xmin, ymin, xmax, ymax] in pixels of the image sent (for a tensor: of the "
+                                   "network input), clipped to it; x to the right, y down from the top-left corner."},
+            "label": {"type": "string", "description": "The object's class name."},
+            "label_id": {"type": "integer", "description": "Its 0-based index in the servable's labels."},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    },
+    "ImageDetections": {
+        "type": "object", "required": ["image_size", "detections"],
+        "properties": {
+            "image_size": {"type": "object", "description": "The image's size in pixels (EXIF orientation "
+                           "applied): the space of the boxes.",
+                           "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},
+            "detections": {"type": "array", "items": {"$ref": "#/components/schemas/Detection"},
+                           "description": "The objects found, best score first."},
+        },
+    },
+    "DetectionResponse": {
+        "type": "object",
+        "properties": {
+            "servable": {"type": "string"}, "task": {"type": "string", "const": "detection"},
+            "batch": {"type": "boolean"}, "strategy": {"type": "string"},
+            "score_threshold": {"type": "number"}, "iou_threshold": {"type": "number"},
+            "max_detections": {"type": "integer"},
+            "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/ImageDetections"},
+                            "description": "One entry per image (per row of a batch tensor)."},
+        },
+    },
+    "PredictResponse": {
+        "oneOf": [{"$ref": "#/components/schemas/ClassificationResponse"},
+                  {"$ref": "#/components/schemas/DetectionResponse"}],
+        "description": "A classification servable's classes, or a detection servable's objects (task "
+                       "\"detection\").",
     },
     "Servable": {
         "type": "object",
@@ -65,8 +119,13 @@ _SCHEMAS = {
                       "to load, or its model process is down or not answering."},
             "model": {"type": "object", "description": "name, format, platform, class_num, input_shape, dataset, "
                       "transform, labels; file (relative to the serving folder) and sha256 (the digest it was "
-                      "checked against, null when servable.json records none)."},
+                      "checked against, null when servable.json records none). A detection servable's labels and "
+                      "class_num count the object classes (no background); background says whether the network "
+                      "scores a background column first."},
             "inputs": {"type": "array", "items": {"type": "string"}},
+            "task": {"type": "string", "enum": ["classification", "detection"]},
+            "detection": {"type": "object", "description": "Detection servables: the defaults of score_threshold, "
+                          "iou_threshold and max_detections."},
             "max_batch_size": {"type": "integer"}, "max_delay_ms": {"type": "number"},
         },
     },
@@ -118,15 +177,28 @@ _PREDICT_BODY = {
         "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}},
         "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},
-            "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS"]},
-            "dataset": {"type": "string"}}}},
+            "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES"]},
+            "dataset": {"type": "string"},
+            "score_threshold": {"type": "number"}, "iou_threshold": {"type": "number"},
+            "max_detections": {"type": "integer"}}}},
         "image/*": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     },
 }
 _STRATEGY_QUERY = {"name": "strategy", "in": "query", "required": False,
-                   "schema": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS"]},
+                   "schema": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES"]},
                    "description": "Used when the body does not say (raw image bodies)."}
+_DETECTION_QUERY = [
+    {"name": "score_threshold", "in": "query", "required": False,
+     "schema": {"type": "number", "minimum": 0, "maximum": 1},
+     "description": "Detection servables: the lowest score kept (400 outside 0..1)."},
+    {"name": "iou_threshold", "in": "query", "required": False,
+     "schema": {"type": "number", "minimum": 0, "maximum": 1},
+     "description": "Detection servables: non-maximum suppression's overlap limit (400 outside 0..1)."},
+    {"name": "max_detections", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+     "description": "Detection servables: most objects per image (400 outside 1..1000)."},
+]
 
 
 def _model_paths(prefix, params):
@@ -139,6 +211,14 @@ def _model_paths(prefix, params):
                                     "responses": {"200": {"description": "Ready"}, **_errors(404, 503)}}},
         prefix + "/infer": {"post": {
             "summary": "Run the model on FP32 tensors (JSON data or the binary tensor data extension).",
+            "description": "Classification servables: input 'input' (FP32), output 'logits'. Detection servables "
+                           "take 'input' (FP32, preprocessed) or 'image' (BYTES, shape [N]: encoded image files, "
+                           "base64 strings in JSON, 4-byte little-endian length + bytes per element in binary) "
+                           "and have outputs 'boxes' (FP32 [N, anchors, 4]: [ymin, xmin, ymax, xmax] in 0..1 "
+                           "of the network input), 'scores' (FP32 [N, anchors, classes]) and 'detections' "
+                           "(BYTES [N]: per image, the JSON text of an ImageDetections object, boxes in pixels "
+                           "of the image sent); without 'outputs' all three are returned. Request parameters "
+                           "score_threshold, iou_threshold, max_detections and strategy tune 'detections'.",
             "tags": ["KServe v2"], "parameters": params,
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/V2InferRequest"}},
@@ -152,15 +232,18 @@ def _model_paths(prefix, params):
 
 
 _PATHS = {
-    "/": {"get": {"summary": "Web page: pick, drop or draw an image and see the top-5 classes.", "tags": ["Pages"],
+    "/": {"get": {"summary": "Web page: pick, drop or draw an image and see the top-5 classes, or the objects "
+                             "a detector finds framed over the photo.", "tags": ["Pages"],
                   "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
     "/servables": {"get": {"summary": "List the servables, with problems found in servable.json.",
                            "tags": ["TinyMS"], "responses": {"200": _json("#/components/schemas/ServableList")}}},
     "/servables/{name}": {
         "get": {"summary": "Describe one servable.", "tags": ["TinyMS"], "parameters": [_NAME],
                 "responses": {"200": _json("#/components/schemas/Servable"), **_errors(404, 503)}},
-        "post": {"summary": "Predict the classes of an image or a preprocessed tensor.", "tags": ["TinyMS"],
-                 "parameters": [_NAME, _STRATEGY_QUERY], "requestBody": _PREDICT_BODY,
+        "post": {"summary": "Predict the classes of an image or a preprocessed tensor, or (detection servables) "
+                            "the objects in it: boxes in pixels of the image sent, labels and scores.",
+                 "tags": ["TinyMS"],
+                 "parameters": [_NAME, _STRATEGY_QUERY, *_DETECTION_QUERY], "requestBody": _PREDICT_BODY,
                  "responses": {"200": _json("#/components/schemas/PredictResponse"),
                                **_errors(400, 404, 405, 413, 415, 500, 503, 504)}},
     },

@@ -76,7 +76,20 @@ class ImageRecipe:
         Raises:
             InputError: the bytes are not a decodable image (400) or it is too large (413).
         """
-        return np.asarray(_np_engine.run(self.recipe.eval, self.decode(data)), np.float32)
+        return self.prepare(data)[0]
+
+    def prepare(self, data):
+        """Decode and preprocess one encoded image; also return the decoded image's size.
+
+        Returns:
+            tuple: (float32 network input, (height, width) of the decoded image, EXIF
+            orientation applied), the size boxes are mapped back to.
+
+        Raises:
+            InputError: the bytes are not a decodable image (400) or it is too large (413).
+        """
+        image = self.decode(data)
+        return np.asarray(_np_engine.run(self.recipe.eval, image), np.float32), image.shape[:2]
 
 
 def recipe_for(transform, input_shape, mean=None, std=None, max_pixels=4096 * 4096, recipe=None):

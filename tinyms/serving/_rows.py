@@ -3,13 +3,15 @@
 - :func:`run_padded` runs a batch through a model that only takes some batch sizes (an ONNX
   file exported with a fixed batch, a MindSpore network compiled for a few sizes), in chunks
   padded with zero rows.
+- :func:`take_rows` slices rows out of one model output or a tuple of them (a detector's
+  boxes and scores).
 - :func:`class_labels` picks a servable's class names: the ones given in ``servable.json``,
   else the zoo's, else ``"0"`` .. ``"n-1"``.
 """
 
 import numpy as np
 
-__all__ = ["run_padded", "class_labels"]
+__all__ = ["run_padded", "take_rows", "class_labels"]
 
 
 def run_padded(run, batch, sizes):
@@ -19,12 +21,14 @@ def run_padded(run, batch, sizes):
     size that fits it; the padding rows' outputs are dropped.
 
     Args:
-        run (callable): ``run(chunk) -> outputs`` with one output row per input row.
+        run (callable): ``run(chunk) -> outputs`` with one output row per input row: an array,
+            or a tuple of arrays for a model with several outputs.
         batch (numpy.ndarray): (N, ...) float32 rows, N >= 1.
         sizes (sequence of int): the batch sizes ``run`` accepts, ascending.
 
     Returns:
-        numpy.ndarray: (N, ...) float32 outputs, contiguous.
+        numpy.ndarray or tuple: (N, ...) float32 outputs, contiguous (a tuple of them when
+        ``run`` returns a tuple).
 
     Example:
         >>> run_padded(lambda x: x * 2, np.ones((3, 2), np.float32), [1, 2, 4]).shape
@@ -40,9 +44,22 @@ def run_padded(run, batch, sizes):
             padded = np.zeros((size,) + chunk.shape[1:], np.float32)
             padded[:rows] = chunk
             chunk = padded
-        outputs.append(np.asarray(run(chunk))[:rows])
-    out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+        outputs.append(take_rows(run(chunk), 0, rows))
+    if isinstance(outputs[0], tuple):
+        return tuple(_joined([chunk[i] for chunk in outputs]) for i in range(len(outputs[0])))
+    return _joined(outputs)
+
+
+def _joined(parts):
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def take_rows(outputs, start, stop):
+    """Rows ``start:stop`` of a model's output, or of each output in a tuple (list) of them."""
+    if isinstance(outputs, (tuple, list)):
+        return tuple(np.asarray(out)[start:stop] for out in outputs)
+    return np.asarray(outputs)[start:stop]
 
 
 def class_labels(classes, given=None, fallback=None):

@@ -6,6 +6,7 @@ import os
 from .._fileio import atomic_path, locked, sha256_of, sweep_stale_temps, write_json_atomic
 from .._text import first_line as _first_line
 from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
+from ._tasks import OUTPUT_NAMES, TASKS, check_box_geometry, check_detection_settings
 from .errors import ServableConfigError
 
 __all__ = ["write_servable"]
@@ -13,19 +14,41 @@ __all__ = ["write_servable"]
 log = logging.getLogger("tinyms.serving")
 
 
-def _export_onnx(net, input_shape, tmp):
-    """Export ONNX through tinyms.model's one export path (dynamic batch when it verifies)."""
+def _export_onnx(net, input_shape, tmp, output_names=None):
+    """Export ONNX through tinyms.model's one export path (dynamic batch when it verifies).
+
+    With ``output_names`` the graph's outputs get those names, in order (MindSpore names them
+    after internal nodes, e.g. ``"19-Default/Concat-op0"``).
+    """
     import numpy as np
     import mindspore as ms
 
     from ..model._export import export_network
 
     export_network(net, ms.Tensor(np.zeros((1, *input_shape), np.float32)), tmp, "ONNX")
+    if output_names:
+        _name_onnx_outputs(tmp, output_names)
+
+
+def _name_onnx_outputs(path, names):
+    """Rename the first ``len(names)`` graph outputs of the ONNX file at ``path``."""
+    import onnx
+
+    model = onnx.load(path)
+    renamed = {out.name: new for out, new in zip(model.graph.output, names)}
+    for node in model.graph.node:
+        for field in (node.input, node.output):
+            for i, value in enumerate(field):
+                field[i] = renamed.get(value, value)
+    for value in list(model.graph.output) + list(model.graph.value_info):
+        value.name = renamed.get(value.name, value.name)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
 
 
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,
                    model_name=None, input_shape=None, labels=None, transform=None, max_batch_size=16,
-                   max_delay_ms=2.0):
+                   max_delay_ms=2.0, score_threshold=None, iou_threshold=None, max_detections=None):
     """Save a network as a servable: its weights and its entry in ``servable.json``.
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
@@ -34,6 +57,16 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     changed. Checkpoints also carry MindSpore's CRC trailer. Every file is written under a
     temporary name, fsync'ed and renamed into place, and concurrent writers of the same
     ``servable.json`` are serialised, so a server never reads a half-written file.
+
+    The entry records the network's task (``tinyms.model.tasks.task_of(net).name``). A
+    detection network (its ``default_cfg.task`` is ``"detection"``: it returns ``(boxes,
+    scores)``) becomes a servable that answers with each image's objects in pixels of the photo
+    sent: the entry holds the object names (``labels``, no background), whether score column 0
+    is the background (``background``, SSD's convention), the evaluation recipe (it must
+    ``resize`` or ``letterbox``, so that boxes map back onto the photo) and the answers'
+    defaults (``detection``: score and IoU thresholds, most objects per image). Its ONNX file
+    has two outputs, ``boxes`` and ``scores``; a network MindSpore cannot export to ONNX is
+    served from its checkpoint (or MindIR).
 
     Args:
         serving_path (str): the serving directory (created if missing), e.g. the default
@@ -46,7 +79,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             the entry records as ``model.build_args``, so that a checkpoint servable rebuilds
             the same network.
         description (str): free text shown by ``list_servables()``.
-        class_num (int): number of classes; default: the network's.
+        class_num (int): number of classes (for a detector: score columns, the background
+            included when it has one); default: the network's.
         formats (sequence of str): weights to write, among ``"ckpt"``, ``"onnx"``, ``"mindir"``.
             The first one is what the server runs (``"onnx"`` runs on onnxruntime without
             MindSpore). A later format that cannot be exported is skipped with a warning.
@@ -58,14 +92,20 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             model. Default: the network config's recipe (e.g. ``mnist_transform``'s for lenet5).
         max_batch_size (int): rows per model call when batching requests (1 = no batching).
         max_delay_ms (float): longest wait for a batch to fill.
+        score_threshold (float): detection only: the lowest score an answer keeps, 0..1
+            (default 0.3); requests may ask for another.
+        iou_threshold (float): detection only: boxes of one class overlapping a better one more
+            than this are dropped (default 0.5).
+        max_detections (int): detection only: most objects per image, 1..1000 (default 100).
 
     Returns:
         dict: the ``servable.json`` entry written.
 
     Raises:
         ServableConfigError: a name, format or setting is invalid, the existing
-            ``servable.json`` is broken (it is left untouched), or a checkpoint is asked for of
-            a network built with arguments JSON cannot record.
+            ``servable.json`` is broken (it is left untouched), a checkpoint is asked for of
+            a network built with arguments JSON cannot record, the network's task is not one
+            serving knows, or a detector's labels or recipe do not fit it.
         tinyms.errors.ExportError: the first format cannot be exported.
 
     Example:
@@ -84,6 +124,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     from ..model._checkpoint import network_metadata, save_checkpoint
     from ..model._export import export_network
     from ..model.registry import network_description
+    from ..model.tasks import task_of
 
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ServableConfigError(f"servable name {name!r} must be 1-64 letters, digits, '_', '.' or '-', "
@@ -107,6 +148,15 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if not input_shape:
         raise ServableConfigError("pass input_shape= (one sample's shape, e.g. (1, 32, 32)): the network "
                                   "has no default_cfg to read it from")
+    task = task_of(net).name
+    if task not in TASKS:
+        raise ServableConfigError(f"{model_name or type(net).__name__} is a {task} network; servables serve "
+                                  f"{' and '.join(TASKS)} networks")
+    settings = {key: value for key, value in (("score_threshold", score_threshold), ("iou_threshold", iou_threshold),
+                                              ("max_detections", max_detections)) if value is not None}
+    if settings and task != "detection":
+        raise ServableConfigError(f"{', '.join(settings)} only apply to detection networks; "
+                                  f"{model_name or type(net).__name__} is a {task} network")
     recipe = _recipe_of(transform, cfg, input_shape)
     if labels is None and getattr(transform, "labels", None):
         labels = transform.labels
@@ -115,21 +165,19 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         labels = tuple(str(lab) for lab in labels)
     elif cfg is not None:
         labels = cfg.labels  # the zoo's labels; replaced by "0".."n-1" below if the class count differs
+    background = False
+    if task == "detection":
+        class_num, labels, background, settings = _detection_fields(net, cfg, class_num, labels, given_labels,
+                                                                    input_shape, recipe, settings)
     class_num = class_num or getattr(net, "class_num", None) or (len(labels) if labels is not None else None)
     if class_num is None:  # ask the network itself, in inference mode
-        import numpy as np
-        was_training = net.training
-        net.set_train(False)
-        try:
-            class_num = int(net(ms.Tensor(np.zeros((1, *input_shape), np.float32))).shape[-1])
-        finally:
-            net.set_train(was_training)
+        class_num = int(_probe(net, input_shape)[0].shape[-1])
     build_args = _build_args(net, model_name, formats, class_num, network_description)
-    if labels is not None and len(labels) != class_num:
+    if labels is not None and len(labels) != class_num - background:
         if given_labels:
             raise ServableConfigError(f"labels has {len(labels)} names but the network has {class_num} classes; "
                                       "give one label per class")
-        labels = tuple(str(i) for i in range(class_num))
+        labels = tuple(str(i) for i in range(class_num - background))
 
     folder = os.path.join(os.path.abspath(os.path.expanduser(os.fspath(serving_path))), name)
     os.makedirs(folder, exist_ok=True)
@@ -147,7 +195,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
                 else:
                     with atomic_path(final, suffix=FORMATS[fmt]) as tmp:
                         if fmt == "onnx":
-                            _export_onnx(net, input_shape, tmp)
+                            _export_onnx(net, input_shape, tmp, OUTPUT_NAMES[task] if task == "detection" else None)
                         else:
                             export_network(net, ms.Tensor(shape=[None, *input_shape], dtype=ms.float32), tmp,
                                            "MINDIR")
@@ -163,7 +211,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         net.set_train(was_training)
 
     model = {"name": model_name, "format": formats[0], "class_num": class_num, "files": files,
-             "sha256": digests, "input_shape": list(input_shape)}
+             "sha256": digests, "input_shape": list(input_shape), "task": task}
+    if task == "detection":
+        model.update(background=background, detection=settings)
     if build_args is not None:
         model["build_args"] = build_args
     if labels is not None:
@@ -210,6 +260,63 @@ def _build_args(net, model_name, formats, class_num, describe):
         raise ServableConfigError(f"class_num={class_num} but the network was built with "
                                   f"class_num={args['class_num']}; leave class_num out (it is the network's)")
     return args
+
+
+def _probe(net, input_shape):
+    """The network's outputs (a tuple of numpy arrays) on one zero input, in inference mode."""
+    import numpy as np
+    import mindspore as ms
+
+    was_training = net.training
+    net.set_train(False)
+    try:
+        out = net(ms.Tensor(np.zeros((1, *input_shape), np.float32)))
+    finally:
+        net.set_train(was_training)
+    return tuple(o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,)))
+
+
+def _detection_fields(net, cfg, class_num, labels, given_labels, input_shape, recipe, settings):
+    """``(class_num, labels, background, settings)`` of a detection servable, checked.
+
+    ``class_num`` is what the network scores: its ``class_num`` (the background's column too),
+    else what its output shows. A ``class_num`` given that counts the object classes only
+    (``tinyms train`` passes the dataset's) is taken as naming the same network. ``background``
+    comes from the network's config, else from the labels given (one name fewer than the
+    columns).
+    """
+    columns = getattr(net, "class_num", None) or class_num
+    if columns is None:  # ask the network itself
+        outputs = _probe(net, input_shape)
+        if len(outputs) < 2 or outputs[1].ndim != 3:
+            raise ServableConfigError(f"a detection network returns (boxes, scores) with scores (batch, anchors, "
+                                      f"classes); {type(net).__name__} returns shapes "
+                                      f"{[o.shape for o in outputs]}")
+        columns = int(outputs[1].shape[-1])
+    if cfg is not None:
+        background = bool(getattr(cfg, "background", False))
+    else:
+        background = bool(getattr(net, "background", given_labels and len(labels) == columns - 1))
+    if class_num is not None and class_num != columns and not (background and class_num == columns - 1):
+        extra = " (the background first)" if background else ""
+        raise ServableConfigError(f"class_num={class_num} does not fit the network, which scores {columns} "
+                                  f"classes{extra}; leave class_num out")
+    class_num = columns
+    if given_labels and len(labels) != class_num - int(background):
+        extra = ", and column 0 is the background" if background else ""
+        raise ServableConfigError(f"labels has {len(labels)} names but the network scores {class_num} classes"
+                                  f"{extra}; give one name per object class (no background)")
+    if recipe is not None:
+        try:
+            check_box_geometry(recipe.eval, input_shape)
+        except ValueError as err:
+            raise ServableConfigError(f"transform: a detection servable maps boxes back onto the photo, so its "
+                                      f"evaluation steps must resize or letterbox: {err}") from None
+    try:
+        settings = check_detection_settings(settings)
+    except ValueError as err:
+        raise ServableConfigError(str(err)) from None
+    return class_num, labels, background, settings
 
 
 def _recipe_of(transform, cfg, input_shape):

@@ -7,12 +7,75 @@ import json
 import os
 import socket
 import threading
+import typing
 
 from .errors import ClientError, ServerError, ServerNotRunning
 
-__all__ = ["Client", "predict", "list_servables"]
+__all__ = ["Client", "Detection", "Detections", "predict", "list_servables"]
 
-_STRATEGIES = ("TOP1_CLASS", "TOP5_CLASS")
+_STRATEGIES = ("TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES")
+_DETECTION_OPTIONS = ("score_threshold", "iou_threshold", "max_detections")
+
+
+class Detection(typing.NamedTuple):
+    """One object a detection servable found.
+
+    Attributes:
+        box (tuple): (xmin, ymin, xmax, ymax) in pixels of the image sent.
+        label (str): the object's class name.
+        label_id (int): its 0-based index among the servable's labels.
+        score (float): the network's score, 0..1.
+    """
+
+    box: tuple
+    label: str
+    label_id: int
+    score: float
+
+
+class Detections(list):
+    """The objects a detection servable found in one image: a list of :class:`Detection`, best first.
+
+    Args:
+        objects (iterable of Detection): the objects.
+        width, height (int): the size in pixels of the image the boxes are in.
+
+    Example:
+        >>> from tinyms.serving import Detection, Detections
+        >>> found = Detections([Detection((10.0, 20.0, 50.0, 60.0), "dog", 11, 0.91)], width=500, height=375)
+        >>> print(found)
+        1 object in a 500x375 image: dog 91.0% at (10, 20, 50, 60)
+        >>> [d.label for d in found], found.to_dict()["image_size"]
+        (['dog'], {'width': 500, 'height': 375})
+    """
+
+    def __init__(self, objects=(), width=0, height=0):
+        super().__init__(objects)
+        self.width = int(width)
+        self.height = int(height)
+
+    @classmethod
+    def from_dict(cls, item):
+        """Build from the server's JSON form: ``{"image_size": {...}, "detections": [...]}``."""
+        size = item.get("image_size") or {}
+        return cls((Detection(tuple(float(v) for v in d["box"]), str(d["label"]), int(d["label_id"]),
+                              float(d["score"])) for d in item.get("detections", [])),
+                   width=size.get("width", 0), height=size.get("height", 0))
+
+    def to_dict(self):
+        """The server's JSON form of these objects."""
+        return {"image_size": {"width": self.width, "height": self.height},
+                "detections": [{"box": list(d.box), "label": d.label, "label_id": d.label_id, "score": d.score}
+                               for d in self]}
+
+    def __str__(self):
+        head = f"{len(self)} object{'' if len(self) == 1 else 's'} in a {self.width}x{self.height} image"
+        found = ", ".join(f"{d.label} {d.score * 100:.1f}% at ({', '.join(f'{v:.0f}' for v in d.box)})"
+                          for d in self)
+        return f"{head}: {found}" if found else head
+
+    def __repr__(self):
+        return f"Detections({list.__repr__(self)}, width={self.width}, height={self.height})"
 
 
 class Client:
@@ -161,8 +224,9 @@ class Client:
         """
         return self._json("GET", f"/v2/models/{servable_name}")
 
-    def predict(self, data, servable_name, dataset_name=None, strategy="TOP1_CLASS"):
-        """Classify an image (or a preprocessed tensor) with a servable.
+    def predict(self, data, servable_name, dataset_name=None, strategy="TOP1_CLASS", *, score_threshold=None,
+                iou_threshold=None, max_detections=None):
+        """Classify an image (or a preprocessed tensor) with a servable, or find the objects in it.
 
         Args:
             data: the input. An image: a file path (str or pathlib.Path), the bytes of an image
@@ -170,37 +234,50 @@ class Client:
                 float32 tensor shaped like one sample (e.g. (1, 32, 32)) or a batch (N, 1, 32, 32).
             servable_name (str): which servable, e.g. ``"lenet5"``.
             dataset_name (str): optional check that the servable fits this dataset (``"mnist"``).
-            strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``.
+            strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``; for a detection
+                servable ``"TOP1_CLASS"`` (each box named by its best class) or ``"ALL_CLASSES"``.
+            score_threshold (float): detection only: the lowest score kept, 0..1 (default: the
+                servable's, e.g. 0.3).
+            iou_threshold (float): detection only: non-maximum suppression's overlap limit.
+            max_detections (int): detection only: most objects per image, 1..1000.
 
         Returns:
             tinyms.vision.Prediction: for one image or sample, with ``label``, ``score``,
             ``labels``, ``scores``, ``indices``. For a batch tensor, a
-            ``tinyms.vision.Predictions`` list with one entry per row.
+            ``tinyms.vision.Predictions`` list with one entry per row. A detection servable
+            returns :class:`Detections` (boxes in pixels of the image sent), a list of them for
+            a batch tensor.
 
         Raises:
             FileNotFoundError: ``data`` is a path to a file that does not exist.
             TypeError: ``data`` is of an unsupported type.
             ValueError: ``strategy`` is unknown.
             ClientError: the server rejected the input (HTTP 4xx, e.g. unknown servable 404,
-                image too large 413).
+                image too large 413, a threshold out of range 400).
 
         Example:
             >>> pred = Client().predict("7.png", "lenet5", "mnist")    # doctest: +SKIP
             >>> pred.label, round(pred.score, 3)                       # doctest: +SKIP
             ('7', 0.998)
+            >>> found = Client().predict("street.jpg", "ssd", score_threshold=0.5)   # doctest: +SKIP
+            >>> [(d.label, round(d.score, 2)) for d in found]                        # doctest: +SKIP
+            [('car', 0.91), ('person', 0.64)]
         """
         if not isinstance(strategy, str) or strategy.upper() not in _STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(_STRATEGIES)}")
         payload = {"strategy": strategy.upper()}
         if dataset_name:
             payload["dataset"] = str(dataset_name)
+        for key, value in zip(_DETECTION_OPTIONS, (score_threshold, iou_threshold, max_detections)):
+            if value is not None:
+                payload[key] = value
         kind, value = _encode_input(data)
         payload[kind] = value
         reply = self._json("POST", f"/servables/{servable_name}", payload)
         return _predictions(reply)
 
     def infer(self, servable_name, array, binary=True):
-        """Run a servable on a float32 batch with the Open Inference Protocol; returns its logits.
+        """Run a servable on a float32 batch with the Open Inference Protocol; returns its outputs.
 
         Args:
             servable_name (str): the servable.
@@ -209,7 +286,10 @@ class Client:
                 extension) instead of JSON number lists. Default True.
 
         Returns:
-            numpy.ndarray: float32 outputs of shape (N, classes).
+            numpy.ndarray or dict: a classifier's float32 logits of shape (N, classes). For a
+            servable with several outputs, a dict by output name: a detector's ``boxes`` (N, A,
+            4) and ``scores`` (N, A, C) as the network computed them, and ``detections``, one
+            :class:`Detections` per row (boxes in pixels of the network input).
 
         Example:
             >>> Client().infer("lenet5", np.zeros((2, 1, 32, 32))).shape    # doctest: +SKIP
@@ -219,20 +299,26 @@ class Client:
 
         arr = np.ascontiguousarray(array, dtype="<f4")
         tensor = {"name": "input", "shape": list(arr.shape), "datatype": "FP32"}
+        path = f"/v2/models/{servable_name}/infer"
         if not binary:
             tensor["data"] = arr.reshape(-1).tolist()
-            reply = self._json("POST", f"/v2/models/{servable_name}/infer", {"inputs": [tensor]})
-            out = reply["outputs"][0]
-            return np.asarray(out["data"], dtype=np.float32).reshape(out["shape"])
-        raw = arr.tobytes()
-        tensor["parameters"] = {"binary_data_size": len(raw)}
-        head = json.dumps({"inputs": [tensor], "outputs": [{"name": "logits", "parameters": {"binary_data": True}}]})
-        head = head.encode("utf-8")
-        headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(head))}
-        resp_headers, data = self._call("POST", f"/v2/models/{servable_name}/infer", head + raw, headers)
-        size = int({k.lower(): v for k, v in resp_headers.items()}["inference-header-content-length"])
-        out = json.loads(data[:size].decode("utf-8"))["outputs"][0]
-        return np.frombuffer(data[size:], dtype="<f4").reshape(out["shape"]).astype(np.float32)
+            outputs, rest = self._json("POST", path, {"inputs": [tensor]})["outputs"], b""
+        else:
+            raw = arr.tobytes()
+            tensor["parameters"] = {"binary_data_size": len(raw)}
+            head = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode("utf-8")
+            headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(head))}
+            resp_headers, data = self._call("POST", path, head + raw, headers)
+            size = int({k.lower(): v for k, v in resp_headers.items()}["inference-header-content-length"])
+            outputs, rest = json.loads(data[:size].decode("utf-8"))["outputs"], data[size:]
+        values = {}
+        for out in outputs:
+            chunk = None
+            if "binary_data_size" in (out.get("parameters") or {}):
+                size = int(out["parameters"]["binary_data_size"])
+                chunk, rest = rest[:size], rest[size:]
+            values[out["name"]] = _output_value(out, chunk)
+        return next(iter(values.values())) if len(values) == 1 else values
 
     def __repr__(self):
         return f"Client({self.url})"
@@ -291,9 +377,32 @@ def _png(image):
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _output_value(out, chunk):
+    """One v2 output as Python values: FP32 -> float32 array; BYTES -> text (detections -> Detections)."""
+    import numpy as np
+
+    if out["datatype"] != "BYTES":
+        data = np.frombuffer(chunk, dtype="<f4") if chunk is not None else np.asarray(out["data"], np.float32)
+        return data.astype(np.float32).reshape(out["shape"])
+    if chunk is None:
+        items = list(out["data"])
+    else:
+        items, at = [], 0
+        while at < len(chunk):
+            size = int.from_bytes(chunk[at:at + 4], "little")
+            items.append(bytes(chunk[at + 4:at + 4 + size]).decode("utf-8"))
+            at += 4 + size
+    if out["name"] == "detections":
+        return [Detections.from_dict(json.loads(item)) for item in items]
+    return items
+
+
 def _predictions(reply):
     from ..vision.predictions import Prediction, Predictions
 
+    if reply.get("task") == "detection":
+        found = [Detections.from_dict(item) for item in reply["predictions"]]
+        return found if reply.get("batch") else found[0]
     rows = [Prediction(labels=tuple(t["label"] for t in p["top"]), scores=tuple(float(t["score"]) for t in p["top"]),
                        indices=tuple(int(t["index"]) for t in p["top"])) for p in reply["predictions"]]
     if reply.get("batch"):
@@ -301,8 +410,8 @@ def _predictions(reply):
     return rows[0]
 
 
-def predict(data, servable_name, dataset_name=None, strategy="TOP1_CLASS", host="127.0.0.1", port=5000):
-    """Classify an image with a servable of the server at ``host:port``.
+def predict(data, servable_name, dataset_name=None, strategy="TOP1_CLASS", host="127.0.0.1", port=5000, **options):
+    """Classify an image with a servable of the server at ``host:port`` (or find its objects).
 
     Args:
         data: an image file path, image bytes, a PIL image, a uint8 image array, or a
@@ -312,9 +421,12 @@ def predict(data, servable_name, dataset_name=None, strategy="TOP1_CLASS", host=
         strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``.
         host (str): server host. Default ``"127.0.0.1"``.
         port (int): server port. Default 5000.
+        **options: for a detection servable, ``score_threshold``, ``iou_threshold``,
+            ``max_detections`` (see :meth:`Client.predict`).
 
     Returns:
-        tinyms.vision.Prediction: labels and scores, most likely first.
+        tinyms.vision.Prediction: labels and scores, most likely first (a detection servable:
+        :class:`Detections`).
 
     Raises:
         ServerNotRunning: no server answers at ``host:port``.
@@ -325,7 +437,7 @@ def predict(data, servable_name, dataset_name=None, strategy="TOP1_CLASS", host=
         >>> print(predict("7.png", "lenet5", "mnist"))                  # doctest: +SKIP
         7 (99.8%)
     """
-    return Client(host, port).predict(data, servable_name, dataset_name, strategy)
+    return Client(host, port).predict(data, servable_name, dataset_name, strategy, **options)
 
 
 def list_servables(host="127.0.0.1", port=5000):
