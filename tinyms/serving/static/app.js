@@ -1,4 +1,5 @@
-// TinyMS serving web page: choose a servable, send an image or a drawing, show the top 5.
+// TinyMS serving web page: choose a servable, send an image or a drawing, show the top 5 classes,
+// or, for a detection servable, the objects found framed over the photo.
 "use strict";
 
 (function () {
@@ -8,8 +9,14 @@
   const table = $("top5");
   const canvas = $("canvas");
   const ctx = canvas.getContext("2d");
+  const detectionView = $("detection-view");
+  const threshold = $("score-threshold");
+  // one colour per object class (by label id), readable with white text
+  const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#e377c2", "#8c564b", "#17becf", "#bcbd22",
+                   "#ff7f0e", "#7f7f7f"];
   let servables = {};
   let drawn = false;
+  let lastUpload = null;  // {blob, type}: sent again when the minimum score changes
 
   function setStatus(text, isError) {
     statusLine.textContent = text;
@@ -71,16 +78,90 @@
     document.body.dataset.ready = "true";
   }
 
+  function isDetector(item) {
+    return !!item && item.task === "detection";
+  }
+
   function onServableChange() {
     const item = current();
-    $("servable-description").textContent = item
-      ? (item.description || "") + " (" + item.model.format + ", " + item.model.class_num + " classes)"
-      : "";
+    let text = "";
+    if (isDetector(item)) {
+      text = (item.description || "") + " (" + item.model.format + ", finds " + item.model.labels.length +
+        " kinds of object: " + item.model.labels.join(", ") + ")";
+    } else if (item) {
+      text = (item.description || "") + " (" + item.model.format + ", " + item.model.class_num + " classes)";
+    }
+    $("servable-description").textContent = text;
     const drawable = !!item && item.inputs.includes("image") && item.model.dataset === "mnist";
     $("draw-panel").hidden = !drawable;
+    $("threshold-row").hidden = !isDetector(item);
+    if (isDetector(item)) {
+      threshold.value = String(item.detection.score_threshold);
+      showThreshold();
+    }
+    table.hidden = true;
+    detectionView.hidden = true;
+  }
+
+  function showThreshold() {
+    $("score-threshold-value").textContent = Math.round(Number(threshold.value) * 100) + "%";
+  }
+
+  function cell(tr, text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    tr.appendChild(td);
+  }
+
+  // Boxes are placed in percent of the photo's size, so they follow the photo however it is scaled.
+  function renderDetections(reply) {
+    const found = reply.predictions[0];
+    const width = found.image_size.width, height = found.image_size.height;
+    const layer = $("boxes");
+    layer.textContent = "";
+    const rows = $("objects").querySelector("tbody");
+    rows.textContent = "";
+    found.detections.forEach((obj, i) => {
+      const [x0, y0, x1, y1] = obj.box;
+      const colour = PALETTE[obj.label_id % PALETTE.length];
+      const percent = (obj.score * 100).toFixed(1) + "%";
+      const box = document.createElement("div");
+      box.className = "box" + (y0 / height < 0.06 ? " below" : "");
+      box.style.left = (100 * x0 / width) + "%";
+      box.style.top = (100 * y0 / height) + "%";
+      box.style.width = (100 * (x1 - x0) / width) + "%";
+      box.style.height = (100 * (y1 - y0) / height) + "%";
+      box.style.borderColor = colour;
+      box.dataset.label = obj.label;
+      box.title = obj.label + " " + percent;
+      const tag = document.createElement("span");
+      tag.className = "box-label";
+      tag.style.background = colour;
+      tag.textContent = obj.label + " " + percent;
+      box.appendChild(tag);
+      layer.appendChild(box);
+      const tr = document.createElement("tr");
+      cell(tr, String(i + 1));
+      cell(tr, obj.label, "label");
+      cell(tr, percent, "score");
+      cell(tr, obj.box.map((v) => Math.round(v)).join(", "));
+      rows.appendChild(tr);
+    });
+    $("objects").hidden = found.detections.length === 0;
+    detectionView.hidden = false;
+    const count = found.detections.length;
+    const floor = Math.round(reply.score_threshold * 100) + "%";
+    setStatus(count ? count + (count === 1 ? " object" : " objects") + " found by " + reply.servable +
+                      " (score above " + floor + ")"
+                    : "No object scored above " + floor + " (" + reply.servable + ")", false);
   }
 
   function render(reply) {
+    if (reply.task === "detection") {
+      renderDetections(reply);
+      return;
+    }
     const body = table.querySelector("tbody");
     body.textContent = "";
     const prediction = reply.predictions[0];
@@ -115,8 +196,11 @@
     }
     setStatus("Predicting…", false);
     table.hidden = true;
+    detectionView.hidden = true;
+    const query = isDetector(item) ? "?score_threshold=" + encodeURIComponent(threshold.value)
+                                   : "?strategy=TOP5_CLASS";
     try {
-      const response = await fetch("/servables/" + encodeURIComponent(item.name) + "?strategy=TOP5_CLASS", {
+      const response = await fetch("/servables/" + encodeURIComponent(item.name) + query, {
         method: "POST",
         headers: { "Content-Type": contentType || "application/octet-stream" },
         body: blob,
@@ -134,8 +218,15 @@
     if (preview.src) URL.revokeObjectURL(preview.src);
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
-    send(file, file.type || "application/octet-stream");
+    $("photo").src = preview.src;
+    lastUpload = { blob: file, type: file.type || "application/octet-stream" };
+    send(file, lastUpload.type);
   }
+
+  threshold.addEventListener("input", showThreshold);
+  threshold.addEventListener("change", () => {
+    if (lastUpload && isDetector(current())) send(lastUpload.blob, lastUpload.type);
+  });
 
   // ---- file picking and dropping
   $("file-input").addEventListener("change", (event) => {
@@ -246,6 +337,7 @@
   $("clear").addEventListener("click", () => {
     clearCanvas();
     table.hidden = true;
+    detectionView.hidden = true;
     setStatus("No prediction yet.", false);
   });
   $("predict-drawing").addEventListener("click", () => {
@@ -257,6 +349,8 @@
     const preview = $("preview");
     preview.src = digit.toDataURL("image/png");
     preview.hidden = false;
+    $("photo").src = preview.src;
+    lastUpload = null;
     digit.toBlob((blob) => send(blob, "image/png"), "image/png");
   });
 
