@@ -485,7 +485,9 @@ def test_the_page_draws_the_boxes_over_the_photo(browser, server, photo_file):
 # ------------------------------------------------------------------------------------ the zoo's SSD
 @pytest.fixture(scope="module")
 def ssd_server(tmp_path_factory):
-    """An SSD300-MobileNetV2 (5 classes, 160x160, untrained) served from its checkpoint."""
+    """An SSD300-MobileNetV2 (5 classes, 160x160, untrained) served from its checkpoint and from ONNX."""
+    import shutil
+
     import mindspore as ms
     from tinyms.model import create_model
     from tinyms.serving import Server, write_servable
@@ -495,8 +497,14 @@ def ssd_server(tmp_path_factory):
     transform = _ssd_transform()
     path = tmp_path_factory.mktemp("ssd_serving")
     # class_num=5 counts the object classes, as tinyms train passes it: the same network as its own 6
-    entry = write_servable(str(path), "ssd", net, "SSD, untrained", class_num=5, formats=("ckpt",),
+    entry = write_servable(str(path), "ssd", net, "SSD, untrained", class_num=5, formats=("ckpt", "onnx"),
                            transform=transform, max_batch_size=1, score_threshold=0.005, max_detections=10)
+    # the same files served from the ONNX export (a copy of the entry, the file in its own folder)
+    onnx_entry = json.loads(json.dumps(entry))
+    onnx_entry["name"], onnx_entry["model"]["format"] = "ssd_onnx", "onnx"
+    (path / "ssd_onnx").mkdir()
+    shutil.copy(path / "ssd" / "ssd.onnx", path / "ssd_onnx" / "ssd.onnx")
+    (path / "servable.json").write_text(json.dumps([entry, onnx_entry]))
     with Server(port=0, serving_path=str(path)) as srv:
         yield srv, net, entry
 
@@ -524,3 +532,31 @@ def test_an_ssd_checkpoint_servable_answers_like_the_network(ssd_server, photo):
     assert [d.label for d in found] == [d["label"] for d in want]
     assert [d.score for d in found] == pytest.approx([d["score"] for d in want], abs=1e-5)
     assert np.asarray([d.box for d in found]) == pytest.approx(np.asarray([d["box"] for d in want]), abs=2e-3)
+
+
+def test_an_ssd_onnx_servable_answers_from_its_own_outputs(ssd_server, photo):
+    """Two photos through the v2 route: raw outputs equal to the network's, detections made from them."""
+    from mindspore import Tensor
+    from PIL import Image
+
+    server, net, entry = ssd_server
+    assert sorted(entry["model"]["files"]) == ["ckpt", "onnx"]
+    image = base64.b64encode(photo).decode()
+    request = {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [2], "data": [image, image]}]}
+    reply = requests.post(f"{server.url}/v2/models/ssd_onnx/infer", json=request, timeout=60).json()
+    outputs = {out["name"]: out for out in reply["outputs"]}
+    boxes = np.asarray(outputs["boxes"]["data"], np.float32).reshape(outputs["boxes"]["shape"])
+    scores = np.asarray(outputs["scores"]["data"], np.float32).reshape(outputs["scores"]["shape"])
+    assert boxes.shape == (2, 540, 4) and scores.shape == (2, 540, 6)
+    transform = _ssd_transform()
+    x = transform(np.asarray(Image.open(io.BytesIO(photo)).convert("RGB")))
+    want_boxes, want_scores = (o.asnumpy()[0] for o in net(Tensor(x[None])))
+    assert np.abs(boxes - want_boxes).max() < 1e-4 and np.abs(scores - want_scores).max() < 1e-4
+    want = transform.detections((boxes, scores), [(PHOTO_H, PHOTO_W)] * 2, score_threshold=0.005,
+                                max_detections=10)
+    for text, expected in zip(outputs["detections"]["data"], want):
+        got = json.loads(text)["detections"]
+        assert [d["label"] for d in got] == [d["label"] for d in expected] and len(got) == 10
+        assert [d["score"] for d in got] == pytest.approx([d["score"] for d in expected], abs=1e-6)
+        assert np.asarray([d["box"] for d in got]) == pytest.approx(np.asarray([d["box"] for d in expected]),
+                                                                    abs=2e-3)
