@@ -1,7 +1,7 @@
 """The ``tinyms`` command line.
 
 Commands:
-    tinyms quickstart [--data DIR] [--epochs N] [--out DIR]
+    tinyms quickstart [--task classification|detection] [--data DIR] [--epochs N] [--out DIR]
     tinyms serve [PATH] [--model UID] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
     tinyms predict IMAGE [--model UID] [--top 5]
     tinyms download NAME [--dir DIR] [--mirror URL]
@@ -24,7 +24,11 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    qs = sub.add_parser("quickstart", help="train LeNet5 on MNIST, evaluate, save, reload and predict")
+    qs = sub.add_parser("quickstart", help="train LeNet5 on MNIST (or, --task detection, SSD on the bundled "
+                                           "shapes sample), evaluate, save, reload and predict")
+    qs.add_argument("--task", choices=("classification", "detection"), default="classification",
+                    help="classification: LeNet5 on MNIST (default); detection: SSD300-MobileNetV2 on the "
+                         "bundled shapes sample, boxes drawn on test photos, offline")
     qs.add_argument("--data", metavar="DIR", help="folder with the MNIST files (.gz or not); "
                     "default: download, or the bundled sample when offline")
     qs.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
@@ -153,7 +157,13 @@ def main(argv=None):
     args = _build_parser().parse_args(argv)
     from .errors import TinyMSError
     try:
-        if args.command == "quickstart":
+        if args.command == "quickstart" and args.task == "detection":
+            if args.data is not None:
+                raise FileNotFoundError("--data is for the MNIST walkthrough; the detection walkthrough trains on "
+                                        "the bundled shapes sample (your own folder: tinyms train --data FOLDER)")
+            from . import _quickstart_detection
+            _quickstart_detection.run(epochs=args.epochs, out=args.out, verbose=0 if args.quiet else 1)
+        elif args.command == "quickstart":
             from . import _quickstart
             _quickstart.run(data=args.data, epochs=args.epochs, out=args.out, verbose=0 if args.quiet else 1)
         elif args.command == "serve":
