@@ -8,6 +8,7 @@ Commands:
     tinyms models
     tinyms train [CONFIG.yaml] [--model NAME] [--data NAME_OR_FOLDER] [--epochs N] ... [--nproc N]
     tinyms eval RUN_DIR_OR_CHECKPOINT
+    tinyms detect INPUT|--camera N --run RUN_DIR|--servable DIR|--model NAME [--out PATH]
 
 Errors TinyMS raises on purpose are printed as one line (``error: ...``) with exit status 1.
 """
@@ -62,6 +63,8 @@ def _build_parser():
                         help="only TinyMS's own networks, or only mindcv's")
 
     _add_train_parsers(sub)
+    from ._detect_cli import add_parser as _add_detect_parser
+    _add_detect_parser(sub)
     return parser
 
 
@@ -192,6 +195,9 @@ def main(argv=None):
         elif args.command == "eval":
             from . import _train_cli
             _train_cli.evaluate(args.target, {"data_dir": args.data_dir, "batch_size": args.batch_size})
+        elif args.command == "detect":
+            from . import _detect_cli
+            return _detect_cli.run(args)
         elif args.command == "models":
             from .model import list_models, model_config
             from .model.registry import weights_tags
