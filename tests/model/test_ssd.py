@@ -263,3 +263,8 @@ def test_trained_network_puts_its_best_box_on_the_rectangle(trained, tmp_path):
     rebuilt = load(Model(net).save_checkpoint(tmp_path / "model.ckpt")).network
     assert rebuilt.image_size == SIZE and rebuilt.default_cfg.input_shape == (3, SIZE, SIZE)
     np.testing.assert_array_equal(rebuilt.class_heads[0][3].bias.asnumpy(), net.class_heads[0][3].bias.asnumpy())
+
+
+def test_the_preprocessing_that_travels_with_the_network_makes_its_input_size():
+    net = ssd300_mobilenetv2(class_num=6, image_size=160)
+    assert net.default_cfg.recipe.fixed_output_shape() == (3, 160, 160) == tuple(net.default_cfg.input_shape)

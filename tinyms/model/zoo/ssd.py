@@ -354,6 +354,10 @@ class SSDMobileNetV2(nn.Cell):
     def default_cfg(self, cfg):
         if cfg is not None and tuple(cfg.input_shape[1:]) != (self.image_size, self.image_size):
             cfg = dataclasses.replace(cfg, input_shape=(cfg.input_shape[0], self.image_size, self.image_size))
+        size = (self.image_size, self.image_size)
+        if cfg is not None and cfg.recipe is not None and tuple(cfg.recipe.fixed_output_shape() or ())[-2:] != size:
+            # the preprocessing that travels with the network makes the size its anchors are laid out for
+            cfg = dataclasses.replace(cfg, recipe=detection_recipe(size=size, mean=tuple(cfg.mean), std=tuple(cfg.std)))
         self.__dict__["_default_cfg"] = cfg
 
     def with_loss(self, alpha=0.75, gamma=2.0, iou_threshold=0.5):
