@@ -233,3 +233,14 @@ def test_tinyms_train_updates_batchnorm_statistics_and_evaluation_does_not(tmp_p
     model.eval(val)
     assert model.eval_samples == 8
     assert all(np.array_equal(b, p.asnumpy()) for b, p in zip(before, means))
+
+
+def test_calling_train_step_yourself_trains_in_training_mode_even_after_predict():
+    net = DenseBN()
+    model = Model(net).compile("cross_entropy", "momentum")
+    x, y = next(_data().create_tuple_iterator())
+    model.train_step(x, y)
+    model.predict(x.asnumpy())                        # inference mode in between
+    before = net.bn.moving_mean.asnumpy().copy()
+    model.train_step(x, y)
+    assert net.training and not np.array_equal(net.bn.moving_mean.asnumpy(), before)

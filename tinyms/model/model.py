@@ -263,6 +263,8 @@ class Model:
         """
         if self._step_fn is None:
             self._step_fn = self._step_function(self._build_train_net(), batch)
+        if not self.network.training:  # e.g. a predict() or eval() in between: BatchNorm and Dropout train again
+            self._train_net.set_train(True)
         return self._step_fn(*batch)
 
     train_step._tinyms_base = True  # the loop runs this step compiled unless a subclass overrides it
