@@ -41,6 +41,9 @@ __version__ = "0.1.0"
 _DTYPES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "float16", "float32", "float64", "bfloat16", "complex64", "complex128")
 
+# MindSpore's classes under TinyMS's name (ParameterTuple: TinyMS 0.3's scripts build train steps with it).
+_MINDSPORE_CLASSES = ("Tensor", "Parameter", "ParameterTuple")
+
 # Sub-packages and modules that exist; each is imported on first attribute access.
 _SUBMODULES = frozenset({"context", "data", "vision", "model", "callbacks", "layers", "primitives",
                          "initializers", "losses", "metrics", "optimizers", "serving", "errors", "hub"})
@@ -56,19 +59,19 @@ def _numpy_names():
 
 
 def _star_names():
-    # The curated star export: Tensor, Parameter, the dtypes and the numpy-style functions,
+    # The curated star export: Tensor, Parameter(Tuple), the dtypes and the numpy-style functions,
     # minus any name that would shadow a Python builtin (``sum``, ``max``, ``abs``...): those
     # stay reachable as ``tinyms.sum`` but never replace a builtin on ``from tinyms import *``.
-    names = ["Tensor", "Parameter", *_DTYPES]
+    names = [*_MINDSPORE_CLASSES, *_DTYPES]
     names += [n for n in _numpy_names() if n not in _DTYPES and not hasattr(_builtins, n)]
     return names
 
 
 def _load_mindspore_names(name):
-    """Resolve ``Tensor``, ``Parameter``, a dtype or a numpy-style function (loads MindSpore)."""
+    """Resolve ``Tensor``, ``Parameter``, ``ParameterTuple``, a dtype or a numpy-style function (loads MindSpore)."""
     import mindspore
     from mindspore.common import dtype as _dtype
-    if name in ("Tensor", "Parameter"):
+    if name in _MINDSPORE_CLASSES:
         return getattr(mindspore, name)
     if name in _DTYPES:
         return getattr(_dtype, name)
@@ -86,7 +89,7 @@ def __getattr__(name):
         value = getattr(_importlib.import_module("._seed", __name__), name)
     elif name == "__all__":
         value = _star_names()
-    elif name in ("Tensor", "Parameter") or name in _DTYPES or name in _numpy_names():
+    elif name in _MINDSPORE_CLASSES or name in _DTYPES or name in _numpy_names():
         value = _load_mindspore_names(name)
     else:
         raise AttributeError(f"module 'tinyms' has no attribute {name!r}")
@@ -95,5 +98,5 @@ def __getattr__(name):
 
 
 def __dir__():
-    names = set(globals()) | _SUBMODULES | {"Tensor", "Parameter", *_DTYPES, *_SEED_NAMES}
+    names = set(globals()) | _SUBMODULES | {*_MINDSPORE_CLASSES, *_DTYPES, *_SEED_NAMES}
     return sorted(n for n in names if not n.startswith("_") or n in ("__version__",))

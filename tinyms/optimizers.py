@@ -76,7 +76,9 @@ def mobilenetv2_lr(global_step, lr_init, lr_end, lr_max, warmup_epochs, total_ep
         lr_init (float): the rate of step 0.
         lr_end (float): the rate the cosine ends at.
         lr_max (float): the rate reached at the end of the warm-up.
-        warmup_epochs (int): epochs of linear warm-up (0 for none).
+        warmup_epochs (int): epochs of linear warm-up (0 for none). A warm-up as long as
+            training or longer leaves only rising rates (as TinyMS 0.3 did: its SSD script
+            warms up for 2 epochs, also when run for 1).
         total_epochs (int): epochs of training.
         steps_per_epoch (int): batches per epoch, ``dataset.get_dataset_size()``.
 
@@ -86,7 +88,7 @@ def mobilenetv2_lr(global_step, lr_init, lr_end, lr_max, warmup_epochs, total_ep
 
     Raises:
         TypeError: a count that is not an integer.
-        ValueError: a negative count, or a warm-up not shorter than training.
+        ValueError: a negative count, or no training steps.
 
     Example:
         >>> from tinyms.optimizers import mobilenetv2_lr
@@ -104,11 +106,12 @@ def mobilenetv2_lr(global_step, lr_init, lr_end, lr_max, warmup_epochs, total_ep
             ("global_step", global_step), ("warmup_epochs", warmup_epochs),
             ("total_epochs", total_epochs), ("steps_per_epoch", steps_per_epoch)))
     total, warmup = total_epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
-    if total <= warmup:
-        raise ValueError(f"training ({total_epochs} epochs) must be longer than the warm-up ({warmup_epochs})")
+    if total == 0:
+        raise ValueError(f"training has no steps ({total_epochs} epochs of {steps_per_epoch} steps); "
+                         f"pass total_epochs and steps_per_epoch of at least 1")
     step = np.arange(total, dtype=np.float64)
     rising = lr_init + (lr_max - lr_init) * step / max(warmup, 1)
-    falling = lr_end + (lr_max - lr_end) * (1.0 + np.cos(np.pi * (step - warmup) / (total - warmup))) / 2.0
+    falling = lr_end + (lr_max - lr_end) * (1.0 + np.cos(np.pi * (step - warmup) / max(total - warmup, 1))) / 2.0
     rates = np.maximum(np.where(step < warmup, rising, falling), 0.0)
     return Tensor(rates[global_step:].astype(np.float32), float32)
 

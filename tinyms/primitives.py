@@ -27,7 +27,7 @@ _CLASSES = [
     "Transpose", "Concat", "Stack", "Squeeze", "ExpandDims", "Tile", "Gather", "OneHot",
     "ReduceSum", "ReduceMean", "ReduceMax",
     "Argmax", "Argmin", "Shape", "Fill", "ZerosLike", "OnesLike", "Conv2D", "MaxPool", "AvgPool",
-    "BiasAdd", "L2Normalize", "GradOperation", "Print",
+    "BiasAdd", "L2Normalize", "GradOperation", "Print", "DType", "HyperMap",
 ]
 _FUNCTIONS = [
     "tensor_add", "add", "sub", "mul", "div", "matmul", "pow", "sqrt", "exp", "log", "abs",

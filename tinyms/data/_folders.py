@@ -2,6 +2,7 @@
 
 import os
 
+from .._checks import positive_int
 from ..errors import DatasetError
 from ._registry import dataset_spec
 
@@ -10,6 +11,19 @@ def download_fix(name):
     """The advice ending a loader's error for registered dataset ``name``."""
     return (f"run tinyms.data.download_dataset({name!r}) again (it re-downloads what is "
             f"missing or damaged) and pass the folder it returns")
+
+
+def reader_workers(num_parallel_workers):
+    """``num_parallel_workers`` for a MindSpore reader: None stays None, more than the CPUs become the CPUs.
+
+    MindSpore refuses a count above the machine's CPUs; scripts written on bigger machines
+    (TinyMS 0.3's pass 4) then still run, with as many threads as the machine has.
+    """
+    if num_parallel_workers is None:
+        return None
+    import multiprocessing  # noqa: PLC0415
+
+    return min(positive_int(num_parallel_workers, "num_parallel_workers", 2), multiprocessing.cpu_count())
 
 
 def existing_folder(dataset_dir, title, fix):

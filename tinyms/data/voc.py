@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 from ..errors import DatasetError
 from . import _images
-from ._folders import check_usage, download_fix, existing_folder, split_folder
+from ._folders import check_usage, download_fix, existing_folder, reader_workers, split_folder
 from ._registry import dataset_spec
 
 __all__ = ["VOCDataset"]
@@ -55,7 +55,8 @@ def VOCDataset(dataset_dir, task="Detection", usage="train", class_indexing=None
         decode: decode the images (HWC uint8 RGB) instead of giving the file bytes.
         check_images: ``"decode"`` (default), ``"header"`` or None (see
             :func:`ImageFolderDataset`).
-        num_samples, num_parallel_workers, shuffle, sampler, num_shards, shard_id: as for
+        num_parallel_workers: reader threads; more than the machine's CPUs means all of them.
+        num_samples, shuffle, sampler, num_shards, shard_id: as for
             MindSpore's reader; other keyword arguments are passed on to it.
 
     Returns:
@@ -107,7 +108,7 @@ def VOCDataset(dataset_dir, task="Detection", usage="train", class_indexing=None
     import mindspore.dataset as ds  # noqa: PLC0415 - keep `import tinyms.data` light
 
     dataset = ds.VOCDataset(root, task=task, usage=usage, class_indexing=class_indexing,
-                            num_samples=num_samples, num_parallel_workers=num_parallel_workers,
+                            num_samples=num_samples, num_parallel_workers=reader_workers(num_parallel_workers),
                             shuffle=shuffle, decode=decode, sampler=sampler,
                             num_shards=num_shards, shard_id=shard_id, **kwargs)
     if class_indexing is not None:

@@ -234,8 +234,36 @@ def _describe(value):
     return f"{tuple(value.shape)} {value.dtype}"
 
 
+def _without_wrapper_prefix(params, own):
+    """``params`` with the prefix a training wrapper gave every name removed, when unambiguous.
+
+    A train-step cell written without ``auto_prefix=False`` renames the weights it holds
+    (``optimizer.conv1.weight``), and ModelCheckpoint saves those names. When no network name
+    is in the file as it is and exactly one prefix, once removed, leaves every network name in
+    the file and every other entry optimizer state or metadata (no clash, nothing unknown),
+    the file's names lose that prefix; otherwise ``params`` is returned as it is. Shapes and
+    dtypes are still checked name by name afterwards.
+    """
+    if not own or any(name in params for name in own):
+        return params
+    first = next(iter(own))
+    prefixes = {key[:-len(first)] for key in params if key.endswith("." + first) and key != "." + first}
+    fitting = []
+    for prefix in prefixes:
+        renamed = {(key[len(prefix):] if key.startswith(prefix) else key): value for key, value in params.items()}
+        if (len(renamed) == len(params) and all(name in renamed for name in own)
+                and all(key in own or key.startswith(META_PREFIX) or _is_optimizer_state(key, own)
+                        for key in renamed)):
+            fitting.append(renamed)
+    return fitting[0] if len(fitting) == 1 else params
+
+
 def load_weights(network, path, params=None):
     """Load a checkpoint's weights into ``network`` by exact parameter name, verified.
+
+    A file whose every name carries one training wrapper's prefix (``optimizer.conv1.weight``,
+    written while training a train-step cell that renamed the weights) loads with the prefix
+    removed, if that prefix is the only one that fits every network parameter.
 
     Args:
         network (Layer): the network whose parameters receive the weights.
@@ -257,6 +285,7 @@ def load_weights(network, path, params=None):
     if params is None:
         params = read_checkpoint(path)
     own = network.parameters_dict()
+    params = _without_wrapper_prefix(params, own)
     problems = []
     for name, param in own.items():
         value = params.get(name)
