@@ -22,8 +22,16 @@ def _tinyms(*args, timeout=600):
 
 def test_detection_data_picks_the_default_detector_its_monitor_and_augmentation():
     cfg = _train_cli.resolve_config({"data": "shapes"})
-    assert (cfg["model"], cfg["monitor"], cfg["augment"]) == ("ssd300_mobilenetv2", "val_mAP50", "ssd")
+    assert (cfg["model"], cfg["monitor"], cfg["augment"]) == ("ssd300_mobilenetv2", "val_mAP50", "light")
     assert cfg["image_size"] == [300, 300]
+    # detection's measured training defaults, each overridable; classification keeps its own
+    assert {k: cfg[k] for k in ("optimizer", "lr", "schedule", "warmup_epochs", "batch_size")} == {
+        "optimizer": "adam", "lr": 0.002, "schedule": "cosine", "warmup_epochs": 1, "batch_size": 16}
+    mine = _train_cli.resolve_config({"data": "shapes", "optimizer": "sgd", "epochs": 1, "augment": "ssd"})
+    assert (mine["optimizer"], mine["warmup_epochs"], mine["augment"]) == ("sgd", 0, "ssd")
+    assert mine["lr"] != 0.002                              # the optimizer you chose brings its usual rate
+    plain = _train_cli.resolve_config({"data": "mnist", "model": "lenet5"})
+    assert (plain["optimizer"], plain["schedule"], plain["batch_size"]) == ("momentum", "constant", 32)
     assert _train_cli.resolve_config({"data": "voc"})["data"] == "voc2007"   # TinyMS 0.3's name
 
 
