@@ -385,3 +385,22 @@ def test_detection_recipe_round_trips_and_serves(voc):
     Image.fromarray(_photo(120, 160, PHOTOS[0][3])).save(png, format="PNG")
     serving = recipe_for(None, (3, 96, 96), recipe=data["recipe"])
     assert np.abs(serving(png.getvalue()) - VOCTransform(size=96, letterbox=True)(png.getvalue())).max() <= 1e-5
+
+
+def test_too_many_objects_in_your_own_folder_is_named_before_reading(tmp_path):
+    from PIL import Image as _Image
+
+    from tinyms.data import detection_dataset
+
+    for sub in ("Annotations", "JPEGImages"):
+        (tmp_path / sub).mkdir()
+    for i in range(2):
+        _Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "JPEGImages" / f"{i}.jpg")
+        objects = "".join(f"<object><name>dot</name><bndbox><xmin>{2 + k}</xmin><ymin>2</ymin><xmax>{6 + k}</xmax>"
+                          f"<ymax>6</ymax></bndbox></object>" for k in range(3 + 2 * i))
+        (tmp_path / "Annotations" / f"{i}.xml").write_text(
+            f"<annotation><filename>{i}.jpg</filename><size><width>64</width><height>64</height><depth>3</depth>"
+            f"</size>{objects}</annotation>")
+    raw = detection_dataset(str(tmp_path), usage=None, decode=True)
+    with pytest.raises(DatasetError, match=r"1\.jpg has 5 objects, more than max_boxes=4"):
+        VOCTransform(size=32, labels=raw.class_names, max_boxes=4).apply_ds(raw, batch_size=2)

@@ -124,6 +124,10 @@ class _Rows:
     def __len__(self):
         return len(self._entries)
 
+    def most_objects(self):
+        """``(count, image path)`` of the image with the most objects (a preset checks it before reading)."""
+        return max(((len(e.label), e.path) for e in self._entries), default=(0, ""))
+
     def __getitem__(self, index):
         item = self._entries[index]
         return (np.fromfile(item.path, np.uint8), item.bbox, item.label, item.difficult,

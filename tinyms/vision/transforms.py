@@ -1107,13 +1107,20 @@ def _image_shapes(image_shape, count):
 
 
 def _check_object_counts(dataset, max_boxes):
-    """DatasetError, before any row is read, when an annotation of a VOC folder holds more than max_boxes objects."""
+    """DatasetError, before any row is read, when an image of a VOC folder (MindSpore's reader or TinyMS's own
+    detection readers: detection_dataset, CocoDataset) holds more than max_boxes objects."""
     import mindspore.dataset as ds  # noqa: PLC0415
 
     pending, worst = [dataset], None
     while pending:
         node = pending.pop()
         pending.extend(getattr(node, "children", None) or [])
+        most = getattr(getattr(node, "source", None), "most_objects", None)  # tinyms.data's own detection readers
+        if callable(most):
+            count, path = most()
+            if count > max_boxes and (worst is None or count > worst[0]):
+                worst = (count, path)
+            continue
         if not isinstance(node, ds.VOCDataset) or node.task != "Detection":
             continue
         ids = os.path.join(node.dataset_dir, "ImageSets", "Main", f"{node.usage}.txt")
