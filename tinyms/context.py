@@ -45,7 +45,14 @@ def set_context(**kwargs):
         _user_chose_mode = True
     device = kwargs.pop("device_target", None)
     if device is not None:
-        _ms.set_device(device)
+        try:
+            _ms.set_device(device)
+        except RuntimeError as err:  # MindSpore takes the device only before its runtime starts
+            current = str(_ms.get_context("device_target"))
+            if current.lower() != str(device).lower():
+                raise ValueError(f"device_target={device!r} must be set before anything runs (this process already "
+                                 f"runs on {current}): call set_context(device_target=...) first") from err
+            # asking again for the device already in use (every TinyMS 0.3 script starts so) changes nothing
     if kwargs:
         _ms.set_context(**kwargs)
 

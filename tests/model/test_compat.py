@@ -220,3 +220,17 @@ def test_a_graph_compile_failure_writes_nothing_into_the_working_directory(tmp_p
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["InputShapeError", "[]"]
     assert list((tmp_path / "home" / "debug").rglob("analyze_fail.ir"))
+
+
+def test_setting_the_device_in_use_again_after_a_model_ran_is_accepted():
+    # every TinyMS 0.3 test and script starts with set_context(mode=GRAPH_MODE, device_target="CPU"); a
+    # pytest process runs many of them, after MindSpore's runtime started on the first
+    import numpy as np
+    from tinyms import context
+    from tinyms.model import Model, lenet5
+
+    Model(lenet5()).predict(np.zeros((1, 1, 32, 32), np.float32))
+    context.set_context(mode=context.GRAPH_MODE, device_target="CPU")
+    assert context.get_context("device_target") == "CPU"
+    with pytest.raises(ValueError, match="must be set before anything runs"):
+        context.set_context(device_target="GPU")
