@@ -222,7 +222,10 @@ def _as_logits(logits):
     if hasattr(logits, "asnumpy"):  # mindspore Tensor
         logits = logits.asnumpy()
     try:
-        arr = np.asarray(logits, dtype=np.float64)
+        arr = np.asarray(logits)
+        # a network's float32 scores are turned into probabilities in float32, as TinyMS 0.3 did (its
+        # texts, e.g. 'score: 0.9996444', then match digit for digit); anything else in float64
+        arr = arr.astype(np.float32 if arr.dtype in (np.float32, np.float16) else np.float64)
     except (TypeError, ValueError) as err:
         raise InputShapeError(
             f"logits must be numbers shaped (N, classes) or (classes,); could not read them ({err})"
