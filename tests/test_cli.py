@@ -133,3 +133,14 @@ def test_serve_onnx_on_a_free_port_without_loading_mindspore(tmp_path):
 def test_serve_rejects_a_bad_port():
     run = _tinyms("serve", "--port", "70000")
     assert run.returncode == 2 and "0 (any free port) to 65535" in run.stderr
+
+
+def test_the_command_line_loads_neither_numpy_nor_mindspore_before_a_command_runs():
+    # tinyms train blocks Ctrl-C in every thread before MindSpore starts any; a library that starts
+    # threads at import (numpy's OpenBLAS) while the parser is built would take the signal first, and the
+    # run would die by SIGTERM instead of stopping at a step end (tests/test_train_cli.py's Ctrl-C test)
+    code = ("import sys\nfrom tinyms import cli\ncli._build_parser()\n"
+            "print(sorted(m for m in ('numpy', 'mindspore', 'cv2') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -78,6 +78,15 @@ def _load_mindspore_names(name):
     return _importlib.import_module("._numpy", __name__).function(name)
 
 
+def _is_module_file(name):
+    """True for a module or package of this folder that is not loaded yet (checked without loading MindSpore)."""
+    import os as _os  # noqa: PLC0415
+
+    here = _os.path.dirname(__file__)
+    return _os.path.isfile(_os.path.join(here, name + ".py")) or _os.path.isfile(
+        _os.path.join(here, name, "__init__.py"))
+
+
 def __getattr__(name):
     if name.startswith("_") and name != "__all__":
         raise AttributeError(f"module 'tinyms' has no attribute {name!r}")
@@ -89,6 +98,8 @@ def __getattr__(name):
         value = getattr(_importlib.import_module("._seed", __name__), name)
     elif name == "__all__":
         value = _star_names()
+    elif _is_module_file(name):  # `from tinyms import cli`: the import system loads the module itself
+        raise AttributeError(f"module 'tinyms' has no attribute {name!r}")
     elif name in _MINDSPORE_CLASSES or name in _DTYPES or name in _numpy_names():
         value = _load_mindspore_names(name)
     else:

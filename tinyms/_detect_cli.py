@@ -31,8 +31,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 from .errors import CheckpointError, TinyMSError, UnknownNameError
 
 __all__ = ["MediaError", "DisplayError", "DetectionModelError", "Detector", "load_detector", "detect",
@@ -98,6 +96,7 @@ class Detector:
 
     def warm_up(self):
         """Run the network once on a blank input (compiles it, checks its outputs); return the seconds taken."""
+        import numpy as np  # noqa: PLC0415 - `tinyms --help` and `tinyms train` must not load it (see cli)
         start = time.perf_counter()
         height, width = self.transform.size
         self._outputs(self._predict(np.zeros((1, 3, height, width), np.float32)))
@@ -144,6 +143,7 @@ class Detector:
             list of dict: ``box`` [xmin, ymin, xmax, ymax] in pixels of ``frame`` (clipped to
             it), ``label``, ``label_id`` (0-based index into :attr:`labels`), ``score``.
         """
+        import numpy as np  # noqa: PLC0415 - `tinyms --help` and `tinyms train` must not load it (see cli)
         from .vision._detections import best_class_only, objects_on_photos  # noqa: PLC0415
 
         given = {"score_threshold": score_threshold, "iou_threshold": iou_threshold, "max_detections": max_detections}
@@ -165,6 +165,7 @@ class Detector:
 
     def _outputs(self, output):
         """``(boxes, scores)`` as float32 numpy arrays, checked against the labels the first time."""
+        import numpy as np  # noqa: PLC0415 - `tinyms --help` and `tinyms train` must not load it (see cli)
         if not isinstance(output, (tuple, list)) or len(output) < 2:
             raise DetectionModelError(f"{self.name} returns {type(output).__name__} output; a detection network "
                                       f"returns (boxes, scores), as TinyMS's detection networks do")
@@ -600,6 +601,7 @@ def _warn(text):
 
 def _fps(capture, what):
     """The frame rate a capture records (a made-up 25 with a warning when it records none)."""
+    import numpy as np  # noqa: PLC0415 - `tinyms --help` and `tinyms train` must not load it (see cli)
     fps = capture.get(_cv2().CAP_PROP_FPS)
     if not fps or not np.isfinite(fps) or fps <= 0:
         _warn(f"{what} records no frame rate; the annotated video plays at {_FALLBACK_FPS:g} frames/s")
