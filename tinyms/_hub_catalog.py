@@ -29,10 +29,10 @@ file is a :class:`~tinyms.errors.HubError` naming the file and the field.
 """
 
 import functools
-import json
 import os
 import re
 
+from ._jsonread import load_file
 from .errors import HubError, UnknownNameError
 
 __all__ = ["ASSET_DIR", "assets", "read_asset", "model_configs", "alias_of"]
@@ -75,8 +75,7 @@ def read_asset(path):
     from .vision._recipe import Recipe  # noqa: PLC0415 - MindSpore-free
 
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = load_file(path, os.path.basename(path))
     except (OSError, ValueError) as err:
         _fail(path, f"unreadable ({err})")
     if not isinstance(data, dict):

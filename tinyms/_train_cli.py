@@ -24,7 +24,6 @@ This module sits at the command-line level: it uses the data, vision, model and 
 
 import dataclasses
 import datetime
-import json
 import math
 import os
 import signal
@@ -35,13 +34,10 @@ import threading
 import time
 
 from . import _distributed
-from .errors import TinyMSError
+from ._jsonread import load_file
+from .errors import ConfigError, TinyMSError
 
 __all__ = ["KEYS", "ConfigError", "resolve_config", "load_config_file", "train", "evaluate", "launch_command"]
-
-
-class ConfigError(TinyMSError, ValueError):
-    """A training configuration (YAML file or flags) is invalid: an unknown key, a bad value or name."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -823,8 +819,7 @@ def _write_state(run_dir, replace=False, **state):
 def _read_state(run_dir):
     """``run.json`` as a dict ({} when missing or unreadable: it is only a view of last.ckpt)."""
     try:
-        with open(os.path.join(run_dir, _STATE_NAME), encoding="utf-8") as f:
-            state = json.load(f)
+        state = load_file(os.path.join(run_dir, _STATE_NAME))
     except (OSError, ValueError):
         return {}
     return state if isinstance(state, dict) else {}

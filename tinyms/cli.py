@@ -98,18 +98,15 @@ def _add_hub_servable(uid, path):
 
     A servable of that name already written from the same weights file is kept as it is.
     """
-    import json
-
     from . import hub
     from .serving import default_serving_path, write_servable
-    from .serving._config import servable_file
+    from .serving._config import read_entries
 
     cfg = hub.info(uid)
     name = cfg.uid.replace(".", "_")
     folder = path or default_serving_path()
     try:
-        with open(servable_file(folder), encoding="utf-8") as f:
-            entries = json.load(f)
+        entries = read_entries(folder)  # bounded; a broken file is reported by write_servable below
         if any(isinstance(e, dict) and e.get("name") == name and e.get("hub_weights") == cfg.file for e in entries):
             return name
     except (OSError, ValueError):

@@ -26,10 +26,12 @@ __all__ = [
     "UnknownNameError",
     "ExportError",
     "RecipeError",
+    "ConfigError",
     "ImageSaveError",
     "HubError",
     "LearningRateError",
     "TrainingDivergedError",
+    "JSONInputError",
 ]
 
 
@@ -95,8 +97,27 @@ class RecipeError(TinyMSError, ValueError):
     """A preprocessing recipe or one of its steps is malformed (unknown op, bad parameter)."""
 
 
+class ConfigError(TinyMSError, ValueError):
+    """A configuration (a ``tinyms train`` YAML file or its flags, a detection app's JSON file) is
+    invalid: a missing or unknown key, a value of the wrong type or range, or a name TinyMS does
+    not know. The message names the key and the fix.
+
+    Attributes:
+        field (str or None): the key at fault, when there is one.
+    """
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
 class ImageSaveError(TinyMSError, OSError):
     """An image (e.g. a grid from ``show_images``) cannot be written to the requested file; nothing was left behind."""
+
+
+class JSONInputError(TinyMSError, ValueError):
+    """A JSON text TinyMS reads (a ``servable.json``, recipe, hub asset, run record, request body...)
+    is larger or nested more deeply than TinyMS reads; the message names the text and the limit."""
 
 
 class LearningRateError(TinyMSError, ValueError):

@@ -108,9 +108,51 @@ def test_recorded_digests_are_checked(tmp_path):
     (tmp_path / "bad" / "bad.onnx").write_bytes(b"w")
     (spec,), (problem,) = load_servables(str(tmp_path))
     assert spec.sha256 == good and spec.read_weights() == b"weights"
-    assert "model.sha256 must map file names to SHA-256 hex digests" in problem.reason
+    assert "model.sha256 must map formats (or file names) to SHA-256 hex digests" in problem.reason
     (tmp_path / "net" / "net.onnx").write_bytes(b"weightz")
     with pytest.raises(ValueError, match="does not match the SHA-256 recorded in servable.json"):
         spec.read_weights()
     with pytest.raises(ValueError, match="does not match"):
         spec.verify_weights()
+
+
+def _deep_servable_json(folder, depth=5000):
+    """A servable.json nested ``depth`` levels deep (Python's own parser gives up near 1,000)."""
+    folder.mkdir(exist_ok=True)
+    _write(folder, '[{"name": "deep", "model": ' + "[" * depth + "]" * depth + "}]")
+    return str(folder)
+
+
+def test_a_deeply_nested_servable_json_is_a_typed_one_line_error(tmp_path):
+    for depth in (5000, 200):  # past the parser's recursion limit, and past TinyMS's own bound
+        folder = _deep_servable_json(tmp_path / str(depth), depth)
+        with pytest.raises(ServableConfigError) as info:
+            load_servables(folder)
+        message = str(info.value)
+        assert "\n" not in message and "nested" in message and "servable.json" in message
+        assert len(message) < 400
+
+
+def test_a_deeply_nested_servable_json_stops_the_server_start_with_one_line(tmp_path):
+    import time
+
+    from tinyms.serving import Server
+
+    folder = _deep_servable_json(tmp_path / "serving")
+    started = time.monotonic()
+    with pytest.raises(ServableConfigError, match="nested") as info:
+        Server(port=0, serving_path=folder).start()
+    assert "\n" not in str(info.value) and time.monotonic() - started < 10
+
+
+def test_tinyms_serve_on_a_deeply_nested_servable_json_exits_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    folder = _deep_servable_json(tmp_path / "serving")
+    run = subprocess.run([sys.executable, "-m", "tinyms", "serve", folder, "--port", "0"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1, run.stderr[-2000:]
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "nested" in lines[0], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr

@@ -17,6 +17,7 @@ import tempfile
 import zlib
 
 from .._fileio import atomic_file, locked, sha256_of  # noqa: F401 - re-exported for the data modules
+from .._jsonread import load_file
 
 MARKER = ".tinyms-verified"
 _CHUNK = 1 << 20
@@ -121,8 +122,7 @@ def link_or_copy(target, path):
 def read_marker(folder):
     """The verification record of ``folder`` (a dict), or {} when absent or unreadable."""
     try:
-        with open(os.path.join(folder, MARKER), encoding="utf-8") as f:
-            data = json.load(f)
+        data = load_file(os.path.join(folder, MARKER))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}

@@ -15,11 +15,11 @@ draft decode 0.15 s (224x224) and 0.45 s (500x375, VOC's size); full decode 0.20
 
 import concurrent.futures
 import hashlib
-import json
 import os
 
 from .._fileio import write_json_atomic
 from .._home import tinyms_home
+from .._jsonread import load_file
 from ..errors import DatasetError
 
 __all__ = ["check_images", "CHECKS", "IMAGE_EXTENSIONS"]
@@ -53,8 +53,7 @@ def _cache_path(folder):
 
 def _load_cache(path):
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = load_file(path)
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}

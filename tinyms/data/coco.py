@@ -5,7 +5,8 @@ import math
 import os
 import re
 
-from ..errors import DatasetError
+from .._jsonread import loads
+from ..errors import DatasetError, JSONInputError
 from . import _detection
 from ._folders import existing_folder
 
@@ -171,11 +172,11 @@ def load_json(json_path, max_json_bytes=MAX_JSON_BYTES):
         raise DatasetError(f"COCO file {json_path} is not UTF-8 text ({exc.reason} at byte "
                            f"{exc.start}). Fix: {fix}") from None
     try:
-        data = json.loads(text)
+        data = loads(text, f"COCO file {json_path}", max_depth=None)  # size bounded above; readers never recurse
     except json.JSONDecodeError as exc:
         raise DatasetError(f"COCO file {json_path} is not valid JSON ({exc.msg} at line {exc.lineno}, "
                            f"column {exc.colno}). Fix: {fix}") from None
-    except RecursionError:
+    except JSONInputError:
         raise DatasetError(f"COCO file {json_path} nests too deeply to be COCO annotations. Fix: {fix}") from None
     if not isinstance(data, dict):
         raise DatasetError(f"COCO file {json_path} holds a {type(data).__name__}, not an object with "

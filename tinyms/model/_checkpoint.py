@@ -29,6 +29,7 @@ import re
 import numpy as np
 
 from .._fileio import atomic_path, sweep_stale_temps
+from .._jsonread import loads
 from .._text import first_line as _first_line
 from ..errors import CheckpointError
 from ._build_record import check_description, network_description
@@ -215,7 +216,7 @@ def network_record(meta, path):
     if text is None:
         return None
     try:
-        description = json.loads(text) if isinstance(text, str) else None
+        description = loads(text, "its network record") if isinstance(text, str) else None
         check_description(description)
     except (ValueError, CheckpointError) as err:
         raise CheckpointError(f"{path!r} records its network in a form this TinyMS cannot read "

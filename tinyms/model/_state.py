@@ -10,6 +10,8 @@ it; ``Model.train(..., resume_from=path)`` reads it.
 import json
 from dataclasses import asdict, dataclass, field
 
+from .._jsonread import loads
+
 __all__ = ["TrainState", "STATE_KEY", "state_from_entries", "state_json"]
 
 STATE_KEY = "tinyms_train_state"
@@ -63,7 +65,7 @@ class TrainState:
 
     @classmethod
     def from_json(cls, text):
-        data = json.loads(text)
+        data = loads(text, "a checkpoint's train state")
         return cls(step=int(data.get("step", 0)), steps_per_epoch=data.get("steps_per_epoch"),
                    data_step=int(data.get("data_step", data.get("step", 0))),
                    data_seed=data.get("data_seed"), rng=data.get("rng") or {})

@@ -18,7 +18,7 @@ The file is a JSON list with one entry per servable::
           "labels": ["0", "1", ...], "mean": [0.1307], "std": [0.3081],
           "recipe": {"version": 1, "channels": 1, "train": [...],    # the preprocessing the model was
                      "eval": [["resize", {"size": [32, 32]}], ...]},  # trained with (tinyms.vision.Recipe)
-          "sha256": {"lenet5.ckpt": "9f2c...", "lenet5.onnx": "41d0..."},  # by file name
+          "sha256": {"ckpt": "9f2c...", "onnx": "41d0..."},  # each file's, by its format
           "task": "classification"     # optional: "classification" (default) or "detection"
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
@@ -37,7 +37,10 @@ Weights live in ``<serving_path>/<servable name>/``; the served file is ``model.
 else ``model.files[format]``, else ``<servable name>.<format>``. Its real path (symlinks
 followed) must lie inside that folder. When ``model.sha256`` records the file's SHA-256 (as
 ``write_servable`` does), the process that loads the weights checks it first and refuses a file
-that does not match.
+that does not match. The digest belongs to the entry's format, not to a file name, so a weights
+file that was renamed or copied (with its entry) is still checked; entries of older TinyMS
+versions key digests by file name, which is read too (and, for a renamed file, the one digest
+recorded for a file of its format). Files with no digest are listed as ``unchecked``.
 
 Each entry is checked on its own: a bad entry becomes a :class:`Problem` naming the file, the
 entry and the reason, and the other entries are still served.
@@ -52,7 +55,8 @@ import re
 
 from .._checks import positive_int
 from .._fileio import sha256_of
-from ..errors import RecipeError
+from .._jsonread import load_file
+from ..errors import JSONInputError, RecipeError
 from ..vision._recipe import Recipe
 from ._tasks import check_detection_settings, check_task
 from .errors import ServableConfigError
@@ -64,6 +68,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_MAX_BATCH_SIZE = 16
 DEFAULT_MAX_DELAY_MS = 2.0
 MAX_BATCH_LIMIT = 1024
+MAX_SERVABLE_FILE_BYTES = 16 * 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # An absolute path inside a message: a '/' that starts a token, then at least two components.
 _ABS_PATH = re.compile(r"(?<![\w.:/-])/(?:[^\s'\"/:,;()\[\]<>]+/)+([^\s'\"/:,;()\[\]<>]*)")
@@ -99,6 +104,7 @@ class ServableSpec:
     task: str = "classification"
     background: bool = False
     detection: dict = None
+    unchecked: tuple = ()
 
     @property
     def shown_path(self):
@@ -147,7 +153,7 @@ class ServableSpec:
     def to_dict(self):
         """Plain JSON-ready form (tuples become lists)."""
         out = dataclasses.asdict(self)
-        for key in ("input_shape", "labels", "mean", "std"):
+        for key in ("input_shape", "labels", "mean", "std", "unchecked"):
             if out[key] is not None:
                 out[key] = list(out[key])
         return out
@@ -156,7 +162,7 @@ class ServableSpec:
     def from_dict(cls, data):
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        for key in ("input_shape", "labels", "mean", "std"):
+        for key in ("input_shape", "labels", "mean", "std", "unchecked"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -203,8 +209,9 @@ def read_entries(serving_path):
             f"no {SERVABLE_FILE} in {folder}; write one with tinyms.serving.write_servable(...) "
             "or `tinyms quickstart --out DIR`")
     try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
+        data = load_file(path, max_bytes=MAX_SERVABLE_FILE_BYTES)
+    except JSONInputError as err:
+        raise ServableConfigError(str(err)) from None
     except UnicodeDecodeError as err:
         raise ServableConfigError(f"{path} is not UTF-8 text ({err}); rewrite it as UTF-8 JSON") from None
     except json.JSONDecodeError as err:
@@ -326,12 +333,13 @@ def _check_entry(entry, folder):
     if not isinstance(warmup, bool):
         raise ValueError("warmup must be true or false")
     rel, path = _weights_path(folder, name, model, fmt)
+    digest, unchecked = _digests(model, fmt, rel, name)
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, build_args=build_args, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
-        max_delay_ms=float(max_delay), warmup=warmup, sha256=_digest(model, rel), root=os.path.realpath(folder),
-        task=task, background=background, detection=detection)
+        max_delay_ms=float(max_delay), warmup=warmup, sha256=digest, root=os.path.realpath(folder),
+        task=task, background=background, detection=detection, unchecked=unchecked)
 
 
 def _build_args(value, class_num):
@@ -369,14 +377,33 @@ def _weights_path(folder, name, model, fmt):
     return rel, path
 
 
-def _digest(model, rel):
+def _digests(model, fmt, rel, name):
+    """``(digest of the served file or None, the entry's weights files that have no digest)``.
+
+    A digest is found by the file's format (``model.sha256["onnx"]``, what ``write_servable``
+    records), else by its file name (older entries), else, for a renamed file, the one
+    file-name digest recorded for a file of its format.
+    """
     digests = model.get("sha256")
     if digests is None:
-        return None
-    if not isinstance(digests, dict) or not all(
+        digests = {}
+    elif not isinstance(digests, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and _SHA256.match(v) for k, v in digests.items()):
-        raise ValueError('model.sha256 must map file names to SHA-256 hex digests, e.g. {"lenet5.onnx": "41d0..."}')
-    return digests.get(rel)
+        raise ValueError('model.sha256 must map formats (or file names) to SHA-256 hex digests, e.g. '
+                         '{"onnx": "41d0..."}')
+    files = dict(model.get("files") or {})
+    files[fmt] = rel
+    found, unchecked = None, []
+    for role, file in files.items():
+        if not isinstance(file, str):
+            continue
+        same_kind = [v for k, v in digests.items() if role in FORMATS and k.endswith(FORMATS[role])]
+        digest = digests.get(role) or digests.get(file) or (same_kind[0] if len(same_kind) == 1 else None)
+        if role == fmt:
+            found = digest
+        if digest is None:
+            unchecked.append(f"{name}/{file}")
+    return found, tuple(unchecked)
 
 
 def public_text(message, root=None):

@@ -37,6 +37,8 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
+from .._jsonread import loads
+from ..errors import JSONInputError
 from . import _openapi
 from ._backends import Batcher, BackendError, ExecutorBackend, OnnxBackend
 from ._config import ServableSpec, public_text
@@ -128,7 +130,8 @@ class Servable:
             "model": {"name": self.spec.model_name, "format": self.spec.format, "platform": self.backend.platform,
                       "class_num": len(self.labels), "input_shape": list(self.input_shape),
                       "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels),
-                      "file": self.spec.shown_path, "sha256": self.spec.sha256},
+                      "file": self.spec.shown_path, "sha256": self.spec.sha256,
+                      "unchecked": list(self.spec.unchecked)},
             "inputs": ["image", "tensor"] if self.recipe is not None else ["tensor"],
             "task": self.task,
             "max_batch_size": self.spec.max_batch_size,
@@ -416,12 +419,12 @@ class FrontApp:
     @staticmethod
     def _json_body(body):
         try:
-            doc = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            doc = loads(body, "the JSON body", parse_constant=_reject_constant)
+        except JSONInputError as err:
+            raise HTTPError(400, f"{err}; send a flat object", "MalformedJSON") from None
         except (UnicodeDecodeError, ValueError) as err:
             raise HTTPError(400, f"the body is not valid JSON ({_shown(err, 200)}); send a JSON object",
                             "MalformedJSON") from None
-        except RecursionError:
-            raise HTTPError(400, "the JSON body is nested too deeply; send a flat object", "MalformedJSON") from None
         if not isinstance(doc, dict):
             raise HTTPError(400, f"the JSON body must be an object, got {type(doc).__name__}", "MalformedJSON")
         return doc

@@ -9,6 +9,7 @@ import socket
 import threading
 import typing
 
+from .._jsonread import loads
 from .errors import ClientError, ServerError, ServerNotRunning
 
 __all__ = ["Client", "Detection", "Detections", "predict", "list_servables"]
@@ -162,7 +163,7 @@ class Client:
         status, resp_headers, data = self.request(method, path, body, headers)
         if status >= 400:
             try:
-                message = json.loads(data.decode("utf-8"))["error"]
+                message = loads(data, "the server's answer")["error"]
             except (ValueError, KeyError, TypeError, UnicodeDecodeError):
                 message = data.decode("utf-8", "replace").strip()[:500] or http.client.responses.get(status, "")
             error = ClientError if status < 500 else ServerError
@@ -173,7 +174,7 @@ class Client:
         body = None if payload is None else json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json"} if body is not None else {}
         _, data = self._call(method, path, body, headers)
-        return json.loads(data.decode("utf-8"))
+        return loads(data, "the server's answer")
 
     def close(self):
         """Close this thread's connection (a new one opens on the next request)."""
@@ -310,7 +311,7 @@ class Client:
             headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(head))}
             resp_headers, data = self._call("POST", path, head + raw, headers)
             size = int({k.lower(): v for k, v in resp_headers.items()}["inference-header-content-length"])
-            outputs, rest = json.loads(data[:size].decode("utf-8"))["outputs"], data[size:]
+            outputs, rest = loads(data[:size], "the server's answer")["outputs"], data[size:]
         values = {}
         for out in outputs:
             chunk = None
@@ -393,7 +394,7 @@ def _output_value(out, chunk):
             items.append(bytes(chunk[at + 4:at + 4 + size]).decode("utf-8"))
             at += 4 + size
     if out["name"] == "detections":
-        return [Detections.from_dict(json.loads(item)) for item in items]
+        return [Detections.from_dict(loads(item, "a detections answer")) for item in items]
     return items
 
 

@@ -7,7 +7,6 @@ the same supervisor in the foreground until Ctrl-C or SIGTERM (what ``tinyms ser
 
 import atexit
 import itertools
-import json
 import logging
 import os
 import signal
@@ -17,6 +16,7 @@ import time
 
 from .._checks import non_negative_int, positive_int
 from .._fileio import write_json_atomic
+from .._jsonread import load_file
 from .._home import tinyms_home
 from . import _supervisor
 from .client import Client
@@ -468,8 +468,7 @@ def _still_running(pid):
 def _stop_detached(host, port, timeout):
     path = _run_file(host, port)
     try:
-        with open(path, encoding="utf-8") as f:
-            pid = int(json.load(f)["pid"])
+        pid = int(load_file(path)["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
     if not _is_our_supervisor(pid):

@@ -8,11 +8,13 @@ import os
 import numpy as np
 
 from .._boxes import boxes_to_pixels, detect_boxes, xyxy_to_xywh
+from .._jsonread import load_file
 from ..errors import DatasetError, InputShapeError
 
 __all__ = ["coco_eval"]
 
 _KEYS = ("boxes", "box_scores", "img_id", "image_shape")
+MAX_ANNOTATION_BYTES = 1 << 30
 
 
 def _read_annotations(anno_file):
@@ -23,9 +25,8 @@ def _read_annotations(anno_file):
         raise DatasetError(f"annotation file {path!r} does not exist: pass the path of a COCO-format json "
                            f"(images, annotations, categories)")
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        data = load_file(path, f"annotation file {path!r}", max_bytes=MAX_ANNOTATION_BYTES, max_depth=None)
+    except (OSError, ValueError) as err:  # not UTF-8, not JSON, too large or too deep
         raise DatasetError(f"annotation file {path!r} is not readable JSON ({err}); it must be a COCO-format "
                            f"json with images, annotations and categories") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations",

@@ -20,6 +20,7 @@ import json
 import math
 import numbers
 
+from .._jsonread import loads
 from ..errors import RecipeError
 
 __all__ = ["Recipe", "Step", "RecipeError", "OPS", "RECIPE_VERSION"]
@@ -323,7 +324,7 @@ class Recipe:
     def from_json(cls, text):
         """Rebuild a recipe from :meth:`to_json`'s string."""
         try:
-            data = json.loads(text)
+            data = loads(text, "the recipe")
         except (TypeError, ValueError) as exc:
             raise RecipeError(f"a recipe must be JSON text: {exc}") from None
         return cls.from_dict(data)
