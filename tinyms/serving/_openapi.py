@@ -119,9 +119,10 @@ _SCHEMAS = {
                       "to load, or its model process is down or not answering."},
             "model": {"type": "object", "description": "name, format, platform, class_num, input_shape, dataset, "
                       "transform, labels; file (relative to the serving folder) and sha256 (the digest it was "
-                      "checked against, null when servable.json records none). A detection servable's labels and "
-                      "class_num count the object classes (no background); background says whether the network "
-                      "scores a background column first."},
+                      "checked against, null when servable.json records none); unchecked: the servable's weights "
+                      "files (relative to the serving folder) that servable.json records no digest for. A "
+                      "detection servable's labels and class_num count the object classes (no background); "
+                      "background says whether the network scores a background column first."},
             "inputs": {"type": "array", "items": {"type": "string"}},
             "task": {"type": "string", "enum": ["classification", "detection"]},
             "detection": {"type": "object", "description": "Detection servables: the defaults of score_threshold, "

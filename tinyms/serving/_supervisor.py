@@ -190,6 +190,11 @@ class Supervisor:
             return 2
         for problem in problems:
             log.error("servable.json entry skipped: %s", problem)
+        for spec in specs:
+            if spec.unchecked:
+                log.warning("servable %r: servable.json records no SHA-256 for %s; %s", spec.name,
+                            ", ".join(spec.unchecked), "it is served unchecked" if spec.sha256 is None else
+                            "the served file is checked")
         try:
             # An exclusive bind first, so that a port any other server listens on (another
             # TinyMS server included) is reported as taken.

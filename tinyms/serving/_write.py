@@ -53,8 +53,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
     ``name`` entry of ``<serving_path>/servable.json``, with the SHA-256 of every weights file
-    (``model.sha256``): a server checks the file it loads against it and refuses a file that
-    changed. Checkpoints also carry MindSpore's CRC trailer. Every file is written under a
+    under its format (``model.sha256``, e.g. ``{"onnx": "41d0..."}``): a server checks the file
+    it loads against it and refuses a file that changed, also after the file was renamed or
+    copied with its entry. Checkpoints also carry MindSpore's CRC trailer. Every file is written under a
     temporary name, fsync'ed and renamed into place, and concurrent writers of the same
     ``servable.json`` are serialised, so a server never reads a half-written file.
 
@@ -116,7 +117,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         >>> entry["model"]["files"]                                      # doctest: +SKIP
         {'ckpt': 'lenet5.ckpt', 'onnx': 'lenet5.onnx'}
         >>> sorted(entry["model"]["sha256"])                             # doctest: +SKIP
-        ['lenet5.ckpt', 'lenet5.onnx']
+        ['ckpt', 'onnx']
     """
     import mindspore as ms
 
@@ -206,7 +207,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
                 log.warning("servable %r: %s export skipped: %s", name, fmt, _first_line(err))
                 continue
             files[fmt] = os.path.basename(final)
-            digests[files[fmt]] = digest
+            digests[fmt] = digest  # by role: the check survives renaming or copying the file
     finally:
         net.set_train(was_training)
 
