@@ -9,7 +9,9 @@ later user such as pretrained weights). For one file it:
   failures (connection lost, HTTP 5xx/408/429) with exponential back-off;
 - bounds everything a server controls: the body may not exceed ``max_bytes`` (nor may a
   ``Content-Length`` announce more), each source gets an overall deadline per file that
-  also covers connecting, waiting for headers and a body trickling in byte by byte, at most
+  also covers connecting, waiting for headers and a body trickling in byte by byte, a
+  source slower than a minimum throughput over a window (as curl's ``--speed-limit`` /
+  ``--speed-time``) is abandoned for the next one long before that deadline, at most
   ``MAX_REDIRECTS`` redirects are followed and only to http(s) URLs;
 - verifies the result (SHA-256, or a caller-supplied ``install`` step such as decompressing
   and checking) and moves it into place atomically (fsync, mode 0644, rename).
@@ -21,6 +23,7 @@ variables (http:// proxies; HTTPS goes through a CONNECT tunnel).
 """
 
 import base64
+import collections
 import contextlib
 import errno
 import http.client
@@ -41,10 +44,17 @@ from ._checks import positive_int
 from ._fileio import atomic_path, sha256_of, sweep_stale_temps
 from .errors import ChecksumError, DownloadError
 
-__all__ = ["fetch", "check_url", "url_problem", "resolve_timeout", "TIMEOUT_ENV", "DEFAULT_TIMEOUT"]
+__all__ = ["fetch", "check_url", "url_problem", "resolve_timeout", "resolve_min_speed", "TIMEOUT_ENV",
+           "DEFAULT_TIMEOUT", "MIN_SPEED_ENV", "SPEED_TIME_ENV", "DEFAULT_MIN_SPEED", "DEFAULT_SPEED_TIME"]
 
 TIMEOUT_ENV = "TINYMS_DOWNLOAD_TIMEOUT"
 DEFAULT_TIMEOUT = 900.0  # seconds one source may take for one file, retries included
+# Minimum throughput: a source delivering fewer than MIN_SPEED bytes/s over SPEED_TIME seconds is
+# abandoned (curl's --speed-limit/--speed-time), so a trickling server costs half a minute, not 15.
+MIN_SPEED_ENV = "TINYMS_DOWNLOAD_MIN_SPEED"
+SPEED_TIME_ENV = "TINYMS_DOWNLOAD_SPEED_TIME"
+DEFAULT_MIN_SPEED = 1024.0  # bytes per second; 0 turns the rule off
+DEFAULT_SPEED_TIME = 30.0   # seconds the average is taken over
 
 # Network policy: an unreachable host must fail in seconds, a flaky one should recover.
 CONNECT_TIMEOUT = 4.0    # seconds to open a connection; then the host counts as unreachable
@@ -150,26 +160,63 @@ def resolve_timeout(timeout=None):
         >>> resolve_timeout(2)
         2.0
     """
-    if timeout is None:
-        raw = os.environ.get(TIMEOUT_ENV, "")
+    return _setting(timeout, "timeout", TIMEOUT_ENV, DEFAULT_TIMEOUT, zero_ok=False, example=600, unit="seconds")
+
+
+def resolve_min_speed(min_speed=None, speed_time=None):
+    """The minimum-throughput rule ``(bytes per second, seconds)``: arguments, else environment, else defaults.
+
+    A source that delivers fewer than ``min_speed`` bytes per second on average over any
+    ``speed_time`` seconds of a transfer (waiting for the server's answer included) is
+    abandoned and the next source is tried, as curl's ``--speed-limit``/``--speed-time`` do.
+    ``min_speed=0`` turns the rule off (only the per-file deadline remains).
+
+    Args:
+        min_speed: bytes per second (a number >= 0), or None for ``$TINYMS_DOWNLOAD_MIN_SPEED``,
+            else 1024.
+        speed_time: the window in seconds (a positive number), or None for
+            ``$TINYMS_DOWNLOAD_SPEED_TIME``, else 30.
+
+    Returns:
+        tuple: ``(min_speed, speed_time)`` as floats.
+
+    Raises:
+        TypeError: an argument is not a number.
+        ValueError: ``min_speed`` is negative or ``speed_time`` not positive (or not finite).
+        DownloadError: one of the environment variables is set to something else than such a
+            number.
+
+    Example:
+        >>> resolve_min_speed(100, 5)
+        (100.0, 5.0)
+    """
+    return (_setting(min_speed, "min_speed", MIN_SPEED_ENV, DEFAULT_MIN_SPEED, zero_ok=True, example=1024,
+                     unit="bytes per second"),
+            _setting(speed_time, "speed_time", SPEED_TIME_ENV, DEFAULT_SPEED_TIME, zero_ok=False, example=30,
+                     unit="seconds"))
+
+
+def _setting(value, arg, env, default, zero_ok, example, unit):
+    """One number from an argument, else an environment variable, else ``default``."""
+    kind = "a number >= 0" if zero_ok else "a positive number"
+    if value is None:
+        raw = os.environ.get(env, "")
         if not raw.strip():
-            return DEFAULT_TIMEOUT
+            return default
         try:
-            value = float(raw)
+            number = float(raw)
         except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise DownloadError(
-                f"{TIMEOUT_ENV}={_shown(raw)} is not a positive number of seconds. Fix: set it "
-                f"to e.g. {TIMEOUT_ENV}=600, or unset it for the default of {DEFAULT_TIMEOUT:g} s")
-        return value
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-        raise TypeError(f"timeout must be a number of seconds, got {timeout!r}; pass e.g. timeout=600")
-    value = float(timeout)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"timeout must be a positive, finite number of seconds, got {timeout!r}; "
-                         f"pass e.g. timeout=600")
-    return value
+            number = math.nan
+        if not (math.isfinite(number) and (number > 0 or (zero_ok and number == 0))):
+            raise DownloadError(f"{env}={_shown(raw)} is not {kind} of {unit}. Fix: set it to e.g. "
+                                f"{env}={example}, or unset it for the default of {default:g} {unit}")
+        return number
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{arg} must be {kind} of {unit}, got {value!r}; pass e.g. {arg}={example}")
+    number = float(value)
+    if not (math.isfinite(number) and (number > 0 or (zero_ok and number == 0))):
+        raise ValueError(f"{arg} must be {kind} of {unit}, got {value!r}; pass e.g. {arg}={example}")
+    return number
 
 
 def _shown(value):
@@ -179,7 +226,8 @@ def _shown(value):
 
 # --------------------------------------------------------------------------- public entry
 def fetch(urls, dest, *, max_bytes, sha256=None, install=None, part=None, timeout=None,
-          progress=True, label=None, what=None, dead_hosts=None, fix=None, checksum_fix=None):
+          progress=True, label=None, what=None, dead_hosts=None, fix=None, checksum_fix=None,
+          min_speed=None, speed_time=None):
     """Download one file from the first of ``urls`` that works, verify it, place it at ``dest``.
 
     Exactly one of ``sha256`` and ``install`` says how the download is verified. With
@@ -207,13 +255,21 @@ def fetch(urls, dest, *, max_bytes, sha256=None, install=None, part=None, timeou
             there and skipped by later calls.
         fix: the advice ending a DownloadError; a generic one by default.
         checksum_fix: the advice ending a ChecksumError; a generic one by default.
+        min_speed: bytes per second a source must deliver on average over ``speed_time``
+            seconds, or it is abandoned for the next source (its partial file is kept, so the
+            next source resumes it) and its host is skipped for the rest of the call (and by
+            later calls sharing ``dead_hosts``); 0 turns this off. Default
+            ``$TINYMS_DOWNLOAD_MIN_SPEED`` or 1024.
+        speed_time: the window of ``min_speed`` in seconds; default
+            ``$TINYMS_DOWNLOAD_SPEED_TIME`` or 30.
 
     Returns:
         str: ``dest``, absolute.
 
     Raises:
-        DownloadError: a URL is not usable (raised before any network access), every source
-            failed (the message lists each URL and why), or a file cannot be written.
+        DownloadError: a URL or a setting is not usable (raised before any network access),
+            every source failed (the message lists each URL and why, e.g. too slow naming the
+            setting), or a file cannot be written.
         ChecksumError: a source delivered content that failed verification; nothing is left
             at ``dest`` or ``part``.
         TypeError: not exactly one of ``sha256`` and ``install`` was given.
@@ -231,6 +287,7 @@ def fetch(urls, dest, *, max_bytes, sha256=None, install=None, part=None, timeou
         raise DownloadError(f"no source URL given for {what or dest}")
     max_bytes = positive_int(max_bytes, "max_bytes", example=10_000_000)
     seconds = resolve_timeout(timeout)
+    speed = resolve_min_speed(min_speed, speed_time)
     dest = os.path.abspath(os.fspath(dest))
     label = label or os.path.basename(dest)
     what = what or label
@@ -253,16 +310,20 @@ def fetch(urls, dest, *, max_bytes, sha256=None, install=None, part=None, timeou
     for url in urls:
         host = urlsplit(url).netloc.lower()
         if host in dead_hosts:
-            reasons.append(f"{url}: skipped, host unreachable ({dead_hosts[host]})")
+            reasons.append(f"{url}: skipped, host {dead_hosts[host]}")
             continue
-        transfer = _Transfer(url, part, max_bytes, seconds, progress, label)
+        transfer = _Transfer(url, part, max_bytes, seconds, progress, label, speed)
         for fresh_start in (False, True):
             if fresh_start:
                 _discard(part)
             try:
                 resumed = transfer.run()
             except _Unreachable as exc:
-                dead_hosts[host] = str(exc)
+                dead_hosts[host] = f"unreachable ({exc})"
+                reasons.append(f"{url}: {exc}")
+                break
+            except _TooSlow as exc:
+                dead_hosts[host] = "too slow earlier in this download"
                 reasons.append(f"{url}: {exc}")
                 break
             except _Failed as exc:
@@ -330,21 +391,92 @@ class _Unreachable(_Failed):
     """The host cannot be reached at all (DNS, refused, connect timeout); skip it from now on."""
 
 
-class _Watchdog:
-    """Shuts a connection's socket down once the deadline passes, waking any blocked read."""
+class _TooSlow(_Failed):
+    """The source delivered less than the minimum throughput; skip its host from now on."""
 
-    def __init__(self, conn, deadline):
+
+class _Throughput:
+    """Bytes received in one attempt, judged by the minimum-throughput rule.
+
+    The rule is broken when, once ``window`` seconds of the attempt have passed, the bytes of
+    the last ``window`` seconds (or slightly more: progress is sampled every ``window / 16``
+    seconds) average less than ``min_speed`` per second. Both the reading thread (after each
+    chunk) and the watchdog (while a read or the answer's headers keep it blocked) check it.
+    """
+
+    def __init__(self, min_speed, window):
+        self.min_speed, self.window = min_speed, window
+        self.start = time.monotonic()
+        self.total = 0
+        self.verdict = None  # why the rule was broken, once it was
+        self._marks = collections.deque([(self.start, 0)])  # (time, total) samples
+        self._lock = threading.Lock()
+
+    @property
+    def active(self):
+        return self.min_speed > 0
+
+    def add(self, count):
+        now = time.monotonic()
+        with self._lock:
+            self.total += count
+            if now - self._marks[-1][0] >= self.window / 16:
+                self._marks.append((now, self.total))
+            while len(self._marks) > 1 and self._marks[1][0] <= now - self.window:
+                self._marks.popleft()  # the newest sample a window old is all the rule needs
+
+    def check(self):
+        """None while fast enough, else (and from then on) why the source is too slow."""
+        if not self.active or self.verdict is not None:
+            return self.verdict
+        now = time.monotonic()
+        if now - self.start < self.window:
+            return None
+        with self._lock:
+            since, base = self._marks[0]
+            for when, total in self._marks:
+                if when > now - self.window:
+                    break
+                since, base = when, total
+            got, total = self.total - base, self.total
+        seconds = now - since
+        if got >= self.min_speed * seconds:
+            return None
+        self.verdict = (f"too slow: {got} bytes in the last {seconds:.1f} s ({got / seconds:.4g} bytes/s, "
+                        f"{total} bytes in all), below the minimum of {self.min_speed:g} bytes/s over "
+                        f"{self.window:g} s; source abandoned (lower the minimum with "
+                        f"min_speed= or {MIN_SPEED_ENV}, 0 turns it off, or lengthen the window with "
+                        f"speed_time= or {SPEED_TIME_ENV})")
+        return self.verdict
+
+    def next_check(self):
+        """Seconds until the watchdog should look again (inf when the rule is off)."""
+        return min(1.0, self.window / 8) if self.active else math.inf
+
+
+class _Watchdog:
+    """Shuts a connection's socket down once the deadline passes or the source proves too slow.
+
+    Shutting the socket down wakes any blocked read, whatever phase the transfer is in.
+    """
+
+    def __init__(self, conn, deadline, meter):
         self._conn = conn
         self._deadline = deadline
+        self._meter = meter
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tinyms-download-deadline",
                                         daemon=True)
         self._thread.start()
 
     def _run(self):
-        wait = min(max(0.0, self._deadline - time.monotonic()), threading.TIMEOUT_MAX)
-        if self._stop.wait(wait):
-            return
+        while True:
+            left = self._deadline - time.monotonic()
+            wait = min(max(0.0, left), self._meter.next_check(), threading.TIMEOUT_MAX)
+            if self._stop.wait(wait):
+                return
+            if left <= wait or self._meter.check() is not None:
+                break
         while True:  # the socket may appear later (connect in progress): keep trying
             sock = self._conn.sock
             if sock is not None:
@@ -361,7 +493,7 @@ class _Watchdog:
 class _Transfer:
     """Download one URL into ``part`` within a deadline, retrying transient failures."""
 
-    def __init__(self, url, part, max_bytes, seconds, progress, label):
+    def __init__(self, url, part, max_bytes, seconds, progress, label, speed=(0.0, 1.0)):
         self.url = url
         self.part = part
         self.max_bytes = max_bytes
@@ -369,6 +501,8 @@ class _Transfer:
         self.progress = progress
         self.label = label
         self.deadline = time.monotonic() + seconds  # one deadline per source, restarts included
+        self.speed = speed  # (min bytes/s, window s): each attempt is measured afresh
+        self.meter = _Throughput(*speed)
         self._tls = None
 
     def run(self):
@@ -400,6 +534,11 @@ class _Transfer:
 
     def _past_deadline(self):
         return time.monotonic() >= self.deadline
+
+    def _too_slow(self):
+        """The _TooSlow error once the minimum-throughput rule is broken, else None."""
+        verdict = self.meter.check()
+        return None if verdict is None else _TooSlow(verdict)
 
     def _op_timeout(self, limit):
         return max(0.01, min(limit, self.deadline - time.monotonic()))
@@ -448,6 +587,8 @@ class _Transfer:
         where = f" (through proxy {via})" if via else ""
         if self._past_deadline():
             return self._overdue("connecting")
+        if (slow := self._too_slow()) is not None:
+            return slow
         if isinstance(exc, ssl.SSLError):
             return _Failed(f"TLS/SSL error{where}: {_short(exc)}")
         if isinstance(exc, socket.gaierror):
@@ -467,6 +608,8 @@ class _Transfer:
     def _answer_failure(self, exc):
         if self._past_deadline():
             return self._overdue("waiting for the server's answer")
+        if (slow := self._too_slow()) is not None:
+            return slow
         if isinstance(exc, TimeoutError):
             return _Transient(f"no answer within {READ_TIMEOUT:g} s")
         if isinstance(exc, (http.client.RemoteDisconnected, ConnectionError)):
@@ -482,7 +625,7 @@ class _Transfer:
         for _ in range(MAX_REDIRECTS + 1):
             parts = urlsplit(url)
             conn, target, extra, via = self._connection(parts)
-            dog = _Watchdog(conn, self.deadline)
+            dog = _Watchdog(conn, self.deadline, self.meter)
             try:
                 try:
                     conn.connect()
@@ -522,11 +665,13 @@ class _Transfer:
                    "Connection": "close"}
         if offset:
             headers["Range"] = f"bytes={offset}-"
+        self.meter = _Throughput(*self.speed)
         conn, response, dog = self._open(headers)
         try:
             self._receive(response, offset)
         finally:
             dog.stop()
+            response.close()  # the response owns the socket ("Connection: close"): hang up now, not at GC
             conn.close()
 
     def _receive(self, response, offset):
@@ -580,6 +725,8 @@ class _Transfer:
                 except (OSError, http.client.HTTPException, ValueError) as exc:
                     if self._past_deadline():
                         raise self._overdue(f"the transfer after {written} bytes") from None
+                    if (slow := self._too_slow()) is not None:
+                        raise slow from None
                     if isinstance(exc, TimeoutError):
                         raise _Transient(f"transfer stalled: no data for {READ_TIMEOUT:g} s "
                                          f"after {written} bytes") from None
@@ -597,17 +744,24 @@ class _Transfer:
                                         f"free disk space or choose another folder") from exc
                 written += len(chunk)
                 bar.update(len(chunk))
+                self.meter.add(len(chunk))
                 if self._past_deadline() and written != expected:
                     raise self._overdue(f"the transfer after {written} bytes")
+                if written != expected and (slow := self._too_slow()) is not None:
+                    raise slow
         if too_big:
             _discard(self.part)
             raise _Failed(f"the server sent more than {self.max_bytes} bytes, more than this "
                           f"file can have; stopped there and deleted the partial file")
         if expected is None and self._past_deadline():  # cut by the watchdog, or truly complete?
             raise self._overdue(f"the transfer after {written} bytes")
+        if expected is None and self.meter.verdict is not None:  # cut for being too slow
+            raise _TooSlow(self.meter.verdict)
         if expected is not None and written != expected:
             if self._past_deadline():
                 raise self._overdue(f"the transfer after {written} of {expected} bytes")
+            if (slow := self._too_slow()) is not None:
+                raise slow
             raise _Transient(f"connection lost after {written} of {expected} bytes")
 
 

@@ -27,7 +27,7 @@ _MIRROR_EXAMPLE = "http://127.0.0.1:8000/datasets"
 
 
 def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=True, *,
-                     timeout=None, name=None):
+                     timeout=None, name=None, min_speed=None, speed_time=None):
     """Download dataset ``dataset_name`` (once) and return its verified folder.
 
     The result is ``<local_path>/<dataset_name>``, laid out as the dataset's spec says
@@ -51,7 +51,10 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
     Everything a server sends is bounded: a file may not be larger than its official size,
     nor decompress or extract to more than the spec allows, and each source gets ``timeout``
     seconds per file (default 900, or ``$TINYMS_DOWNLOAD_TIMEOUT``) before the next source is
-    tried.
+    tried. A source that trickles is given up much sooner: one delivering less than
+    ``min_speed`` bytes per second on average over ``speed_time`` seconds (default 1024 bytes/s
+    over 30 s) is abandoned for the next source, which resumes its partial file, and is not
+    asked for the dataset's other files.
 
     Without network access, copy the official files by hand into the dataset folder (a
     ``.gz`` file next to where its decompressed file goes, e.g.
@@ -72,18 +75,25 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
         timeout: seconds each source gets for one file, connecting, retries and waiting
             included; default ``$TINYMS_DOWNLOAD_TIMEOUT``, else 900 (15 minutes).
         name: older spelling of ``dataset_name``, still accepted.
+        min_speed: keyword only; bytes per second a source must deliver on average over
+            ``speed_time`` seconds, else the next source is tried (0 turns this off); default
+            ``$TINYMS_DOWNLOAD_MIN_SPEED``, else 1024.
+        speed_time: keyword only; that window in seconds; default
+            ``$TINYMS_DOWNLOAD_SPEED_TIME``, else 30.
 
     Returns:
         str: absolute path of the dataset folder.
 
     Raises:
         UnknownNameError: the name is not a registered dataset (the message lists them).
-        TypeError: no dataset name, or two different ones; ``timeout`` not a number.
-        ValueError: ``timeout`` not positive.
-        DownloadError: the mirror URL or ``$TINYMS_DOWNLOAD_TIMEOUT`` is malformed (raised
-            before any network access); every source failed (the message lists each URL and
-            why: unreachable, HTTP error, too large, deadline passed...); or the destination
-            folder cannot be written.
+        TypeError: no dataset name, or two different ones; ``timeout``, ``min_speed`` or
+            ``speed_time`` not a number.
+        ValueError: ``timeout`` or ``speed_time`` not positive, ``min_speed`` negative.
+        DownloadError: the mirror URL, ``$TINYMS_DOWNLOAD_TIMEOUT``,
+            ``$TINYMS_DOWNLOAD_MIN_SPEED`` or ``$TINYMS_DOWNLOAD_SPEED_TIME`` is malformed
+            (raised before any network access); every source failed (the message lists each
+            URL and why: unreachable, HTTP error, too large, too slow, deadline passed...); or
+            the destination folder cannot be written.
         ChecksumError: a file did not match its SHA-256 or size; the bad file has been removed.
         ArchiveError: an archive holds a member that would land outside its folder, a link
             pointing out, a device file, too many members or bytes, or is damaged; nothing
@@ -105,6 +115,7 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
     spec = dataset_spec(dataset_name)
     urls = _source_urls(spec, mirror)
     seconds = _download.resolve_timeout(timeout)
+    speed = _download.resolve_min_speed(min_speed, speed_time)
     root = os.path.abspath(os.path.expanduser(
         os.fspath(local_path) if local_path is not None else os.path.join(tinyms_home(), "datasets")))
     dest = os.path.join(root, spec.name)
@@ -129,7 +140,8 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
                     urls[item.name], final, max_bytes=item.max_download,
                     install=functools.partial(_install, dest=dest, item=item),
                     part=os.path.join(dest, ".partial", item.name + ".part"),
-                    timeout=seconds, progress=progress, label=item.name,
+                    timeout=seconds, min_speed=speed[0], speed_time=speed[1],
+                    progress=progress, label=item.name,
                     what=f"{spec.name} file {item.name}", dead_hosts=dead_hosts,
                     fix=_download_fix(dest, spec, item), checksum_fix=_checksum_fix(dest, spec))
         finally:

@@ -20,7 +20,8 @@ Where files come from and how they are checked:
 - ``TINYMS_OFFLINE=1``: only the cache is used; a missing file is a
   :class:`~tinyms.errors.HubError` saying how to get it.
 - TLS certificates are always verified; downloads resume, retry and are bounded in size and
-  time (``TINYMS_DOWNLOAD_TIMEOUT``), exactly as dataset downloads.
+  time (``TINYMS_DOWNLOAD_TIMEOUT``; a source slower than ``TINYMS_DOWNLOAD_MIN_SPEED`` bytes/s
+  over ``TINYMS_DOWNLOAD_SPEED_TIME`` s is abandoned for the next), exactly as dataset downloads.
 - A checkpoint whose parameter names or shapes do not fit the network is refused, naming the
   first mismatch (:class:`~tinyms.errors.CheckpointError`).
 
