@@ -5,14 +5,17 @@ runs, with a message from deep inside the reader. :func:`MnistDataset` inspects 
 headers first, so a wrong folder or a broken file fails at once and says what to do.
 """
 
-import contextlib
 import dataclasses
 import hashlib
+import json
 import os
+import shutil
 import struct
+import tempfile
 
 from ..errors import DatasetError
 from . import _files
+from .._fileio import TMP_PREFIX, sweep_stale_temps
 from .._home import HOME_ENV, tinyms_home
 from .._distributed import default_shards
 
@@ -22,7 +25,6 @@ _IMAGES_MAGIC = 2051
 _LABELS_MAGIC = 2049
 _ROWS = _COLS = 28                          # MindSpore's reader accepts nothing else
 _PREFIX = {"train": "train", "test": "t10k"}  # split -> official file name prefix
-_CACHE = ".tinyms-cache"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +55,13 @@ def MnistDataset(dataset_dir, usage=None, num_samples=None, shuffle=None, num_pa
     ``usage`` picks the split: ``'train'`` (files starting with ``train``), ``'test'``
     (``t10k``), or ``'all'``/``None`` (every split found; the test images come first,
     then the training images, as in MindSpore). Files may also be gzip-compressed
-    (``*.gz``, as distributed): they are decompressed once into a ``.tinyms-cache``
-    folder next to them, or under ``$TINYMS_HOME/cache`` when that folder is read-only.
+    (``*.gz``, as distributed): they are decompressed once into
+    ``$TINYMS_HOME/cache/mnist/<SHA-256 of the .gz file>/``, keyed by content (a copy of the
+    files elsewhere reuses it; a file whose content changed is decompressed again), each
+    file written under a temporary name and renamed when complete. Nothing is ever written
+    into ``dataset_dir``, which may be read-only. (When the folder holds other files
+    MindSpore's reader would pick up too, it reads a folder of links to the right files,
+    also under ``$TINYMS_HOME/cache/mnist``.)
 
     Before building the dataset, every file's magic number (2051 for images, 2049 for
     labels), image size (28x28), declared count versus file size, and image count
@@ -246,63 +253,82 @@ def _check(path, shown, magic, kind):
 
 # --------------------------------------------------------------------------- caches
 def _raw(path, kind):
-    """Path of the decompressed form of ``path`` (itself unless it ends in .gz)."""
+    """Path of the decompressed form of ``path`` (itself unless it ends in .gz).
+
+    The decompressed file lives in ``<cache>/<SHA-256 of the .gz>/``: the same content read
+    from anywhere shares it, changed content gets a new one, and the user's folder is only read.
+    """
     if not path.endswith(".gz"):
         return path
-    gz_stat = os.stat(path)
-    cache = _cache_dir(os.path.dirname(path), f"decompress {path}")
-    raw = os.path.join(cache, os.path.basename(path)[:-3])
-    with contextlib.suppress(OSError):
-        if os.stat(raw).st_mtime_ns == gz_stat.st_mtime_ns:
-            return raw  # decompressed earlier from this very .gz
     try:
+        digest = _files.sha256_of(path)
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}. Fix: {kind.fix}") from exc
+    folder = os.path.join(_cache_root(f"decompress {path}"), digest)
+    raw = os.path.join(folder, os.path.basename(path)[:-3])
+    if os.path.isfile(raw):
+        return raw  # placed whole (temporary name + rename) from this very content
+    try:
+        os.makedirs(folder, exist_ok=True)
+        sweep_stale_temps(folder)
         _files.decompress(path, raw)
-        os.utime(raw, ns=(gz_stat.st_atime_ns, gz_stat.st_mtime_ns))
     except _files.CorruptFileError as exc:
         raise DatasetError(f"cannot decompress {path}: {exc}. Fix: download it again; "
                            f"{kind.fix}") from exc
     except OSError as exc:
-        raise DatasetError(f"cannot decompress {path} into {cache}: {exc.strerror or exc}. Fix: "
-                           f"free disk space, or decompress the file yourself (gunzip)") from exc
+        raise DatasetError(f"cannot decompress {path} into {folder}: {exc.strerror or exc}. Fix: "
+                           f"free disk space or set {HOME_ENV} to a folder you can write to, or "
+                           f"decompress the file yourself (gunzip)") from exc
     return raw
 
 
-def _cache_dir(owner, purpose):
-    """A writable cache folder for files derived from ``owner``: next to it, else in TINYMS_HOME."""
-    local = os.path.join(owner, _CACHE)
-    key = hashlib.sha256(os.path.realpath(owner).encode()).hexdigest()[:16]
-    fallback = os.path.join(tinyms_home(), "cache", "mnist", key)
-    for folder in (local, fallback):
-        try:
-            os.makedirs(folder, exist_ok=True)
-            with _files.atomic_file(os.path.join(folder, ".tinyms-write-test")):
-                pass
-            os.unlink(os.path.join(folder, ".tinyms-write-test"))
-            return folder
-        except OSError:
-            continue
-    raise DatasetError(f"cannot {purpose}: neither {local} nor {fallback} can be written. Fix: "
-                       f"set {HOME_ENV} to a folder you can write to")
+def _cache_root(purpose):
+    """``$TINYMS_HOME/cache/mnist``, created; a DatasetError naming ``purpose`` when it cannot be."""
+    folder = os.path.join(tinyms_home(), "cache", "mnist")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"cannot {purpose}: the cache folder {folder} cannot be created "
+                           f"({exc.strerror or exc}). Fix: set {HOME_ENV} to a folder you can "
+                           f"write to") from exc
+    return folder
 
 
 def _view(root, usage, raw_files, kind):
-    """A folder holding links to exactly ``raw_files``, so MindSpore reads nothing else."""
-    view = os.path.join(_cache_dir(root, f"prepare the {kind.title} files of {root}"), f"view-{usage}")
+    """A folder holding links to exactly ``raw_files``, so MindSpore reads nothing else.
+
+    It is ``<cache>/views/<key>``, the key a digest of the files' names, real paths, sizes and
+    times: built in a temporary folder and renamed into place, so it is complete or absent,
+    and a file that changed (even one copied instead of linked) gets a new view.
+    """
     wanted = {os.path.basename(path): path for path in raw_files}
+    described = []
+    for name, target in sorted(wanted.items()):
+        info = os.stat(target)
+        described.append([name, os.path.realpath(target), info.st_size, info.st_mtime_ns])
+    key = hashlib.sha256(json.dumps(described).encode()).hexdigest()[:32]
+    views = os.path.join(_cache_root(f"prepare the {kind.title} files of {root}"), "views")
+    view = os.path.join(views, key)
+    if os.path.isdir(view):
+        return view
+    tmp = None
     try:
-        os.makedirs(view, exist_ok=True)
-        with os.scandir(view) as entries:
-            stale = [e.path for e in entries if e.name not in wanted and not e.name.startswith(".")]
-        for path in stale:
-            os.unlink(path)
+        os.makedirs(views, exist_ok=True)
+        sweep_stale_temps(views, folders=True)
+        tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=views)
         for name, target in wanted.items():
-            link = os.path.join(view, name)
-            with contextlib.suppress(OSError):
-                if os.path.samefile(link, target) and os.path.islink(link):
-                    continue
-            _files.link_or_copy(target, link)
+            _files.link_or_copy(target, os.path.join(tmp, name))
+        try:
+            os.rename(tmp, view)
+            tmp = None
+        except OSError:
+            if not os.path.isdir(view):  # else another process placed the same view first
+                raise
     except OSError as exc:
         raise DatasetError(f"cannot prepare the {kind.title} files of {root} in {view}: "
                            f"{exc.strerror or exc}. Fix: set {HOME_ENV} to a folder you can "
                            f"write to") from exc
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     return view
