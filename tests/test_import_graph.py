@@ -19,8 +19,9 @@ Where an import leads:
 - Only modules of ``tinyms`` are nodes; third-party imports are ignored.
 
 Layers: ``tinyms.data``, ``tinyms.vision`` (and a future ``tinyms.text``) must not import
-``tinyms.model``, ``tinyms.hub``, ``tinyms.serving`` or the CLI; ``tinyms.model`` must not import
-``tinyms.hub``, ``tinyms.serving`` or the CLI.
+``tinyms.model``, ``tinyms.hub``, ``tinyms.serving``, the CLI or the apps (``tinyms.app``);
+``tinyms.model`` must not import ``tinyms.hub``, ``tinyms.serving``, the CLI or the apps;
+``tinyms.hub`` and ``tinyms.serving`` must not import the apps, which sit on top beside the CLI.
 """
 
 import ast
@@ -37,10 +38,12 @@ ROOT = os.path.dirname(os.path.abspath(tinyms.__file__))
 KNOWN_CYCLES = []
 
 LOWER = ("tinyms.data", "tinyms.vision", "tinyms.text")
+APPS = ("tinyms.app",)
 UPPER_THAN_MODEL = ("tinyms.hub", "tinyms.serving", "tinyms.cli", "tinyms._train_cli", "tinyms.__main__",
-                    "tinyms._quickstart")
+                    "tinyms._quickstart") + APPS
 FORBIDDEN = {layer: ("tinyms.model",) + UPPER_THAN_MODEL for layer in LOWER}
 FORBIDDEN["tinyms.model"] = UPPER_THAN_MODEL
+FORBIDDEN["tinyms.hub"] = FORBIDDEN["tinyms.serving"] = APPS
 
 
 def _modules():
@@ -176,6 +179,8 @@ def test_the_graph_sees_function_level_and_relative_imports():
     assert "tinyms.model.zoo" in graph["tinyms.model"]       # a package re-exporting its submodules
     # a lazy import inside a function is an edge too (the hub builds networks only when asked)
     assert "tinyms.model.registry" in graph["tinyms.hub"]
+    # the detection app is a node of the graph, above the model and vision layers it uses
+    assert "tinyms.model" in graph["tinyms.app.object_detection.object_detector"]
 
 
 def test_no_import_cycles_besides_the_known_one():

@@ -63,7 +63,7 @@ def _as_box(item, index):
     return (*box, None if label is None else str(label), None if score is None else float(score))
 
 
-def draw_detections(image, detections, *, line_width=None, font_size=None):
+def draw_detections(image, detections, *, line_width=None, font_size=None, colour=None, text_colour=None):
     """Draw labelled boxes on an RGB image and return the drawn copy (the input is left as it was).
 
     Each box is outlined in its class colour, with ``label score`` written on a filled tag
@@ -77,6 +77,10 @@ def draw_detections(image, detections, *, line_width=None, font_size=None):
             score]])``.
         line_width (int): outline width in pixels. Default: from the image size (2 at 640x480).
         font_size (int): label text height in pixels. Default: from the image size (14 at 640x480).
+        colour (tuple): (R, G, B) of every outline and tag. Default: each class's own colour
+            (:func:`box_colour`).
+        text_colour (tuple): (R, G, B) of the label text. Default: black or white, whichever
+            reads better on the tag.
 
     Returns:
         numpy.ndarray: (H, W, 3) uint8, the image with the boxes drawn.
@@ -108,8 +112,8 @@ def draw_detections(image, detections, *, line_width=None, font_size=None):
         xmin, ymin, xmax, ymax, label, score = _as_box(item, index)
         xmin, xmax = (min(max(v, 0.0), width - 1.0) for v in (xmin, xmax))
         ymin, ymax = (min(max(v, 0.0), height - 1.0) for v in (ymin, ymax))
-        colour = box_colour(label)
-        draw.rectangle([xmin, ymin, max(xmin, xmax), max(ymin, ymax)], outline=colour, width=line_width)
+        outline = box_colour(label) if colour is None else tuple(colour)
+        draw.rectangle([xmin, ymin, max(xmin, xmax), max(ymin, ymax)], outline=outline, width=line_width)
         text = " ".join(part for part in (label, None if score is None else f"{score:.2f}") if part)
         if not text:
             continue
@@ -117,7 +121,8 @@ def draw_detections(image, detections, *, line_width=None, font_size=None):
         tag_w, tag_h = right - left + 4, bottom - top + 4
         y = ymin - tag_h if ymin >= tag_h else ymin
         x = min(xmin, max(0.0, width - tag_w))
-        draw.rectangle([x, y, x + tag_w, y + tag_h], fill=colour)
-        ink = (0, 0, 0) if 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2] > 150 else (255, 255, 255)
+        draw.rectangle([x, y, x + tag_w, y + tag_h], fill=outline)
+        ink = tuple(text_colour) if text_colour is not None else (
+            (0, 0, 0) if 0.299 * outline[0] + 0.587 * outline[1] + 0.114 * outline[2] > 150 else (255, 255, 255))
         draw.text((x + 2 - left, y + 2 - top), text, fill=ink, font=font)
     return np.array(canvas)
