@@ -13,21 +13,52 @@ The beginner's API::
 ``Server`` and ``Client`` are the class forms (``Server`` is a context manager),
 :func:`run_server` is the foreground form behind ``tinyms serve``, and :func:`write_servable`
 saves a trained network into a serving directory (``servable.json`` + weights).
+:class:`Predictor` answers as a server does, in-process: ``Predictor("serving/lenet5")(image)``.
 
 A server speaks TinyMS's routes (``/servables``), the Open Inference Protocol (KServe v2) REST
 routes (``/v2/...``), Prometheus ``/metrics``, ``/openapi.json``, and serves a web page at
 ``/`` to try a model from a browser. Checkpoint and MindIR servables run in MindSpore executor
 processes (one per model, requests batched); ONNX servables run on onnxruntime and a server
-with only ONNX servables never loads MindSpore.
+with only ONNX servables never loads MindSpore. The TinyMS runtime (``pip install ./runtime``:
+no MindSpore) serves and predicts with ONNX servables.
 
 Importing this package is light: MindSpore is imported only by :func:`write_servable` and by
 the executor processes.
 """
 
 from .client import Client, Detection, Detections, list_servables, predict
-from .errors import (ClientError, PortInUseError, ServableConfigError, ServerError, ServerNotRunning,
-                     ServerStartError, ServingError)
+from .errors import (ClientError, MindSporeRequiredError, PortInUseError, ServableConfigError, ServerError,
+                     ServerNotRunning, ServerStartError, ServingError)
+from .predictor import Predictor
 from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
+
+
+def export_web(source, out_dir, names=None, **kwargs):
+    """Write a static web page that predicts with a servable's ONNX model in the browser, no server.
+
+    See :func:`tinyms.serving._web.export_web` (``tinyms export RUN_DIR_OR_SERVABLE --web OUT_DIR``).
+
+    Args:
+        source (str): a ``tinyms train`` run directory, a serving folder or a servable's folder.
+        out_dir (str): the folder to write (new, empty, or a page written before).
+        names (sequence of str): the servables to put in the page; default every one it can run.
+        **kwargs: ``registry`` (the npm registry's URL), ``progress``.
+
+    Returns:
+        dict: ``path``, ``servables``, ``skipped`` (name -> reason), ``onnxruntime_web``, ``bytes``.
+
+    Raises:
+        tinyms.errors.ExportError: no servable can run in the page, or ``out_dir`` holds other files.
+        tinyms.errors.DownloadError: ONNX Runtime Web is not cached and cannot be downloaded.
+
+    Example:
+        >>> from tinyms.serving import export_web
+        >>> export_web("runs/lenet5-mnist", "lenet5-page")["servables"]     # doctest: +SKIP
+        ['lenet5']
+    """
+    from ._web import export_web as _export_web
+
+    return _export_web(source, out_dir, names, **kwargs)
 
 
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), **kwargs):
@@ -64,9 +95,40 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     return _write_servable(serving_path, name, net, description, class_num, formats, **kwargs)
 
 
+def quantize_servable(source, name=None, **kwargs):
+    """Write an int8 copy of a servable's ONNX model as a new servable (``tinyms export --quantize int8``).
+
+    See :func:`tinyms.serving._quantize.quantize_servable` for the methods and every argument.
+
+    Args:
+        source (str): a ``tinyms train`` run directory, a serving folder or a servable's folder.
+        name (str): which servable to quantize; default: the run's, or the folder's only one.
+        **kwargs: ``out_name``, ``method`` ("auto", "dynamic", "static"), ``quant_format``,
+            ``calibration`` (a folder of images or prepared arrays), ``calibration_count``.
+
+    Returns:
+        dict: the new ``servable.json`` entry (``<name>_int8``); ``["model"]["quantization"]``
+        records the method, calibration and source digest.
+
+    Raises:
+        tinyms.errors.ExportError: the servable has no ONNX model or cannot be quantized.
+        tinyms.errors.DatasetError: static quantization without usable calibration images.
+
+    Example:
+        >>> from tinyms.serving import quantize_servable
+        >>> entry = quantize_servable("runs/lenet5-mnist")      # doctest: +SKIP
+        >>> entry["name"]                                        # doctest: +SKIP
+        'lenet5_int8'
+    """
+    from ._quantize import quantize_servable as _quantize_servable
+
+    return _quantize_servable(source, name, **kwargs)
+
+
 __all__ = [
     "Server",
     "Client",
+    "Predictor",
     "Detection",
     "Detections",
     "start_server",
@@ -76,12 +138,15 @@ __all__ = [
     "shutdown",
     "run_server",
     "write_servable",
+    "quantize_servable",
     "default_serving_path",
     "ServingError",
     "ServableConfigError",
+    "MindSporeRequiredError",
     "ServerStartError",
     "PortInUseError",
     "ServerNotRunning",
     "ClientError",
     "ServerError",
+    "export_web",
 ]
