@@ -158,7 +158,6 @@ def _port(text):
 def main(argv=None):
     """Run the command line; return the process exit status."""
     args = _build_parser().parse_args(argv)
-    from ._text import first_sentence, has_framework_detail
     from .errors import TinyMSError
     try:
         if args.command == "quickstart" and args.task == "detection":
@@ -212,28 +211,15 @@ def main(argv=None):
                 print(f"{name}\tinput {cfg.input_shape}\t{len(cfg.labels)} classes\tdataset {cfg.dataset}"
                       f"\tweights {tags}\t{cfg.source}")
     except (TinyMSError, FileNotFoundError) as err:
-        print(f"error: {first_sentence(err) if has_framework_detail(err) else err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except ModuleNotFoundError as err:  # the TinyMS runtime (no MindSpore) has only what serving needs
-        from .serving._edge import mindspore_installed
-        if mindspore_installed():
-            raise
-        print(f"error: tinyms {args.command} needs the full TinyMS install (it uses {err.name}, which this "
-              "environment lacks); this is the TinyMS runtime, which serves and predicts with ONNX servables: "
-              "tinyms serve SERVING_FOLDER, tinyms.serving.Predictor", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `tinyms models | head`: the reader left; not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # keep Python's exit flush from failing again
         return 0
-    except Exception as err:  # MindSpore's own errors: their first sentence, not its C++ stack
-        if not has_framework_detail(err):
-            raise
-        print(f"error: {type(err).__name__}: {first_sentence(err)}", file=sys.stderr)
-        return 1
     return 0
 
 

@@ -13,52 +13,21 @@ The beginner's API::
 ``Server`` and ``Client`` are the class forms (``Server`` is a context manager),
 :func:`run_server` is the foreground form behind ``tinyms serve``, and :func:`write_servable`
 saves a trained network into a serving directory (``servable.json`` + weights).
-:class:`Predictor` answers as a server does, in-process: ``Predictor("serving/lenet5")(image)``.
 
 A server speaks TinyMS's routes (``/servables``), the Open Inference Protocol (KServe v2) REST
 routes (``/v2/...``), Prometheus ``/metrics``, ``/openapi.json``, and serves a web page at
 ``/`` to try a model from a browser. Checkpoint and MindIR servables run in MindSpore executor
 processes (one per model, requests batched); ONNX servables run on onnxruntime and a server
-with only ONNX servables never loads MindSpore. The TinyMS runtime (``pip install ./runtime``:
-no MindSpore) serves and predicts with ONNX servables.
+with only ONNX servables never loads MindSpore.
 
 Importing this package is light: MindSpore is imported only by :func:`write_servable` and by
 the executor processes.
 """
 
 from .client import Client, Detection, Detections, list_servables, predict
-from .errors import (ClientError, MindSporeRequiredError, PortInUseError, ServableConfigError, ServerError,
-                     ServerNotRunning, ServerStartError, ServingError)
-from .predictor import Predictor
+from .errors import (ClientError, PortInUseError, ServableConfigError, ServerError, ServerNotRunning,
+                     ServerStartError, ServingError)
 from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
-
-
-def export_web(source, out_dir, names=None, **kwargs):
-    """Write a static web page that predicts with a servable's ONNX model in the browser, no server.
-
-    See :func:`tinyms.serving._web.export_web` (``tinyms export RUN_DIR_OR_SERVABLE --web OUT_DIR``).
-
-    Args:
-        source (str): a ``tinyms train`` run directory, a serving folder or a servable's folder.
-        out_dir (str): the folder to write (new, empty, or a page written before).
-        names (sequence of str): the servables to put in the page; default every one it can run.
-        **kwargs: ``registry`` (the npm registry's URL), ``progress``.
-
-    Returns:
-        dict: ``path``, ``servables``, ``skipped`` (name -> reason), ``onnxruntime_web``, ``bytes``.
-
-    Raises:
-        tinyms.errors.ExportError: no servable can run in the page, or ``out_dir`` holds other files.
-        tinyms.errors.DownloadError: ONNX Runtime Web is not cached and cannot be downloaded.
-
-    Example:
-        >>> from tinyms.serving import export_web
-        >>> export_web("runs/lenet5-mnist", "lenet5-page")["servables"]     # doctest: +SKIP
-        ['lenet5']
-    """
-    from ._web import export_web as _export_web
-
-    return _export_web(source, out_dir, names, **kwargs)
 
 
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), **kwargs):
@@ -128,7 +97,6 @@ def quantize_servable(source, name=None, **kwargs):
 __all__ = [
     "Server",
     "Client",
-    "Predictor",
     "Detection",
     "Detections",
     "start_server",
@@ -142,11 +110,9 @@ __all__ = [
     "default_serving_path",
     "ServingError",
     "ServableConfigError",
-    "MindSporeRequiredError",
     "ServerStartError",
     "PortInUseError",
     "ServerNotRunning",
     "ClientError",
     "ServerError",
-    "export_web",
 ]
