@@ -102,6 +102,7 @@ SKIPPED = {
        for name in ("alexnet", "resnet101", "resnet152", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
                     "vgg16_bn", "vgg19", "vgg19_bn")},
     "tinyms.hub.predict": "downloads ResNet-50's ImageNet weights",
+    "tinyms.serving.export_web": "downloads ONNX Runtime Web (35 MB) from the npm registry",
     "tinyms.serving.start_server": "starts the detached server on port 5000",
     "tinyms.serving.predict": "asks the server on port 5000",
     "tinyms.serving.list_servables": "asks the server on port 5000",

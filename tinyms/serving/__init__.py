@@ -30,6 +30,34 @@ from .errors import (ClientError, PortInUseError, ServableConfigError, ServerErr
 from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
 
 
+def export_web(source, out_dir, names=None, **kwargs):
+    """Write a static web page that predicts with a servable's ONNX model in the browser, no server.
+
+    See :func:`tinyms.serving._web.export_web` (``tinyms export RUN_DIR_OR_SERVABLE --web OUT_DIR``).
+
+    Args:
+        source (str): a ``tinyms train`` run directory, a serving folder or a servable's folder.
+        out_dir (str): the folder to write (new, empty, or a page written before).
+        names (sequence of str): the servables to put in the page; default every one it can run.
+        **kwargs: ``registry`` (the npm registry's URL), ``progress``.
+
+    Returns:
+        dict: ``path``, ``servables``, ``skipped`` (name -> reason), ``onnxruntime_web``, ``bytes``.
+
+    Raises:
+        tinyms.errors.ExportError: no servable can run in the page, or ``out_dir`` holds other files.
+        tinyms.errors.DownloadError: ONNX Runtime Web is not cached and cannot be downloaded.
+
+    Example:
+        >>> from tinyms.serving import export_web
+        >>> export_web("runs/lenet5-mnist", "lenet5-page")["servables"]     # doctest: +SKIP
+        ['lenet5']
+    """
+    from ._web import export_web as _export_web
+
+    return _export_web(source, out_dir, names, **kwargs)
+
+
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), **kwargs):
     """Save a network as a servable; see :func:`tinyms.serving._write.write_servable` for the details.
 
@@ -115,4 +143,5 @@ __all__ = [
     "ServerNotRunning",
     "ClientError",
     "ServerError",
+    "export_web",
 ]

@@ -35,12 +35,30 @@
     return response.status + " " + response.statusText;
   }
 
+  // Where answers come from: this server's routes, or, in a page written by `tinyms export --web`,
+  // window.TinyMSBackend (web-local.js), which runs the models in the browser and answers alike.
+  const httpBackend = {
+    async list() {
+      const response = await fetch("/servables", { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(await readError(response));
+      return response.json();
+    },
+    async predict(item, blob, contentType, options) {
+      const response = await fetch("/servables/" + encodeURIComponent(item.name) + "?" + new URLSearchParams(options), {
+        method: "POST",
+        headers: { "Content-Type": contentType || "application/octet-stream" },
+        body: blob,
+      });
+      if (!response.ok) throw new Error(await readError(response));
+      return response.json();
+    },
+  };
+  const backend = window.TinyMSBackend || httpBackend;
+
   async function loadServables() {
     let data;
     try {
-      const response = await fetch("/servables", { headers: { Accept: "application/json" } });
-      if (!response.ok) throw new Error(await readError(response));
-      data = await response.json();
+      data = await backend.list();
     } catch (err) {
       setStatus("Cannot list servables: " + err.message, true);
       return;
@@ -158,6 +176,7 @@
   }
 
   function render(reply) {
+    window.tinymsLastReply = reply;  // the answer as received (tests compare its numbers)
     if (reply.task === "detection") {
       renderDetections(reply);
       return;
@@ -197,16 +216,9 @@
     setStatus("Predicting…", false);
     table.hidden = true;
     detectionView.hidden = true;
-    const query = isDetector(item) ? "?score_threshold=" + encodeURIComponent(threshold.value)
-                                   : "?strategy=TOP5_CLASS";
+    const options = isDetector(item) ? { score_threshold: threshold.value } : { strategy: "TOP5_CLASS" };
     try {
-      const response = await fetch("/servables/" + encodeURIComponent(item.name) + query, {
-        method: "POST",
-        headers: { "Content-Type": contentType || "application/octet-stream" },
-        body: blob,
-      });
-      if (!response.ok) throw new Error(await readError(response));
-      render(await response.json());
+      render(await backend.predict(item, blob, contentType, options));
     } catch (err) {
       setStatus("Prediction failed: " + err.message, true);
     }
