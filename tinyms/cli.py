@@ -10,6 +10,7 @@ Commands:
     tinyms eval RUN_DIR_OR_CHECKPOINT
     tinyms detect INPUT|--camera N --run RUN_DIR|--servable DIR|--model NAME [--out PATH]
     tinyms export RUN_DIR_OR_SERVABLE --quantize int8 [--method auto|dynamic|static] [--calibration-data DIR]
+    tinyms export RUN_DIR_OR_SERVABLE --web OUT_DIR [--servable NAME]
 
 Errors TinyMS raises on purpose are printed as one line (``error: ...``) with exit status 1.
 """

@@ -337,6 +337,18 @@ def test_export_refuses_what_the_page_cannot_run(run_dir, ort_tarball, tmp_path,
         export_web(str(tmp_path / "nowhere"), str(tmp_path / "p4"), progress=False)
 
 
+def test_the_cli_writes_the_page(run_dir, ort_tarball, tmp_path, capsys):
+    from tinyms.cli import main
+
+    out = tmp_path / "cli-page"
+    assert main(["export", str(run_dir), "--web", str(out), "--servable", "colours"]) == 0
+    said = capsys.readouterr().out
+    assert f"web page written to {out} (colours;" in said and "index.html" in said
+    assert "colours" in (out / "servables.js").read_text() and (out / "models" / "colours.onnx").is_file()
+    assert main(["export", str(run_dir), "--web", str(tmp_path / "x"), "--quantize", "int8"]) == 1
+    assert "one thing at a time" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
 # --------------------------------------------------------------------------- the npm fetch
 class _Registry:
     """A fake npm registry on 127.0.0.1: a folder of files (a version document, a tarball), requests recorded."""
