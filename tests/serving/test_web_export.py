@@ -111,7 +111,7 @@ def run_dir(tmp_path_factory):
     entries = json.loads((folder / "servable.json").read_text())
     entries.append({"name": "shapes", "description": "coloured shapes", "model": {
         "format": "onnx", "task": "detection", "background": True, "labels": SHAPE_LABELS, "class_num": 4,
-        "files": {"onnx": "shapes.onnx"}, "sha256": {"shapes.onnx": hashlib.sha256(model).hexdigest()},
+        "files": {"onnx": "shapes.onnx"}, "sha256": {"onnx": hashlib.sha256(model).hexdigest()},
         "recipe": recipe.to_dict()}})
     (folder / "servable.json").write_text(json.dumps(entries))
     return run
