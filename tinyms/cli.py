@@ -159,6 +159,7 @@ def _port(text):
 def main(argv=None):
     """Run the command line; return the process exit status."""
     args = _build_parser().parse_args(argv)
+    from ._text import first_sentence, has_framework_detail
     from .errors import TinyMSError
     try:
         if args.command == "quickstart" and args.task == "detection":
@@ -212,7 +213,7 @@ def main(argv=None):
                 print(f"{name}\tinput {cfg.input_shape}\t{len(cfg.labels)} classes\tdataset {cfg.dataset}"
                       f"\tweights {tags}\t{cfg.source}")
     except (TinyMSError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {first_sentence(err) if has_framework_detail(err) else err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -221,6 +222,11 @@ def main(argv=None):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # keep Python's exit flush from failing again
         return 0
+    except Exception as err:  # MindSpore's own errors: their first sentence, not its C++ stack
+        if not has_framework_detail(err):
+            raise
+        print(f"error: {type(err).__name__}: {first_sentence(err)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .._text import first_line as _first_line
+from .._text import first_sentence
 from ._rows import run_padded, take_rows
 from ._tasks import OUTPUT_NAMES, model_facts
 from ._wire import recv_message, send_message
@@ -69,7 +69,7 @@ class OnnxBackend:
         try:
             self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
-            raise ValueError(f"cannot load ONNX file {spec.path}: {_first_line(err)}") from None
+            raise ValueError(f"cannot load ONNX file {spec.path}: {first_sentence(err)}") from None
         del data
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].type != "tensor(float)":
@@ -95,7 +95,7 @@ class OnnxBackend:
             out = self.run(np.zeros((1,) + self.input_shape, np.float32))
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"the ONNX model cannot run on a {list(self.input_shape)} input: "
-                             f"{_first_line(err)}") from None
+                             f"{first_sentence(err)}") from None
         self.meta = {"input_shape": list(self.input_shape),
                      **model_facts(spec.task, out, spec.labels, background=spec.background),
                      "dataset": spec.dataset, "transform": spec.transform,
@@ -422,7 +422,7 @@ class Batcher:
             error = err
         except Exception as err:  # noqa: BLE001 - answer the requests with a 500
             log.exception("servable %r: model call failed", self.name)
-            error = BackendError(500, f"servable {self.name!r} failed on this input: {_first_line(err)}")
+            error = BackendError(500, f"servable {self.name!r} failed on this input: {first_sentence(err)}")
         if error is None and self.on_batch is not None:
             self.on_batch(batch.shape[0], time.perf_counter() - started)
         start = 0

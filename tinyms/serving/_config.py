@@ -56,6 +56,7 @@ import re
 from .._checks import positive_int
 from .._fileio import sha256_of
 from .._jsonread import load_file
+from .._text import first_sentence, has_framework_detail
 from ..errors import JSONInputError, RecipeError
 from ..vision._recipe import Recipe
 from ._tasks import check_detection_settings, check_task
@@ -407,16 +408,17 @@ def _digests(model, fmt, rel, name):
 
 
 def public_text(message, root=None):
-    """``message`` as a client may see it: no server paths.
+    """``message`` as a client may see it: no server paths, none of MindSpore's detail.
 
     Paths inside the serving directory ``root`` become relative to it; any other absolute path
-    is cut to its last component.
+    is cut to its last component. A message carrying MindSpore's C++ stack, construct traceback
+    or analyze_fail pointer is cut to its first sentence (:func:`tinyms._text.first_sentence`).
 
     Example:
         >>> public_text("cannot read /srv/models/lenet5/lenet5.onnx", "/srv/models")
         'cannot read lenet5/lenet5.onnx'
     """
-    text = str(message)
+    text = first_sentence(message) if has_framework_detail(message) else str(message)
     if root:
         prefix = os.path.join(os.path.abspath(root), "")
         text = text.replace(prefix, "")

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .._text import first_line as _first_line
+from .._text import first_sentence, has_framework_detail
 from ._config import ServableSpec
 from ._rows import run_padded, take_rows
 from ._tasks import model_facts
@@ -73,7 +73,7 @@ class MindSporeRunner:
             try:
                 self.net = nn.GraphCell(ms.load(spec.path))
             except (RuntimeError, ValueError, TypeError, OSError) as err:
-                raise ValueError(f"cannot load MindIR file {spec.path}: {_first_line(err)}") from None
+                raise ValueError(f"cannot load MindIR file {spec.path}: {first_sentence(err)}") from None
             cfg = self._zoo_config(spec.model_name)
         self.net.set_train(False)
         self.input_shape = tuple(spec.input_shape or (cfg.input_shape if cfg else ()))
@@ -81,7 +81,7 @@ class MindSporeRunner:
             raise ValueError("model.input_shape is needed for this servable, e.g. [1, 32, 32]; "
                              "add it to servable.json")
         self.buckets = batch_buckets(spec.max_batch_size)
-        out = self._call(np.zeros((1,) + self.input_shape, np.float32))
+        out = self._first_call(1)
         facts = model_facts(spec.task, out, spec.labels, cfg.labels if cfg is not None else None, spec.background)
         self.classes = facts["classes"]
         self.labels = tuple(facts["labels"])
@@ -96,7 +96,7 @@ class MindSporeRunner:
         }
         if spec.warmup:
             for size in self.buckets[1:]:
-                self._call(np.zeros((size,) + self.input_shape, np.float32))
+                self._first_call(size)
 
     @staticmethod
     def _zoo_config(name):
@@ -108,6 +108,15 @@ class MindSporeRunner:
             return model_config(name)
         except UnknownNameError:
             return None
+
+    def _first_call(self, size):
+        """Compile and run the network on ``size`` zero rows (a GRAPH compile error becomes a ValueError)."""
+        try:
+            return self._call(np.zeros((size,) + self.input_shape, np.float32))
+        except Exception as err:  # noqa: BLE001 - MindSpore raises RuntimeError, TypeError, ValueError...
+            log.debug("servable %r: the first call on %d row(s) failed: %s", self.spec.name, size, err)
+            raise ValueError(f"the network cannot run on a {[size, *self.input_shape]} input: "
+                             f"{first_sentence(err)}") from None
 
     def _call(self, batch):
         out = self.net(self._tensor(batch))
@@ -152,12 +161,12 @@ def checkpoint_network(spec):
         raise ValueError(f"model.name: {err}") from None
     except (TypeError, ValueError) as err:
         raise ValueError(f"cannot build zoo network {spec.model_name!r} with {kwargs}: "
-                         f"{_first_line(err)}; check model.build_args") from None
+                         f"{first_sentence(err)}; check model.build_args") from None
     try:
         load_weights(net, spec.path)
     except CheckpointError as err:
         raise ValueError(f"cannot load checkpoint {spec.path} into {spec.model_name!r} built with {kwargs}: "
-                         f"{_first_line(err)}; check model.name, model.class_num and model.build_args") from None
+                         f"{first_sentence(err)}; check model.name, model.class_num and model.build_args") from None
     if spec.input_shape:
         restore_input_shape(net, {"model": spec.model_name, "input_shape": list(spec.input_shape)})
     return net, getattr(net, "default_cfg", None)
@@ -180,8 +189,11 @@ def main(config):
     try:
         runner = MindSporeRunner(spec, config.get("model_threads", 1))
     except Exception as err:  # noqa: BLE001 - report any load failure, keep other servables up
-        log.error("servable %r failed to load: %s", spec.name, err)
-        status("failed", servable=spec.name, reason=str(err))
+        # our own ValueErrors say what to fix; anything else is MindSpore's: its first sentence
+        reason = str(err) if isinstance(err, ValueError) and not has_framework_detail(err) else first_sentence(err)
+        log.debug("servable %r failed to load: %s", spec.name, err)
+        log.error("servable %r failed to load: %s", spec.name, reason)
+        status("failed", servable=spec.name, reason=reason)
         return 3
     path = config["socket_path"]
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -256,7 +268,7 @@ def _answer(runner, requests, conns, observe):
             replies.append((sock, {"id": header.get("id"), "shapes": [list(part.shape) for part in parts]}, payload))
     except Exception as err:  # noqa: BLE001 - a failed batch must not stop the executor
         log.exception("inference failed for servable %r", runner.spec.name)
-        replies = [(sock, {"id": header.get("id"), "error": _first_line(err)}, b"") for sock, header, _ in requests]
+        replies = [(sock, {"id": header.get("id"), "error": first_sentence(err)}, b"") for sock, header, _ in requests]
     for sock, reply, data in replies:
         _reply(sock, reply, data, conns)
 

@@ -38,6 +38,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from .._jsonread import loads
+from .._text import first_sentence
 from ..errors import JSONInputError
 from . import _openapi
 from ._backends import Batcher, BackendError, ExecutorBackend, OnnxBackend
@@ -726,7 +727,7 @@ def build_app(config, metrics=None):
             failures[spec.name] = str(err)
         except Exception as err:  # noqa: BLE001 - one broken servable must not stop the others
             log.exception("servable %r failed to load", spec.name)
-            failures[spec.name] = f"failed to load: {type(err).__name__}: {err}"
+            failures[spec.name] = f"failed to load: {type(err).__name__}: {first_sentence(err)}"
     app = FrontApp(servables, failures, config.get("problems", []), config["max_request_bytes"],
                    config["request_timeout"], metrics, root=config.get("serving_path"))
     return app, {name: failures[name] for name in failures if name not in config.get("unavailable", {})}

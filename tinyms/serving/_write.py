@@ -4,7 +4,7 @@ import logging
 import os
 
 from .._fileio import atomic_path, locked, sha256_of, sweep_stale_temps, write_json_atomic
-from .._text import first_line as _first_line
+from .._text import first_sentence
 from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
 from ._tasks import OUTPUT_NAMES, TASKS, check_box_geometry, check_detection_settings
 from .errors import ServableConfigError
@@ -203,8 +203,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
                         digest = sha256_of(tmp)  # of the bytes renamed into place
             except Exception as err:  # noqa: BLE001 - MindSpore raises many types on export
                 if fmt == formats[0]:
-                    raise ExportError(f"cannot write {name!r} as {fmt}: {_first_line(err)}") from err
-                log.warning("servable %r: %s export skipped: %s", name, fmt, _first_line(err))
+                    raise ExportError(f"cannot write {name!r} as {fmt}: {first_sentence(err)}") from err
+                log.warning("servable %r: %s export skipped: %s", name, fmt, first_sentence(err))
                 continue
             files[fmt] = os.path.basename(final)
             digests[fmt] = digest  # by role: the check survives renaming or copying the file
