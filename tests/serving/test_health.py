@@ -45,7 +45,7 @@ def model_server(serving_dir):
         yield server
 
 
-def test_a_stopped_model_process_times_out_cleanly_and_reads_not_ready(model_server, digit_png):
+def test_a_stopped_model_process_answers_503_then_is_restarted_once_reported(model_server, digit_png):
     url = model_server.url
     assert _status(url, "/v2/health/ready") == 200 and _status(url, "/v2/models/lenet5/ready") == 200
     pid = _executor(model_server)
@@ -53,7 +53,7 @@ def test_a_stopped_model_process_times_out_cleanly_and_reads_not_ready(model_ser
 
     def predict():
         answers.append(requests.post(url + "/servables/lenet5", data=digit_png, timeout=30))
-    os.kill(pid, signal.SIGSTOP)
+    os.kill(pid, signal.SIGSTOP)  # hung: alive, but it never answers again
     try:
         stuck = [threading.Thread(target=predict) for _ in range(3)]
         for thread in stuck:
@@ -63,25 +63,27 @@ def test_a_stopped_model_process_times_out_cleanly_and_reads_not_ready(model_ser
         assert requests.get(url + "/v2/health/live", timeout=5).json() == {"live": True}
         ready = _eventually(lambda: _answer_with(url, "/v2/health/ready", 503))
         assert ready is not None and ready.headers["Content-Type"] == "application/json"
-        assert "'lenet5' is not ready" in ready.json()["error"] and "not answered" in ready.json()["error"]
-        model = requests.get(url + "/v2/models/lenet5/ready", timeout=5)
-        assert model.status_code == 503 and model.json()["type"] == "NotReady"
+        # not answering, then (once the front end reported it) stopped and being restarted
+        assert "'lenet5' is not ready" in ready.json()["error"]
+        assert "not answered" in ready.json()["error"] or "restart" in ready.json()["error"]
         assert _status(url, "/v2/models/lenet5_onnx/ready") == 200
+        assert requests.post(url + "/servables/lenet5_onnx", data=digit_png, timeout=30).status_code == 200
         for thread in stuck:
             thread.join(30)
         assert sorted(a.status_code for a in answers) and all(a.status_code in (503, 504) for a in answers)
         assert all(a.headers["Content-Type"] == "application/json" and a.json()["error"] for a in answers)
-        # While the model is stuck, its new requests fail at once instead of queueing.
-        fast = requests.post(url + "/servables/lenet5", data=digit_png, timeout=30)
-        assert fast.status_code == 503 and "not ready" in fast.json()["error"]
-        listing = {s["name"]: s for s in requests.get(url + "/servables", timeout=5).json()["servables"]}
-        assert listing["lenet5"]["ready"] is False and "not answered" in listing["lenet5"]["error"]
-        assert listing["lenet5_onnx"]["ready"] is True
-        assert requests.post(url + "/servables/lenet5_onnx", data=digit_png, timeout=30).status_code == 200
+        # The supervisor replaces the hung process: a later request succeeds, within a bounded time.
+        started = time.monotonic()
+        answer = _eventually(lambda: requests.post(url + "/servables/lenet5", data=digit_png, timeout=30)
+                             .status_code == 200, timeout=90)
+        assert answer, f"still not answering {time.monotonic() - started:.0f} s after the hang was reported"
+        assert _executor(model_server) != pid
+        assert _eventually(lambda: _status(url, "/v2/health/ready") == 200)  # its probe follows within 0.5 s
     finally:
-        os.kill(pid, signal.SIGCONT)
-    assert _eventually(lambda: _status(url, "/v2/health/ready") == 200)
-    assert requests.post(url + "/servables/lenet5", data=digit_png, timeout=30).status_code == 200
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:  # killed by the supervisor, as it should be
+            pass
 
 
 def test_a_killed_model_process_reads_not_ready_until_restarted(model_server, digit_png):

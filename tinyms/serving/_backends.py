@@ -17,6 +17,7 @@ import collections
 import contextlib
 import logging
 import socket
+import struct
 import threading
 import time
 
@@ -126,7 +127,8 @@ class ExecutorBackend:
     died and the supervisor is restarting it) and *hung* once a ping has waited more than
     ``hang_timeout`` seconds for its answer (the process is stopped, or one model call takes
     that long); :attr:`ready` is True otherwise. While hung, requests fail at once with 503
-    instead of queueing behind the stuck call.
+    instead of queueing behind the stuck call, and ``on_hung`` is told once, so that the
+    supervisor replaces the process.
 
     Args:
         name (str): the servable name (for messages).
@@ -135,11 +137,13 @@ class ExecutorBackend:
         timeout (float): default seconds to wait for one batch's outputs.
         hang_timeout (float): seconds a ping may wait before the executor counts as hung.
         probe_interval (float): seconds between pings (0 disables the probe thread).
+        on_hung (callable): ``on_hung(name, pid)`` when the executor becomes hung; ``pid`` is the
+            process that holds the socket (None where the system does not tell).
     """
 
     platform_by_format = {"ckpt": "mindspore_checkpoint", "mindir": "mindspore_mindir"}
 
-    def __init__(self, name, fmt, socket_path, timeout, hang_timeout=10.0, probe_interval=0.5):
+    def __init__(self, name, fmt, socket_path, timeout, hang_timeout=10.0, probe_interval=0.5, on_hung=None):
         self.name = name
         self.platform = self.platform_by_format[fmt]
         self.socket_path = socket_path
@@ -149,6 +153,7 @@ class ExecutorBackend:
         self._next_id = 0
         self.state = "ready"  # "ready", "down" or "hung"
         self.state_reason = ""
+        self.on_hung = on_hung
         self._closed = threading.Event()
         if probe_interval:
             threading.Thread(target=self._probe_loop, args=(float(probe_interval),), daemon=True,
@@ -176,13 +181,14 @@ class ExecutorBackend:
         return sock
 
     def _probe_loop(self, interval):
-        sock, waiting_since, seq = None, None, 0
+        sock, waiting_since, seq, pid = None, None, 0, None
         while not self._closed.wait(interval if waiting_since is None else 0):
             if sock is None:
                 sock = self._open(interval)
                 if sock is None:
                     self._set_state("down", "its model process is not running; it is being restarted")
                     continue
+                pid = _peer_pid(sock)
             try:
                 if waiting_since is None:
                     seq += 1
@@ -194,9 +200,11 @@ class ExecutorBackend:
                     waiting_since = None
                     self._set_state("ready")
             except socket.timeout:
-                if time.monotonic() - waiting_since > self.hang_timeout:
+                if time.monotonic() - waiting_since > self.hang_timeout and self.state != "hung":
                     self._set_state("hung", f"its model process has not answered for more than "
                                             f"{self.hang_timeout:g} s")
+                    if self.on_hung is not None:
+                        self.on_hung(self.name, pid)
             except (OSError, EOFError, ValueError):
                 sock.close()
                 sock, waiting_since = None, None
@@ -251,6 +259,14 @@ class ExecutorBackend:
     def close(self):
         self._closed.set()
         self._drop()
+
+
+def _peer_pid(sock):
+    """The process id at the other end of a connected Unix socket (Linux), else None."""
+    try:
+        return struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def split_outputs(shapes, payload):

@@ -703,12 +703,13 @@ def _load_static():
 
 
 # ---------------------------------------------------------------------- process entry point
-def build_app(config, metrics=None):
+def build_app(config, metrics=None, on_hung=None):
     """Load the servables a front end serves and return ``(app, failures)``.
 
     Args:
         config (dict): the front-end configuration written by the supervisor.
         metrics (Metrics): where to record; None records nothing.
+        on_hung (callable): ``on_hung(name, pid)`` when a model process stops answering.
     """
     servables, failures = {}, dict(config.get("unavailable", {}))
     on_batch = metrics.observe_batch if metrics is not None else (lambda *a: None)
@@ -720,7 +721,7 @@ def build_app(config, metrics=None):
                 meta = backend.meta
             else:
                 backend = ExecutorBackend(spec.name, spec.format, item["socket_path"], config["request_timeout"],
-                                          hang_timeout=config.get("hang_timeout", 10.0))
+                                          hang_timeout=config.get("hang_timeout", 10.0), on_hung=on_hung)
                 meta = item["meta"]
             servables[spec.name] = Servable(spec, meta, backend, config["max_image_pixels"], on_batch)
         except ValueError as err:
@@ -761,7 +762,8 @@ def main(config):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if config.get("lifeline_fd") is not None:
         watch_lifeline(config["lifeline_fd"], stop.set)
-    app, failures = build_app(config, Metrics())
+    # a model process that stops answering is reported to the supervisor, which replaces it
+    app, failures = build_app(config, Metrics(), on_hung=lambda name, pid: status("hung", servable=name, pid=pid))
     for name, reason in failures.items():
         log.error("servable %r failed to load: %s", name, reason)
     if config.get("listen_fd") is not None:

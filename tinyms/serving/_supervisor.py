@@ -11,7 +11,9 @@ a process that ran MindSpore. The supervisor holds the port; on Linux each front
 its own ``SO_REUSEPORT`` socket so the kernel spreads connections evenly over them (elsewhere
 they share the supervisor's listening socket). Each worker gets a status pipe (JSON lines back to the
 supervisor) and a lifeline pipe (end-of-file means the supervisor died: the worker exits).
-A worker that dies is restarted, at most five times a minute.
+A worker that dies is restarted, at most five times a minute. So is an executor that a front end
+reports hung (a health ping unanswered for ``hang_timeout`` seconds): the supervisor kills it
+first.
 """
 
 import errno
@@ -106,6 +108,7 @@ class _Child:
         self.role, self.name, self.config = role, name, config
         self.pass_fds, self.env, self.cwd = pass_fds, env, cwd
         self.proc = self.status = self.lifeline = None
+        self.started = 0.0
         self.restarts = []
         self.ready = False
         self.events = []
@@ -113,6 +116,7 @@ class _Child:
     def start(self):
         self.close_pipes()
         self.ready = False
+        self.started = time.monotonic()
         self.proc, self.status, self.lifeline = spawn(self.role, self.config, self.pass_fds, self.env, cwd=self.cwd)
 
     def poll_events(self):
@@ -310,7 +314,9 @@ class Supervisor:
     def _watch(self):
         while not self.stop.wait(0.2):
             for child in self.executors + self.fronts:
-                child.poll_events()
+                for event in child.poll_events():
+                    if event.get("event") == "hung" and child.role == "front":
+                        self._stop_hung(event, child)
                 if child.alive or self.stop.is_set():
                     continue
                 code = child.proc.poll()
@@ -322,6 +328,28 @@ class Supervisor:
                 log.error("%s %s exited with code %s; restarting it", child.role, child.name, code)
                 child.start()
         return 0
+
+    def _stop_hung(self, event, front):
+        """Kill the executor a front end reports hung, so that the watch loop restarts it.
+
+        A report naming another process (an executor already replaced, reported late or by a
+        second front end) is ignored; without a pid, an executor younger than ``hang_timeout``
+        is kept (it cannot have been silent that long).
+        """
+        child = next((c for c in self.executors if c.name == event.get("servable")), None)
+        if child is None or not child.alive:
+            return
+        pid = event.get("pid")
+        if pid != child.proc.pid if pid is not None else \
+                time.monotonic() - child.started < self.settings["hang_timeout"]:
+            return
+        log.error("executor %s (pid %d) has not answered front end %s for more than %g s; killing it to restart "
+                  "it", child.name, child.proc.pid, front.name, self.settings["hang_timeout"])
+        child.proc.kill()
+        try:
+            child.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def main(config):

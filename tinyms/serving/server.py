@@ -101,7 +101,7 @@ class Server:
         request_timeout (float): seconds a request may wait for its prediction (then 504).
         hang_timeout (float): seconds a model process may leave a health ping unanswered before
             its servable counts as not ready (stuck or stopped); its requests then get 503 at
-            once. Default 10.
+            once, and the supervisor kills the process and starts a new one. Default 10.
         header_timeout (float): seconds a client has to send a request's headers, counted from
             its first byte (from connecting, for a connection's first request). Default 10.
         body_timeout (float): seconds a client has to send a request's body once its headers
