@@ -16,7 +16,7 @@ from PIL import Image, ImageFilter
 
 from ..errors import InputShapeError
 
-__all__ = ["frame_digit", "FIELD", "BOX"]
+__all__ = ["frame_digit", "framed", "FIELD", "BOX"]
 
 FIELD = 28            # side of the output field (MNIST)
 BOX = 20              # longer side of the digit inside the field (MNIST)
@@ -63,7 +63,7 @@ def frame_digit(img):
         ((28, 28, 1), 255, 0)
     """
     grey = _as_grey(img)
-    if grey.shape == (FIELD, FIELD) and np.median(_border(grey)) < 128:
+    if grey.shape == (FIELD, FIELD) and framed(grey[None])[0]:
         return grey.reshape(FIELD, FIELD, 1).copy()
     ink = _ink_up(_reduce(grey))
     if ink is None:
@@ -72,6 +72,33 @@ def frame_digit(img):
     if mask is None:
         return np.zeros((FIELD, FIELD, 1), np.uint8)
     return _place(soft, mask)
+
+
+def framed(images):
+    """For a stack of 28x28 grey images, True where :func:`frame_digit` returns the image unchanged.
+
+    An image is already framed when the median of its border (as :func:`frame_digit` takes it)
+    is dark. One vectorised pass, so whole files can be checked at once.
+
+    Args:
+        images (numpy.ndarray): uint8 array of shape (N, 28, 28).
+
+    Returns:
+        numpy.ndarray: bool array of shape (N,).
+
+    Example:
+        >>> import numpy as np
+        >>> field = np.zeros((2, 28, 28), np.uint8)
+        >>> field[1] = 230                                 # a light page: not MNIST's framing
+        >>> framed(field).tolist()
+        [True, False]
+    """
+    images = np.asarray(images)
+    count = images.shape[0]
+    width = max(1, FIELD // 20)  # as _border takes it for a 28x28 image
+    ring = [images[:, :width], images[:, -width:], images[:, width:-width, :width], images[:, width:-width, -width:]]
+    border = np.concatenate([part.reshape(count, -1) for part in ring], axis=1)
+    return np.median(border, axis=1) < 128
 
 
 # --------------------------------------------------------------------------- input

@@ -388,9 +388,12 @@ class DatasetTransform:
         import mindspore.dataset as ds  # noqa: PLC0415
         from mindspore import dtype as mstype  # noqa: PLC0415
 
-        from . import _ms_engine
+        from . import _framed, _ms_engine
 
-        dataset = dataset.map(operations=self._decoder(dataset) + _ms_engine.build(self.recipe.steps(is_training)),
+        steps = self.recipe.steps(is_training)
+        if steps and steps[0].op == "frame_digit" and _framed.all_framed(dataset):
+            steps = steps[1:]  # every image is MNIST's: frame_digit would return each unchanged
+        dataset = dataset.map(operations=self._decoder(dataset) + _ms_engine.build(steps),
                               input_columns=self.image_column, num_parallel_workers=workers)
         if self.label_column in columns:
             dataset = dataset.map(operations=ds.transforms.TypeCast(mstype.int32),
@@ -514,7 +517,10 @@ class MnistTransform(DatasetTransform):
     resize to ``size``, rescale to [0, 1], normalise with MNIST's mean and std
     (``tinyms.data.dataset_info("mnist")``), channels first. Training: the same without
     ``frame_digit`` (the training images are MNIST's own), after the ``augment`` steps. Colour
-    images are converted to grey first (see :meth:`DatasetTransform.load_image`).
+    images are converted to grey first (see :meth:`DatasetTransform.load_image`). In
+    ``apply_ds`` over MNIST files (``MnistDataset``, shuffled, taken, skipped or repeated), whose
+    every image is already framed (checked with numpy before the pipeline is built),
+    ``frame_digit`` is left out: same outputs, without a Python call per image.
 
     Args:
         size (tuple of int): output (height, width). Default (32, 32), LeNet5's input.
