@@ -95,7 +95,7 @@ def test_int8_servables_are_smaller_and_record_how_they_were_made(exported):
         assert model["labels"] == entries["lenet5"]["model"]["labels"]
     dynamic = entries["lenet5_int8"]["model"]["quantization"]
     assert dynamic["requested"] == "auto" and dynamic["calibration"] is None
-    assert sorted(dynamic["layers_kept_float"]) and "channels" in dynamic["reason"]  # LeNet5's narrow convs
+    assert len(dynamic["layers_kept_float"]) == 2 and "channels" in dynamic["reason"]  # LeNet5's narrow convs
     static = entries["lenet5_static"]["model"]["quantization"]
     assert static["calibration"]["count"] == 64 and "mnist" in static["calibration"]["images"]
     assert static["format"] == "qdq" and 0.8 <= static["agreement"] <= 1.0
@@ -205,14 +205,14 @@ def _onnx_net(convs, dense=True):
     return onnx.helper.make_model(graph)
 
 
-def test_auto_picks_static_only_for_wide_convolutions():
+def test_auto_picks_static_for_wide_convolutions_and_dynamic_otherwise():
     from tinyms.errors import ExportError
     from tinyms.serving._quantize import MIN_CONV_CHANNELS, _choose
 
     wide = MIN_CONV_CHANNELS
-    method, kept, _ = _choose(_onnx_net([(4, wide), (wide, wide)]), "auto")
-    assert (method, kept) == ("static", ["conv0"])            # the 4-channel stem stays float
-    assert _choose(_onnx_net([(4, 6)]), "auto")[:2] == ("dynamic", ["conv0"])
+    method, kept, why = _choose(_onnx_net([(4, wide), (wide, wide), (wide, 8)]), "auto")
+    assert (method, kept) == ("static", []) and "2 of 3" in why      # all convolutions, the narrow one too
+    assert _choose(_onnx_net([(4, 6), (6, wide), (wide, 8)]), "auto")[:2] == ("dynamic", ["conv0", "conv1", "conv2"])
     assert _choose(_onnx_net([], dense=True), "auto")[:2] == ("dynamic", [])
     assert _choose(_onnx_net([(4, 6)]), "static")[:2] == ("static", [])     # the user's choice wins
     with pytest.raises(ExportError, match="static"):

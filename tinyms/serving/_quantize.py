@@ -18,11 +18,12 @@ Methods:
   activations whose ranges are measured beforehand on calibration images (min/max), in
   ``"qdq"`` (QuantizeLinear/DequantizeLinear pairs that onnxruntime fuses) or ``"qoperator"``
   (QLinearConv, QGemm...) form.
-- ``"auto"`` (default): ``"static"`` when the network has convolutions that int8 makes faster,
-  keeping the others in float; ``"dynamic"`` when its convolutions are all of that kind or it
-  has none (LeNet5). onnxruntime's int8 convolution is slower than its float one when a
-  convolution has few input channels per group (measured: LeNet5's 1- and 6-channel
-  convolutions ran 1.2-6x slower in int8; benchmarks/RESULTS.md section 15).
+- ``"auto"`` (default): ``"static"``, every convolution included, when most convolutions have
+  at least 32 output channels (ResNet, MobileNetV2); else ``"dynamic"``, convolutions kept in
+  float (LeNet5, whose 6- and 16-channel convolutions ran 1.2-6x slower in int8 on
+  onnxruntime's CPU kernels). Leaving some convolutions of a wide network in float was slower
+  than quantizing them all (the int8 layers run in another memory layout, and each float
+  island adds conversions both ways); benchmarks/RESULTS.md section 15.
 
 Calibration images (static only) come from ``calibration``: a folder of image files, an array of
 prepared inputs, or, for a ``tinyms train`` run directory, the run's own training split (the
@@ -52,8 +53,8 @@ QUANT_FORMATS = ("qdq", "qoperator")
 DTYPES = ("int8",)
 DEFAULT_CALIBRATION_COUNT = 256
 MAX_CALIBRATION_COUNT = 10000
-#: a convolution with fewer input channels per group is kept in float by ``method="auto"``
-MIN_CONV_CHANNELS = 16
+#: ``method="auto"`` quantizes convolutions statically when most have at least this many output channels
+MIN_CONV_CHANNELS = 32
 _DENSE_OPS = ("MatMul", "Gemm", "LSTM", "GRU", "Attention")
 _STATIC_OPS = ("Conv",) + _DENSE_OPS[:2]
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -280,10 +281,10 @@ def _initializers(graph):
     return {init.name: tuple(init.dims) for init in graph.graph.initializer}
 
 
-def _conv_channels(node, shapes):
-    """Input channels per group of a Conv node (None when its weight is not a constant)."""
+def _conv_outputs(node, shapes):
+    """Output channels of a Conv node (0 when its weight is not a constant)."""
     weight = shapes.get(node.input[1]) if len(node.input) > 1 else None
-    return int(weight[1]) if weight and len(weight) >= 2 else None
+    return int(weight[0]) if weight else 0
 
 
 def _choose(graph, method):
@@ -291,7 +292,7 @@ def _choose(graph, method):
     shapes = _initializers(graph)
     convs = [n for n in graph.graph.node if n.op_type == "Conv"]
     dense = [n for n in graph.graph.node if n.op_type in _DENSE_OPS]
-    worth = [n for n in convs if (_conv_channels(n, shapes) or 0) >= MIN_CONV_CHANNELS]
+    wide = [n for n in convs if _conv_outputs(n, shapes) >= MIN_CONV_CHANNELS]
     if not convs and not dense:
         raise ExportError("the network has no convolution, dense or recurrent layer for int8 quantization to "
                           "act on; serve the float servable")
@@ -299,19 +300,18 @@ def _choose(graph, method):
         if not dense:
             raise ExportError("dynamic quantization acts on dense and recurrent layers, and this network has "
                               "none; use method 'static' (convolutions, with calibration images)")
-        return "dynamic", [], "asked for"
+        return "dynamic", [n.name for n in convs], "asked for"
     if method == "static":
         return "static", [], "asked for"
-    if worth:
-        kept = [n.name for n in convs if n not in worth]
-        return "static", kept, (f"{len(worth)} of {len(convs)} convolutions have at least {MIN_CONV_CHANNELS} "
-                                f"input channels per group")
+    if convs and 2 * len(wide) >= len(convs):
+        return "static", [], (f"{len(wide)} of {len(convs)} convolutions have at least {MIN_CONV_CHANNELS} "
+                               f"output channels")
     if not dense:
-        raise ExportError(f"int8 would make this network slower: its convolutions have fewer than "
-                          f"{MIN_CONV_CHANNELS} input channels per group and it has no dense layer; use "
-                          f"method 'static' to quantize anyway")
-    return "dynamic", [n.name for n in convs], (f"no convolution has {MIN_CONV_CHANNELS} input channels per "
-                                                f"group or more; dense layers only")
+        raise ExportError(f"int8 would make this network slower: most of its convolutions have fewer than "
+                          f"{MIN_CONV_CHANNELS} output channels and it has no dense layer; use method 'static' "
+                          f"to quantize anyway")
+    return "dynamic", [n.name for n in convs], (f"most convolutions have fewer than {MIN_CONV_CHANNELS} output "
+                                                f"channels (kept float); dense layers only")
 
 
 def _input_of(graph):
