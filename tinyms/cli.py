@@ -218,6 +218,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:  # the TinyMS runtime (no MindSpore) has only what serving needs
+        from .serving._edge import mindspore_installed
+        if mindspore_installed():
+            raise
+        print(f"error: tinyms {args.command} needs the full TinyMS install (it uses {err.name}, which this "
+              "environment lacks); this is the TinyMS runtime, which serves and predicts with ONNX servables: "
+              "tinyms serve SERVING_FOLDER, tinyms.serving.Predictor", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `tinyms models | head`: the reader left; not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # keep Python's exit flush from failing again

@@ -13,20 +13,23 @@ The beginner's API::
 ``Server`` and ``Client`` are the class forms (``Server`` is a context manager),
 :func:`run_server` is the foreground form behind ``tinyms serve``, and :func:`write_servable`
 saves a trained network into a serving directory (``servable.json`` + weights).
+:class:`Predictor` answers as a server does, in-process: ``Predictor("serving/lenet5")(image)``.
 
 A server speaks TinyMS's routes (``/servables``), the Open Inference Protocol (KServe v2) REST
 routes (``/v2/...``), Prometheus ``/metrics``, ``/openapi.json``, and serves a web page at
 ``/`` to try a model from a browser. Checkpoint and MindIR servables run in MindSpore executor
 processes (one per model, requests batched); ONNX servables run on onnxruntime and a server
-with only ONNX servables never loads MindSpore.
+with only ONNX servables never loads MindSpore. The TinyMS runtime (``pip install ./runtime``:
+no MindSpore) serves and predicts with ONNX servables.
 
 Importing this package is light: MindSpore is imported only by :func:`write_servable` and by
 the executor processes.
 """
 
 from .client import Client, Detection, Detections, list_servables, predict
-from .errors import (ClientError, PortInUseError, ServableConfigError, ServerError, ServerNotRunning,
-                     ServerStartError, ServingError)
+from .errors import (ClientError, MindSporeRequiredError, PortInUseError, ServableConfigError, ServerError,
+                     ServerNotRunning, ServerStartError, ServingError)
+from .predictor import Predictor
 from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
 
 
@@ -125,6 +128,7 @@ def quantize_servable(source, name=None, **kwargs):
 __all__ = [
     "Server",
     "Client",
+    "Predictor",
     "Detection",
     "Detections",
     "start_server",
@@ -138,6 +142,7 @@ __all__ = [
     "default_serving_path",
     "ServingError",
     "ServableConfigError",
+    "MindSporeRequiredError",
     "ServerStartError",
     "PortInUseError",
     "ServerNotRunning",

@@ -28,6 +28,7 @@ import tempfile
 import time
 
 from ._config import load_servables
+from ._edge import runnable_here
 from ._wire import REUSEPORT, StatusReader, bind_socket
 from .errors import ServableConfigError
 
@@ -189,11 +190,15 @@ class Supervisor:
         s = self.settings
         try:
             specs, problems = load_servables(s["serving_path"])
+            specs, refused = runnable_here(specs, s["serving_path"])  # without MindSpore: ONNX models only
         except ServableConfigError as err:
             self.emit("error", kind="config", message=str(err))
             return 2
         for problem in problems:
             log.error("servable.json entry skipped: %s", problem)
+        if refused and not specs:
+            self.emit("error", kind="needs_mindspore", message=" ".join(refused.values()))
+            return 2
         for spec in specs:
             if spec.unchecked:
                 log.warning("servable %r: servable.json records no SHA-256 for %s; %s", spec.name,
@@ -224,7 +229,7 @@ class Supervisor:
         os.mkdir(metrics_dir)
         env = child_env({"PROMETHEUS_MULTIPROC_DIR": metrics_dir})
         try:
-            code = self._serve(specs, problems, listener, rundir, env, host, port)
+            code = self._serve(specs, problems, listener, rundir, env, host, port, refused)
         finally:
             listener.close()
             _stop_children(self.fronts, s["grace_seconds"] + 5)
@@ -233,9 +238,9 @@ class Supervisor:
             self.emit("stopped")
         return code
 
-    def _serve(self, specs, problems, listener, rundir, env, host, port):
+    def _serve(self, specs, problems, listener, rundir, env, host, port, refused=None):
         s = self.settings
-        unavailable, served = {}, []
+        unavailable, served = dict(refused or {}), []
         for index, spec in enumerate(specs):
             if spec.needs_mindspore:
                 path = os.path.join(rundir, f"executor-{index}.sock")

@@ -161,13 +161,7 @@ class Client:
 
     def _call(self, method, path, body=None, headers=None):
         status, resp_headers, data = self.request(method, path, body, headers)
-        if status >= 400:
-            try:
-                message = loads(data, "the server's answer")["error"]
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                message = data.decode("utf-8", "replace").strip()[:500] or http.client.responses.get(status, "")
-            error = ClientError if status < 500 else ServerError
-            raise error(status, message, self.url + path)
+        check_answer(status, data, self.url + path)
         return resp_headers, data
 
     def _json(self, method, path, payload=None):
@@ -264,16 +258,7 @@ class Client:
             >>> [(d.label, round(d.score, 2)) for d in found]                        # doctest: +SKIP
             [('car', 0.91), ('person', 0.64)]
         """
-        if not isinstance(strategy, str) or strategy.upper() not in _STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(_STRATEGIES)}")
-        payload = {"strategy": strategy.upper()}
-        if dataset_name:
-            payload["dataset"] = str(dataset_name)
-        for key, value in zip(_DETECTION_OPTIONS, (score_threshold, iou_threshold, max_detections)):
-            if value is not None:
-                payload[key] = value
-        kind, value = _encode_input(data)
-        payload[kind] = value
+        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections))
         reply = self._json("POST", f"/servables/{servable_name}", payload)
         return _predictions(reply)
 
@@ -323,6 +308,37 @@ class Client:
 
     def __repr__(self):
         return f"Client({self.url})"
+
+
+def check_answer(status, data, url=""):
+    """Raise ClientError (4xx) or ServerError (5xx) with the ``error`` of an answer's JSON body."""
+    if status >= 400:
+        try:
+            message = loads(data, "the server's answer")["error"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            message = data.decode("utf-8", "replace").strip()[:500] or http.client.responses.get(status, "")
+        error = ClientError if status < 500 else ServerError
+        raise error(status, message, url)
+
+
+def predict_payload(data, dataset_name, strategy, detection_options=(None, None, None)):
+    """The JSON body of ``POST /servables/<name>`` (what :meth:`Client.predict` sends).
+
+    ``detection_options`` are ``(score_threshold, iou_threshold, max_detections)``, None for
+    the servable's defaults. Raises ValueError for an unknown strategy, and what
+    :func:`_encode_input` raises for the input.
+    """
+    if not isinstance(strategy, str) or strategy.upper() not in _STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; valid strategies are {', '.join(_STRATEGIES)}")
+    payload = {"strategy": strategy.upper()}
+    if dataset_name:
+        payload["dataset"] = str(dataset_name)
+    for key, value in zip(_DETECTION_OPTIONS, detection_options):
+        if value is not None:
+            payload[key] = value
+    kind, value = _encode_input(data)
+    payload[kind] = value
+    return payload
 
 
 def _encode_input(data):

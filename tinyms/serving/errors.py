@@ -10,6 +10,7 @@ from ..errors import TinyMSError
 __all__ = [
     "ServingError",
     "ServableConfigError",
+    "MindSporeRequiredError",
     "ServerStartError",
     "PortInUseError",
     "ServerNotRunning",
@@ -24,6 +25,14 @@ class ServingError(TinyMSError, RuntimeError):
 
 class ServableConfigError(ServingError, ValueError):
     """A serving directory, its ``servable.json`` or a servable's weights are missing or invalid."""
+
+
+class MindSporeRequiredError(ServableConfigError):
+    """A servable has only MindSpore weights (checkpoint or MindIR) and MindSpore is not installed.
+
+    The TinyMS runtime (``tinyms-runtime``, no MindSpore) serves ONNX models; the message names
+    the export that gives the servable one.
+    """
 
 
 class ServerStartError(ServingError):

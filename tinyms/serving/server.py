@@ -20,7 +20,8 @@ from .._jsonread import load_file
 from .._home import tinyms_home
 from . import _supervisor
 from .client import Client
-from .errors import PortInUseError, ServableConfigError, ServerNotRunning, ServerStartError, ServingError
+from .errors import (MindSporeRequiredError, PortInUseError, ServableConfigError, ServerNotRunning, ServerStartError,
+                     ServingError)
 
 __all__ = ["Server", "start_server", "shutdown", "server_started", "run_server", "default_serving_path"]
 
@@ -283,6 +284,8 @@ class Server:
             raise PortInUseError(message)
         if kind == "config":
             raise ServableConfigError(message)
+        if kind == "needs_mindspore":
+            raise MindSporeRequiredError(message)
         raise ServerStartError(f"{message} (log: {self.log_path})")
 
     def _check_health(self, deadline):
@@ -556,5 +559,7 @@ def run_server(serving_path=None, host="127.0.0.1", port=5000, workers=1, **kwar
             raise PortInUseError(message)
         if kind == "config":
             raise ServableConfigError(message)
+        if kind == "needs_mindspore":
+            raise MindSporeRequiredError(message)
         raise ServerStartError(message)
     return code
