@@ -72,6 +72,7 @@ class OnnxBackend:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"cannot load ONNX file {spec.path}: {first_sentence(err)}") from None
         del data
+        _release_model_bytes(self.session)
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].type != "tensor(float)":
             raise ValueError(f"ONNX file {spec.path} must take one float32 input, it takes "
@@ -462,3 +463,21 @@ class Batcher:
             successor.event.set()
         else:
             self._busy = False
+
+
+def _release_model_bytes(session):
+    """Give back the memory of the ONNX file's bytes once a session is built from them.
+
+    onnxruntime's Python session keeps the bytes it was built from (to rebuild itself for other
+    execution providers, which TinyMS never asks for), and glibc keeps the freed parse buffers:
+    together 2-3 times the file's size (MobileNetV2: 14 MB file, 30 MiB resident). Dropping the
+    reference and trimming the heap keeps a serving worker's memory near what the model needs.
+    """
+    import ctypes
+
+    if getattr(session, "_model_bytes", None) is not None:
+        session._model_bytes = None
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
