@@ -1,0 +1,255 @@
+"""The TinyMS runtime (``runtime/pyproject.toml``) built from this checkout, installed and used without MindSpore.
+
+``runtime/make_env.py`` builds the wheel from a copy of ``runtime/`` and ``tinyms/`` (the
+checkout is left as it is) and installs it with pip into a fresh ``python -m venv --without-pip``
+environment under the test's temporary folder (pip's cache there too; the dependencies come
+from the package index).
+Meanwhile this process, the full install, trains a LeNet5 a few steps and writes it as
+servables: ONNX served (as ``tinyms train`` writes it), checkpoint served with an ONNX copy,
+checkpoint only; plus a small detector as ONNX. In the runtime, ``import mindspore`` fails,
+``tinyms serve`` serves the folder and the ``Predictor`` and client answer as the full install
+does (same labels, class ids and boxes; scores to float32 precision: the runtime's onnxruntime
+release may differ from the full install's), and the checkpoint-only servable is refused with
+``MindSporeRequiredError`` naming the export that makes it servable.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import free_port, png_bytes
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IMAGES = 4  # MNIST test digits sent as PNG files
+
+# Run inside the runtime's environment: every answer as plain JSON on stdout.
+EDGE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    try:
+        import mindspore  # noqa: F401
+        absent = False
+    except ModuleNotFoundError:
+        absent = True
+    import numpy as np
+    from tinyms.serving import Client, Detections, MindSporeRequiredError, Predictor
+
+    def plain(result):
+        if isinstance(result, Detections):
+            return result.to_dict()
+        if isinstance(result, list):
+            return [plain(r) for r in result]
+        return {"labels": list(result.labels), "scores": list(result.scores), "indices": list(result.indices)}
+
+    args = json.loads(sys.argv[1])
+    out = {"mindspore_absent": absent, "predictor": {}, "http": {}}
+    client = Client("127.0.0.1", args["port"])
+    for name, files in args["inputs"].items():
+        predict = Predictor(args["serving"], name)
+        out["predictor"][name] = [plain(predict(path, strategy="TOP5_CLASS" if name != "shapes" else "TOP1_CLASS"))
+                                  for path in files]
+        out["http"][name] = [plain(client.predict(path, name, strategy="TOP5_CLASS" if name != "shapes"
+                                                  else "TOP1_CLASS")) for path in files]
+    batch = np.load(args["batch"])
+    out["batch"] = plain(Predictor(args["serving"], "lenet5")(batch))
+    try:
+        Predictor(args["serving"], "lenet5_ckpt_only")
+        out["refusal"] = None
+    except MindSporeRequiredError as err:
+        out["refusal"] = str(err)
+    out["listing"] = {s["name"]: [s["ready"], s.get("error", ""), s.get("model", {}).get("format")]
+                      for s in client.list_servables()}
+    out["mindspore_loaded"] = "mindspore" in sys.modules
+    print(json.dumps(out))
+""")
+
+
+def _start_install(root):
+    """``runtime/make_env.py`` in the background: the wheel built, ``root/env`` made; returns (Popen, log path)."""
+    log = os.path.join(root, "install.log")
+    with open(log, "wb") as f:
+        proc = subprocess.Popen([sys.executable, os.path.join(REPO, "runtime", "make_env.py"), os.path.join(root, "env"),
+                                 "--work", os.path.join(root, "build")], stdout=f, stderr=subprocess.STDOUT, cwd=root,
+                                env=_clean_env(root))
+    return proc, log
+
+
+def _clean_env(root):
+    """The environment for the runtime's processes: nothing pointing back at the full install."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["TINYMS_HOME"] = os.path.join(root, "home")
+    return env
+
+
+def _train_lenet():
+    from tinyms.data import MnistDataset, sample_dataset
+    from tinyms.model import Model, lenet5
+    from tinyms.vision import mnist_transform
+
+    train_ds = mnist_transform.apply_ds(MnistDataset(sample_dataset("mnist"), usage="train", num_samples=128))
+    model = Model(lenet5(class_num=10)).compile("cross_entropy", "adam", learning_rate=0.01)
+    history = model.train(1, train_ds, verbose=0)
+    assert len(history.steps["loss"]) == 4  # 128 images, batch 32
+    return model.network
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory, mnist_images):
+    """Servables the full install wrote, their full-install answers, and the runtime's environment."""
+    root = str(tmp_path_factory.mktemp("edge"))
+    started = time.monotonic()
+    install, log = _start_install(root)
+    try:
+        from tinyms.serving import Predictor, write_servable
+
+        from .test_detection_serving import LABELS, SIZE, _detector_class, _transform
+
+        serving = os.path.join(root, "serving")
+        net = _train_lenet()
+        write_servable(serving, "lenet5", net, "trained a few steps", formats=("onnx", "ckpt"))
+        write_servable(serving, "lenet5_ms", net, "served from its checkpoint", formats=("ckpt", "onnx"))
+        write_servable(serving, "lenet5_ckpt_only", net, "no ONNX model", formats=("ckpt",))
+        from tinyms.model.registry import ModelConfig
+
+        detector = _detector_class()()
+        detector.set_train(False)
+        detector.default_cfg = ModelConfig(name="tiny_detector", input_shape=(3, SIZE, SIZE), mean=(0.5,) * 3,
+                                           std=(0.5,) * 3, labels=LABELS, recipe=_transform().recipe,
+                                           task="detection", background=True)
+        write_servable(serving, "shapes", detector, "a tiny detector", formats=("onnx",), transform=_transform())
+        images = os.path.join(root, "images")
+        os.makedirs(images)
+        digits = []
+        for i in range(IMAGES):
+            digits.append(os.path.join(images, f"digit{i}.png"))
+            with open(digits[-1], "wb") as f:
+                f.write(png_bytes(mnist_images[i]))
+        photo = os.path.join(images, "shapes.png")
+        rgb = np.full((90, 120, 3), 128, np.uint8)
+        rgb[:45, :60] = (255, 0, 0)
+        rgb[68:, 90:] = (0, 255, 0)
+        with open(photo, "wb") as f:
+            f.write(png_bytes(rgb))
+        batch = os.path.join(images, "batch.npy")
+        np.save(batch, np.random.default_rng(0).standard_normal((3, 1, 32, 32)).astype(np.float32))
+        inputs = {"lenet5": digits, "lenet5_ms": digits, "shapes": [photo]}
+        full = {name: [Predictor(serving, name)(path, strategy="TOP1_CLASS" if name == "shapes" else "TOP5_CLASS")
+                       for path in files] for name, files in inputs.items()}
+        full_batch = Predictor(serving, "lenet5")(np.load(batch))
+    except BaseException:
+        install.kill()
+        install.wait()
+        raise
+    try:
+        code = install.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        install.kill()
+        install.wait()
+        code = "timeout"
+    with open(log, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    assert code == 0, f"building or installing the runtime failed ({code}):\n{text[-3000:]}"
+    print(f"runtime built and installed, full-install servables written, in {time.monotonic() - started:.1f} s")
+    return {"root": root, "serving": serving, "inputs": inputs, "batch": batch, "full": full,
+            "full_batch": full_batch, "python": os.path.join(root, "env", "bin", "python"),
+            "tinyms": os.path.join(root, "env", "bin", "tinyms"), "env": _clean_env(root)}
+
+
+@pytest.fixture(scope="module")
+def edge_answers(edge):
+    """Start ``tinyms serve`` in the runtime, then run EDGE_SCRIPT there against it and the folder."""
+    port = free_port()
+    server = subprocess.Popen([edge["tinyms"], "serve", edge["serving"], "--port", str(port)], cwd=edge["root"],
+                              env=edge["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        from tinyms.serving import Client
+
+        client, deadline = Client("127.0.0.1", port, timeout=5), time.monotonic() + 60
+        while not client.server_started():
+            assert server.poll() is None, f"tinyms serve exited: {server.stderr.read().decode()[-2000:]}"
+            assert time.monotonic() < deadline, "tinyms serve did not answer within 60 s"
+            time.sleep(0.05)
+        args = {"serving": edge["serving"], "port": port, "inputs": edge["inputs"], "batch": edge["batch"]}
+        run = subprocess.run([edge["python"], "-c", EDGE_SCRIPT, json.dumps(args)], cwd=edge["root"],
+                             env=edge["env"], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return json.loads(run.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stderr.close()
+
+
+def _same_classes(edge_rows, full_rows):
+    """Labels and class ids equal, scores equal to float32 precision."""
+    assert len(edge_rows) == len(full_rows)
+    for got, want in zip(edge_rows, full_rows):
+        assert got["labels"] == list(want.labels) and got["indices"] == list(want.indices)
+        np.testing.assert_allclose(got["scores"], want.scores, rtol=1e-5, atol=1e-7)
+
+
+def test_runtime_environment_has_no_mindspore(edge, edge_answers):
+    check = subprocess.run([edge["python"], "-c", "import mindspore"], cwd=edge["root"], env=edge["env"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode != 0 and "No module named 'mindspore'" in check.stderr
+    assert edge_answers["mindspore_absent"] and not edge_answers["mindspore_loaded"]
+    site = subprocess.run([edge["python"], "-c", "import tinyms, numpy; print(tinyms.__file__)"], cwd=edge["root"],
+                          env=edge["env"], capture_output=True, text=True, timeout=60)
+    assert site.stdout.startswith(os.path.join(edge["root"], "env")), site.stdout  # the installed copy
+
+
+@pytest.mark.parametrize("route", ["predictor", "http"])
+@pytest.mark.parametrize("name", ["lenet5", "lenet5_ms"])
+def test_runtime_classifies_as_the_full_install(edge, edge_answers, route, name):
+    # lenet5_ms: the full install answers from the checkpoint on MindSpore, the runtime from its ONNX copy
+    _same_classes(edge_answers[route][name], edge["full"][name])
+
+
+def test_runtime_batch_tensor_as_the_full_install(edge, edge_answers):
+    _same_classes(edge_answers["batch"], edge["full_batch"])
+
+
+@pytest.mark.parametrize("route", ["predictor", "http"])
+def test_runtime_detects_as_the_full_install(edge, edge_answers, route):
+    (got,), (want,) = edge_answers[route]["shapes"], edge["full"]["shapes"]
+    want = want.to_dict()
+    assert got["image_size"] == want["image_size"] == {"width": 120, "height": 90}
+    assert [d["label"] for d in got["detections"]] == [d["label"] for d in want["detections"]]
+    assert {d["label"] for d in got["detections"]} == {"red", "green"}
+    for g, w in zip(got["detections"], want["detections"]):
+        np.testing.assert_allclose(g["box"], w["box"], atol=1e-3)
+        assert g["score"] == pytest.approx(w["score"], rel=1e-5)
+
+
+def test_runtime_refuses_a_checkpoint_only_servable_naming_the_export(edge, edge_answers):
+    refusal = edge_answers["refusal"]
+    assert refusal is not None and "lenet5_ckpt_only" in refusal and "no MindSpore" in refusal
+    assert "write_servable(" in refusal and "formats=('onnx', 'ckpt')" in refusal
+    listing = edge_answers["listing"]
+    assert listing["lenet5_ckpt_only"][:2] == [False, refusal]
+    # served where they run: the ONNX servable, and the checkpoint servable from its ONNX copy
+    assert listing["lenet5"] == [True, "", "onnx"] and listing["lenet5_ms"] == [True, "", "onnx"]
+    folder = os.path.join(edge["root"], "ckpt_only")
+    os.makedirs(folder)
+    shutil.copytree(os.path.join(edge["serving"], "lenet5_ckpt_only"), os.path.join(folder, "lenet5_ckpt_only"))
+    with open(os.path.join(edge["serving"], "servable.json"), encoding="utf-8") as f:
+        entries = [e for e in json.load(f) if e["name"] == "lenet5_ckpt_only"]
+    with open(os.path.join(folder, "servable.json"), "w", encoding="utf-8") as f:
+        json.dump(entries, f)
+    run = subprocess.run([edge["tinyms"], "serve", folder, "--port", str(free_port())], cwd=edge["root"],
+                         env=edge["env"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == f"error: {refusal}"
+
+
+def test_runtime_commands_that_need_mindspore_say_so(edge):
+    run = subprocess.run([edge["tinyms"], "models"], cwd=edge["root"], env=edge["env"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: tinyms models needs the full TinyMS install") and "Traceback" not in run.stderr
