@@ -156,7 +156,8 @@ def edge(tmp_path_factory, mnist_images):
         text = f.read()
     assert code == 0, f"building or installing the runtime failed ({code}):\n{text[-3000:]}"
     print(f"runtime built and installed, full-install servables written, in {time.monotonic() - started:.1f} s")
-    return {"root": root, "serving": serving, "inputs": inputs, "batch": batch, "full": full,
+    dist = os.path.join(root, "build", "dist")
+    return {"root": root, "serving": serving, "wheel": os.path.join(dist, os.listdir(dist)[0]), "inputs": inputs, "batch": batch, "full": full,
             "full_batch": full_batch, "python": os.path.join(root, "env", "bin", "python"),
             "tinyms": os.path.join(root, "env", "bin", "tinyms"), "env": _clean_env(root)}
 
@@ -246,6 +247,19 @@ def test_runtime_refuses_a_checkpoint_only_servable_naming_the_export(edge, edge
                          env=edge["env"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == f"error: {refusal}"
+
+
+def test_runtime_carries_every_module_of_the_checkout(edge):
+    """A new task (or any module) is in the runtime without a change to runtime/: every .py file and the page."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(edge["wheel"]).namelist())
+    package = os.path.join(REPO, "tinyms")
+    wanted = {os.path.relpath(os.path.join(folder, f), REPO).replace(os.sep, "/")
+              for folder, dirs, files in os.walk(package) if "__pycache__" not in folder
+              for f in files if f.endswith(".py") or os.path.basename(folder) == "static"}
+    assert wanted and not wanted - names
+    assert not [n for n in names if "_sample/" in n or n.endswith(".ckpt")]  # no data sets, no MindSpore weights
 
 
 def test_runtime_commands_that_need_mindspore_say_so(edge):
