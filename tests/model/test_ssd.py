@@ -11,14 +11,13 @@ import pytest
 from mindspore import nn, ops
 
 import tinyms as ts
+from _rectangles import Step, rectangles
 from tinyms.data import dataset_info
 from tinyms.losses import net_with_loss
 from tinyms.model import Model, create_model, lenet5, load, model_config, ssd300_mobilenetv2
 from tinyms.model.zoo.ssd import SSDWithLoss, decode_boxes, encode_boxes, ssd_anchors
 
 SIZE = 160
-MEAN = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
-STD = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -159,28 +158,7 @@ def test_matching_encodes_what_decoding_gives_back_and_padding_never_matches():
 
 def _rectangles():
     """Two 160x160 photos, each a white rectangle on black; their boxes in pixels and labels (padded)."""
-    corners = np.array([[32, 40, 112, 96], [64, 16, 144, 80]])  # xmin, ymin, xmax, ymax
-    image = np.zeros((2, 3, SIZE, SIZE), np.float32)
-    bbox = np.zeros((2, 3, 4), np.float32)
-    label = np.full((2, 3), -1, np.int32)
-    for i, (x0, y0, x1, y1) in enumerate(corners):
-        image[i, :, y0:y1, x0:x1] = 1.0
-        bbox[i, 0], label[i, 0] = (x0, y0, x1, y1), 6
-    return (image - MEAN) / STD, bbox, label
-
-
-class _Step(nn.Cell):
-    """One Adam step on the loss; its construct names the three data-contract columns."""
-
-    def __init__(self, loss_net, optimizer):
-        super().__init__(auto_prefix=False)
-        self.loss_net, self.optimizer = loss_net, optimizer
-        self.weights = optimizer.parameters
-        self.grad = ops.GradOperation(get_by_list=True)
-
-    def construct(self, image, bbox, label):
-        loss = self.loss_net(image, bbox, label)
-        return ops.depend(loss, self.optimizer(self.grad(self.loss_net, self.weights)(image, bbox, label)))
+    return rectangles(SIZE, [[32, 40, 112, 96], [64, 16, 144, 80]], 6)  # xmin, ymin, xmax, ymax
 
 
 def _precise_batch_norm(net, image):
@@ -209,7 +187,7 @@ def trained():
     """A 160x160 SSD after 30 GRAPH-mode steps on the two rectangles; its losses."""
     ms.set_seed(0)
     net = ssd300_mobilenetv2(image_size=SIZE)
-    step = _Step(net_with_loss(net), nn.Adam(net.trainable_params(), learning_rate=1e-3))
+    step = Step(net_with_loss(net), nn.Adam(net.trainable_params(), learning_rate=1e-3))
     step.set_train()
     batch = [ms.Tensor(a) for a in _rectangles()]
     losses = [float(step(*batch).asnumpy()) for _ in range(30)]

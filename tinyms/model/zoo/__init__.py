@@ -1,7 +1,7 @@
 """The model zoo: one module per network family. Importing it registers every model.
 
-LeNet-5, AlexNet, the CIFAR DenseNet-BC-100 and the SSD300-MobileNetV2 detector are written in
-TinyMS (the detector on mindcv's MobileNetV2 layers); VGG, ResNet, MobileNetV2
+LeNet-5, AlexNet, the CIFAR DenseNet-BC-100 and the SSD detectors (SSD300-MobileNetV2 on mindcv's
+MobileNetV2 layers, and the small ssd_tiny) are written in TinyMS; VGG, ResNet, MobileNetV2
 and DenseNet-121 are built by mindcv (imported only when one of them is built).
 """
 
@@ -11,9 +11,10 @@ from .lenet import LeNet5, lenet5
 from .mobilenetv2 import mobilenetv2
 from .resnet import resnet18, resnet34, resnet50, resnet101, resnet152
 from .ssd import ssd300_mobilenetv2
+from .ssd_tiny import ssd_tiny
 from .vgg import vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from . import yolo  # noqa: F401 - registers the YOLO detectors (built by mindyolo)
 
 __all__ = ["LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenet121",
-           "mobilenetv2", "ssd300_mobilenetv2", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "mobilenetv2", "ssd300_mobilenetv2", "ssd_tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]

@@ -34,7 +34,7 @@ from ...vision._presets import IMAGENET_MEAN, IMAGENET_STD, detection_recipe
 from ..registry import register_model
 from ._common import mindcv_models
 
-__all__ = ["SSDMobileNetV2", "SSDWithLoss", "ssd300_mobilenetv2", "ssd_anchors", "encode_boxes", "decode_boxes"]
+__all__ = ["SSDBase", "SSDMobileNetV2", "SSDWithLoss", "ssd300_mobilenetv2", "ssd_anchors", "encode_boxes", "decode_boxes"]
 
 #: Box-offset variances: centre offsets are divided by 0.1 x the anchor's side, log size ratios by 0.2.
 VARIANCES = (0.1, 0.2)
@@ -98,14 +98,28 @@ def ssd_anchors(image_size=300):
         >>> ssd_anchors(300).shape, ssd_anchors(160).shape
         ((1917, 4), (540, 4))
     """
-    image_size = _checked_size(image_size)
+    sides = _feature_sizes(_checked_size(image_size))
+    return grid_anchors(sides, [_anchor_shapes(layer) for layer in range(len(sides))])
+
+
+def grid_anchors(sides, shapes):
+    """Anchors centred on the cells of square maps: map by map, row by row, column by column.
+
+    Args:
+        sides (sequence of int): each map's side in cells.
+        shapes (sequence of lists): for each map, the (height, width) of the anchors at each of its
+            locations, as fractions of the image.
+
+    Returns:
+        numpy.ndarray: float32 (A, 4) [ymin, xmin, ymax, xmax] fractions, clipped to [0, 1].
+    """
     boxes = []
-    for layer, side in enumerate(_feature_sizes(image_size)):
+    for side, layer_shapes in zip(sides, shapes):
         centres = (np.arange(side, dtype=np.float64) + 0.5) / side
         cy, cx = np.meshgrid(centres, centres, indexing="ij")
-        shapes = np.array(_anchor_shapes(layer))                       # (k, 2) height, width
         cy, cx = cy.reshape(-1, 1), cx.reshape(-1, 1)                   # (side*side, 1)
-        half_h, half_w = shapes[:, 0] / 2, shapes[:, 1] / 2             # (k,)
+        size = np.array(layer_shapes, np.float64)                       # (k, 2) height, width
+        half_h, half_w = size[:, 0] / 2, size[:, 1] / 2                # (k,)
         boxes.append(np.stack([cy - half_h, cx - half_w, cy + half_h, cx + half_w], axis=-1).reshape(-1, 4))
     return np.clip(np.concatenate(boxes), 0.0, 1.0).astype(np.float32)
 
@@ -251,7 +265,8 @@ class SSDWithLoss(nn.Cell):
     the same names.
 
     Args:
-        network (SSDMobileNetV2): the network to train.
+        network (SSDBase): the network to train (an SSD-style network: ``raw_outputs``,
+            ``anchors``, ``class_num``).
         alpha (float): focal loss weight of the targets that are 1 (those that are 0 get
             ``1 - alpha``). Default 0.75.
         gamma (float): focal loss focusing exponent. Default 2.
@@ -300,49 +315,33 @@ class SSDWithLoss(nn.Cell):
         return class_loss + box_loss
 
 
-class SSDMobileNetV2(nn.Cell):
-    """SSD with a MobileNetV2 backbone, for square ``image_size`` x ``image_size`` RGB inputs.
+class SSDBase(nn.Cell):
+    """What every SSD-style network of the zoo shares: square inputs, decoding, the loss, the config.
 
-    In inference mode (``set_train(False)``) ``net(image)`` returns ``(boxes, scores)``:
-    ``boxes`` float32 (B, A, 4) [ymin, xmin, ymax, xmax] fractions of the input in [0, 1],
-    decoded in the graph; ``scores`` float32 (B, A, class_num) sigmoid probabilities, column 0
-    the background. The training mode returns the same (with batch statistics); training goes
-    through :meth:`with_loss`.
-
-    Args:
-        class_num (int): outputs per anchor, the background included (21 for VOC's 20 classes).
-        image_size (int): the input side in pixels (at least 64); the anchors are laid out for it.
-
-    Attributes:
-        anchors (numpy.ndarray): float32 (A, 4) [ymin, xmin, ymax, xmax], see :func:`ssd_anchors`.
-        feature_sizes (tuple): the sides of the six detection maps (19, 10, 5, 3, 2, 1 at 300).
-
-    Raises:
-        ValueError: (when called) an input of another height or width than ``image_size``.
+    A subclass calls :meth:`_set_geometry` in its ``__init__`` and implements :meth:`raw_outputs`
+    (calling :meth:`_check_input` first); this class gives it ``construct`` (boxes and sigmoid
+    scores), ``with_loss`` (:class:`SSDWithLoss`) and a ``default_cfg`` that always describes the
+    size the anchors are laid out for.
     """
 
-    def __init__(self, class_num=21, image_size=300):
-        super().__init__()
+    def _set_geometry(self, class_num, image_size, anchors, builder):
+        """Store the checked ``class_num`` and ``image_size``, the ``anchors`` and their decoder."""
         self.class_num = positive_int(class_num, "class_num", 21)
         if self.class_num < 2:
             raise ValueError(f"class_num counts the background too and must be at least 2, got {class_num}; "
-                             f"pass e.g. class_num=21 for VOC's 20 classes")
-        self.image_size = _checked_size(image_size)
+                             f"pass e.g. class_num=6 for 5 object classes")
+        self.image_size = image_size
         self.num_channel = 3
-        self.feature_sizes = _feature_sizes(self.image_size)
-        self.anchors = ssd_anchors(self.image_size)
-        mobilenet = mindcv_models().mobilenetv2
-        self.features = mobilenet.MobileNetV2(alpha=1.0, num_classes=1).features
-        self.extras = nn.CellList([mobilenet.InvertedResidual(cin, cout, 2, expand_ratio=ratio)
-                                   for cin, ratio, cout in _EXTRAS])
-        per_location = [len(_anchor_shapes(layer)) for layer in range(_MAPS)]
-        self.box_heads = nn.CellList([_separable_head(c, k * 4) for c, k in zip(_HEAD_CHANNELS, per_location)])
-        self.class_heads = nn.CellList([_separable_head(c, k * self.class_num, _class_bias(k, self.class_num))
-                                        for c, k in zip(_HEAD_CHANNELS, per_location)])
-        self.decoder = _BoxDecoder(self.anchors)
-        self._size_error = (f"SSDMobileNetV2 was built for {self.image_size}x{self.image_size} inputs (its anchors "
-                            f"are laid out for that size); resize the images, or build "
-                            f"ssd300_mobilenetv2(image_size=...) for another size")
+        self.anchors = anchors
+        self.decoder = _BoxDecoder(anchors)
+        # built here: GRAPH mode raises a constant message
+        self._size_error = (f"{type(self).__name__} was built for {image_size}x{image_size} inputs (its anchors "
+                            f"are laid out for that size); resize the images, or build {builder}(image_size=...) "
+                            f"for another size")
+
+    def _check_input(self, x):
+        if x.shape[2] != self.image_size or x.shape[3] != self.image_size:
+            raise ValueError(self._size_error)
 
     # registry hook: the config's input shape is always the size the anchors are laid out for
     @property
@@ -383,6 +382,50 @@ class SSDMobileNetV2(nn.Cell):
         """
         return SSDWithLoss(self, alpha=alpha, gamma=gamma, iou_threshold=iou_threshold)
 
+    def raw_outputs(self, x):
+        """``(offsets, logits)``: float32 (B, A, 4) box offsets and (B, A, class_num) class logits."""
+        raise NotImplementedError
+
+    def construct(self, x):
+        offsets, logits = self.raw_outputs(x)
+        return self.decoder(offsets), ops.sigmoid(logits)
+
+
+class SSDMobileNetV2(SSDBase):
+    """SSD with a MobileNetV2 backbone, for square ``image_size`` x ``image_size`` RGB inputs.
+
+    In inference mode (``set_train(False)``) ``net(image)`` returns ``(boxes, scores)``:
+    ``boxes`` float32 (B, A, 4) [ymin, xmin, ymax, xmax] fractions of the input in [0, 1],
+    decoded in the graph; ``scores`` float32 (B, A, class_num) sigmoid probabilities, column 0
+    the background. The training mode returns the same (with batch statistics); training goes
+    through :meth:`with_loss`.
+
+    Args:
+        class_num (int): outputs per anchor, the background included (21 for VOC's 20 classes).
+        image_size (int): the input side in pixels (at least 64); the anchors are laid out for it.
+
+    Attributes:
+        anchors (numpy.ndarray): float32 (A, 4) [ymin, xmin, ymax, xmax], see :func:`ssd_anchors`.
+        feature_sizes (tuple): the sides of the six detection maps (19, 10, 5, 3, 2, 1 at 300).
+
+    Raises:
+        ValueError: (when called) an input of another height or width than ``image_size``.
+    """
+
+    def __init__(self, class_num=21, image_size=300):
+        super().__init__()
+        image_size = _checked_size(image_size)
+        self._set_geometry(class_num, image_size, ssd_anchors(image_size), "ssd300_mobilenetv2")
+        self.feature_sizes = _feature_sizes(self.image_size)
+        mobilenet = mindcv_models().mobilenetv2
+        self.features = mobilenet.MobileNetV2(alpha=1.0, num_classes=1).features
+        self.extras = nn.CellList([mobilenet.InvertedResidual(cin, cout, 2, expand_ratio=ratio)
+                                   for cin, ratio, cout in _EXTRAS])
+        per_location = [len(_anchor_shapes(layer)) for layer in range(_MAPS)]
+        self.box_heads = nn.CellList([_separable_head(c, k * 4) for c, k in zip(_HEAD_CHANNELS, per_location)])
+        self.class_heads = nn.CellList([_separable_head(c, k * self.class_num, _class_bias(k, self.class_num))
+                                        for c, k in zip(_HEAD_CHANNELS, per_location)])
+
     def _maps(self, x):
         """The six detection maps of a batch."""
         f = self.features
@@ -404,8 +447,7 @@ class SSDMobileNetV2(nn.Cell):
 
     def raw_outputs(self, x):
         """``(offsets, logits)``: float32 (B, A, 4) box offsets and (B, A, class_num) class logits."""
-        if x.shape[2] != self.image_size or x.shape[3] != self.image_size:
-            raise ValueError(self._size_error)
+        self._check_input(x)
         maps = self._maps(x)
         batch = x.shape[0]
         offsets, logits = (), ()
@@ -413,10 +455,6 @@ class SSDMobileNetV2(nn.Cell):
             offsets = offsets + (self.box_heads[i](maps[i]).transpose(0, 2, 3, 1).reshape(batch, -1, 4),)
             logits = logits + (self.class_heads[i](maps[i]).transpose(0, 2, 3, 1).reshape(batch, -1, self.class_num),)
         return ops.concat(offsets, 1), ops.concat(logits, 1)
-
-    def construct(self, x):
-        offsets, logits = self.raw_outputs(x)
-        return self.decoder(offsets), ops.sigmoid(logits)
 
 
 def _class_bias(per_location, class_num):
