@@ -23,6 +23,14 @@ An asset file (``tinyms/hub/assets/<uid>.json``) describes one set of weights co
     bundled      true                   the file ships next to the JSON, never downloaded
     license      text
     accuracy     {"top1": 0.9923, "split": "test", "images": 10000}
+    task         "classification"       (optional, the default) or "detection"...: the registry's task
+    background   false                  (optional) the network's class_num counts a background class at
+                                        output 0 besides labels (SSD's convention): class_num = len(labels) + 1
+    metrics      {"mAP50": 0.9, ...}    (optional) a detection asset's measured mAP50, mAP50_95, voc07_mAP50
+                                        (fractions), with "split" and "images" as for accuracy
+    build        {"class_num": 6, ...}  (optional) the builder's arguments the weights were trained with;
+                                        class_num and image_size must agree with labels/background and
+                                        input_shape (create_model builds the architecture's defaults)
 
 Mirrors the style of ``tinyms.data``'s dataset specs: everything checked when read, a malformed
 file is a :class:`~tinyms.errors.HubError` naming the file and the field.
@@ -113,18 +121,64 @@ def read_asset(path):
             recipe = Recipe.from_dict(data["recipe"])
         except (ValueError, TypeError) as err:
             _fail(path, f"recipe: {err}")
+    task, background = _task(path, data, labels, shape)
     accuracy = data.get("accuracy") or {}
     top1 = accuracy.get("top1")
-    if top1 is not None and not (isinstance(top1, (int, float)) and 0 <= top1 <= 1):
+    if top1 is not None and not _fraction(top1):
         _fail(path, f"accuracy.top1 must be a fraction from 0 to 1, got {top1!r}")
-    evaluated_on = ""
-    if top1 is not None:
-        images = accuracy.get("images")
-        evaluated_on = f"{data['dataset']} {accuracy.get('split', 'test')} set" + (
-            f", {images:,} images" if isinstance(images, int) else "")
+    evaluated_on = _evaluated_on(data, accuracy) if top1 is not None else ""
+    metrics = _metrics(path, data)
+    if metrics and top1 is None:
+        shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in _METRICS if k in metrics)
+        evaluated_on = f"{_evaluated_on(data, metrics)}: {shown}"
     return dict(data, sha256=sha256, hash_prefix=prefix if not sha256 else "", urls=tuple(urls),
                 labels=labels, recipe=recipe, input_shape=tuple(shape), top1=top1, evaluated_on=evaluated_on,
+                task=task, background=background, metrics=metrics,
                 bundled=os.path.join(os.path.dirname(path), file) if bundled else "", path=path)
+
+
+_METRICS = ("mAP50", "mAP50_95", "voc07_mAP50")
+
+
+def _fraction(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _evaluated_on(data, measured):
+    images = measured.get("images")
+    return f"{data['dataset']} {measured.get('split', 'test')} set" + (
+        f", {images:,} images" if isinstance(images, int) else "")
+
+
+def _task(path, data, labels, shape):
+    """``(task, background)`` of an asset, checked against its labels, input shape and build arguments."""
+    task = data.get("task", "classification")
+    if not isinstance(task, str) or not _NAME.fullmatch(task):
+        _fail(path, f"task must be a task name such as 'classification' or 'detection', got {task!r}")
+    background = data.get("background", False)
+    if not isinstance(background, bool):
+        _fail(path, f"background must be true or false, got {background!r}")
+    build = data.get("build", {})
+    if not isinstance(build, dict):
+        _fail(path, f"build must be an object of the builder's arguments, got {build!r}")
+    classes = len(labels) + background
+    if "class_num" in build and build["class_num"] != classes:
+        _fail(path, f"build.class_num is {build['class_num']!r} but {len(labels)} labels"
+                    f"{' and the background' if background else ''} make {classes}")
+    if "image_size" in build and [build["image_size"]] * 2 != list(shape[1:]):
+        _fail(path, f"build.image_size is {build['image_size']!r} but input_shape is {shape!r}")
+    return task, background
+
+
+def _metrics(path, data):
+    """A detection asset's measured metrics (``{}`` when it states none)."""
+    metrics = data.get("metrics", {})
+    if not isinstance(metrics, dict):
+        _fail(path, f"metrics must be an object such as {{\"mAP50\": 0.9, \"split\": \"test\"}}, got {metrics!r}")
+    for key in _METRICS:
+        if key in metrics and not _fraction(metrics[key]):
+            _fail(path, f"metrics.{key} must be a fraction from 0 to 1, got {metrics[key]!r}")
+    return dict(metrics)
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,5 +227,6 @@ def model_configs(model_config):
             labels=a["labels"], dataset=a["dataset"], transform=a.get("preset", ""), recipe=a["recipe"],
             tag=a["tag"], source="tinyms", file=a["file"], urls=a["urls"], sha256=a["sha256"],
             hash_prefix=a["hash_prefix"], size=a.get("size"), license=a["license"], accuracy=a["top1"],
-            evaluated_on=a["evaluated_on"], format=a["format"], bundled=a["bundled"])
+            evaluated_on=a["evaluated_on"], format=a["format"], bundled=a["bundled"], task=a["task"],
+            background=a["background"])
     return out
