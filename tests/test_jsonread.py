@@ -110,3 +110,22 @@ def test_the_client_refuses_a_deep_answer():
     client._call = lambda *args, **kwargs: ({}, DEEP.encode())
     with pytest.raises(JSONInputError, match="nested"):
         client.list_servables()
+
+
+def test_coco_annotations_refuse_deep_json_after_mindspore_raised_the_recursion_limit(tmp_path):
+    # importing MindSpore sets Python's recursion limit to 10,000: the parser would then build the value
+    import sys
+
+    from tinyms.errors import DatasetError
+    from tinyms.vision._coco import _read_annotations
+
+    path = tmp_path / "instances.json"
+    path.write_text('{"images": ' + DEEP + "}")
+    kept = sys.getrecursionlimit()
+    sys.setrecursionlimit(10000)
+    try:
+        with pytest.raises(DatasetError, match="nested"):
+            _read_annotations(str(path))
+        assert sys.getrecursionlimit() == 10000  # the reader gives the limit back
+    finally:
+        sys.setrecursionlimit(kept)

@@ -15,6 +15,7 @@ and column); callers already turn it into their own errors.
 import json
 import os
 import re
+import sys
 from itertools import accumulate
 
 from .errors import JSONInputError
@@ -26,6 +27,8 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+#: nesting Python's parser may reach when no ``max_depth`` is scanned for (Python's own default limit)
+_PARSER_DEPTH = 1000
 
 
 def _too_deep(text, max_depth):
@@ -68,9 +71,29 @@ def loads(text, what="the JSON text", *, max_bytes=None, max_depth=MAX_DEPTH, **
     if max_depth is not None and _too_deep(text, max_depth):
         raise _nested_error(what, max_depth)
     try:
+        if max_depth is None:
+            return _parse_within_default_recursion(text, **kwargs)
         return json.loads(text, **kwargs)
     except RecursionError:
-        raise _nested_error(what, max_depth or 1000) from None
+        raise _nested_error(what, max_depth or _PARSER_DEPTH) from None
+
+
+def _parse_within_default_recursion(text, **kwargs):
+    """``json.loads`` allowed about :data:`_PARSER_DEPTH` levels beyond the caller's stack.
+
+    Importing MindSpore raises Python's recursion limit to 10,000, which lets the parser build a
+    value nested thousands of levels deep (that later code would recurse into); for the parse, the
+    limit is lowered to what Python allows by default, then restored.
+    """
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    kept = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(kept, depth + _PARSER_DEPTH))
+    try:
+        return json.loads(text, **kwargs)
+    finally:
+        sys.setrecursionlimit(kept)
 
 
 def load_file(path, what=None, *, max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH, **kwargs):
