@@ -45,7 +45,8 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def labelled(mnist_images):
     """(PNG bytes, label) of the first LABELLED images of the bundled MNIST test sample."""
-    from tests.serving.conftest import _read_idx
+    import gzip
+
     from tinyms.data import sample_dataset
 
     folder = os.path.join(sample_dataset("mnist"), "test")
@@ -53,10 +54,8 @@ def labelled(mnist_images):
     with open(os.path.join(folder, name), "rb") as f:
         data = f.read()
     if name.endswith(".gz"):
-        import gzip
         data = gzip.decompress(data)
     labels = np.frombuffer(data, np.uint8, offset=8)
-    assert _read_idx  # the images come from the same fixture module
     return [(png_bytes(mnist_images[i]), str(labels[i])) for i in range(LABELLED)]
 
 
