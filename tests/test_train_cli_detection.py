@@ -22,16 +22,17 @@ def _tinyms(*args, timeout=600):
 
 def test_detection_data_picks_the_default_detector_its_monitor_and_augmentation():
     cfg = _train_cli.resolve_config({"data": "shapes"})
-    assert (cfg["model"], cfg["monitor"], cfg["augment"]) == ("ssd300_mobilenetv2", "val_mAP50", "light")
-    assert cfg["image_size"] == [300, 300]
+    assert (cfg["model"], cfg["monitor"], cfg["augment"]) == ("ssd_tiny", "val_mAP50", "light")
+    assert cfg["image_size"] == [128, 128] and cfg["epochs"] == 60
     # detection's measured training defaults, each overridable; classification keeps its own
     assert {k: cfg[k] for k in ("optimizer", "lr", "schedule", "warmup_epochs", "batch_size")} == {
-        "optimizer": "adam", "lr": 0.002, "schedule": "cosine", "warmup_epochs": 1, "batch_size": 16}
+        "optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1, "batch_size": 16}
     mine = _train_cli.resolve_config({"data": "shapes", "optimizer": "sgd", "epochs": 1, "augment": "ssd"})
     assert (mine["optimizer"], mine["warmup_epochs"], mine["augment"]) == ("sgd", 0, "ssd")
-    assert mine["lr"] != 0.002                              # the optimizer you chose brings its usual rate
+    assert mine["lr"] != 0.005                              # the optimizer you chose brings its usual rate
     plain = _train_cli.resolve_config({"data": "mnist", "model": "lenet5"})
-    assert (plain["optimizer"], plain["schedule"], plain["batch_size"]) == ("momentum", "constant", 32)
+    assert (plain["optimizer"], plain["schedule"], plain["batch_size"], plain["epochs"]) == (
+        "momentum", "constant", 32, 10)
     assert _train_cli.resolve_config({"data": "voc"})["data"] == "voc2007"   # TinyMS 0.3's name
 
 
@@ -64,10 +65,10 @@ def test_train_on_your_own_voc_folder_without_model_then_eval_prints_map(tmp_pat
     done = _tinyms("train", "--data", str(data), "--image-size", "96", "--epochs", "1", "--batch-size", "8",
                    "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Training ssd300_mobilenetv2 on" in done.stdout
+    assert "Training ssd_tiny on" in done.stdout
     assert "val_mAP50" in done.stdout
     config = _train_cli.load_config_file(out / "config.yaml")
-    assert (config["model"], config["monitor"]) == ("ssd300_mobilenetv2", "val_mAP50")
+    assert (config["model"], config["monitor"]) == ("ssd_tiny", "val_mAP50")
     with open(out / "history.csv", encoding="utf-8") as f:
         header = f.readline().strip().split(",")
     assert {"val_mAP50", "val_mAP50_95", "val_voc07_mAP50"} <= set(header)

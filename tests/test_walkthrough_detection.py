@@ -30,8 +30,8 @@ def test_the_readme_detection_walkthrough_runs_and_scores_every_test_photo(tmp_p
     monkeypatch.setattr(tinyms.data, "detection_dataset", fewer_training_photos)
     monkeypatch.chdir(tmp_path)
     code = _readme_block("## Object detection")
-    assert "model.train(12," in code
-    code = code.replace("model.train(12,", "model.train(1,")   # the one change: a short run
+    assert "model.train(30," in code
+    code = code.replace("model.train(30,", "model.train(1,")   # the one change: a short run
     names = {}
     exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - the README's own code
     out = capsys.readouterr().out
@@ -49,7 +49,7 @@ def test_quickstart_detection_trains_evaluates_draws_and_writes_a_servable(tmp_p
     from tinyms import _quickstart_detection
     from tinyms.cli import main
 
-    monkeypatch.setattr(_quickstart_detection, "IMAGE_SIZE", 96)   # a quick run; the command uses 160
+    monkeypatch.setattr(_quickstart_detection, "IMAGE_SIZE", 96)   # a quick run; the command uses 128
     assert main(["quickstart", "--task", "detection", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "Test mAP50" in out and "over 120 images" in out and "Boxes drawn on 8 test photos" in out

@@ -2,7 +2,7 @@
 
 Data (the generated VOC-layout sample that ships with TinyMS: 480 training and 120 test images of
 five shapes on cluttered backgrounds) -> the detection preset (flips, colour jitter) ->
-``ssd300_mobilenetv2`` built for 160x160 inputs -> train with ``compile(optimizer=...)`` alone
+``ssd_tiny`` (TinyMS's small detector, 128x128 inputs) -> train with ``compile(optimizer=...)`` alone
 -> mAP over every test image -> boxes drawn on test photos -> a servable ``tinyms serve`` answers.
 """
 
@@ -11,11 +11,11 @@ import time
 
 import numpy as np
 
-IMAGE_SIZE = 160   # the sample's own size
+IMAGE_SIZE = 128   # ssd_tiny's own size (the sample's photos are 160x160)
 BATCH_SIZE = 16
-PEAK_LR = 0.002    # Adam, cosine after one warm-up epoch, flips and colour jitter: the measured best
-WARMUP_EPOCHS = 1  # of the recipes tried (benchmarks/RESULTS.md 14), as tinyms train's detection defaults
-EPOCHS = 12
+PEAK_LR = 0.005    # Adam, cosine after one warm-up epoch, flips and colour jitter: tinyms train's
+WARMUP_EPOCHS = 1  # detection defaults (benchmarks/RESULTS.md 14)
+EPOCHS = 30
 SHOW = 8           # test photos drawn with their boxes
 
 
@@ -23,7 +23,7 @@ def run(epochs=None, out=None, verbose=1, say=print):
     """Run the detection walkthrough; return a dict of what it measured.
 
     Args:
-        epochs (int): training epochs (default 12).
+        epochs (int): training epochs (default 30).
         out (str): folder for the drawn predictions and the servable (default:
             ``$TINYMS_HOME/quickstart-detection``).
         verbose (int): progress display level for training.
@@ -35,7 +35,7 @@ def run(epochs=None, out=None, verbose=1, say=print):
     from . import context
     from ._home import tinyms_home
     from .data import detection_dataset, sample_dataset
-    from .model import Model, ssd300_mobilenetv2
+    from .model import Model, ssd_tiny
     from .optimizers import Adam, warmup_cosine_lr
     from .vision import VOCTransform, show_images
 
@@ -56,7 +56,7 @@ def run(epochs=None, out=None, verbose=1, say=print):
     timings["data"] = time.perf_counter() - started
 
     context.set_seed(1)
-    net = ssd300_mobilenetv2(class_num=len(names) + 1, image_size=IMAGE_SIZE)
+    net = ssd_tiny(class_num=len(names) + 1, image_size=IMAGE_SIZE)
     total = steps * epochs
     schedule = warmup_cosine_lr(PEAK_LR, total, warmup_steps=min(total - 1, WARMUP_EPOCHS * steps))
     model = Model(net).compile(optimizer=Adam(net.trainable_params(), schedule))
@@ -82,7 +82,7 @@ def run(epochs=None, out=None, verbose=1, say=print):
     found = transform.detections(output, np.array(shapes, np.float32))
     drawn = [[(*d["box"], d["label"]) for d in objects] for objects in found]
     picture = os.path.join(out, "detections.png")
-    show_images(photos, boxes=drawn, path=picture, title="ssd300_mobilenetv2 on the shapes test photos")
+    show_images(photos, boxes=drawn, path=picture, title="ssd_tiny on the shapes test photos")
     timings["predict"] = time.perf_counter() - t
     say(f"Boxes drawn on {len(photos)} test photos: {picture}")
 
@@ -102,9 +102,9 @@ def _write_servable(model, transform, names, out, say):
     folder = os.path.join(out, "servable")
     for formats in (("onnx", "ckpt"), ("ckpt",)):
         try:
-            write_servable(folder, "ssd300_mobilenetv2", model.network, class_num=len(names) + 1,
+            write_servable(folder, "ssd_tiny", model.network, class_num=len(names) + 1,
                            formats=formats, transform=transform, labels=list(names),
-                           description="SSD300-MobileNetV2 trained on the shapes sample by tinyms quickstart")
+                           description="ssd_tiny trained on the shapes sample by tinyms quickstart")
             return folder
         except ExportError as err:
             say(f"ONNX export impossible ({err}); the servable runs the checkpoint on MindSpore")

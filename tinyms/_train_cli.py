@@ -76,13 +76,13 @@ def _checked_augment(value):
 #: Every key a run takes, in the order ``config.yaml`` lists them.
 KEYS = {
     "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100, "
-                              "ssd300_mobilenetv2...); default for detection data: " + "ssd300_mobilenetv2"),
+                              "ssd300_mobilenetv2...); default for detection data: " + "ssd_tiny"),
     "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100; shapes, voc2007 for "
                              "detection) or a folder: class sub-folders (optionally split into train/ and val/ "
                              "or test/), or an object-detection folder in VOC layout or COCO format"),
     "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
                                   "the TinyMS cache); 'sample' means the bundled MNIST sample"),
-    "epochs": Key(10, "int", "epochs to train", 1),
+    "epochs": Key(10, "int", "epochs to train (detection data: 60)", 1),
     "batch_size": Key(32, "int", "images per step and per process (the global batch is batch_size x processes)", 1),
     "lr": Key(None, "float", "(peak) learning rate; default: the optimizer's usual one"),
     "optimizer": Key("momentum", "str", "momentum, sgd, adam, adamw, rmsprop or adagrad"),
@@ -304,14 +304,16 @@ def _looks_like_path(text):
 
 
 #: the network ``tinyms train`` trains when the data says the task and no model is given
-DEFAULT_MODELS = {"detection": "ssd300_mobilenetv2"}
+DEFAULT_MODELS = {"detection": "ssd_tiny"}
 #: the training augmentation of detection runs
 DETECTION_AUGMENT = "light"
-#: keys whose default differs by task. Detection: SSD-MobileNetV2 from scratch on the shapes sample (160x160,
-#: 480 photos, batch 16, 12 epochs) reached val mAP50 0.152 with Adam 0.002, cosine, 1 warm-up epoch and flips +
-#: colour jitter, against 0.050 after 8 epochs with momentum 0.05 and SSD's IoU crop (benchmarks/RESULTS.md 14)
-TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.002, "schedule": "cosine", "warmup_epochs": 1,
-                               "batch_size": 16, "augment": DETECTION_AUGMENT}}
+#: epochs of a detection run when none are given
+DETECTION_EPOCHS = 60
+#: keys whose default differs by task. Detection: ssd_tiny from scratch (128x128, batch 16) with Adam at 0.005,
+#: one warm-up epoch then cosine, flips + colour jitter; see benchmarks/RESULTS.md 14 for what it reaches per epoch
+#: (SSD-MobileNetV2 from scratch at 160 had val mAP50 0.15 after 12 epochs with Adam 0.002)
+TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1,
+                               "batch_size": 16, "augment": DETECTION_AUGMENT, "epochs": DETECTION_EPOCHS}}
 #: named detection data: the bundled sample and the registered detection datasets
 _DETECTION_NAMES = ("shapes", "voc2007")
 

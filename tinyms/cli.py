@@ -30,7 +30,7 @@ def _build_parser():
     qs = sub.add_parser("quickstart", help="train LeNet5 on MNIST (or, --task detection, SSD on the bundled "
                                            "shapes sample), evaluate, save, reload and predict")
     qs.add_argument("--task", choices=("classification", "detection"), default="classification",
-                    help="classification: LeNet5 on MNIST (default); detection: SSD300-MobileNetV2 on the "
+                    help="classification: LeNet5 on MNIST (default); detection: ssd_tiny on the "
                          "bundled shapes sample, boxes drawn on test photos, offline")
     qs.add_argument("--data", metavar="DIR", help="folder with the MNIST files (.gz or not); "
                     "default: download, or the bundled sample when offline")

@@ -277,7 +277,7 @@ def test_bad_files_and_configs_that_do_not_fit_their_checkpoint(checkpoint, tmp_
     mismatches = [({"class_num": 21, "labels": None, "dataset": "voc"}, "class_num", "holds a network of 3"),
                   ({"image_size": 128}, "image_size", "built for 96x96"),
                   ({"labels": ["a", "b", "c"]}, "class_num", "name 3 classes"),
-                  ({"labels": None}, "dataset", "'shapes' names no class list")]
+                  ({"labels": None, "dataset": "my_boxes"}, "dataset", "'my_boxes' names no class list")]
     for change, field, words in mismatches:
         detector = ObjectDetector(_config(folder, **change))   # found on first use, when the weights are read
         with pytest.raises(ConfigError, match=f"^{field}: .*{words}") as err:

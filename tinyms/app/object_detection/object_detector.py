@@ -80,8 +80,11 @@ def _labels(settings, weights, recorded):
         labels, source = tuple(model_config(settings.network).labels), "dataset 'voc'"
     elif settings.dataset == "shanshui":
         labels, source = SHANSHUI_LABELS, "dataset 'shanshui'"
+    elif settings.dataset == "shapes":
+        labels, source = tuple(model_config("ssd_tiny").labels), "dataset 'shapes'"
     else:
-        raise ConfigError(f"dataset: {settings.dataset!r} names no class list this app knows ('voc', 'shanshui'); "
+        raise ConfigError(f"dataset: {settings.dataset!r} names no class list this app knows ('voc', 'shanshui', "
+                          f"'shapes'); "
                           f"add \"labels\": [\"name\", ...] with the class names (background excluded)", field="dataset")
     if len(labels) + 1 != settings.class_num:
         raise ConfigError(f"class_num: {settings.class_num} outputs per anchor, but {source} name {len(labels)} "

@@ -8,9 +8,10 @@ checkpoint. TinyMS 0.3's two configs (``configs/tinyms/0.3/ssd300_voc.json`` and
 field               required  meaning
 ==================  ========  ====================================================================
 model_net           yes       ``"ssd300"`` (TinyMS's ``ssd300_mobilenetv2``; that name works too)
+                              or ``"ssd_tiny"``
 class_num           yes       outputs per anchor, background included (VOC: 21)
-dataset             yes       ``"voc"`` or ``"shanshui"`` (their class names), or any name with
-                              ``labels``
+dataset             yes       ``"voc"``, ``"shanshui"`` or ``"shapes"`` (their class names), or any
+                              name with ``labels``
 download_from_hub   no        fetch the weights from TinyMS's hub when no local checkpoint exists
 checkpoint_url      no        TinyMS 0.3's hub URL of the weights (names them; the file itself
                               comes from TinyMS's hub, verified against TinyMS's own digest)
@@ -47,12 +48,12 @@ __all__ = ["load_and_parse_config"]
 #: The largest config file read (0.3's configs are under 1 KB).
 MAX_CONFIG_BYTES = 1 << 20
 #: The ``model_net`` names the app builds -> the registry network.
-MODEL_NETS = {"ssd300": "ssd300_mobilenetv2", "ssd300_mobilenetv2": "ssd300_mobilenetv2"}
+MODEL_NETS = {"ssd300": "ssd300_mobilenetv2", "ssd300_mobilenetv2": "ssd300_mobilenetv2", "ssd_tiny": "ssd_tiny"}
 #: Class names of TinyMS 0.3's Shanshui protected-animal dataset (background excluded), in label order.
 SHANSHUI_LABELS = ("Bird_spp", "Blue_sheep", "Glovers_pika", "Gray_wolf", "Himalaya_marmot", "Red_fox",
                    "Snow_leopard", "Tibetan_snowcock", "Upland_Buzzard", "White-lipped_deer")
 #: dataset -> the hub weight tag asked for when ``download_from_hub`` finds no local checkpoint.
-HUB_TAGS = {"voc": "voc", "shanshui": "shanshui"}
+HUB_TAGS = {"voc": "voc", "shanshui": "shanshui", "shapes": "shapes"}
 #: Hosts of TinyMS 0.3's hub: a ``checkpoint_url`` there names weights TinyMS's hub provides instead.
 HUB_HOSTS = ("tinyms-hub.obs.cn-north-4.myhuaweicloud.com",)
 DEFAULT_SCORE_THRESHOLD = 0.3  # tinyms detect's
