@@ -7,7 +7,7 @@ reading the validation mAP after every epoch from the run's history.csv with the
 
 Run from the repository root (outside the test suite):
 
-    GLOG_v=3 .venv/bin/python benchmarks/bench_default_detector.py --size 300 --epochs 10
+    GLOG_v=3 .venv/bin/python benchmarks/bench_default_detector.py --size 300
     GLOG_v=3 .venv/bin/python benchmarks/bench_default_detector.py --size 160 --epochs 15 \\
         --extra --batch-size 16 --lr 0.05 --schedule cosine --warmup-epochs 1
 
@@ -31,7 +31,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=300, help="image side of the generated folder")
     parser.add_argument("--count", type=int, default=600)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=None, help="default: tinyms train's own (60 for detection)")
     parser.add_argument("--work", default=None, help="folder for the data and the run (default: a temporary one)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more tinyms train flags")
     args = parser.parse_args()
@@ -42,8 +42,8 @@ def main():
                         str(args.count), "--size", str(args.size), "--out", data], check=True)
     started = time.perf_counter()
     load_before = os.getloadavg()
-    cmd = [sys.executable, "-m", "tinyms", "train", "--data", data, "--epochs", str(args.epochs), "--out", run,
-           *args.extra]
+    epochs = ["--epochs", str(args.epochs)] if args.epochs else []
+    cmd = [sys.executable, "-m", "tinyms", "train", "--data", data, *epochs, "--out", run, *args.extra]
     done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "GLOG_v": "3"}, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode:
