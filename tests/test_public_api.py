@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-PUBLIC = ["tinyms", "tinyms.context", "tinyms.data", "tinyms.vision", "tinyms.model", "tinyms.callbacks", "tinyms.serving",
+PUBLIC = ["tinyms", "tinyms.context", "tinyms.data", "tinyms.vision", "tinyms.text", "tinyms.model", "tinyms.callbacks", "tinyms.serving",
           "tinyms.layers", "tinyms.primitives", "tinyms.initializers", "tinyms.losses", "tinyms.metrics",
           "tinyms.optimizers", "tinyms.hub", "tinyms.errors"]
 

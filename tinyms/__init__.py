@@ -6,6 +6,7 @@ imported the first time one of those names is used, and each sub-package on firs
 
 - ``tinyms.data``: dataset download and loaders
 - ``tinyms.vision``: image transforms
+- ``tinyms.text``: tokenizers and text transforms
 - ``tinyms.model``: the high-level ``Model`` and the model zoo
 - ``tinyms.layers``, ``tinyms.primitives``, ``tinyms.initializers``, ``tinyms.losses``,
   ``tinyms.metrics``, ``tinyms.optimizers``, ``tinyms.callbacks``, ``tinyms.context``
@@ -46,7 +47,7 @@ _MINDSPORE_CLASSES = ("Tensor", "Parameter", "ParameterTuple")
 
 # Sub-packages and modules that exist; each is imported on first attribute access.
 _SUBMODULES = frozenset({"context", "data", "vision", "model", "callbacks", "layers", "primitives",
-                         "initializers", "losses", "metrics", "optimizers", "serving", "errors", "hub"})
+                         "initializers", "losses", "metrics", "optimizers", "serving", "errors", "hub", "text"})
 
 
 # ``tinyms.set_seed(seed)`` seeds Python, NumPy, MindSpore and the data pipeline (see _seed.py).
