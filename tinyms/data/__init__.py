@@ -18,6 +18,10 @@
   class names; :func:`is_detection_folder` recognises one) all yield the same rows: ``image``,
   ``bbox`` (``[xmin, ymin, width, height]`` pixels), ``label``, ``difficult``, ``truncate``.
   ``sample_dataset("shapes")`` is a small synthetic detection set for trying it offline.
+- Text: :func:`ImdbDataset` (``download_dataset("imdb")``), :func:`TextFolderDataset` (a folder
+  per class of ``.txt`` files; :func:`is_text_folder` recognises one) and :func:`CsvTextDataset`
+  yield ``text`` (str) and ``label`` (int32) rows, bad files named; :func:`load_glove` turns
+  GloVe vectors into an embedding matrix for a vocabulary.
 - :func:`dataset_info` tells the image shape, class names and normalisation of a dataset.
 
 Example:
@@ -36,10 +40,13 @@ from .coco import CocoDataset
 from .detection import detection_dataset, is_detection_folder
 from .download import download_dataset
 from .generic import GeneratorDataset, NumpySlicesDataset
+from .glove import GloveVectors, load_glove
+from .imdb import ImdbDataset
 from .imagefolder import ImageFolderDataset, class_names
 from .info import DatasetInfo, dataset_info
 from .mnist import FashionMnistDataset, MnistDataset
 from .sample import sample_dataset
+from .text import CsvTextDataset, TextFolderDataset, is_text_folder
 from .voc import VOCDataset
 
 __all__ = [
@@ -65,4 +72,10 @@ __all__ = [
     "class_names",
     "GeneratorDataset",
     "NumpySlicesDataset",
+    "ImdbDataset",
+    "TextFolderDataset",
+    "CsvTextDataset",
+    "is_text_folder",
+    "load_glove",
+    "GloveVectors",
 ]

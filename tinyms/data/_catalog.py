@@ -134,5 +134,23 @@ VOC2007 = DatasetSpec(
     num_images={"trainval": 5011, "test": 4952},
 )
 
+# Stanford publishes no checksum; size and SHA-256 of the official archive as recorded by
+# TensorFlow Datasets (tensorflow_datasets/datasets/imdb_reviews/checksums.tsv). unpacked_size
+# and max_members are bounds (100,000 reviews of a few KB, the bag-of-words files), not counts.
+IMDB = DatasetSpec(
+    name="imdb",
+    urls=("https://ai.stanford.edu/~amaas/data/sentiment/",),
+    files=(DatasetFile("aclImdb_v1.tar.gz", size=84125825,
+                       sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+                       action="extract", path="aclImdb", strip="aclImdb/",
+                       unpacked_size=600_000_000, max_members=110_000),),
+    layout={"train": "aclImdb/train", "test": "aclImdb/test"},
+    labels=("neg", "pos"),
+    loader="ImdbDataset",
+    license="not stated",
+    homepage="https://ai.stanford.edu/~amaas/data/sentiment/",
+    num_images={"train": 25000, "test": 25000},
+)
+
 #: The specs registered when the registry is first imported, in this order.
-DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007)
+DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007, IMDB)

@@ -23,7 +23,7 @@ def _table():
 def register_dataset(spec, overwrite=False):
     """Register ``spec`` so that ``download_dataset``, ``dataset_info`` and ``list_datasets`` know it.
 
-    TinyMS registers its own datasets (MNIST, Fashion-MNIST, CIFAR-10/100, VOC2007) through
+    TinyMS registers its own datasets (MNIST, Fashion-MNIST, CIFAR-10/100, VOC2007, IMDB) through
     this function; a private dataset gets the same guarantees: verified, resumable, atomic
     and idempotent download, safe extraction, mirrors.
 
@@ -139,6 +139,7 @@ def list_datasets():
         cifar10             170.1 MB  60,000       10  not stated           https://www.cs.toronto.edu/~kriz/cifar.html
         cifar100            168.5 MB  60,000      100  not stated           https://www.cs.toronto.edu/~kriz/cifar.html
         fashion_mnist        30.9 MB  70,000       10  MIT                  https://github.com/zalandoresearch/fashion-mnist
+        imdb                 84.1 MB  50,000        2  not stated           https://ai.stanford.edu/~amaas/data/sentiment/
         mnist          up to 55.0 MB  70,000       10  CC BY-SA 3.0         http://yann.lecun.com/exdb/mnist/
         voc2007             911.1 MB   9,963       20  Flickr terms of use  http://host.robots.ox.ac.uk/pascal/VOC/voc2007/
     """
