@@ -103,6 +103,7 @@ SKIPPED = {
                     "vgg16_bn", "vgg19", "vgg19_bn")},
     "tinyms.hub.predict": "downloads ResNet-50's ImageNet weights",
     "tinyms.serving.export_web": "downloads ONNX Runtime Web (35 MB) from the npm registry",
+    "tinyms.serving.quantize_servable": "needs a trained run folder (tests/serving/test_quantize.py runs it)",
     "tinyms.serving.start_server": "starts the detached server on port 5000",
     "tinyms.serving.predict": "asks the server on port 5000",
     "tinyms.serving.list_servables": "asks the server on port 5000",
