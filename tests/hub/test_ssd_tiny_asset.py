@@ -67,8 +67,12 @@ def test_asset_file_describes_the_shipped_checkpoint(asset):
     assert asset["training"]["script"] == "scripts/train_ssd_tiny_shapes.py"
     # weights to show off, not a plumbing run of a few epochs
     assert asset["metrics"]["mAP50"] >= 0.45, (asset["metrics"], asset["training"])
-    # trained and evaluated with the preprocessing the architecture's config (and so serving) runs
-    assert model_config("ssd_tiny.shapes").recipe == model_config("ssd_tiny").recipe
+    # trained and evaluated with the preprocessing the architecture's config (and so serving) runs at its size
+    from tinyms.model import create_model, ssd_tiny
+
+    assert model_config("ssd_tiny.shapes").recipe == ssd_tiny(image_size=asset["build"]["image_size"]).default_cfg.recipe
+    # and create_model builds the network at that size (its anchors are laid out for it), not the default's
+    assert create_model("ssd_tiny.shapes").image_size == asset["build"]["image_size"]
 
 
 def test_pretrained_loads_offline_from_the_package_with_its_digest_checked(asset, offline, monkeypatch, released):

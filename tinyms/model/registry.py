@@ -552,6 +552,9 @@ def create_model(name, class_num=None, pretrained=None, **kwargs):
                 f"{cfg.uid} was trained with {weights_classes} classes, not class_num={class_num}. Build "
                 f"create_model({entry.name!r}, class_num={class_num}) and train it (fine-tune), or drop class_num")
         class_num = weights_classes
+        side = cfg.input_shape[1] if len(cfg.input_shape) == 3 and cfg.input_shape[1] == cfg.input_shape[2] else None
+        if "image_size" in entry.params and "image_size" not in kwargs and side is not None:
+            kwargs["image_size"] = side  # a detector's anchors are laid out for the size its weights learned
     elif class_num is None:
         class_num = len(cfg.labels) + cfg.background
     net = entry.build(class_num=class_num, **kwargs)
