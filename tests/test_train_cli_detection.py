@@ -23,7 +23,7 @@ def _tinyms(*args, timeout=600):
 def test_detection_data_picks_the_default_detector_its_monitor_and_augmentation():
     cfg = _train_cli.resolve_config({"data": "shapes"})
     assert (cfg["model"], cfg["monitor"], cfg["augment"]) == ("ssd_tiny", "val_mAP50", "light")
-    assert cfg["image_size"] == [128, 128] and cfg["epochs"] == 60
+    assert cfg["image_size"] == [192, 192] and cfg["epochs"] == 60
     # detection's measured training defaults, each overridable; classification keeps its own
     assert {k: cfg[k] for k in ("optimizer", "lr", "schedule", "warmup_epochs", "batch_size")} == {
         "optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1, "batch_size": 16}

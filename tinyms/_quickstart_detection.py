@@ -2,7 +2,7 @@
 
 Data (the generated VOC-layout sample that ships with TinyMS: 480 training and 120 test images of
 five shapes on cluttered backgrounds) -> the detection preset (flips, colour jitter) ->
-``ssd_tiny`` (TinyMS's small detector, 128x128 inputs) -> train with ``compile(optimizer=...)`` alone
+``ssd_tiny`` (TinyMS's small detector) at the sample's own 160x160 -> train with ``compile(optimizer=...)`` alone
 -> mAP over every test image -> boxes drawn on test photos -> a servable ``tinyms serve`` answers.
 """
 
@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-IMAGE_SIZE = 128   # ssd_tiny's own size (the sample's photos are 160x160)
+IMAGE_SIZE = 160   # the sample's own size (ssd_tiny's default is 192)
 BATCH_SIZE = 16
 PEAK_LR = 0.005    # Adam, cosine after one warm-up epoch, flips and colour jitter: tinyms train's
 WARMUP_EPOCHS = 1  # detection defaults (benchmarks/RESULTS.md 14)

@@ -309,7 +309,7 @@ DEFAULT_MODELS = {"detection": "ssd_tiny"}
 DETECTION_AUGMENT = "light"
 #: epochs of a detection run when none are given
 DETECTION_EPOCHS = 60
-#: keys whose default differs by task. Detection: ssd_tiny from scratch (128x128, batch 16) with Adam at 0.005,
+#: keys whose default differs by task. Detection: ssd_tiny from scratch (192x192, batch 16) with Adam at 0.005,
 #: one warm-up epoch then cosine, flips + colour jitter; see benchmarks/RESULTS.md 14 for what it reaches per epoch
 #: (SSD-MobileNetV2 from scratch at 160 had val mAP50 0.15 after 12 epochs with Adam 0.002)
 TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1,

@@ -1,6 +1,6 @@
 """ssd_tiny, the default detector: its contract, anchors, registry entry, and training in GRAPH mode.
 
-The network runs at 96x96 (772 anchors) except where the default 128x128 layout is the point.
+The network runs at 96x96 (772 anchors) except where the default 192x192 layout is the point.
 One network is trained for the module on two synthetic photos (a white rectangle on black each)
 and then asked to find its rectangles, through MindSpore, a TinyMS checkpoint and ONNX.
 """
@@ -33,17 +33,17 @@ def _iou(a, b):
     return inter / (np.prod(a[:, 2:] - a[:, :2], axis=1) + np.prod(b[2:] - b[:2]) - inter)
 
 
-def test_default_network_at_128_gives_boxes_and_independent_class_probabilities():
+def test_default_network_at_192_gives_boxes_and_independent_class_probabilities():
     ms.set_seed(0)
     net = ssd_tiny(is_training=False)
     assert sum(int(np.prod(p.shape)) for p in net.trainable_params()) == 882032
-    boxes, scores = net(ms.Tensor(np.random.default_rng(0).standard_normal((2, 3, 128, 128)).astype(np.float32)))
+    boxes, scores = net(ms.Tensor(np.random.default_rng(0).standard_normal((2, 3, 192, 192)).astype(np.float32)))
     boxes, scores = boxes.asnumpy(), scores.asnumpy()
-    assert boxes.shape == (2, 1360, 4) and scores.shape == (2, 1360, 6)
+    assert boxes.shape == (2, 3060, 4) and scores.shape == (2, 3060, 6)
     assert boxes.min() >= 0 and boxes.max() <= 1 and (boxes[..., 2:] >= boxes[..., :2]).all()
     # untrained: the focal-loss prior, background 0.99 and every object class 0.01
     assert 0.9 < scores[..., 0].mean() < 1 and scores[..., 1:].mean() < 0.1
-    with pytest.raises(ValueError, match=r"built for 128x128 .* ssd_tiny\(image_size=\.\.\.\)"):
+    with pytest.raises(ValueError, match=r"built for 192x192 .* ssd_tiny\(image_size=\.\.\.\)"):
         net(ms.Tensor(np.zeros((1, 3, 96, 96), np.float32)))
 
 
@@ -70,9 +70,9 @@ def test_anchors_cover_a_tenth_to_the_whole_image_on_four_maps():
 
 def test_registry_entry_is_a_detector_built_for_its_size():
     cfg = model_config("ssd_tiny")
-    assert cfg.task == "detection" and cfg.background and cfg.input_shape == (3, 128, 128)
+    assert cfg.task == "detection" and cfg.background and cfg.input_shape == (3, 192, 192)
     assert cfg.labels == SHAPES_LABELS and cfg.transform == "voc_transform"
-    assert cfg.recipe.fixed_output_shape() == (3, 128, 128)
+    assert cfg.recipe.fixed_output_shape() == (3, 192, 192)
     net = create_model("ssd_tiny", class_num=3, image_size=SIZE, width=16)
     assert net.build_record.args == {"class_num": 3, "is_training": True, "image_size": SIZE, "width": 16}
     assert net.default_cfg.input_shape == (3, SIZE, SIZE) and net.default_cfg.recipe.fixed_output_shape() == (
