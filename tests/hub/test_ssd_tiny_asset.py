@@ -61,8 +61,9 @@ def test_asset_file_describes_the_shipped_checkpoint(asset):
     assert asset["file"] == f"ssd_tiny_shapes-{asset['sha256'][:8]}.ckpt" and asset["bundled"] and not asset["urls"]
     assert (asset["model"], asset["tag"], asset["task"], asset["background"]) == ("ssd_tiny", "shapes", "detection",
                                                                                   True)
-    assert tuple(asset["labels"]) == SHAPES_LABELS and asset["input_shape"] == [3, 128, 128]
-    assert asset["build"]["class_num"] == 6 and asset["build"]["image_size"] == 128
+    side = asset["build"]["image_size"]
+    assert tuple(asset["labels"]) == SHAPES_LABELS and asset["input_shape"] == [3, side, side]
+    assert asset["build"]["class_num"] == 6 and side >= 96
     assert asset["metrics"]["images"] == 120 and asset["metrics"]["split"] == "test"
     assert asset["training"]["script"] == "scripts/train_ssd_tiny_shapes.py"
     # weights to show off, not a plumbing run of a few epochs
@@ -85,8 +86,9 @@ def test_pretrained_loads_offline_from_the_package_with_its_digest_checked(asset
     assert hashed == [bundled]  # the shipped file itself, hashed before it was read
     cfg = net.default_cfg
     assert (cfg.uid, cfg.task, cfg.background, cfg.dataset) == ("ssd_tiny.shapes", "detection", True, "shapes")
-    assert cfg.labels == tuple(asset["labels"]) and cfg.input_shape == (3, 128, 128)
-    assert (net.class_num, net.image_size) == (6, 128)
+    side = asset["build"]["image_size"]
+    assert cfg.labels == tuple(asset["labels"]) and cfg.input_shape == (3, side, side)
+    assert (net.class_num, net.image_size) == (6, side)
     assert cfg == model_config("ssd_tiny.shapes") == hub.info("ssd_tiny_shapes") == hub.info("ssd_tiny")
     assert "ssd_tiny.shapes" in hub.list("ssd*", source="tinyms")
     params = hub.load_weights("ssd_tiny_shapes")
