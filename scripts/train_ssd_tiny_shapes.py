@@ -12,8 +12,8 @@ and triangles each, in VOC layout. Nothing is downloaded.
 What it does, with a fixed seed (1) for the weights' initialisation, the shuffling order and the
 augmentation:
 
-1. trains ``ssd_tiny(class_num=6, image_size=128)`` (5 classes and the background) in GRAPH mode
-   on the 480 training photos through the detection preset at 128x128 with light augmentation
+1. trains ``ssd_tiny(class_num=6, image_size=160)`` (5 classes and the background) in GRAPH mode
+   on the 480 training photos through the detection preset at 160x160 with light augmentation
    (flips, colour jitter), batch 16, Adam with a linear warm-up to ``--lr`` over the first epoch
    then cosine decay to 0, and the network's own loss (sigmoid focal loss with ``--alpha``, and
    smooth-L1 on the boxes);
@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 UID, MODEL, TAG = "ssd_tiny_shapes", "ssd_tiny", "shapes"
 SEED = 1
-IMAGE_SIZE = 128
+IMAGE_SIZE = 160  # the sample's own size
 BATCH_SIZE = 16
 WARMUP_EPOCHS = 1
 TEST_IMAGES = 120  # the bundled sample's test split
