@@ -1,10 +1,28 @@
-"""Shared by the SSD tests: photos of white rectangles on black, and one GRAPH-mode Adam step."""
+"""Shared by the SSD tests: GRAPH mode, box IoU, photos of white rectangles on black, one Adam step."""
 
+import mindspore as ms
 import numpy as np
+import pytest
 from mindspore import nn, ops
 
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
 STD = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def graph_mode():
+    """TinyMS's default mode, in which detection must train; the previous mode comes back after."""
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    yield
+    ms.set_context(mode=mode)
+
+
+def iou(a, b):
+    """IoU of [ymin, xmin, ymax, xmax] boxes ``a`` (N, 4) and ``b`` (4,)."""
+    high, low = np.minimum(a[:, 2:], b[2:]), np.maximum(a[:, :2], b[:2])
+    inter = np.prod(np.clip(high - low, 0, None), axis=1)
+    return inter / (np.prod(a[:, 2:] - a[:, :2], axis=1) + np.prod(b[2:] - b[:2]) - inter)
 
 
 def rectangles(size, corners, label):

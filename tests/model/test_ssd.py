@@ -11,7 +11,7 @@ import pytest
 from mindspore import nn, ops
 
 import tinyms as ts
-from _rectangles import Step, rectangles
+from _rectangles import Step, graph_mode, iou as _iou, rectangles  # noqa: F401 - graph_mode: autouse
 from tinyms.data import dataset_info
 from tinyms.losses import net_with_loss
 from tinyms.model import Model, create_model, lenet5, load, model_config, ssd300_mobilenetv2
@@ -20,24 +20,8 @@ from tinyms.model.zoo.ssd import SSDWithLoss, decode_boxes, encode_boxes, ssd_an
 SIZE = 160
 
 
-@pytest.fixture(scope="module", autouse=True)
-def graph_mode():
-    """TinyMS's default mode, in which detection must train; the previous mode comes back after."""
-    mode = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    yield
-    ms.set_context(mode=mode)
-
-
 def _count(net):
     return sum(int(np.prod(p.shape)) for p in net.trainable_params())
-
-
-def _iou(a, b):
-    """IoU of [ymin, xmin, ymax, xmax] boxes ``a`` (N, 4) and ``b`` (4,)."""
-    high, low = np.minimum(a[:, 2:], b[2:]), np.maximum(a[:, :2], b[:2])
-    inter = np.prod(np.clip(high - low, 0, None), axis=1)
-    return inter / (np.prod(a[:, 2:] - a[:, :2], axis=1) + np.prod(b[2:] - b[:2]) - inter)
 
 
 def _check_contract(boxes, scores, batch, anchors, classes):

@@ -10,27 +10,13 @@ import numpy as np
 import pytest
 from mindspore import nn, ops
 
-from _rectangles import Step, rectangles
+from _rectangles import Step, graph_mode, iou as _iou, rectangles  # noqa: F401 - graph_mode: autouse
 from tinyms.losses import net_with_loss
 from tinyms.model import Model, create_model, load, model_config, ssd_tiny
 from tinyms.model.zoo.ssd import SSDWithLoss
 from tinyms.model.zoo.ssd_tiny import SHAPES_LABELS, ssd_tiny_anchors
 
 SIZE = 96
-
-
-@pytest.fixture(scope="module", autouse=True)
-def graph_mode():
-    mode = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    yield
-    ms.set_context(mode=mode)
-
-
-def _iou(a, b):
-    high, low = np.minimum(a[:, 2:], b[2:]), np.maximum(a[:, :2], b[:2])
-    inter = np.prod(np.clip(high - low, 0, None), axis=1)
-    return inter / (np.prod(a[:, 2:] - a[:, :2], axis=1) + np.prod(b[2:] - b[:2]) - inter)
 
 
 def test_default_network_at_192_gives_boxes_and_independent_class_probabilities():
