@@ -487,19 +487,23 @@ class Model:
         return results
 
     # ------------------------------------------------------------------ predict
-    def predict(self, x):
+    def predict(self, x, transform=None):
         """Run the network on a batch.
 
         Args:
             x: a Tensor or numpy array of shape ``(N, *input_shape)``; floating numpy data is
-                converted to float32.
+                converted to float32. For a text network also a string or a list of strings,
+                which ``transform`` turns into token ids first.
+            transform (tinyms.text.TextTransform): how texts become token ids (the one the
+                network was trained with); only for strings. Default: the model's ``transform``
+                attribute.
 
         Returns:
             Tensor: the network's output, e.g. logits of shape (N, classes).
 
         Raises:
             InputShapeError: the input's shape does not fit the network (the message says what
-                shape it takes and how to get there).
+                shape it takes and how to get there), or strings were given without a transform.
 
         Example:
             >>> import numpy as np
@@ -507,8 +511,10 @@ class Model:
             >>> Model(lenet5()).predict(np.zeros((2, 1, 32, 32), np.float32)).shape
             (2, 10)
         """
+        if isinstance(x, str) or (isinstance(x, (list, tuple)) and x and all(isinstance(t, str) for t in x)):
+            x = self._encode_texts(x, transform)
         x = _as_tensor(x)
-        self._check_input_shape(tuple(x.shape), "predict input")
+        self._check_input_shape(tuple(x.shape), "predict input", dtype=x.dtype)
         _context._apply_defaults()
         if self.network.training:  # set_train walks every layer: 0.2 ms per call for LeNet-5
             self.network.set_train(False)
@@ -518,7 +524,19 @@ class Model:
             raise InputShapeError(f"the network cannot run on an input of shape {tuple(x.shape)} "
                                   f"{x.dtype}: {_first_line(err)}") from err
 
-    def _check_input_shape(self, shape, what, strict=True):
+    #: the tinyms.text transform ``predict`` applies to strings when none is passed
+    transform = None
+
+    def _encode_texts(self, texts, transform):
+        """Token ids (N, L) int32 for a string or a list of strings."""
+        transform = transform if transform is not None else self.transform
+        if transform is None:
+            raise InputShapeError(
+                "predict got text, but the model has no text transform: pass the one it was trained with, "
+                "model.predict(texts, transform=transform), or set model.transform = transform")
+        return transform([texts] if isinstance(texts, str) else list(texts))
+
+    def _check_input_shape(self, shape, what, strict=True, dtype=None):
         """Raise InputShapeError unless ``shape`` is a batch of the config's input shape.
 
         With ``strict=False`` (training and evaluation data) a batch differing only in image
@@ -526,6 +544,9 @@ class Model:
         in global pooling (ResNet, MobileNet, DenseNet...) train at other sizes, e.g. CIFAR's
         32x32; a network that cannot run on it fails its first step with this explanation.
         """
+        task = self._task
+        if hasattr(task, "check_input") and dtype is not None:  # token ids: any length up to the network's
+            return task.check_input(self, shape, dtype, what)
         cfg = getattr(self.network, "default_cfg", None)
         if cfg is None:
             return None
