@@ -86,7 +86,7 @@ def _dataset(count, seed, batch=16, extra_column=False):
 
 
 def test_tasks_are_registered_and_the_network_names_its_own():
-    assert {"classification", "detection"} <= set(list_tasks())
+    assert {"classification", "detection", "text_classification"} <= set(list_tasks())
     assert task_of(TinyDetector()).name == "detection"
     from tinyms.model import lenet5
     assert task_of(lenet5()).name == "classification"
