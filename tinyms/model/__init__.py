@@ -18,6 +18,7 @@ from .registry import ModelConfig, create_model, list_models, model_config, regi
 from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121, lenet5,
                   mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
                   ssd300_mobilenetv2, ssd_tiny, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
+from .zoo import SentimentNet, sentimentnet
 
 #: TinyMS 0.3's name for :func:`densenet100` (the CIFAR DenseNet-BC-100), kept for its scripts.
 densenetBC_100 = densenet100
@@ -25,4 +26,5 @@ densenetBC_100 = densenet100
 __all__ = ["Model", "History", "LRFinderResult", "load", "ModelConfig", "create_model", "list_models", "model_config", "register_weights",
            "LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenetBC_100", "densenet121",
            "mobilenetv2", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "ssd300_mobilenetv2",
-           "ssd_tiny", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+           "ssd_tiny", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+           "SentimentNet", "sentimentnet"]

@@ -1,0 +1,187 @@
+"""Text classifiers: SentimentNet (TinyMS 0.3's LSTM network) and two small networks trained from scratch.
+
+Every network here takes ONE input, int32 token ids of shape (N, L) as a ``tinyms.text``
+transform makes them (right-padded with the pad id 0), accepts any length L, and returns
+logits (N, num_classes). Padding never changes the answer:
+
+- :class:`SentimentNet` runs each LSTM direction only over a row's real tokens: the forward
+  direction is causal, so its state at the last real token has seen no padding; the backward
+  direction reads each row reversed *within its length* (``ReverseSequence``), so it starts at
+  the last real token, and its outputs are put back in place the same way.
+- :class:`TextBoW` averages the embeddings of real tokens only (mask ``ids != 0``).
+- :class:`TextCNN` zeroes padded positions, pads every row with zeros on both sides and keeps,
+  for the max over time, only the windows that overlap a real token.
+
+All of them avoid operators MindSpore cannot export to ONNX (CumSum, Conv1d's squeeze), so
+``mindspore.export(net, ids, file_format="ONNX")`` works at a fixed batch and length.
+"""
+
+import dataclasses
+
+import numpy as np
+from mindspore import Tensor, nn, ops
+from mindspore import dtype as mstype
+
+from ..._checks import positive_int
+from ...errors import InputShapeError
+from ..registry import register_model
+
+__all__ = ["SentimentNet", "sentimentnet"]
+
+#: the length 0.3's IMDB recipe used for SentimentNet (the network itself takes any length)
+SENTIMENTNET_LENGTH = 500
+#: the length the small classifiers are configured for by default
+DEFAULT_LENGTH = 256
+_LABELS = ("0", "1")
+_TEXT_CFG = dict(input_shape=(DEFAULT_LENGTH,), mean=(), std=(), labels=_LABELS, dataset="",
+                 task="text_classification", mindcv_weights=False)
+
+
+def _classes(num_classes, class_num, default=2):
+    """``num_classes`` (0.3's name) wins over ``class_num`` (the registry's), which ``create_model`` always passes."""
+    value = num_classes if num_classes is not None else class_num
+    return positive_int(default if value is None else value, "num_classes", default)
+
+
+def _embedding_table(weight, vocab_size, embed_size):
+    """``weight`` (Tensor or array (vocab_size, embed_size)) as a float32 Tensor, checked."""
+    table = weight.asnumpy() if isinstance(weight, Tensor) else np.asarray(weight)
+    if table.shape != (vocab_size, embed_size):
+        raise InputShapeError(
+            f"weight has shape {table.shape}, but the embedding needs (vocab_size, embed_size) = "
+            f"({vocab_size}, {embed_size}): pass the table the vocabulary indexes (e.g. from "
+            f"tinyms.data.load_glove) or build the network with its vocab_size and embed_size")
+    if not np.issubdtype(table.dtype, np.floating) or not np.isfinite(table).all():
+        raise InputShapeError("weight must hold finite floating-point numbers (an embedding table)")
+    return Tensor(table.astype(np.float32))
+
+
+class _TextNet(nn.Cell):
+    """A text network: its ``default_cfg.input_shape`` is the length it was configured for."""
+
+    max_length = None
+
+    @property
+    def default_cfg(self):
+        return self.__dict__.get("_default_cfg")
+
+    @default_cfg.setter
+    def default_cfg(self, cfg):
+        if cfg is not None and self.max_length is not None and tuple(cfg.input_shape) != (self.max_length,):
+            cfg = dataclasses.replace(cfg, input_shape=(self.max_length,))
+        self.__dict__["_default_cfg"] = cfg
+
+
+def _lengths(input_ids):
+    """int32 (N,): the number of non-pad ids of each row."""
+    return ops.cast(ops.cast(input_ids != 0, mstype.float32).sum(1), mstype.int32)  # an int sum is int64
+
+
+class _BiLSTMLayer(nn.Cell):
+    """One LSTM layer; bidirectional: the backward direction reads each row reversed within its length."""
+
+    def __init__(self, input_size, hidden_size, bidirectional):
+        super().__init__()
+        self.bidirectional = bidirectional
+        self.forward_lstm = nn.LSTM(input_size, hidden_size, 1, has_bias=True, batch_first=True)
+        self.backward_lstm = (nn.LSTM(input_size, hidden_size, 1, has_bias=True, batch_first=True)
+                              if bidirectional else None)
+
+    def construct(self, x, lengths):
+        out, _ = self.forward_lstm(x)
+        if self.bidirectional:
+            reverse = ops.ReverseSequence(seq_dim=1, batch_dim=0)
+            back, _ = self.backward_lstm(reverse(x, lengths))
+            out = ops.concat((out, reverse(back, lengths)), 2)
+        return out
+
+
+class SentimentNet(_TextNet):
+    """TinyMS 0.3's sentiment network: embedding, stacked (bi)LSTM, and a Dense over first and last states.
+
+    Works at any sequence length and ignores padding: the head reads the LSTM output at the
+    first token and at each row's last real token (0.3 read positions 0 and 499 of 500), and
+    the backward direction starts at the last real token (see the module docstring).
+
+    Args:
+        vocab_size (int): rows of the embedding (the vocabulary size, pad id 0 included).
+        embed_size (int): embedding width.
+        num_hiddens (int): LSTM hidden size per direction.
+        num_layers (int): stacked LSTM layers.
+        bidirectional (bool): add a backward direction to every layer.
+        num_classes (int): outputs.
+        weight (Tensor or numpy.ndarray): optional (vocab_size, embed_size) embedding table
+            (e.g. GloVe vectors); when given it is frozen, as in 0.3. None: learned from random.
+        batch_size (int): accepted for 0.3's signature; the initial LSTM states are built from
+            each input's own batch, so any batch size works.
+
+    Inputs:
+        input_ids: int32 Tensor (N, L), pad id 0 at the end of each row.
+
+    Outputs:
+        float32 Tensor (N, num_classes): logits.
+
+    Raises:
+        InputShapeError: ``weight`` is not a finite (vocab_size, embed_size) table.
+    """
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, bidirectional, num_classes, weight=None,
+                 batch_size=None):
+        super().__init__()
+        vocab_size = positive_int(vocab_size, "vocab_size", 30000)
+        embed_size = positive_int(embed_size, "embed_size", 100)
+        num_hiddens = positive_int(num_hiddens, "num_hiddens", 100)
+        self.num_layers = positive_int(num_layers, "num_layers", 2)
+        self.bidirectional = bool(bidirectional)
+        self.class_num = positive_int(num_classes, "num_classes", 2)
+        self.batch_size = batch_size
+        if weight is None:
+            self.embedding = nn.Embedding(vocab_size, embed_size)
+        else:
+            self.embedding = nn.Embedding(vocab_size, embed_size,
+                                          embedding_table=_embedding_table(weight, vocab_size, embed_size))
+            self.embedding.embedding_table.requires_grad = False
+        directions = 2 if self.bidirectional else 1
+        self.encoder = nn.CellList([_BiLSTMLayer(embed_size if i == 0 else num_hiddens * directions, num_hiddens,
+                                                 self.bidirectional) for i in range(self.num_layers)])
+        self.decoder = nn.Dense(num_hiddens * directions * 2, self.class_num)
+
+    def construct(self, input_ids):
+        lengths = _lengths(input_ids)
+        x = self.embedding(input_ids)
+        for layer in self.encoder:
+            x = layer(x, lengths)
+        last = ops.maximum(lengths - 1, 0)
+        positions = ops.arange(0, input_ids.shape[1], 1, dtype=mstype.int32)
+        pick = ops.cast(ops.expand_dims(positions, 0) == ops.expand_dims(last, 1), x.dtype)
+        last_state = (x * ops.expand_dims(pick, 2)).sum(1)
+        return self.decoder(ops.concat((x[:, 0], last_state), 1))
+
+
+@register_model(**{**_TEXT_CFG, "input_shape": (SENTIMENTNET_LENGTH,)})
+def sentimentnet(vocab_size, embed_size=100, num_hiddens=100, num_layers=2, bidirectional=True, num_classes=None,
+                 weight=None, batch_size=64, class_num=None):
+    """Build TinyMS 0.3's SentimentNet (same arguments, same order), for any sequence length.
+
+    Args:
+        vocab_size (int): the vocabulary size (``transform.tokenizer.vocab_size``).
+        embed_size (int): embedding width; GloVe's 50/100/200/300 with ``weight``. Default 100.
+        num_hiddens (int): LSTM hidden size per direction. Default 100.
+        num_layers (int): stacked LSTM layers. Default 2.
+        bidirectional (bool): bidirectional LSTM. Default True.
+        num_classes (int): outputs. Default 2 (or ``class_num``).
+        weight (Tensor or numpy.ndarray): optional frozen (vocab_size, embed_size) embedding table.
+        batch_size (int): 0.3's argument, kept for its scripts; any batch size works.
+        class_num (int): the registry's name for ``num_classes`` (used when that is not given).
+
+    Returns:
+        SentimentNet: an untrained network; ``default_cfg.task`` is ``"text_classification"``.
+
+    Example:
+        >>> from tinyms.model import sentimentnet
+        >>> net = sentimentnet(5000, 100, 100, 2, True, 2, None, 64)
+        >>> net.default_cfg.task
+        'text_classification'
+    """
+    return SentimentNet(vocab_size, embed_size, num_hiddens, num_layers, bidirectional,
+                        _classes(num_classes, class_num), weight, batch_size)
