@@ -24,7 +24,8 @@ def test_public_names():
         "MnistDataset", "FashionMnistDataset", "Cifar10Dataset", "Cifar100Dataset", "VOCDataset",
         "CocoDataset", "detection_dataset", "is_detection_folder",
         "ImageFolderDataset", "class_names", "GeneratorDataset", "NumpySlicesDataset",
-        "ImdbDataset", "TextFolderDataset", "CsvTextDataset", "is_text_folder", "load_glove", "GloveVectors"])
+        "MindDataset", "ImdbDataset", "ImdbFeatures", "TextFolderDataset", "CsvTextDataset", "is_text_folder",
+        "load_glove", "GloveVectors"])
     for name in data.__all__:  # each name is TinyMS's own object of that name, documented
         obj = getattr(data, name)
         assert obj.__name__ == name and obj.__module__.startswith("tinyms.data") and obj.__doc__, name

@@ -12,13 +12,15 @@
   file and the fix: :func:`MnistDataset`, :func:`FashionMnistDataset`,
   :func:`Cifar10Dataset`, :func:`Cifar100Dataset`, :func:`VOCDataset`,
   :func:`ImageFolderDataset` (with :func:`class_names`), :func:`GeneratorDataset`,
-  :func:`NumpySlicesDataset`. They return MindSpore datasets (``.map``, ``.batch``...).
+  :func:`NumpySlicesDataset`, :func:`MindDataset` (MindRecord files). They return MindSpore
+  datasets (``.map``, ``.batch``...).
 - Object detection: :func:`VOCDataset`, :func:`CocoDataset` (COCO JSON from CVAT, Label
   Studio, Roboflow...) and :func:`detection_dataset` (your own VOC or COCO folder, with its own
   class names; :func:`is_detection_folder` recognises one) all yield the same rows: ``image``,
   ``bbox`` (``[xmin, ymin, width, height]`` pixels), ``label``, ``difficult``, ``truncate``.
   ``sample_dataset("shapes")`` is a small synthetic detection set for trying it offline.
-- Text: :func:`ImdbDataset` (``download_dataset("imdb")``), :func:`TextFolderDataset` (a folder
+- Text: :func:`ImdbDataset` (``download_dataset("imdb")``; TinyMS 0.3's GloVe form gives an
+  :class:`ImdbFeatures`), :func:`TextFolderDataset` (a folder
   per class of ``.txt`` files; :func:`is_text_folder` recognises one) and :func:`CsvTextDataset`
   yield ``text`` (str) and ``label`` (int32) rows, bad files named; :func:`load_glove` turns
   GloVe vectors into an embedding matrix for a vocabulary.
@@ -39,9 +41,9 @@ from .cifar import Cifar10Dataset, Cifar100Dataset
 from .coco import CocoDataset
 from .detection import detection_dataset, is_detection_folder
 from .download import download_dataset
-from .generic import GeneratorDataset, NumpySlicesDataset
+from .generic import GeneratorDataset, MindDataset, NumpySlicesDataset
 from .glove import GloveVectors, load_glove
-from .imdb import ImdbDataset
+from .imdb import ImdbDataset, ImdbFeatures
 from .imagefolder import ImageFolderDataset, class_names
 from .info import DatasetInfo, dataset_info
 from .mnist import FashionMnistDataset, MnistDataset
@@ -72,7 +74,9 @@ __all__ = [
     "class_names",
     "GeneratorDataset",
     "NumpySlicesDataset",
+    "MindDataset",
     "ImdbDataset",
+    "ImdbFeatures",
     "TextFolderDataset",
     "CsvTextDataset",
     "is_text_folder",

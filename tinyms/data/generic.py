@@ -1,8 +1,11 @@
 """Datasets from Python objects: MindSpore's readers with construction errors made TinyMS errors."""
 
-from ..errors import DatasetError
+import os
 
-__all__ = ["GeneratorDataset", "NumpySlicesDataset"]
+from ..errors import DatasetError
+from ._folders import reader_workers
+
+__all__ = ["GeneratorDataset", "NumpySlicesDataset", "MindDataset"]
 
 
 def _build(reader, fix, *args, **kwargs):
@@ -80,3 +83,39 @@ def NumpySlicesDataset(data, column_names=None, *args, **kwargs):  # noqa: N802
                                f"Fix: give every column one entry per sample")
     return _build("NumpySlicesDataset", "give every column one entry per sample, and "
                   "column_names one name per column", data, column_names, *args, **kwargs)
+
+
+def MindDataset(dataset_files, columns_list=None, *args, **kwargs):  # noqa: N802
+    """Return a ``mindspore.dataset.MindDataset`` reading MindRecord files (TinyMS 0.3's name).
+
+    Args:
+        dataset_files: a MindRecord file (the other shards of a sharded set are found next to
+            it) or a list of files.
+        columns_list: the columns to read, e.g. ``["feature", "label"]``; None reads all.
+        *args, **kwargs: passed on to MindSpore's ``MindDataset`` (``num_parallel_workers``,
+            ``shuffle``, ``num_shards``, ``shard_id``, ``num_samples``...); a
+            ``num_parallel_workers`` above the machine's CPUs becomes the CPUs (0.3's scripts
+            pass 4, which MindSpore refuses on a 2-CPU machine).
+
+    Returns:
+        mindspore.dataset.MindDataset.
+
+    Raises:
+        DatasetError: a file does not exist, or MindSpore rejects the arguments.
+
+    Example:
+        >>> from tinyms.data import MindDataset
+        >>> MindDataset("missing.mindrecord")
+        Traceback (most recent call last):
+        ...
+        tinyms.errors.DatasetError: MindRecord file missing.mindrecord does not exist. Fix: pass the path of a .mindrecord file (e.g. written by ImdbDataset(...).convert_to_mindrecord)
+    """
+    files = [dataset_files] if isinstance(dataset_files, (str, os.PathLike)) else list(dataset_files)
+    for path in files:
+        if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+            raise DatasetError(f"MindRecord file {path} does not exist. Fix: pass the path of a "
+                               f".mindrecord file (e.g. written by ImdbDataset(...).convert_to_mindrecord)")
+    if "num_parallel_workers" in kwargs:
+        kwargs["num_parallel_workers"] = reader_workers(kwargs["num_parallel_workers"])
+    return _build("MindDataset", "pass MindRecord files and column names they hold", dataset_files,
+                  columns_list, *args, **kwargs)

@@ -104,7 +104,8 @@ def load_glove(path_or_dim, vocabulary, *, dim=None, oov="random", seed=0, paddi
 
     The file is read once, line by line (``word v1 v2 ... vD``, space-separated, UTF-8); only
     the vectors of the vocabulary's tokens are kept. Every line must have the same number of
-    values (``dim`` when given).
+    values (``dim`` when given). A first line of two integers (word2vec's header, which
+    gensim-based code such as TinyMS 0.3 had users add) is skipped.
 
     Args:
         path_or_dim: a GloVe ``.txt`` file, or 50/100/200/300 for
@@ -197,6 +198,8 @@ def _read_vectors(path, wanted, dim):
             if not line.strip():
                 continue
             fields = line.rstrip(" ").split(" ")
+            if number == 1 and len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
+                continue  # word2vec's "<words> <dim>" header, which gensim needed
             word, values = fields[0], fields[1:]
             if width is None:
                 width = len(values)

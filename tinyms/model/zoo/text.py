@@ -60,6 +60,8 @@ class _TextNet(nn.Cell):
     """A text network: its ``default_cfg.input_shape`` is the length it was configured for."""
 
     max_length = None
+    #: also when built from its class, which gives no default_cfg (TinyMS 0.3's scripts do)
+    task = "text_classification"
 
     @property
     def default_cfg(self):
