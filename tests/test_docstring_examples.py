@@ -102,6 +102,8 @@ SKIPPED = {
        for name in ("alexnet", "resnet101", "resnet152", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
                     "vgg16_bn", "vgg19", "vgg19_bn")},
     "tinyms.hub.predict": "downloads ResNet-50's ImageNet weights",
+    "tinyms.model.bert_pretrained": "downloads Google's BERT-Tiny checkpoint (tests/model/test_bert.py serves one)",
+    "tinyms.model.bert_pretrained_files": "downloads Google's BERT-Tiny checkpoint",
     "tinyms.serving.export_web": "downloads ONNX Runtime Web (35 MB) from the npm registry",
     "tinyms.serving.quantize_servable": "needs a trained run folder (tests/serving/test_quantize.py runs it)",
     "tinyms.serving.start_server": "starts the detached server on port 5000",

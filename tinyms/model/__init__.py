@@ -14,7 +14,10 @@ Example:
 from ._lr_find import LRFinderResult
 from .history import History
 from .model import Model, load
+from ._bert_weights import (BertWeightsReport, bert_pretrained, bert_pretrained_files, load_bert_weights,
+                            read_bert_checkpoint)
 from .registry import ModelConfig, create_model, list_models, model_config, register_weights
+from .zoo import (BertClassifier, BertConfig, bert_base, bert_mini, bert_small, bert_tiny)
 from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121, lenet5,
                   mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
                   ssd300_mobilenetv2, ssd_tiny, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
@@ -26,5 +29,7 @@ densenetBC_100 = densenet100
 __all__ = ["Model", "History", "LRFinderResult", "load", "ModelConfig", "create_model", "list_models", "model_config", "register_weights",
            "LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenetBC_100", "densenet121",
            "mobilenetv2", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "ssd300_mobilenetv2",
-           "ssd_tiny", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+           "ssd_tiny", "BertConfig", "BertClassifier", "bert_tiny", "bert_mini", "bert_small", "bert_base",
+           "load_bert_weights", "read_bert_checkpoint", "BertWeightsReport", "bert_pretrained", "bert_pretrained_files",
+           "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
            "SentimentNet", "sentimentnet"]

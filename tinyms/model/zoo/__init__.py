@@ -6,6 +6,7 @@ and DenseNet-121 are built by mindcv (imported only when one of them is built).
 """
 
 from .alexnet import AlexNet, alexnet
+from .bert import BertClassifier, BertConfig, bert_base, bert_mini, bert_small, bert_tiny
 from .densenet import DenseNetBC, densenet100, densenet121
 from .lenet import LeNet5, lenet5
 from .mobilenetv2 import mobilenetv2
@@ -16,7 +17,8 @@ from .text import SentimentNet, sentimentnet
 from .vgg import vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from . import yolo  # noqa: F401 - registers the YOLO detectors (built by mindyolo)
 
-__all__ = ["LeNet5", "lenet5", "AlexNet", "alexnet", "DenseNetBC", "densenet100", "densenet121",
+__all__ = ["LeNet5", "lenet5", "AlexNet", "alexnet", "BertConfig", "BertClassifier", "bert_tiny", "bert_mini",
+           "bert_small", "bert_base", "DenseNetBC", "densenet100", "densenet121",
            "mobilenetv2", "ssd300_mobilenetv2", "ssd_tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
            "SentimentNet", "sentimentnet"]
