@@ -23,6 +23,7 @@ def test_public_names():
         "DatasetSpec", "DatasetFile", "DatasetList", "DatasetInfo", "dataset_info",
         "MnistDataset", "FashionMnistDataset", "Cifar10Dataset", "Cifar100Dataset", "VOCDataset",
         "CocoDataset", "detection_dataset", "is_detection_folder",
+        "Sst2Dataset", "AgNewsDataset",
         "ImageFolderDataset", "class_names", "GeneratorDataset", "NumpySlicesDataset",
         "MindDataset", "ImdbDataset", "ImdbFeatures", "TextFolderDataset", "CsvTextDataset", "is_text_folder",
         "load_glove", "GloveVectors"])

@@ -48,6 +48,7 @@ from .imagefolder import ImageFolderDataset, class_names
 from .info import DatasetInfo, dataset_info
 from .mnist import FashionMnistDataset, MnistDataset
 from .sample import sample_dataset
+from .sst2_ag_news import AgNewsDataset, Sst2Dataset
 from .text import CsvTextDataset, TextFolderDataset, is_text_folder
 from .voc import VOCDataset
 
@@ -76,6 +77,8 @@ __all__ = [
     "NumpySlicesDataset",
     "MindDataset",
     "ImdbDataset",
+    "Sst2Dataset",
+    "AgNewsDataset",
     "ImdbFeatures",
     "TextFolderDataset",
     "CsvTextDataset",

@@ -1,10 +1,15 @@
-"""Safe, atomic extraction of tar archives (``.tar``, ``.tar.gz``, ``.tgz``).
+"""Safe, atomic extraction of tar archives (``.tar``, ``.tar.gz``, ``.tgz``) and zip archives.
 
 Every member is checked before anything is written for it: absolute names, ``..``
 components, members outside the expected prefix, symbolic links that are absolute or
 contain ``..``, hard links to anything but a regular file extracted earlier from the same
 archive, and device files or FIFOs are refused with an :class:`~tinyms.errors.ArchiveError`
 naming the member. The member count and the sum of member sizes are bounded.
+
+A zip archive (recognised by its content, whatever its name) holds only folders and regular
+files: a symbolic link, a device file or an encrypted member is refused, the member count is
+checked against the central directory before anything is written, and every member is
+capped at the size its header declares (a member inflating beyond it is refused).
 
 The archive is extracted into a temporary folder next to the destination
 (``.tmp-<pid>-extract-*``) and renamed into place only when complete, so the destination
@@ -17,8 +22,10 @@ import gzip
 import os
 import posixpath
 import shutil
+import stat
 import tarfile
 import tempfile
+import zipfile
 import zlib
 
 from .._fileio import TMP_PREFIX, sweep_stale_temps
@@ -27,14 +34,16 @@ from ..errors import ArchiveError
 __all__ = ["extract", "tree_stats"]
 
 _CHUNK = 1 << 20
-_DAMAGED = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+_DAMAGED = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile,
+            zipfile.LargeZipFile, NotImplementedError)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def extract(archive, dest, *, strip="", max_bytes, max_members, label=None):
-    """Extract the tar archive ``archive`` into the folder ``dest``, safely and atomically.
+    """Extract the tar or zip archive ``archive`` into the folder ``dest``, safely and atomically.
 
     Args:
-        archive: path of the archive (plain or gzip-compressed tar).
+        archive: path of the archive (plain or gzip-compressed tar, or zip).
         dest: the folder to create (replaced if it exists) holding the members.
         strip: a prefix every member name must start with, removed from the names (members
             that are parent folders of the prefix itself are skipped).
@@ -121,9 +130,14 @@ class _Extractor:
 
     def run(self, archive):
         try:
-            with tarfile.open(archive, mode="r|*") as tar:
-                for member in tar:
-                    self.member(tar, member)
+            with open(archive, "rb") as f:
+                is_zip = f.read(4) in _ZIP_MAGIC
+            if is_zip:
+                self.run_zip(archive)
+            else:
+                with tarfile.open(archive, mode="r|*") as tar:
+                    for member in tar:
+                        self.member(tar, member)
         except ArchiveError:
             raise
         except _DAMAGED as exc:
@@ -154,12 +168,21 @@ class _Extractor:
             name = name[len(self.strip):]
         return name or None
 
-    def member(self, tar, info):
-        self.count += 1
+    def add(self, members=0, size=0, name=None):
+        """Count ``members`` more members and ``size`` more bytes (at member ``name``) against the bounds."""
+        self.count += members
+        self.total += size
         if self.count > self.max_members:
             raise ArchiveError(f"{self.label} holds more than {self.max_members} members, more "
                                f"than this dataset can have; nothing was extracted. Fix: delete it "
                                f"and download it again")
+        if self.total > self.max_bytes:
+            raise ArchiveError(f"{self.label}: its members add up to more than {self.max_bytes} "
+                               f"bytes, more than this dataset can have (at member {name!r}); "
+                               f"nothing was extracted. Fix: delete it and download it again")
+
+    def member(self, tar, info):
+        self.add(members=1)
         rel = self.relative(info.name, info.name)
         if info.isdev() or info.isfifo():
             self.refuse(info.name, "is a device file or FIFO")
@@ -173,11 +196,7 @@ class _Extractor:
             return
         if not (info.isreg() or info.issym() or info.islnk()):
             self.refuse(info.name, f"has an unsupported type ({info.type!r})")
-        self.total += info.size if info.isreg() else 0
-        if self.total > self.max_bytes:
-            raise ArchiveError(f"{self.label}: its members add up to more than {self.max_bytes} "
-                               f"bytes, more than this dataset can have (at member {info.name!r}); "
-                               f"nothing was extracted. Fix: delete it and download it again")
+        self.add(size=info.size if info.isreg() else 0, name=info.name)
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # a later member replaces an earlier one, never writes through it
@@ -197,7 +216,54 @@ class _Extractor:
             self.copy(tar.extractfile(info), path)
         self.files.add(rel)
 
-    def copy(self, src, path):
+    def copy(self, src, path, limit=None, name=None):
+        """Copy the member stream ``src`` to a new file ``path``; at most ``limit`` bytes."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with src, os.fdopen(os.open(path, flags, 0o644), "wb") as out:
-            shutil.copyfileobj(src, out, _CHUNK)
+            if limit is None:
+                shutil.copyfileobj(src, out, _CHUNK)
+                return
+            left = limit
+            while True:
+                block = src.read(min(_CHUNK, left + 1))
+                if not block:
+                    return
+                left -= len(block)
+                if left < 0:
+                    self.refuse(name, f"holds more than the {limit} bytes its header declares")
+                out.write(block)
+
+    # ------------------------------------------------------------------ zip
+    def run_zip(self, archive):
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            self.add(members=len(infos))  # the central directory says it all: check it first
+            for info in infos:
+                self.zip_member(zf, info)
+
+    def zip_member(self, zf, info):
+        name = info.filename
+        mode = info.external_attr >> 16 if info.create_system == 3 else 0  # 3: made on Unix
+        kind = stat.S_IFMT(mode)
+        if stat.S_ISLNK(mode):
+            self.refuse(name, "is a symbolic link, which a zip dataset archive may not hold")
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            self.refuse(name, "is a device file, FIFO or socket")
+        if info.flag_bits & 0x1:
+            self.refuse(name, "is encrypted")
+        rel = self.relative(name, name)
+        is_dir = info.is_dir() or kind == stat.S_IFDIR
+        if rel is None:
+            if not is_dir:
+                self.refuse(name, "is not a folder but replaces the expected top folder")
+            return
+        path = os.path.join(self.root, *rel.split("/"))
+        if is_dir:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            return
+        self.add(size=info.file_size, name=name)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # a later member replaces an earlier one, never writes through it
+        self.copy(zf.open(info), path, limit=info.file_size, name=name)
+        self.files.add(rel)

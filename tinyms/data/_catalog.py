@@ -152,5 +152,41 @@ IMDB = DatasetSpec(
     num_images={"train": 25000, "test": 25000},
 )
 
+# GLUE's SST-2 (Stanford Sentiment Treebank, binary sentences). The only published digest is the
+# MD5 in torchtext (torchtext/datasets/sst2.py, which also gives the rows: train 67,349, dev 872,
+# test 1,821 unlabelled); no SHA-256 or size is published, so the download is checked by MD5 and
+# bounded by max_size, its members by unpacked_size and max_members (train/dev/test.tsv and
+# original/'s few files): max_size, unpacked_size and max_members are bounds, not sizes.
+SST2 = DatasetSpec(
+    name="sst2",
+    urls=("https://dl.fbaipublicfiles.com/glue/data/",),
+    files=(DatasetFile("SST-2.zip", md5="9f81648d4199384278b86e315dac217c", max_size=12_000_000,
+                       action="extract", path="SST-2", strip="SST-2/",
+                       unpacked_size=100_000_000, max_members=100),),
+    layout={"train": "SST-2", "dev": "SST-2", "test": "SST-2"},
+    labels=("negative", "positive"),
+    loader="Sst2Dataset",
+    license="not stated",
+    homepage="https://gluebenchmark.com/tasks",
+    num_images={"train": 67349, "dev": 872, "test": 1821},
+)
+
+# AG News (Zhang, Zhao & LeCun 2015) as the CSV files torchtext downloads (torchtext/datasets/
+# ag_news.py gives these URLs and MD5s; 120,000 train and 7,600 test rows). No SHA-256 or size is
+# published: checked by MD5 and bounded by max_size (a bound, not a size).
+# Labels: classes.txt of the same folder, in the order of class indices 1-4.
+AG_NEWS = DatasetSpec(
+    name="ag_news",
+    urls=("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/",),
+    files=(DatasetFile("train.csv", md5="b1a00f826fdfbd249f79597b59e1dc12", max_size=40_000_000),
+           DatasetFile("test.csv", md5="d52ea96a97a2d943681189a97654912d", max_size=4_000_000)),
+    layout={"train": "", "test": ""},
+    labels=("World", "Sports", "Business", "Sci/Tech"),
+    loader="AgNewsDataset",
+    license="research, non-commercial",
+    homepage="http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
+    num_images={"train": 120000, "test": 7600},
+)
+
 #: The specs registered when the registry is first imported, in this order.
-DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007, IMDB)
+DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007, IMDB, SST2, AG_NEWS)

@@ -23,9 +23,9 @@ def _table():
 def register_dataset(spec, overwrite=False):
     """Register ``spec`` so that ``download_dataset``, ``dataset_info`` and ``list_datasets`` know it.
 
-    TinyMS registers its own datasets (MNIST, Fashion-MNIST, CIFAR-10/100, VOC2007, IMDB) through
-    this function; a private dataset gets the same guarantees: verified, resumable, atomic
-    and idempotent download, safe extraction, mirrors.
+    TinyMS registers its own datasets (MNIST, Fashion-MNIST, CIFAR-10/100, VOC2007, IMDB, SST-2,
+    AG News) through this function; a private dataset gets the same guarantees: verified,
+    resumable, atomic and idempotent download, safe extraction, mirrors.
 
     Args:
         spec: a :class:`DatasetSpec`.
@@ -132,16 +132,18 @@ def list_datasets():
     Example:
         >>> from tinyms.data import list_datasets
         >>> names = list_datasets()
-        >>> "cifar10" in names and names[:2] == ["cifar10", "cifar100"]
+        >>> "cifar10" in names and names[:2] == ["ag_news", "cifar10"]
         True
         >>> print(list_datasets())
-        name                download  images  classes  license              source
-        cifar10             170.1 MB  60,000       10  not stated           https://www.cs.toronto.edu/~kriz/cifar.html
-        cifar100            168.5 MB  60,000      100  not stated           https://www.cs.toronto.edu/~kriz/cifar.html
-        fashion_mnist        30.9 MB  70,000       10  MIT                  https://github.com/zalandoresearch/fashion-mnist
-        imdb                 84.1 MB  50,000        2  not stated           https://ai.stanford.edu/~amaas/data/sentiment/
-        mnist          up to 55.0 MB  70,000       10  CC BY-SA 3.0         http://yann.lecun.com/exdb/mnist/
-        voc2007             911.1 MB   9,963       20  Flickr terms of use  http://host.robots.ox.ac.uk/pascal/VOC/voc2007/
+        name                download   images  classes  license                   source
+        ag_news        up to 44.0 MB  127,600        4  research, non-commercial  http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html
+        cifar10             170.1 MB   60,000       10  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
+        cifar100            168.5 MB   60,000      100  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
+        fashion_mnist        30.9 MB   70,000       10  MIT                       https://github.com/zalandoresearch/fashion-mnist
+        imdb                 84.1 MB   50,000        2  not stated                https://ai.stanford.edu/~amaas/data/sentiment/
+        mnist          up to 55.0 MB   70,000       10  CC BY-SA 3.0              http://yann.lecun.com/exdb/mnist/
+        sst2           up to 12.0 MB   70,042        2  not stated                https://gluebenchmark.com/tasks
+        voc2007             911.1 MB    9,963       20  Flickr terms of use       http://host.robots.ox.ac.uk/pascal/VOC/voc2007/
     """
     return DatasetList(sorted(_table()))
 

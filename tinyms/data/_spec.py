@@ -1,9 +1,10 @@
 """Dataset specs: the one place that says what a dataset is.
 
 A :class:`DatasetSpec` describes one dataset completely: where its files come from
-(:class:`DatasetFile`: official name, size, SHA-256 and what to do with it), the folder
-layout they produce, its class names, image shape and normalisation statistics, the loader
-reading it, its licence and source page, and an optional bundled sample. Specs are plain
+(:class:`DatasetFile`: official name, size and SHA-256, or the publisher's MD5 and a size
+bound, and what to do with it), the folder layout they produce, its class names, image shape
+and normalisation statistics, the loader reading it, its licence and source page, and an
+optional bundled sample. Specs are plain
 values; ``_registry.py`` holds the registry they are added to (:func:`register_dataset`) and
 ``_catalog.py`` declares TinyMS's own.
 """
@@ -17,6 +18,7 @@ __all__ = ["DatasetFile", "DatasetSpec"]
 
 ACTIONS = ("keep", "gunzip", "extract")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_MD5 = re.compile(r"[0-9a-f]{32}")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 
 
@@ -34,11 +36,11 @@ def _relative(path, what, allow_empty=False):
     return norm
 
 
-def _digest(value, what):
+def _digest(value, what, pattern=_SHA256, kind="a SHA-256 as 64"):
     if value is None:
         return None
-    if not isinstance(value, str) or not _SHA256.fullmatch(value.lower()):
-        raise ValueError(f"{what} must be a SHA-256 as 64 hex digits, got {value!r}")
+    if not isinstance(value, str) or not pattern.fullmatch(value.lower()):
+        raise ValueError(f"{what} must be {kind} hex digits, got {value!r}")
     return value.lower()
 
 
@@ -58,19 +60,26 @@ class DatasetFile:
         name: the official file name; fetched from ``<base URL><name>`` (or
             ``<mirror>/<dataset>/<name>``).
         size: bytes of the file as downloaded (optional for ``gunzip`` when
-            ``unpacked_sha256`` is given, which lets a mirror recompress it).
+            ``unpacked_sha256`` is given, which lets a mirror recompress it, and for a file
+            checked by ``md5``).
         sha256: SHA-256 of the file as downloaded (same rule).
+        md5: instead of ``size`` and ``sha256``, for a ``keep`` or ``extract`` file whose
+            publisher gives only an MD5: the MD5 of the file as downloaded, 32 hex digits.
+            The file is checked against it once, at install; its SHA-256 computed then is
+            recorded and used by every later check.
+        max_size: with ``md5``, required: the most bytes the download may have (a bound
+            chosen above the true size, not a claim about it).
         action: ``"keep"`` (store as is at ``path``), ``"gunzip"`` (decompress to ``path``)
-            or ``"extract"`` (a ``.tar``, ``.tar.gz`` or ``.tgz`` unpacked into the folder
-            ``path``).
+            or ``"extract"`` (a ``.tar``, ``.tar.gz``, ``.tgz`` or ``.zip`` unpacked into the
+            folder ``path``).
         path: where the result goes inside the dataset folder, "/"-separated. Default: the
             file name for ``keep``, the name without ``.gz`` for ``gunzip``; required for
             ``extract`` (one folder per archive, renamed into place only when complete).
         strip: for ``extract``: a member prefix removed from every member name, e.g.
             ``"VOCdevkit/VOC2007/"``. Members outside the prefix are refused.
         unpacked_size: for ``gunzip``: the exact decompressed size; for ``extract``: the
-            most bytes the members may add up to (default ``size``, right for a plain
-            ``.tar``; required for a compressed archive).
+            most bytes the members may add up to (default ``size`` or ``max_size``, right
+            for a plain ``.tar``; required for a compressed archive or a ``.zip``).
         unpacked_sha256: for ``gunzip``: SHA-256 of the decompressed content.
         max_members: for ``extract``: the most members the archive may hold.
 
@@ -94,6 +103,8 @@ class DatasetFile:
     unpacked_size: int = None
     unpacked_sha256: str = None
     max_members: int = 100_000
+    md5: str = None
+    max_size: int = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or "/" in self.name or \
@@ -108,14 +119,22 @@ class DatasetFile:
         set_(self, "unpacked_size", _size(self.unpacked_size, f"{self.name}: unpacked_size"))
         set_(self, "unpacked_sha256", _digest(self.unpacked_sha256, f"{self.name}: unpacked_sha256"))
         _size(self.max_members, f"{self.name}: max_members", required=True)
-        if (self.size is None) != (self.sha256 is None):
+        set_(self, "md5", _digest(self.md5, f"{self.name}: md5", _MD5, "an MD5 as 32"))
+        set_(self, "max_size", _size(self.max_size, f"{self.name}: max_size"))
+        if self.md5 is not None:
+            self._check_md5()
+        elif self.max_size is not None:
+            raise ValueError(f"DatasetFile {self.name}: max_size bounds a file checked by md5; "
+                             f"with sha256 give its exact size=")
+        elif (self.size is None) != (self.sha256 is None):
             raise ValueError(f"DatasetFile {self.name}: give size and sha256 together")
         if self.action == "gunzip":
             if self.sha256 is None and (self.unpacked_sha256 is None or self.unpacked_size is None):
                 raise ValueError(f"DatasetFile {self.name}: a gunzip file needs size and sha256 of "
                                  f"the download, or unpacked_size and unpacked_sha256")
-        elif self.sha256 is None:
-            raise ValueError(f"DatasetFile {self.name}: action {self.action!r} needs size and sha256")
+        elif self.sha256 is None and self.md5 is None:
+            raise ValueError(f"DatasetFile {self.name}: action {self.action!r} needs size and "
+                             f"sha256 (or md5 and max_size when only an MD5 is published)")
         if self.action != "gunzip" and self.unpacked_sha256 is not None:
             raise ValueError(f"DatasetFile {self.name}: unpacked_sha256 is for gunzip files only")
         if self.action == "extract":
@@ -134,16 +153,30 @@ class DatasetFile:
         set_(self, "path", _relative(self.path if self.path is not None else default,
                                      f"DatasetFile {self.name}: path"))
 
+    def _check_md5(self):
+        if self.size is not None or self.sha256 is not None:
+            raise ValueError(f"DatasetFile {self.name}: give md5 (with max_size) or size and "
+                             f"sha256, not both; md5 is for files whose publisher gives no SHA-256")
+        if self.action == "gunzip":
+            raise ValueError(f"DatasetFile {self.name}: md5 is for keep and extract files; a "
+                             f"gunzip file needs unpacked_size and unpacked_sha256")
+        if self.max_size is None:
+            raise ValueError(f"DatasetFile {self.name}: a file checked by md5 needs max_size, the "
+                             f"most bytes its download may have (a bound above its true size)")
+
     @property
     def max_download(self):
         """The most bytes a source may send for this file.
 
-        ``size`` when known; otherwise (a gunzip file checked after decompression, which a
-        mirror may serve recompressed or raw) the decompressed size plus gzip's worst-case
-        overhead: 5 bytes per 64 KiB stored block and a short header.
+        ``size`` when known; ``max_size`` for a file checked by MD5; otherwise (a gunzip file
+        checked after decompression, which a mirror may serve recompressed or raw) the
+        decompressed size plus gzip's worst-case overhead: 5 bytes per 64 KiB stored block and
+        a short header.
         """
         if self.size is not None:
             return self.size
+        if self.max_size is not None:
+            return self.max_size
         return self.unpacked_size + self.unpacked_size // 100 + 65536
 
     @property
@@ -152,7 +185,7 @@ class DatasetFile:
         no bound, the download's SHA-256 fixes the content); an archive's members' total."""
         if self.unpacked_size is not None or self.action == "gunzip":
             return self.unpacked_size
-        return self.size
+        return self.max_download
 
 
 def _mapping(value, what, check):
@@ -264,8 +297,10 @@ class DatasetSpec:
 
     @property
     def download_size(self):
-        """Bytes downloaded for the whole dataset (the most, for files checked after gunzip)."""
-        return sum(f.size if f.size is not None else f.unpacked_size for f in self.files)
+        """Bytes downloaded for the whole dataset (the most, for files checked after gunzip or
+        by MD5)."""
+        return sum(f.size if f.size is not None else f.max_size or f.unpacked_size
+                   for f in self.files)
 
     @property
     def total_images(self):

@@ -10,6 +10,7 @@ size and time bounds) is :mod:`tinyms._download`; archive extraction is
 
 import contextlib
 import functools
+import hashlib
 import os
 import tempfile
 
@@ -43,7 +44,9 @@ def download_dataset(dataset_name=None, local_path=None, mirror=None, progress=T
     ``Cifar10Dataset(path, usage="test")``, ``VOCDataset(path, usage="trainval")``...
 
     Every file's SHA-256 is checked (for MNIST after decompression, so a mirror may serve the
-    files recompressed or raw; for the others, of the official file as downloaded). Archives
+    files recompressed or raw; for the others, of the official file as downloaded). Where the
+    publisher gives only an MD5 (``sst2``, ``ag_news``) the download is checked against it
+    once, and the SHA-256 computed then is recorded and used by every later check. Archives
     are extracted safely (see :func:`register_dataset`) into a temporary folder renamed into
     place when complete. A call that finds everything already verified does no network I/O.
     Interrupted transfers resume from ``.part`` files kept under ``<dataset folder>/.partial``.
@@ -189,15 +192,41 @@ def _done(dest, item, entry):
     final = _local_path(dest, item)
     if not isinstance(entry, dict):
         return False
+    sha256 = _expected_sha256(item, entry)
     if item.action == "extract":
-        return (entry.get("sha256") == item.sha256 and os.path.isdir(final)
+        return (sha256 is not None and entry.get("sha256") == sha256 and os.path.isdir(final)
                 and list(_archive.tree_stats(final)) == [entry.get("files"), entry.get("size")])
     if item.action == "keep":
-        return _files.matches_entry(final, entry, item.size, item.sha256)
+        size = item.size if item.md5 is None else entry.get("size")
+        return sha256 is not None and _files.matches_entry(final, entry, size, sha256)
     size = item.unpacked_size if item.unpacked_size is not None else entry.get("size")
     digest = item.unpacked_sha256 or entry.get("sha256")
     return (_files.matches_entry(final, entry, size, digest)
             and entry.get("source_sha256") == item.sha256)
+
+
+def _expected_sha256(item, entry):
+    """The SHA-256 ``item`` must have: its spec's, or for a file checked by MD5 the one
+    recorded when it was installed (only if the record names the same MD5 and a size
+    within the bound)."""
+    if item.md5 is None:
+        return item.sha256
+    size = entry.get("source_size", entry.get("size"))
+    if (entry.get("md5") == item.md5 and isinstance(size, int) and 0 < size <= item.max_size
+            and isinstance(entry.get("sha256"), str)):
+        return entry["sha256"]
+    return None
+
+
+def _hashes(path):
+    """(size, MD5, SHA-256) of the file at ``path``, read once."""
+    md5, sha256, size = hashlib.md5(usedforsecurity=False), hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        for block in iter(functools.partial(f.read, 1 << 20), b""):
+            md5.update(block)
+            sha256.update(block)
+            size += len(block)
+    return size, md5.hexdigest(), sha256.hexdigest()
 
 
 def _record(dest, item, entry):
@@ -223,12 +252,19 @@ def _verify_existing(dest, items):
         size, digest = ((item.size, item.sha256) if item.action == "keep" else
                         (item.unpacked_size, item.unpacked_sha256))
         try:
-            good = (digest is not None and os.path.getsize(path) == size
-                    and _files.sha256_of(path) == digest)
+            if item.action == "keep" and item.md5 is not None:  # checked by MD5, recorded by SHA-256
+                good = os.path.isfile(path) and os.path.getsize(path) <= item.max_size
+                _, md5, digest = _hashes(path) if good else (0, None, None)
+                good = md5 == item.md5
+                extra = {"md5": item.md5}
+            else:
+                good = (digest is not None and os.path.getsize(path) == size
+                        and _files.sha256_of(path) == digest)
+                extra = {"source_sha256": item.sha256}
         except OSError:
             good = False
         if good:
-            marker[item.path] = _files.stat_entry(path, digest, source_sha256=item.sha256)
+            marker[item.path] = _files.stat_entry(path, digest, **extra)
             changed = True
         complete = complete and good
     if changed:
@@ -290,16 +326,23 @@ def _install(src, final, dest, item):
     is extracted into a temporary folder renamed into place when complete.
     """
     try:
+        sha256, checked = item.sha256, {}
         if item.sha256 is not None:
             size, digest = os.path.getsize(src), _files.sha256_of(src)
             if (size, digest) != (item.size, item.sha256):
                 return (f"checksum mismatch for {item.name}: got {size} bytes with SHA-256 "
                         f"{digest}, expected {item.size} bytes with SHA-256 {item.sha256}")
+        elif item.md5 is not None:
+            size, md5, sha256 = _hashes(src)
+            if md5 != item.md5 or size > item.max_size:
+                return (f"checksum mismatch for {item.name}: got {size} bytes with MD5 {md5}, "
+                        f"expected MD5 {item.md5} (at most {item.max_size} bytes)")
+            checked = {"md5": item.md5, "source_size": size}
         if item.action == "keep":
-            problem = _download._place_verified(src, final, item.sha256)  # noqa: SLF001
+            problem = _download._place_verified(src, final, sha256)  # noqa: SLF001
             if problem is not None:
                 return problem
-            entry = _files.stat_entry(final, item.sha256)
+            entry = _files.stat_entry(final, sha256, **checked)
         elif item.action == "gunzip":
             _, digest = _files.decompress(src, final, max_size=item.max_unpacked,
                                           sha256=item.unpacked_sha256, size=item.unpacked_size)
@@ -307,7 +350,7 @@ def _install(src, final, dest, item):
         else:
             files, size = _archive.extract(src, final, strip=item.strip, max_bytes=item.max_unpacked,
                                            max_members=item.max_members, label=item.name)
-            entry = {"sha256": item.sha256, "files": files, "size": size}
+            entry = {"sha256": sha256, "files": files, "size": size, **checked}
     except _files.MismatchError as exc:
         expected_size = item.unpacked_size if item.unpacked_size is not None else "any number of"
         return (f"checksum mismatch for {os.path.basename(final)}: got {exc.size} bytes with "
