@@ -38,7 +38,7 @@ EDGE_SCRIPT = textwrap.dedent("""
     except ModuleNotFoundError:
         absent = True
     import numpy as np
-    from tinyms.serving import Client, Detections, MindSporeRequiredError, Predictor
+    from tinyms.serving import Client, Detections, MindSporeRequiredError, Predictor, ServableConfigError
 
     def plain(result):
         if isinstance(result, Detections):
@@ -63,6 +63,11 @@ EDGE_SCRIPT = textwrap.dedent("""
         out["refusal"] = None
     except MindSporeRequiredError as err:
         out["refusal"] = str(err)
+    try:  # a text servable, in a runtime installed without its text extra (tokenizers)
+        Predictor(args["serving"], "reviews")
+        out["text_refusal"] = None
+    except ServableConfigError as err:
+        out["text_refusal"] = str(err)
     out["listing"] = {s["name"]: [s["ready"], s.get("error", ""), s.get("model", {}).get("format")]
                       for s in client.list_servables()}
     out["mindspore_loaded"] = "mindspore" in sys.modules
@@ -123,6 +128,13 @@ def edge(tmp_path_factory, mnist_images):
                                            std=(0.5,) * 3, labels=LABELS, recipe=_transform().recipe,
                                            task="detection", background=True)
         write_servable(serving, "shapes", detector, "a tiny detector", formats=("onnx",), transform=_transform())
+        from tinyms.text import text_transform
+
+        from .test_text_serving import MAX_LENGTH, NEG, POS, _network
+
+        texts = text_transform("word", texts=POS + NEG, max_length=MAX_LENGTH, labels=["neg", "pos"])
+        write_servable(serving, "reviews", _network(texts.tokenizer.vocab_size), formats=("onnx",),
+                       text_transform=texts)
         images = os.path.join(root, "images")
         os.makedirs(images)
         digits = []
@@ -247,6 +259,14 @@ def test_runtime_refuses_a_checkpoint_only_servable_naming_the_export(edge, edge
                          env=edge["env"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == f"error: {refusal}"
+
+
+def test_runtime_without_its_text_extra_refuses_text_servables_naming_it(edge_answers):
+    refusal = edge_answers["text_refusal"]
+    assert refusal is not None and "'reviews'" in refusal and "needs the 'tokenizers' package" in refusal
+    assert 'pip install "./runtime[text]"' in refusal
+    ready, error, _ = edge_answers["listing"]["reviews"]
+    assert not ready and "needs the 'tokenizers' package" in error and "Traceback" not in error
 
 
 def test_runtime_carries_every_module_of_the_checkout(edge):

@@ -58,6 +58,9 @@ def _explain(network, fmt, err):
 
 def _example_batch(example, batch):
     shape = (batch, *tuple(example.shape)[1:])
+    dtype = example.asnumpy().dtype
+    if np.issubdtype(dtype, np.integer):  # token ids: pad (0) and unknown (1) are in every vocabulary
+        return np.random.default_rng(0).integers(0, 2, shape).astype(dtype)
     return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._text import first_sentence
 from ._rows import run_padded, take_rows
-from ._tasks import OUTPUT_NAMES, model_facts
+from ._tasks import OUTPUT_NAMES, input_dtype, model_facts
 from ._wire import recv_message, send_message
 
 log = logging.getLogger("tinyms.serving.front")
@@ -74,10 +74,15 @@ class OnnxBackend:
         del data
         _release_model_bytes(self.session)
         inputs = self.session.get_inputs()
-        if len(inputs) != 1 or inputs[0].type != "tensor(float)":
-            raise ValueError(f"ONNX file {spec.path} must take one float32 input, it takes "
+        # a text network takes int32 token ids (int64 where an exporter widened them), others float32
+        wanted_types = {"tensor(int32)": np.int32, "tensor(int64)": np.int64} \
+            if input_dtype(spec.task) == "int32" else {"tensor(float)": np.float32}
+        if len(inputs) != 1 or inputs[0].type not in wanted_types:
+            kind = "integer token ids" if input_dtype(spec.task) == "int32" else "float32"
+            raise ValueError(f"ONNX file {spec.path} must take one {kind} input, it takes "
                              f"{[(i.name, i.type) for i in inputs]}")
         self.input_name = inputs[0].name
+        self.input_type = wanted_types[inputs[0].type]
         wanted = len(OUTPUT_NAMES[spec.task])
         outputs = self.session.get_outputs()
         if len(outputs) < wanted:
@@ -94,7 +99,7 @@ class OnnxBackend:
             raise ValueError(f"model.input_shape {list(self.input_shape)} differs from the ONNX file's "
                              f"{list(file_shape)}")
         try:
-            out = self.run(np.zeros((1,) + self.input_shape, np.float32))
+            out = self.run(np.zeros((1,) + self.input_shape, self.input_type))
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"the ONNX model cannot run on a {list(self.input_shape)} input: "
                              f"{first_sentence(err)}") from None
@@ -105,10 +110,11 @@ class OnnxBackend:
                      "recipe": spec.recipe}
 
     def _session_run(self, batch):
-        return tuple(self.session.run(self.output_names, {self.input_name: batch}))
+        return tuple(self.session.run(self.output_names, {self.input_name: batch.astype(self.input_type,
+                                                                                         copy=False)}))
 
     def run(self, batch, timeout=None):
-        """(N, *input_shape) float32 -> the outputs, a tuple of (N, ...) float32 arrays.
+        """(N, *input_shape) float32 (int32 token ids for text) -> the outputs, a tuple of (N, ...) float32 arrays.
 
         ``timeout`` is not needed in-process.
         """
@@ -226,7 +232,7 @@ class ExecutorBackend:
             self._sock = None
 
     def run(self, batch, timeout=None):
-        """(N, *input_shape) float32 -> the outputs (a tuple of float32 arrays), computed by the executor.
+        """(N, *input_shape) float32 or int32 -> the outputs (a tuple of float32 arrays), computed by the executor.
 
         Args:
             batch (numpy.ndarray): the rows.
@@ -244,7 +250,8 @@ class ExecutorBackend:
         self._next_id += 1
         try:
             self._sock.settimeout(timeout)
-            send_message(self._sock, {"id": self._next_id, "shape": list(batch.shape)}, batch)
+            send_message(self._sock, {"id": self._next_id, "shape": list(batch.shape), "dtype": batch.dtype.name},
+                         batch)
             header, payload = recv_message(self._sock)
         except socket.timeout:
             self._drop()

@@ -19,7 +19,8 @@ The file is a JSON list with one entry per servable::
           "recipe": {"version": 1, "channels": 1, "train": [...],    # the preprocessing the model was
                      "eval": [["resize", {"size": [32, 32]}], ...]},  # trained with (tinyms.vision.Recipe)
           "sha256": {"ckpt": "9f2c...", "onnx": "41d0..."},  # each file's, by its format
-          "task": "classification"     # optional: "classification" (default) or "detection"
+          "task": "classification"     # optional: "classification" (default), "detection" or
+                                       # "text_classification"
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
         "max_delay_ms": 2,             # optional, longest wait for more rows to join a batch
@@ -32,6 +33,13 @@ classes (no background), ``"background": true`` says that score column 0 is the 
 (``class_num`` then counts it, as SSD's does), its recipe must resize or letterbox (so that
 boxes map back onto the photo), and ``"detection": {"score_threshold": 0.3, "iou_threshold":
 0.5, "max_detections": 100}`` gives the answers' defaults (requests may override them).
+
+A text servable (``"task": "text_classification"``) takes strings: ``model.text`` is the recipe
+of the ``tinyms.text.TextTransform`` it was trained with (``TextTransform.to_config``: tokenizer
+kind and lower-casing, ``max_length``, truncation, labels, and ``tokenizer.files``: each vocabulary
+file, a name in the servable's folder, with its SHA-256), and ``input_shape`` is ``[max_length]``.
+The vocabulary files are checked against their SHA-256 whenever the entry is checked: a changed
+vocabulary would give other token ids than the network learned, so the entry is refused.
 
 Weights live in ``<serving_path>/<servable name>/``; the served file is ``model.file`` if given,
 else ``model.files[format]``, else ``<servable name>.<format>``. Its real path (symlinks
@@ -106,6 +114,7 @@ class ServableSpec:
     background: bool = False
     detection: dict = None
     unchecked: tuple = ()
+    text: dict = None
 
     @property
     def shown_path(self):
@@ -335,12 +344,34 @@ def _check_entry(entry, folder):
         raise ValueError("warmup must be true or false")
     rel, path = _weights_path(folder, name, model, fmt)
     digest, unchecked = _digests(model, fmt, rel, name)
+    text = _text_recipe(model, task, input_shape, folder, name)
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, build_args=build_args, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
         max_delay_ms=float(max_delay), warmup=warmup, sha256=digest, root=os.path.realpath(folder),
-        task=task, background=background, detection=detection, unchecked=unchecked)
+        task=task, background=background, detection=detection, unchecked=unchecked, text=text)
+
+
+def _text_recipe(model, task, input_shape, folder, name):
+    """``model.text`` of a text servable, its vocabulary checked; None for other tasks."""
+    text = model.get("text")
+    if task != "text_classification":
+        if text is not None:
+            raise ValueError('model.text is for text servables ("task": "text_classification")')
+        return None
+    if text is None:
+        raise ValueError("a text_classification servable needs model.text, the recipe of the tinyms.text "
+                         "transform it was trained with; write it with tinyms.serving.write_servable(folder, "
+                         "name, net, text_transform=transform)")
+    from ._textinput import check_text_files
+
+    check_text_files(text, os.path.join(os.path.realpath(folder), name))
+    length = text.get("max_length")
+    if input_shape is not None and input_shape != (length,):
+        raise ValueError(f"model.input_shape {list(input_shape)} does not fit model.text's max_length {length!r}; "
+                         "a text servable takes [max_length] token ids: write the servable again")
+    return text
 
 
 def _build_args(value, class_num):

@@ -5,9 +5,10 @@ and MindSpore calls slow down badly when other Python threads of the same proces
 So each checkpoint or MindIR servable gets its own spawned process that does nothing but run
 that model: it checks the weights file against its recorded SHA-256, builds the network and
 loads the weights once (checkpoints through ``tinyms.model._checkpoint.load_weights``: exact
-names, CRC checked), compiles it, then answers framed requests (a float32 batch in; the float32
-outputs back one after the other, their shapes in the header: a detector has two) from the
-front-end processes over a Unix socket, one at a time, on its main thread. Health pings
+names, CRC checked), compiles it, then answers framed requests (a float32 batch, or a text
+servable's int32 token ids, in; the float32 outputs back one after the other, their shapes in
+the header: a detector has two) from the front-end processes over a Unix socket, one at a time,
+on its main thread. Health pings
 (``{"ping": n}``) are answered between model calls, so a model call that never returns shows
 as a ping without an answer. Batching happens in the front ends; this
 process pads each batch to a power of two (at most ``max_batch_size``) so that only a handful
@@ -26,7 +27,7 @@ import numpy as np
 from .._text import first_sentence, has_framework_detail
 from ._config import ServableSpec
 from ._rows import run_padded, take_rows
-from ._tasks import model_facts
+from ._tasks import input_dtype, model_facts
 from ._wire import StatusWriter, recv_message, send_message, watch_lifeline
 
 log = logging.getLogger("tinyms.serving.executor")
@@ -112,7 +113,7 @@ class MindSporeRunner:
     def _first_call(self, size):
         """Compile and run the network on ``size`` zero rows (a GRAPH compile error becomes a ValueError)."""
         try:
-            return self._call(np.zeros((size,) + self.input_shape, np.float32))
+            return self._call(np.zeros((size,) + self.input_shape, input_dtype(self.spec.task)))
         except Exception as err:  # noqa: BLE001 - MindSpore raises RuntimeError, TypeError, ValueError...
             log.debug("servable %r: the first call on %d row(s) failed: %s", self.spec.name, size, err)
             raise ValueError(f"the network cannot run on a {[size, *self.input_shape]} input: "
@@ -123,7 +124,7 @@ class MindSporeRunner:
         return tuple(o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,)))
 
     def run(self, batch):
-        """Run an (N, *input_shape) float32 batch; returns its outputs, a tuple of (N, ...) float32 arrays."""
+        """Run an (N, *input_shape) batch (float32; int32 token ids for text); returns a tuple of (N, ...) outputs."""
         return run_padded(self._call, batch, self.buckets)
 
 
@@ -240,6 +241,9 @@ def main(config):
     return 0
 
 
+_WIRE_DTYPES = {"float32": np.float32, "int32": np.int32}  # what a front end sends: inputs, token ids
+
+
 def _batch_metric(name):
     """``observe(rows)`` recording the rows of each MindSpore call (shared with the front ends' /metrics)."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -256,8 +260,8 @@ def _answer(runner, requests, conns, observe):
     """Run the batches that arrived together (from several front ends) as one model call."""
     replies = []
     try:
-        batches = [np.frombuffer(payload, dtype=np.float32).reshape([int(d) for d in header["shape"]])
-                   for _, header, payload in requests]
+        batches = [np.frombuffer(payload, dtype=_WIRE_DTYPES[header.get("dtype", "float32")])
+                   .reshape([int(d) for d in header["shape"]]) for _, header, payload in requests]
         out = runner.run(batches[0] if len(batches) == 1 else np.concatenate(batches))
         observe(out[0].shape[0])
         start = 0

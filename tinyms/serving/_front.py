@@ -6,11 +6,14 @@ JSON. The HTTP layer (waitress with deadlines, connection caps and JSON errors o
 :mod:`~tinyms.serving._http`. Routes:
 
 - TinyMS: ``GET /servables``, ``GET|POST /servables/<name>`` (classes for a classifier; for a
-  detector, each image's objects: box in pixels of the photo sent, label, score).
+  detector, each image's objects: box in pixels of the photo sent, label, score; a text
+  classifier takes ``{"text": "..."}`` or ``{"text": ["...", ...]}``, or a ``text/plain`` body,
+  and answers classes per text, saying which texts were truncated).
 - Open Inference Protocol (KServe v2) REST: ``GET /v2``, ``/v2/health/live``,
   ``/v2/health/ready``, ``/v2/models/<name>[/versions/1]``, ``.../ready``, ``POST .../infer``
   (JSON tensors and the binary tensor data extension; a detection servable also takes encoded
-  images, a BYTES input ``image``, and answers ``boxes``, ``scores`` and ``detections``).
+  images, a BYTES input ``image``, and answers ``boxes``, ``scores`` and ``detections``; a text
+  servable takes strings, a BYTES input ``text``, and answers ``logits`` and ``predictions``).
 - ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``GET /`` (web page) and its
   ``/static/`` files.
 
@@ -47,6 +50,7 @@ from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._preprocess import STRATEGIES, InputError, known_transforms, recipe_for, top_k
 from ._tasks import DETECTION_DEFAULTS, DETECTION_STRATEGIES, check_box_geometry, detection_option, detections
+from ._textinput import MAX_TEXT_BYTES, MAX_TEXTS, TextRecipe, decode_utf8, texts_of
 from ._wire import StatusWriter, bind_socket, watch_lifeline
 
 log = logging.getLogger("tinyms.serving.front")
@@ -55,6 +59,8 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 IMAGE_INPUT_NAME = "image"  # v2: encoded image files as a BYTES tensor (detection servables)
 DETECTIONS_OUTPUT_NAME = "detections"  # v2: each image's objects as JSON text, a BYTES tensor
+TEXT_INPUT_NAME = "text"  # v2: strings as a BYTES tensor (text servables)
+PREDICTIONS_OUTPUT_NAME = "predictions"  # v2: each text's classes as JSON text, a BYTES tensor
 MODEL_VERSION = "1"
 _STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -62,7 +68,7 @@ _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 _PAGE_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _JSON = "application/json"
-_V2_DTYPES = {"FP32"}
+_V2_DTYPES = {"FP32": "<f4", "INT32": "<i4"}  # v2 tensor datatypes: images' floats, text's token ids
 _MAX_ID_CHARS = 256
 
 
@@ -103,9 +109,14 @@ class Servable:
         self.labels = tuple(meta["labels"])
         self.dataset = (meta.get("dataset") or "").lower()
         self.transform = meta.get("transform") or ""
-        self.recipe = recipe_for(self.transform, self.input_shape, meta.get("mean"), meta.get("std"),
-                                 max_image_pixels, recipe=meta.get("recipe"))
         self.task = meta.get("task", "classification")
+        # a text servable's strings -> token ids (its vocabulary checked again); images for the others
+        self.text = TextRecipe(spec.text, os.path.join(spec.root, spec.name)) \
+            if self.task == "text_classification" else None
+        self.recipe = None if self.text is not None else recipe_for(
+            self.transform, self.input_shape, meta.get("mean"), meta.get("std"), max_image_pixels,
+            recipe=meta.get("recipe"))
+        self.dtype = "INT32" if self.text is not None else "FP32"
         self.background = bool(meta.get("background", False))
         self.detection = dict(spec.detection or {})
         self.classes = int(meta.get("classes", len(self.labels)))
@@ -133,7 +144,8 @@ class Servable:
                       "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels),
                       "file": self.spec.shown_path, "sha256": self.spec.sha256,
                       "unchecked": list(self.spec.unchecked)},
-            "inputs": ["image", "tensor"] if self.recipe is not None else ["tensor"],
+            "inputs": ["text", "tensor"] if self.text is not None else
+                      ["image", "tensor"] if self.recipe is not None else ["tensor"],
             "task": self.task,
             "max_batch_size": self.spec.max_batch_size,
             "max_delay_ms": self.spec.max_delay_ms,
@@ -141,6 +153,12 @@ class Servable:
         if self.task == "detection":
             item["model"]["background"] = self.background
             item["detection"] = dict(self.detection)
+        if self.text is not None:
+            tokenizer = self.text.transform.tokenizer
+            item["text"] = {"max_length": self.text.max_length, "truncation": self.text.truncation,
+                            "tokenizer": tokenizer.kind, "lowercase": tokenizer.lowercase,
+                            "vocab_size": tokenizer.vocab_size, "max_texts": MAX_TEXTS,
+                            "max_text_bytes": MAX_TEXT_BYTES}
         if not item["ready"]:
             item["error"] = self.not_ready_reason()
         return item
@@ -151,21 +169,43 @@ class Servable:
         return self.task == "detection" and self.recipe is not None
 
     def v2_metadata(self):
-        inputs = [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, *self.input_shape]}]
+        inputs = [{"name": INPUT_NAME, "datatype": self.dtype, "shape": [-1, *self.input_shape]}]
         if self.v2_images:
             inputs.append({"name": IMAGE_INPUT_NAME, "datatype": "BYTES", "shape": [-1]})
+        if self.text is not None:
+            inputs.append({"name": TEXT_INPUT_NAME, "datatype": "BYTES", "shape": [-1]})
         if self.task == "detection":
             outputs = [{"name": "boxes", "datatype": "FP32", "shape": [-1, self.anchors, 4]},
                        {"name": "scores", "datatype": "FP32", "shape": [-1, self.anchors, self.classes]},
                        {"name": DETECTIONS_OUTPUT_NAME, "datatype": "BYTES", "shape": [-1]}]
         else:
             outputs = [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1, len(self.labels)]}]
+        if self.text is not None:
+            outputs.append({"name": PREDICTIONS_OUTPUT_NAME, "datatype": "BYTES", "shape": [-1]})
         return {"name": self.name, "versions": [MODEL_VERSION], "platform": self.backend.platform,
                 "inputs": inputs, "outputs": outputs}
 
     @property
     def v2_output_names(self):
         return [out["name"] for out in self.v2_metadata()["outputs"]]
+
+    def text_answers(self, logits, strategy, notes, batch):
+        """``(predictions, notes)`` for texts: top-k classes per text (``"truncated"`` flags), note sentences."""
+        rows = top_k(logits, self.labels, STRATEGIES[strategy])
+        for i, row in enumerate(rows):
+            row["truncated"] = i in notes
+            if i in notes:
+                row["dropped_tokens"] = notes[i]
+        return rows, [self.text.note(i, dropped, batch) for i, dropped in sorted(notes.items())]
+
+    def texts(self, value, field="text"):
+        """``(ids, batch, notes)`` for a request's string or list of strings (4xx ``HTTPError`` when unusable)."""
+        try:
+            texts, batch = texts_of(value, field)
+            ids, notes = self.text.prepare(texts)
+        except InputError as err:
+            raise _text_error(err) from None
+        return ids, batch, notes
 
     def detections(self, outputs, options, sizes):
         """Each image's objects (see ``_tasks.detections``); ``sizes`` None for tensor inputs."""
@@ -322,8 +362,13 @@ class FrontApp:
     def predict(self, environ, name):
         servable = self._servable(name)
         with servable.batcher.reserve() as submit:
-            rows, batch, options, sizes = self._parse_predict(environ, servable)
+            rows, batch, options, sizes, notes = self._parse_predict(environ, servable)
             outputs = self._run(servable, rows, submit)
+        if notes is not None:  # strings sent to a text servable
+            predictions, sentences = servable.text_answers(outputs[0], options["strategy"], notes, batch)
+            return self._json({"servable": name, "task": servable.task, "strategy": options["strategy"],
+                               "batch": batch, "max_length": servable.text.max_length, "notes": sentences,
+                               "predictions": predictions})
         if servable.task == "detection":
             return self._json({"servable": name, "task": servable.task, "batch": batch, **options,
                                "predictions": servable.detections(outputs, options, sizes)})
@@ -346,22 +391,41 @@ class FrontApp:
         return outputs
 
     def _parse_predict(self, environ, servable):
-        """``(rows, batch, options, sizes)``: sizes are the photos' (height, width), None for tensors."""
+        """``(rows, batch, options, sizes, notes)``.
+
+        ``sizes`` are the photos' (height, width), None for tensors; ``notes`` (strings sent to
+        a text servable, else None) maps a text's index to the tokens truncation dropped.
+        """
         query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items() if values}
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         body = self._body(environ)
-        sizes = None
+        sizes = notes = None
         if ctype == _JSON:
             doc = self._json_body(body)
             options = self._options(doc, query, servable)
-            if "tensor" in doc:
+            if "text" in doc:
+                if servable.text is None:
+                    raise HTTPError(400, f"servable {servable.name!r} is a {servable.task} servable: it takes images "
+                                         "or tensors, not text", "TextNotSupported")
+                rows, batch, notes = servable.texts(doc["text"])
+            elif "tensor" in doc:
                 rows, batch = self._tensor(doc["tensor"], servable)
             elif "image" in doc:
                 (rows, sizes), batch = self._image(self._b64(doc["image"], "image"), servable), False
+            elif servable.text is not None:
+                raise HTTPError(400, "the JSON body needs a 'text' field: one string or a list of strings",
+                                "MissingField")
             else:
                 raise HTTPError(400, "the JSON body needs an 'image' field (base64 of an image file) or a "
                                      "'tensor' field ({shape, dtype, data: base64 of the raw bytes})",
                                 "MissingField")
+        elif ctype == "text/plain" and servable.text is not None:
+            options = self._options({}, query, servable)
+            try:
+                text = decode_utf8(body, "the text/plain body")
+            except InputError as err:
+                raise _text_error(err) from None
+            rows, batch, notes = servable.texts(text)
         elif ctype == "multipart/form-data":
             form, files = self._multipart(environ, body)
             options = self._options(form, query, servable)
@@ -375,10 +439,11 @@ class FrontApp:
                 raise HTTPError(400, "the request body is empty; send the bytes of an image file", "MissingField")
             (rows, sizes), batch = self._image(body, servable), False
         else:
-            raise HTTPError(415, f"Content-Type {_shown(ctype)!r} is not supported; send application/json, "
-                                 "multipart/form-data, or the raw bytes of an image (image/png...)",
+            sent = "application/json ({\"text\": ...}) or text/plain (UTF-8)" if servable.text is not None else \
+                "application/json, multipart/form-data, or the raw bytes of an image (image/png...)"
+            raise HTTPError(415, f"Content-Type {_shown(ctype)!r} is not supported; send {sent}",
                             "UnsupportedMediaType")
-        return rows, batch, options, sizes
+        return rows, batch, options, sizes, notes
 
     @staticmethod
     def _options(fields, query, servable):
@@ -455,6 +520,10 @@ class FrontApp:
 
     def _image(self, data, servable):
         """``(rows (1, *input_shape), [(height, width)] of the decoded image)``."""
+        if servable.text is not None:
+            raise HTTPError(400, f"servable {servable.name!r} classifies text, not images: send "
+                                 "{\"text\": \"...\"} (or a list of strings) as JSON, or a text/plain body",
+                            "ImageNotSupported")
         if servable.recipe is None:
             known = ", ".join(known_transforms())
             raise HTTPError(400, f"servable {servable.name!r} takes tensors only: no image preprocessing is known for "
@@ -475,12 +544,14 @@ class FrontApp:
             raise HTTPError(400, f"'tensor' lacks {', '.join(missing)}; send {{shape, dtype, data}} where data is "
                                  "base64 of the raw little-endian bytes", "MissingField")
         dtype = doc["dtype"]
-        if not isinstance(dtype, str) or dtype.lower() not in ("float32", "fp32"):
+        name = "int32" if servable.dtype == "INT32" else "float32"
+        if not isinstance(dtype, str) or dtype.lower() not in (name, servable.dtype.lower()):
             raise HTTPError(400, f"tensor dtype {_shown(dtype)!r} is not supported; servable {servable.name!r} takes "
-                                 "float32 tensors (convert with x.astype('float32'))", "WrongDtype")
+                                 f"{name} tensors (convert with x.astype('{name}'))", "WrongDtype")
         if not isinstance(doc["data"], str):
-            raise HTTPError(400, "tensor.data must be a base64 string of the raw little-endian float32 bytes "
-                                 "(base64.b64encode(x.astype('<f4').tobytes())), not a JSON list", "BadBase64")
+            raise HTTPError(400, f"tensor.data must be a base64 string of the raw little-endian {name} bytes "
+                                 f"(base64.b64encode(x.astype('{_V2_DTYPES[servable.dtype]}').tobytes())), not a "
+                                 "JSON list", "BadBase64")
         shape = _shape(doc["shape"], "tensor.shape")
         expected = servable.input_shape
         batch = tuple(shape) != expected
@@ -491,9 +562,9 @@ class FrontApp:
                                  f"{list(expected)} or [N, {', '.join(map(str, expected))}]", "WrongShape")
         raw = FrontApp._b64(doc["data"], "tensor.data")
         if len(raw) != 4 * math.prod(shape):
-            raise HTTPError(400, f"tensor.data holds {len(raw)} bytes but shape {shape} of float32 needs "
+            raise HTTPError(400, f"tensor.data holds {len(raw)} bytes but shape {shape} of {name} needs "
                                  f"{4 * math.prod(shape)}", "WrongShape")
-        rows = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
+        rows = _rows_of(np.frombuffer(raw, dtype=_V2_DTYPES[servable.dtype]), shape, servable)
         if not np.isfinite(rows).all():
             raise HTTPError(400, "the tensor holds NaN or infinite values; send finite numbers", "InvalidValue")
         return rows, batch
@@ -530,9 +601,15 @@ class FrontApp:
         if "id" in request:
             reply["id"] = request["id"]
         reply["outputs"], raw = [], []
+        if servable.text is not None:
+            notes = options.get("notes", {})
+            predictions, sentences = servable.text_answers(outputs[0], options["strategy"], notes, True)
+            if sentences:
+                reply["parameters"] = {"notes": sentences}
         for out_name, binary in wanted:
-            if out_name == DETECTIONS_OUTPUT_NAME:
-                found = servable.detections(outputs, options, sizes)
+            if out_name in (DETECTIONS_OUTPUT_NAME, PREDICTIONS_OUTPUT_NAME):
+                found = servable.detections(outputs, options, sizes) if out_name == DETECTIONS_OUTPUT_NAME \
+                    else predictions
                 value = [json.dumps(item, separators=(",", ":"), allow_nan=False) for item in found]
                 out = {"name": out_name, "datatype": "BYTES", "shape": [len(value)]}
                 data = b"".join(len(v.encode()).to_bytes(4, "little") + v.encode() for v in value) if binary else value
@@ -553,7 +630,11 @@ class FrontApp:
                      ("Inference-Header-Content-Length", str(len(head)))], head + b"".join(raw)
 
     def _parse_v2(self, environ, servable):
-        """``(request, rows, sizes, wanted, options)``; ``wanted`` lists (output name, binary) pairs."""
+        """``(request, rows, sizes, wanted, options)``; ``wanted`` lists (output name, binary) pairs.
+
+        For strings sent to a text servable, ``options["notes"]`` maps a text's index to the
+        tokens truncation dropped.
+        """
         body = self._body(environ)
         header_len = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
         binary = b""
@@ -570,7 +651,8 @@ class FrontApp:
         if "id" in request and (not isinstance(request["id"], str) or len(request["id"]) > _MAX_ID_CHARS):
             raise HTTPError(400, f"'id' must be a string of at most {_MAX_ID_CHARS} characters", "InvalidField")
         names = f"inputs named {INPUT_NAME!r} (FP32) and {IMAGE_INPUT_NAME!r} (BYTES), send one" \
-            if servable.v2_images else f"one input named {INPUT_NAME!r}"
+            if servable.v2_images else f"inputs named {TEXT_INPUT_NAME!r} (BYTES) and {INPUT_NAME!r} (INT32), " \
+            "send one" if servable.text is not None else f"one input named {INPUT_NAME!r}"
         inputs = request.get("inputs")
         if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
             raise HTTPError(400, f"'inputs' must be a list with one tensor named {INPUT_NAME!r} "
@@ -582,9 +664,11 @@ class FrontApp:
         params = tensor.get("parameters") or {}
         if not isinstance(params, dict):
             raise HTTPError(400, "input 'parameters' must be an object", "InvalidField")
-        sizes = None
+        sizes, notes = None, None
         if tensor["name"] == IMAGE_INPUT_NAME and servable.v2_images:
             rows, sizes = self._v2_images(tensor, params, binary, servable)
+        elif tensor["name"] == TEXT_INPUT_NAME and servable.text is not None:
+            rows, notes = self._v2_texts(tensor, params, binary, servable)
         elif tensor["name"] == INPUT_NAME:
             rows = self._v2_tensor(tensor, params, binary, servable)
         else:
@@ -596,7 +680,9 @@ class FrontApp:
         if not isinstance(parameters, dict):
             parameters = {}
         binary_out = bool(parameters.get("binary_data_output", False))
-        options = self._options(parameters, {}, servable) if servable.task == "detection" else {}
+        options = self._options(parameters, {}, servable) if servable.task != "classification" else {}
+        if servable.text is not None:
+            options["notes"] = notes or {}
         known = servable.v2_output_names
         outputs = request.get("outputs")
         if outputs is None:
@@ -617,10 +703,10 @@ class FrontApp:
 
     @staticmethod
     def _v2_tensor(tensor, params, binary, servable):
-        """The rows of a v2 FP32 tensor input (JSON numbers or the binary extension)."""
-        if tensor["datatype"] not in _V2_DTYPES:
+        """The rows of a v2 FP32 tensor input (a text servable's: INT32 token ids), JSON numbers or binary."""
+        if tensor["datatype"] != servable.dtype:
             raise HTTPError(400, f"input datatype {_shown(tensor['datatype'])!r} is not supported; model "
-                                 f"{servable.name!r} takes FP32", "WrongDtype")
+                                 f"{servable.name!r} takes {servable.dtype}", "WrongDtype")
         shape = _shape(tensor["shape"], "input shape")
         if len(shape) != len(servable.input_shape) + 1 or tuple(shape[1:]) != servable.input_shape or shape[0] < 1:
             raise HTTPError(400, f"input shape {shape} does not fit model {servable.name!r}, which takes "
@@ -630,18 +716,54 @@ class FrontApp:
             size = params["binary_data_size"]
             if not isinstance(size, int) or size != len(binary) or size != 4 * count:
                 raise HTTPError(400, f"binary_data_size {size!r} must equal the {len(binary)} bytes after the JSON "
-                                     f"header and the {4 * count} bytes shape {shape} of FP32 needs", "WrongShape")
-            return np.frombuffer(binary, dtype="<f4").astype(np.float32).reshape(shape)
+                                     f"header and the {4 * count} bytes shape {shape} of {servable.dtype} needs",
+                                "WrongShape")
+            return _rows_of(np.frombuffer(binary, dtype=_V2_DTYPES[servable.dtype]), shape, servable)
         if "data" not in tensor:
             raise HTTPError(400, "input tensor lacks 'data'", "MissingField")
         try:
-            rows = np.asarray(tensor["data"], dtype=np.float32)
+            rows = np.asarray(tensor["data"], dtype=np.float32 if servable.text is None else np.float64)
         except (TypeError, ValueError, OverflowError):
             raise HTTPError(400, "input 'data' must be a flat or nested list of numbers", "InvalidValue") from None
         if rows.size != count:
             raise HTTPError(400, f"input 'data' holds {rows.size} values but shape {shape} needs {count}",
                             "WrongShape")
-        return rows.reshape(shape)
+        if servable.text is not None and not (np.isfinite(rows).all() and (rows == np.round(rows)).all()):
+            raise HTTPError(400, "INT32 input 'data' must hold whole numbers (token ids)", "InvalidValue")
+        return _rows_of(rows, shape, servable)
+
+    @staticmethod
+    def _v2_texts(tensor, params, binary, servable):
+        """``(rows, notes)`` of a v2 BYTES input of strings (JSON strings, or UTF-8 bytes when binary)."""
+        if tensor["datatype"] != "BYTES":
+            raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} takes BYTES (UTF-8 strings), not "
+                                 f"{_shown(tensor['datatype'])!r}", "WrongDtype")
+        shape = _shape(tensor["shape"], "input shape")
+        if len(shape) != 1 or shape[0] < 1:
+            raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} must have shape [N], one element per text, got {shape}",
+                            "WrongShape")
+        if shape[0] > MAX_TEXTS:
+            raise HTTPError(413, f"input {TEXT_INPUT_NAME!r} holds {shape[0]} texts, more than the {MAX_TEXTS} a "
+                                 "request may carry; send them in several requests", "PayloadTooLarge")
+        if "binary_data_size" in params:
+            if params["binary_data_size"] != len(binary):
+                raise HTTPError(400, f"binary_data_size {_shown(repr(params['binary_data_size']))} must equal the "
+                                     f"{len(binary)} bytes after the JSON header", "WrongShape")
+            try:
+                texts = [decode_utf8(item, f"{TEXT_INPUT_NAME}[{i}]")
+                         for i, item in enumerate(_length_prefixed(binary))]
+            except InputError as err:
+                raise _text_error(err) from None
+        else:
+            texts = tensor.get("data")
+            if not isinstance(texts, list):
+                raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} needs 'data': a list of strings, one text each",
+                                "MissingField")
+        if len(texts) != shape[0]:
+            raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} holds {len(texts)} text(s) but its shape says "
+                                 f"{shape[0]}", "WrongShape")
+        rows, _, notes = servable.texts(texts, TEXT_INPUT_NAME)
+        return rows, notes
 
     def _v2_images(self, tensor, params, binary, servable):
         """``(rows, sizes)`` of a v2 BYTES input of encoded images (base64 text in JSON, raw when binary)."""
@@ -668,6 +790,23 @@ class FrontApp:
                                  f"{shape[0]}", "WrongShape")
         prepared = [self._image(item, servable) for item in files]
         return np.concatenate([rows for rows, _ in prepared]), [size[0] for _, size in prepared]
+
+
+def _text_error(err):
+    """The HTTPError of an unusable text (an InputError: 413 when too large, else 400)."""
+    return HTTPError(err.status, err.message, "PayloadTooLarge" if err.status == 413 else "BadText")
+
+
+def _rows_of(values, shape, servable):
+    """``values`` as the model's input rows of ``shape``: float32, or a text servable's int32 token ids (checked)."""
+    if servable.text is None:
+        return values.astype(np.float32).reshape(shape)
+    rows = values.reshape(shape)
+    vocab = servable.text.transform.tokenizer.vocab_size
+    if rows.size and (rows.min() < 0 or rows.max() >= vocab):
+        raise HTTPError(400, f"token ids must lie in 0..{vocab - 1} (servable {servable.name!r}'s vocabulary); the "
+                             f"tensor holds {_shown(rows.min())}..{_shown(rows.max())}", "InvalidValue")
+    return rows.astype(np.int32)
 
 
 def _length_prefixed(raw):

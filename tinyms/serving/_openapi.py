@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 description of the serving routes, served at ``GET /openapi.json``.
 
 A servable's task (``GET /servables/{name}``: ``task``) decides what its predictions are: a
-classifier's classes (``ClassificationResponse``) or a detector's objects, boxes in pixels of
-the image sent (``DetectionResponse``).
+classifier's classes (``ClassificationResponse``), a detector's objects, boxes in pixels of
+the image sent (``DetectionResponse``), or a text classifier's classes per text sent
+(``TextClassificationResponse``: strings in, with a note for each text cut to its
+``max_length`` tokens).
 """
 
 import copy
@@ -33,7 +35,9 @@ _SCHEMAS = {
         "properties": {
             "shape": {"type": "array", "items": {"type": "integer"},
                       "description": "One sample's shape (e.g. [1, 32, 32]) or a batch ([N, 1, 32, 32])."},
-            "dtype": {"type": "string", "enum": ["float32"]},
+            "dtype": {"type": "string", "enum": ["float32", "int32"],
+                      "description": "float32; a text servable takes int32 token ids (shape [max_length] or "
+                                     "[N, max_length])."},
             "data": {"type": "string", "contentEncoding": "base64",
                      "description": "Base64 of the raw little-endian bytes, already preprocessed."},
         },
@@ -42,6 +46,13 @@ _SCHEMAS = {
         "type": "object",
         "properties": {
             "image": {"type": "string", "contentEncoding": "base64", "description": "An encoded image file."},
+            "text": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                                                      "maxItems": 256}],
+                     "description": "Text servables: one text, or a list of 1 to 256 texts (answered as a batch); "
+                                    "each at most 100,000 bytes of UTF-8 (413 above, 400 for a non-string or text "
+                                    "that is not valid Unicode). A text longer than the servable's max_length "
+                                    "tokens is truncated as its tinyms.text transform truncates it, and the answer "
+                                    "notes it."},
             "tensor": {"$ref": "#/components/schemas/Tensor"},
             "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES"], "default": "TOP1_CLASS",
                          "description": "Classification: TOP1_CLASS or TOP5_CLASS. Detection: TOP1_CLASS (each box "
@@ -57,7 +68,7 @@ _SCHEMAS = {
             "max_detections": {"type": "integer", "minimum": 1, "maximum": 1000,
                                "description": "Detection only: most objects per image."},
         },
-        "oneOf": [{"required": ["image"]}, {"required": ["tensor"]}],
+        "oneOf": [{"required": ["image"]}, {"required": ["tensor"]}, {"required": ["text"]}],
     },
     "ClassScore": {
         "type": "object",
@@ -105,11 +116,31 @@ _SCHEMAS = {
                             "description": "One entry per image (per row of a batch tensor)."},
         },
     },
+    "TextPrediction": {
+        "allOf": [{"$ref": "#/components/schemas/Prediction"}],
+        "properties": {"truncated": {"type": "boolean", "description": "The text had more tokens than max_length; "
+                                                                      "the extra ones were dropped."},
+                       "dropped_tokens": {"type": "integer", "description": "How many (truncated texts only)."}},
+    },
+    "TextClassificationResponse": {
+        "type": "object",
+        "properties": {
+            "servable": {"type": "string"}, "task": {"type": "string", "const": "text_classification"},
+            "strategy": {"type": "string"},
+            "batch": {"type": "boolean", "description": "True when a list of texts was sent."},
+            "max_length": {"type": "integer", "description": "Tokens per text the network reads."},
+            "notes": {"type": "array", "items": {"type": "string"},
+                      "description": "One sentence per truncated text (empty when none was)."},
+            "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/TextPrediction"},
+                            "description": "One entry per text, in the order sent."},
+        },
+    },
     "PredictResponse": {
         "oneOf": [{"$ref": "#/components/schemas/ClassificationResponse"},
-                  {"$ref": "#/components/schemas/DetectionResponse"}],
-        "description": "A classification servable's classes, or a detection servable's objects (task "
-                       "\"detection\").",
+                  {"$ref": "#/components/schemas/DetectionResponse"},
+                  {"$ref": "#/components/schemas/TextClassificationResponse"}],
+        "description": "A classification servable's classes, a detection servable's objects (task "
+                       "\"detection\"), or a text servable's classes per text (task \"text_classification\").",
     },
     "Servable": {
         "type": "object",
@@ -123,10 +154,14 @@ _SCHEMAS = {
                       "files (relative to the serving folder) that servable.json records no digest for. A "
                       "detection servable's labels and class_num count the object classes (no background); "
                       "background says whether the network scores a background column first."},
-            "inputs": {"type": "array", "items": {"type": "string"}},
-            "task": {"type": "string", "enum": ["classification", "detection"]},
+            "inputs": {"type": "array", "items": {"type": "string"},
+                       "description": "What POST /servables/{name} takes: image, tensor, text."},
+            "task": {"type": "string", "enum": ["classification", "detection", "text_classification"]},
             "detection": {"type": "object", "description": "Detection servables: the defaults of score_threshold, "
                           "iou_threshold and max_detections."},
+            "text": {"type": "object", "description": "Text servables: max_length (tokens read per text), "
+                     "truncation (right: the start is kept, left: the end), tokenizer (word, wordpiece, bpe), "
+                     "lowercase, vocab_size, and the request limits max_texts and max_text_bytes."},
             "max_batch_size": {"type": "integer"}, "max_delay_ms": {"type": "number"},
         },
     },
@@ -184,6 +219,8 @@ _PREDICT_BODY = {
             "max_detections": {"type": "integer"}}}},
         "image/*": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "text/plain": {"schema": {"type": "string"},
+                       "description": "Text servables: the body is one text, UTF-8 (400 when it is not)."},
     },
 }
 _STRATEGY_QUERY = {"name": "strategy", "in": "query", "required": False,
@@ -219,7 +256,13 @@ def _model_paths(prefix, params):
                            "of the network input), 'scores' (FP32 [N, anchors, classes]) and 'detections' "
                            "(BYTES [N]: per image, the JSON text of an ImageDetections object, boxes in pixels "
                            "of the image sent); without 'outputs' all three are returned. Request parameters "
-                           "score_threshold, iou_threshold, max_detections and strategy tune 'detections'.",
+                           "score_threshold, iou_threshold, max_detections and strategy tune 'detections'. "
+                           "Text servables take 'text' (BYTES, shape [N], 1 to 256 strings: JSON strings, or in "
+                           "binary a 4-byte little-endian length + UTF-8 bytes per element; 400 when not UTF-8) or "
+                           "'input' (INT32 token ids [N, max_length]) and have outputs 'logits' (FP32 [N, "
+                           "classes]) and 'predictions' (BYTES [N]: per text, the JSON text of a TextPrediction); "
+                           "the request parameter strategy (TOP1_CLASS, TOP5_CLASS) sets how many classes each "
+                           "holds, and the response's parameters.notes names each truncated text.",
             "tags": ["KServe v2"], "parameters": params,
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/V2InferRequest"}},
@@ -234,7 +277,8 @@ def _model_paths(prefix, params):
 
 _PATHS = {
     "/": {"get": {"summary": "Web page: pick, drop or draw an image and see the top-5 classes, or the objects "
-                             "a detector finds framed over the photo.", "tags": ["Pages"],
+                             "a detector finds framed over the photo; type a text for a text servable.",
+                  "tags": ["Pages"],
                   "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
     "/servables": {"get": {"summary": "List the servables, with problems found in servable.json.",
                            "tags": ["TinyMS"], "responses": {"200": _json("#/components/schemas/ServableList")}}},
@@ -242,7 +286,8 @@ _PATHS = {
         "get": {"summary": "Describe one servable.", "tags": ["TinyMS"], "parameters": [_NAME],
                 "responses": {"200": _json("#/components/schemas/Servable"), **_errors(404, 503)}},
         "post": {"summary": "Predict the classes of an image or a preprocessed tensor, or (detection servables) "
-                            "the objects in it: boxes in pixels of the image sent, labels and scores.",
+                            "the objects in it: boxes in pixels of the image sent, labels and scores; a text "
+                            "servable classifies a text or a list of texts.",
                  "tags": ["TinyMS"],
                  "parameters": [_NAME, _STRATEGY_QUERY, *_DETECTION_QUERY], "requestBody": _PREDICT_BODY,
                  "responses": {"200": _json("#/components/schemas/PredictResponse"),

@@ -23,7 +23,7 @@ def run_padded(run, batch, sizes):
     Args:
         run (callable): ``run(chunk) -> outputs`` with one output row per input row: an array,
             or a tuple of arrays for a model with several outputs.
-        batch (numpy.ndarray): (N, ...) float32 rows, N >= 1.
+        batch (numpy.ndarray): (N, ...) rows (float32, or int32 token ids), N >= 1; padding rows are zeros.
         sizes (sequence of int): the batch sizes ``run`` accepts, ascending.
 
     Returns:
@@ -41,7 +41,7 @@ def run_padded(run, batch, sizes):
         rows = chunk.shape[0]
         size = next(s for s in sizes if s >= rows)
         if size != rows:
-            padded = np.zeros((size,) + chunk.shape[1:], np.float32)
+            padded = np.zeros((size,) + chunk.shape[1:], chunk.dtype)
             padded[:rows] = chunk
             chunk = padded
         outputs.append(take_rows(run(chunk), 0, rows))

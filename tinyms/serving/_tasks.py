@@ -5,6 +5,8 @@
 ONNX servable is served without importing MindSpore or the model registry.
 
 - ``"classification"``: one output, ``logits`` (N, classes).
+- ``"text_classification"``: the same output, from int32 token ids (N, max_length) that the
+  front end makes out of strings with the servable's ``tinyms.text`` recipe (``model.text``).
 - ``"detection"``: two outputs, ``boxes`` (N, A, 4) as [ymin, xmin, ymax, xmax] in [0, 1] of the
   network input and ``scores`` (N, A, C) probabilities, column 0 the background when the entry
   says ``background``. :func:`detections` turns them into each image's objects in pixels of the
@@ -23,11 +25,13 @@ from ._rows import class_labels
 
 __all__ = ["TASKS", "OUTPUT_NAMES", "DETECTION_DEFAULTS", "MAX_DETECTIONS_LIMIT", "DETECTION_STRATEGIES",
            "check_task", "check_detection_settings", "detection_option", "model_facts", "check_box_geometry",
-           "detections"]
+           "detections", "input_dtype"]
 
-TASKS = ("classification", "detection")
+TASKS = ("classification", "detection", "text_classification")
 #: the model outputs each task reads, in the network's output order
-OUTPUT_NAMES = {"classification": ("logits",), "detection": ("boxes", "scores")}
+OUTPUT_NAMES = {"classification": ("logits",), "detection": ("boxes", "scores"), "text_classification": ("logits",)}
+#: the model input's dtype by task (float32 when not listed): text networks take int32 token ids
+INPUT_DTYPES = {"text_classification": "int32"}
 #: what a detection servable answers with when a request does not say (``model.detection`` overrides)
 DETECTION_DEFAULTS = {"score_threshold": 0.3, "iou_threshold": 0.5, "max_detections": 100}
 MAX_DETECTIONS_LIMIT = 1000
@@ -38,6 +42,11 @@ def check_task(name):
     if not isinstance(name, str) or name not in TASKS:
         raise ValueError(f"model.task {name!r} is not a task this server can serve; use one of {', '.join(TASKS)}")
     return name
+
+
+def input_dtype(task):
+    """The numpy dtype name of a ``task`` network's input: ``"int32"`` token ids for text, else ``"float32"``."""
+    return INPUT_DTYPES.get(task, "float32")
 
 
 def detection_option(name, value):
@@ -109,7 +118,7 @@ def model_facts(task, outputs, labels=None, fallback_labels=None, background=Fal
     if len(outputs) < len(names):
         raise ValueError(f"a {task} servable needs {len(names)} model output(s) ({', '.join(names)}); the model "
                          f"has {len(outputs)}")
-    if task == "classification":
+    if task in ("classification", "text_classification"):
         out = outputs[0]
         if out.ndim != 2:
             raise ValueError(f"the network returns an output of shape {out.shape}; serving needs (batch, classes)")

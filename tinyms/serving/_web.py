@@ -15,7 +15,9 @@ fetches the binary file itself).
 
 Every step of a servable's recipe must be one the page runs (:data:`WEB_OPS`, the ops of
 ``web-recipe.js``): a servable whose recipe has another is refused at export time, as is one
-without an ONNX file or without an image recipe (tensor-only).
+without an ONNX file or without an image recipe (tensor-only). Text servables are refused too:
+their tokenizer (Hugging Face ``tokenizers``, Rust) does not run in the page, and a tokenizer
+rewritten in JavaScript could give other token ids than the network learned.
 """
 
 import base64
@@ -152,6 +154,10 @@ def _page_servable(spec, entry, root):
     from ._backends import OnnxBackend
     from ._preprocess import recipe_for
 
+    if spec.task == "text_classification":
+        raise ExportError(f"servable {spec.name!r} classifies text, which the browser page cannot tokenize (its "
+                          "tokenizer runs in Python, not in the page); serve it with tinyms serve, whose page has a "
+                          "text box, or predict with tinyms.serving.Predictor")
     if spec.format != "onnx":
         files = (entry.get("model") or {}).get("files") or {}
         if "onnx" not in files:

@@ -6,7 +6,7 @@ import os
 from .._fileio import atomic_path, locked, sha256_of, sweep_stale_temps, write_json_atomic
 from .._text import first_sentence
 from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
-from ._tasks import OUTPUT_NAMES, TASKS, check_box_geometry, check_detection_settings
+from ._tasks import OUTPUT_NAMES, TASKS, check_box_geometry, check_detection_settings, input_dtype
 from .errors import ServableConfigError
 
 __all__ = ["write_servable"]
@@ -14,18 +14,19 @@ __all__ = ["write_servable"]
 log = logging.getLogger("tinyms.serving")
 
 
-def _export_onnx(net, input_shape, tmp, output_names=None):
+def _export_onnx(net, input_shape, tmp, output_names=None, dtype="float32"):
     """Export ONNX through tinyms.model's one export path (dynamic batch when it verifies).
 
     With ``output_names`` the graph's outputs get those names, in order (MindSpore names them
-    after internal nodes, e.g. ``"19-Default/Concat-op0"``).
+    after internal nodes, e.g. ``"19-Default/Concat-op0"``). A text network (``dtype``
+    ``"int32"``: token ids) is exported with a fixed batch of 1 and its fixed length.
     """
     import numpy as np
     import mindspore as ms
 
     from ..model._export import export_network
 
-    export_network(net, ms.Tensor(np.zeros((1, *input_shape), np.float32)), tmp, "ONNX")
+    export_network(net, ms.Tensor(np.zeros((1, *input_shape), dtype)), tmp, "ONNX", dynamic_batch=dtype == "float32")
     if output_names:
         _name_onnx_outputs(tmp, output_names)
 
@@ -47,8 +48,9 @@ def _name_onnx_outputs(path, names):
 
 
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,
-                   model_name=None, input_shape=None, labels=None, transform=None, max_batch_size=16,
-                   max_delay_ms=2.0, score_threshold=None, iou_threshold=None, max_detections=None):
+                   model_name=None, input_shape=None, labels=None, transform=None, text_transform=None,
+                   max_batch_size=16, max_delay_ms=2.0, score_threshold=None, iou_threshold=None,
+                   max_detections=None):
     """Save a network as a servable: its weights and its entry in ``servable.json``.
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
@@ -68,6 +70,15 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     defaults (``detection``: score and IoU thresholds, most objects per image). Its ONNX file
     has two outputs, ``boxes`` and ``scores``; a network MindSpore cannot export to ONNX is
     served from its checkpoint (or MindIR).
+
+    A text network (``default_cfg.task`` is ``"text_classification"``: int32 token ids in,
+    logits out) needs ``text_transform``, the :class:`tinyms.text.TextTransform` it was trained
+    with: its vocabulary files are written into the servable's folder and the entry records
+    its recipe (``model.text``, each file's SHA-256; a server refuses a vocabulary that changed),
+    its labels and ``input_shape`` ``[max_length]``. The servable then takes strings and
+    answers labels and scores, tokenized by the same code as ``transform(text)``. Its ONNX file
+    takes int32 ids of a fixed batch of 1 and the transform's ``max_length``; a later format
+    that cannot be exported is skipped, with the reason recorded in ``model.skipped``.
 
     Args:
         serving_path (str): the serving directory (created if missing), e.g. the default
@@ -91,6 +102,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         transform (tinyms.vision.DatasetTransform or Recipe): the preprocessing the network was
             trained with; its recipe is stored in the entry so the server accepts images for any
             model. Default: the network config's recipe (e.g. ``mnist_transform``'s for lenet5).
+            A ``tinyms.text.TextTransform`` given here is taken as ``text_transform``.
+        text_transform (tinyms.text.TextTransform): required for a text network, and only for
+            one: the tokenizer, ``max_length`` and labels it was trained with.
         max_batch_size (int): rows per model call when batching requests (1 = no batching).
         max_delay_ms (float): longest wait for a batch to fill.
         score_threshold (float): detection only: the lowest score an answer keeps, 0..1
@@ -106,7 +120,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         ServableConfigError: a name, format or setting is invalid, the existing
             ``servable.json`` is broken (it is left untouched), a checkpoint is asked for of
             a network built with arguments JSON cannot record, the network's task is not one
-            serving knows, or a detector's labels or recipe do not fit it.
+            serving knows, a detector's labels or recipe do not fit it, or a text network comes
+            without its ``text_transform`` (or a ``text_transform`` with another network).
         tinyms.errors.ExportError: the first format cannot be exported.
 
     Example:
@@ -146,21 +161,25 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if "ckpt" in formats and not model_name:
         raise ServableConfigError("a checkpoint servable needs the zoo network name to rebuild the network; "
                                   "pass model_name=, e.g. model_name='lenet5'")
-    if not input_shape:
-        raise ServableConfigError("pass input_shape= (one sample's shape, e.g. (1, 32, 32)): the network "
-                                  "has no default_cfg to read it from")
     task = task_of(net).name
     if task not in TASKS:
         raise ServableConfigError(f"{model_name or type(net).__name__} is a {task} network; servables serve "
-                                  f"{' and '.join(TASKS)} networks")
+                                  f"{', '.join(TASKS)} networks")
+    transform, text_transform = _text_transform_of(transform, text_transform, task, model_name or type(net).__name__)
+    if text_transform is not None:
+        input_shape = _text_input_shape(net, text_transform)
+    if not input_shape:
+        raise ServableConfigError("pass input_shape= (one sample's shape, e.g. (1, 32, 32)): the network "
+                                  "has no default_cfg to read it from")
     settings = {key: value for key, value in (("score_threshold", score_threshold), ("iou_threshold", iou_threshold),
                                               ("max_detections", max_detections)) if value is not None}
     if settings and task != "detection":
         raise ServableConfigError(f"{', '.join(settings)} only apply to detection networks; "
                                   f"{model_name or type(net).__name__} is a {task} network")
-    recipe = _recipe_of(transform, cfg, input_shape)
-    if labels is None and getattr(transform, "labels", None):
-        labels = transform.labels
+    recipe = _recipe_of(transform, cfg, input_shape) if text_transform is None else None
+    for given in (transform, text_transform):
+        if labels is None and getattr(given, "labels", None):
+            labels = given.labels
     given_labels = labels is not None
     if given_labels:
         labels = tuple(str(lab) for lab in labels)
@@ -172,7 +191,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
                                                                     input_shape, recipe, settings)
     class_num = class_num or getattr(net, "class_num", None) or (len(labels) if labels is not None else None)
     if class_num is None:  # ask the network itself, in inference mode
-        class_num = int(_probe(net, input_shape)[0].shape[-1])
+        class_num = int(_probe(net, input_shape, input_dtype(task))[0].shape[-1])
     build_args = _build_args(net, model_name, formats, class_num, network_description)
     if labels is not None and len(labels) != class_num - background:
         if given_labels:
@@ -183,9 +202,10 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     folder = os.path.join(os.path.abspath(os.path.expanduser(os.fspath(serving_path))), name)
     os.makedirs(folder, exist_ok=True)
     sweep_stale_temps(folder)
+    text = _write_vocabulary(text_transform, folder) if text_transform is not None else None
     was_training = net.training
     net.set_train(False)
-    files, digests = {}, {}
+    files, digests, skipped = {}, {}, {}
     try:
         for fmt in formats:
             final = os.path.join(folder, f"{name}{FORMATS[fmt]}")
@@ -196,15 +216,17 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
                 else:
                     with atomic_path(final, suffix=FORMATS[fmt]) as tmp:
                         if fmt == "onnx":
-                            _export_onnx(net, input_shape, tmp, OUTPUT_NAMES[task] if task == "detection" else None)
+                            _export_onnx(net, input_shape, tmp, OUTPUT_NAMES[task] if task == "detection" else None,
+                                         input_dtype(task))
                         else:
-                            export_network(net, ms.Tensor(shape=[None, *input_shape], dtype=ms.float32), tmp,
-                                           "MINDIR")
+                            export_network(net, ms.Tensor(shape=[None, *input_shape],
+                                                          dtype=getattr(ms, input_dtype(task))), tmp, "MINDIR")
                         digest = sha256_of(tmp)  # of the bytes renamed into place
             except Exception as err:  # noqa: BLE001 - MindSpore raises many types on export
                 if fmt == formats[0]:
                     raise ExportError(f"cannot write {name!r} as {fmt}: {first_sentence(err)}") from err
                 log.warning("servable %r: %s export skipped: %s", name, fmt, first_sentence(err))
+                skipped[fmt] = first_sentence(err)
                 continue
             files[fmt] = os.path.basename(final)
             digests[fmt] = digest  # by role: the check survives renaming or copying the file
@@ -215,6 +237,10 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
              "sha256": digests, "input_shape": list(input_shape), "task": task}
     if task == "detection":
         model.update(background=background, detection=settings)
+    if text is not None:
+        model["text"] = text
+    if skipped:  # a later format MindSpore could not export: the reason stays with the entry
+        model["skipped"] = skipped
     if build_args is not None:
         model["build_args"] = build_args
     if labels is not None:
@@ -263,7 +289,7 @@ def _build_args(net, model_name, formats, class_num, describe):
     return args
 
 
-def _probe(net, input_shape):
+def _probe(net, input_shape, dtype="float32"):
     """The network's outputs (a tuple of numpy arrays) on one zero input, in inference mode."""
     import numpy as np
     import mindspore as ms
@@ -271,10 +297,50 @@ def _probe(net, input_shape):
     was_training = net.training
     net.set_train(False)
     try:
-        out = net(ms.Tensor(np.zeros((1, *input_shape), np.float32)))
+        out = net(ms.Tensor(np.zeros((1, *input_shape), dtype)))
     finally:
         net.set_train(was_training)
     return tuple(o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,)))
+
+
+def _text_transform_of(transform, text_transform, task, what):
+    """``(transform, text_transform)`` checked: a text network has a TextTransform, no other network has one."""
+    from ..text.transforms import TextTransform
+
+    if isinstance(transform, TextTransform):
+        if text_transform is not None:
+            raise ServableConfigError("pass the tinyms.text transform once, as text_transform=")
+        transform, text_transform = None, transform
+    if task == "text_classification":
+        if text_transform is None:
+            raise ServableConfigError(f"{what} is a text_classification network: pass text_transform=, the "
+                                      "tinyms.text transform it was trained with (e.g. text_transform('word', "
+                                      "texts=train_texts, max_length=128)), so that the servable takes strings")
+        if not isinstance(text_transform, TextTransform):
+            raise ServableConfigError(f"text_transform must be a tinyms.text.TextTransform, got "
+                                      f"{type(text_transform).__name__}")
+        if transform is not None:
+            raise ServableConfigError(f"{what} is a text network: it takes a text_transform, not an image transform")
+    elif text_transform is not None:
+        raise ServableConfigError(f"text_transform is for text_classification networks; {what} is a {task} network")
+    return transform, text_transform
+
+
+def _text_input_shape(net, text_transform):
+    """``(max_length,)``: the ids a text servable feeds its network, within the network's ``max_positions``."""
+    limit = getattr(net, "max_positions", None)
+    if limit is not None and text_transform.max_length > limit:
+        raise ServableConfigError(f"text_transform.max_length is {text_transform.max_length} but "
+                                  f"{type(net).__name__} takes at most {limit} tokens; build the transform with "
+                                  f"max_length={limit} or less")
+    return (text_transform.max_length,)
+
+
+def _write_vocabulary(text_transform, folder):
+    """Write the transform's vocabulary files and recipe into ``folder``; return the recipe (``model.text``)."""
+    from .._jsonread import load_file
+
+    return load_file(text_transform.save(folder))
 
 
 def _detection_fields(net, cfg, class_num, labels, given_labels, input_shape, recipe, settings):

@@ -104,6 +104,7 @@ class Client:
         self.port = int(port)
         self.timeout = float(timeout)
         self._local = threading.local()
+        self._tasks = {}  # servable name -> task, asked once when a string could be a text or a path
 
     @property
     def url(self):
@@ -219,14 +220,28 @@ class Client:
         """
         return self._json("GET", f"/v2/models/{servable_name}")
 
+    def task(self, servable_name):
+        """The task of a servable (``"classification"``, ``"detection"``, ``"text_classification"``), asked once.
+
+        Raises:
+            ClientError: unknown servable (404).
+        """
+        if servable_name not in self._tasks:
+            self._tasks[servable_name] = self._json("GET", f"/servables/{servable_name}").get("task",
+                                                                                              "classification")
+        return self._tasks[servable_name]
+
     def predict(self, data, servable_name, dataset_name=None, strategy="TOP1_CLASS", *, score_threshold=None,
                 iou_threshold=None, max_detections=None):
-        """Classify an image (or a preprocessed tensor) with a servable, or find the objects in it.
+        """Classify an image, a preprocessed tensor or a text with a servable, or find the objects in an image.
 
         Args:
             data: the input. An image: a file path (str or pathlib.Path), the bytes of an image
                 file, a PIL image, or a uint8 array shaped (H, W) / (H, W, C). Or a preprocessed
                 float32 tensor shaped like one sample (e.g. (1, 32, 32)) or a batch (N, 1, 32, 32).
+                For a text servable: a string, or a list of strings (a str is sent as text to a
+                text servable and read as an image path otherwise: the client asks the servable's
+                task once).
             servable_name (str): which servable, e.g. ``"lenet5"``.
             dataset_name (str): optional check that the servable fits this dataset (``"mnist"``).
             strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``; for a detection
@@ -237,20 +252,23 @@ class Client:
             max_detections (int): detection only: most objects per image, 1..1000.
 
         Returns:
-            tinyms.vision.Prediction: for one image or sample, with ``label``, ``score``,
-            ``labels``, ``scores``, ``indices``. For a batch tensor, a
+            tinyms.vision.Prediction: for one image, sample or text, with ``label``, ``score``,
+            ``labels``, ``scores``, ``indices``. For a batch tensor or a list of texts, a
             ``tinyms.vision.Predictions`` list with one entry per row. A detection servable
             returns :class:`Detections` (boxes in pixels of the image sent), a list of them for
-            a batch tensor.
+            a batch tensor. A text longer than the servable's ``max_length`` tokens is
+            truncated by the server, which says so: a ``tinyms.text.TruncationWarning``.
 
         Raises:
             FileNotFoundError: ``data`` is a path to a file that does not exist.
             TypeError: ``data`` is of an unsupported type.
             ValueError: ``strategy`` is unknown.
             ClientError: the server rejected the input (HTTP 4xx, e.g. unknown servable 404,
-                image too large 413, a threshold out of range 400).
+                image too large 413, a threshold out of range 400, too many texts 413).
 
         Example:
+            >>> Client().predict("a fine, warm film", "reviews").label   # doctest: +SKIP
+            'pos'
             >>> pred = Client().predict("7.png", "lenet5", "mnist")    # doctest: +SKIP
             >>> pred.label, round(pred.score, 3)                       # doctest: +SKIP
             ('7', 0.998)
@@ -258,16 +276,19 @@ class Client:
             >>> [(d.label, round(d.score, 2)) for d in found]                        # doctest: +SKIP
             [('car', 0.91), ('person', 0.64)]
         """
-        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections))
+        task = self.task(servable_name) if isinstance(data, str) else None
+        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections), task)
         reply = self._json("POST", f"/servables/{servable_name}", payload)
         return _predictions(reply)
 
     def infer(self, servable_name, array, binary=True):
-        """Run a servable on a float32 batch with the Open Inference Protocol; returns its outputs.
+        """Run a servable on a float32 batch (or texts) with the Open Inference Protocol; returns its outputs.
 
         Args:
             servable_name (str): the servable.
-            array: array-like of shape (N, *input_shape), converted to float32.
+            array: array-like of shape (N, *input_shape), converted to float32 (for a text
+                servable, an integer array is sent as int32 token ids). For a text servable also a
+                list of strings, sent as the BYTES input ``text``.
             binary (bool): send and receive raw tensor bytes (the binary tensor data
                 extension) instead of JSON number lists. Default True.
 
@@ -275,22 +296,33 @@ class Client:
             numpy.ndarray or dict: a classifier's float32 logits of shape (N, classes). For a
             servable with several outputs, a dict by output name: a detector's ``boxes`` (N, A,
             4) and ``scores`` (N, A, C) as the network computed them, and ``detections``, one
-            :class:`Detections` per row (boxes in pixels of the network input).
+            :class:`Detections` per row (boxes in pixels of the network input); a text
+            servable's ``logits`` and ``predictions`` (a ``tinyms.vision.Prediction`` per text).
 
         Example:
             >>> Client().infer("lenet5", np.zeros((2, 1, 32, 32))).shape    # doctest: +SKIP
             (2, 10)
+            >>> Client().infer("reviews", ["great", "dull"])["predictions"][0].label   # doctest: +SKIP
+            'pos'
         """
         import numpy as np
 
-        arr = np.ascontiguousarray(array, dtype="<f4")
-        tensor = {"name": "input", "shape": list(arr.shape), "datatype": "FP32"}
         path = f"/v2/models/{servable_name}/infer"
+        if isinstance(array, (list, tuple)) and array and all(isinstance(t, str) for t in array):
+            texts = [t.encode("utf-8") for t in array]
+            tensor = {"name": "text", "shape": [len(texts)], "datatype": "BYTES"}
+            arr, raw = None, b"".join(len(t).to_bytes(4, "little") + t for t in texts)
+        else:
+            arr = np.asarray(array)
+            ids = np.issubdtype(arr.dtype, np.integer) and self.task(servable_name) == "text_classification"
+            kind = ("<i4", "INT32") if ids else ("<f4", "FP32")
+            arr = np.ascontiguousarray(arr, dtype=kind[0])
+            tensor = {"name": "input", "shape": list(arr.shape), "datatype": kind[1]}
+            raw = arr.tobytes()
         if not binary:
-            tensor["data"] = arr.reshape(-1).tolist()
+            tensor["data"] = list(array) if arr is None else arr.reshape(-1).tolist()
             outputs, rest = self._json("POST", path, {"inputs": [tensor]})["outputs"], b""
         else:
-            raw = arr.tobytes()
             tensor["parameters"] = {"binary_data_size": len(raw)}
             head = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode("utf-8")
             headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(head))}
@@ -321,11 +353,13 @@ def check_answer(status, data, url=""):
         raise error(status, message, url)
 
 
-def predict_payload(data, dataset_name, strategy, detection_options=(None, None, None)):
+def predict_payload(data, dataset_name, strategy, detection_options=(None, None, None), task=None):
     """The JSON body of ``POST /servables/<name>`` (what :meth:`Client.predict` sends).
 
     ``detection_options`` are ``(score_threshold, iou_threshold, max_detections)``, None for
-    the servable's defaults. Raises ValueError for an unknown strategy, and what
+    the servable's defaults. ``task`` is the servable's when known: a text servable's input is
+    sent as ``text`` (a list of strings always is). Raises ValueError for an unknown strategy,
+    TypeError for a text servable's input that is not a string or list of strings, and what
     :func:`_encode_input` raises for the input.
     """
     if not isinstance(strategy, str) or strategy.upper() not in _STRATEGIES:
@@ -336,6 +370,12 @@ def predict_payload(data, dataset_name, strategy, detection_options=(None, None,
     for key, value in zip(_DETECTION_OPTIONS, detection_options):
         if value is not None:
             payload[key] = value
+    texts = isinstance(data, (list, tuple)) and bool(data) and all(isinstance(t, str) for t in data)
+    if task == "text_classification" or texts:
+        if not (isinstance(data, str) or texts):
+            raise TypeError(f"a text servable takes a string or a list of strings, got {type(data).__name__}")
+        payload["text"] = data if isinstance(data, str) else list(data)
+        return payload
     kind, value = _encode_input(data)
     payload[kind] = value
     return payload
@@ -411,17 +451,32 @@ def _output_value(out, chunk):
             at += 4 + size
     if out["name"] == "detections":
         return [Detections.from_dict(loads(item, "a detections answer")) for item in items]
+    if out["name"] == "predictions":
+        return [_prediction(loads(item, "a predictions answer")) for item in items]
     return items
 
 
+def _prediction(p):
+    from ..vision.predictions import Prediction
+
+    return Prediction(labels=tuple(t["label"] for t in p["top"]), scores=tuple(float(t["score"]) for t in p["top"]),
+                      indices=tuple(int(t["index"]) for t in p["top"]))
+
+
 def _predictions(reply):
-    from ..vision.predictions import Prediction, Predictions
+    from ..vision.predictions import Predictions
 
     if reply.get("task") == "detection":
         found = [Detections.from_dict(item) for item in reply["predictions"]]
         return found if reply.get("batch") else found[0]
-    rows = [Prediction(labels=tuple(t["label"] for t in p["top"]), scores=tuple(float(t["score"]) for t in p["top"]),
-                       indices=tuple(int(t["index"]) for t in p["top"])) for p in reply["predictions"]]
+    if reply.get("notes"):  # texts the server truncated, said as in-process transforms say it
+        import warnings
+
+        from ..text.transforms import TruncationWarning
+
+        for note in reply["notes"]:
+            warnings.warn(f"{reply.get('servable', 'the servable')}: {note}", TruncationWarning, stacklevel=3)
+    rows = [_prediction(p) for p in reply["predictions"]]
     if reply.get("batch"):
         return Predictions(rows, strategy=reply["strategy"])
     return rows[0]

@@ -177,12 +177,12 @@ class Predictor:
 
     def __call__(self, data, dataset_name=None, strategy="TOP1_CLASS", *, score_threshold=None,
                  iou_threshold=None, max_detections=None):
-        """Predict for one input (or a batch tensor), as :meth:`tinyms.serving.Client.predict` does.
+        """Predict for one input (or a batch tensor, or texts), as :meth:`tinyms.serving.Client.predict` does.
 
         Args:
             data: an image file path, the bytes of an image file, a PIL image, a uint8 image
                 array (H, W) / (H, W, C), or a preprocessed float32 tensor of one sample's shape
-                or a batch (N, ...).
+                or a batch (N, ...). For a text servable: a string or a list of strings.
             dataset_name (str): optional check that the servable fits this dataset.
             strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``; for a detection
                 servable ``"TOP1_CLASS"`` or ``"ALL_CLASSES"``.
@@ -191,17 +191,21 @@ class Predictor:
 
         Returns:
             tinyms.vision.Prediction: labels and scores, best first (``Predictions`` for a batch
-            tensor); a detection servable returns :class:`~tinyms.serving.Detections`.
+            tensor or a list of texts); a detection servable returns
+            :class:`~tinyms.serving.Detections`. A text truncated to the servable's
+            ``max_length`` tokens is answered with a ``tinyms.text.TruncationWarning``.
 
         Raises:
             FileNotFoundError: ``data`` names a file that does not exist.
             TypeError: ``data`` is of an unsupported type.
             ValueError: ``strategy`` is unknown.
             ClientError: the input is unusable (400: not an image, wrong tensor shape, bad
-                option; 413: image too large); the message says why.
+                option, text that is not valid Unicode; 413: image too large, too many or too
+                long texts); the message says why.
             ServerError: the model failed on this input.
         """
-        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections))
+        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections),
+                                  self.info.get("task"))
         return _predictions(self._request("POST", f"/servables/{self.name}", payload))
 
     def close(self):

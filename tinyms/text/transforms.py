@@ -319,33 +319,8 @@ class TextTransform:
     @classmethod
     def from_config(cls, config, folder, where="the text recipe"):
         """Rebuild a transform from a recipe dict whose files lie in ``folder`` (each file's SHA-256 checked)."""
-        if not isinstance(config, dict) or config.get("format") != "tinyms.text":
-            raise RecipeError(f"{where} is not a tinyms.text recipe (its 'format' must be 'tinyms.text')")
-        if config.get("version") != TEXT_RECIPE_VERSION:
-            raise RecipeError(f"{where} has version {config.get('version')!r}; this TinyMS reads version "
-                              f"{TEXT_RECIPE_VERSION}: upgrade TinyMS or write the recipe again")
-        tok = config.get("tokenizer")
-        if not isinstance(tok, dict) or not isinstance(tok.get("files"), dict):
-            raise RecipeError(f"{where} has no 'tokenizer' with 'files'; write it with TextTransform.save")
-        files = {}
-        for role, entry in tok["files"].items():
-            name = entry.get("path") if isinstance(entry, dict) else None
-            digest = entry.get("sha256") if isinstance(entry, dict) else None
-            if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
-                raise RecipeError(f"{where}: tokenizer file {role!r} must be a file name beside the recipe, "
-                                  f"got {name!r}")
-            if not isinstance(digest, str) or len(digest) != 64:
-                raise RecipeError(f"{where}: tokenizer file {role!r} has no SHA-256; write the recipe with "
-                                  "TextTransform.save")
-            file = os.path.join(folder, name)
-            if not os.path.isfile(file):
-                raise RecipeError(f"{where} needs {file} ({role}), which does not exist; copy the files "
-                                  "TextTransform.save wrote together")
-            actual = sha256_of(file)
-            if actual != digest:
-                raise RecipeError(f"{file} has SHA-256 {actual}, but {where} recorded {digest}: the {role} file "
-                                  "was changed after the recipe was written; restore it or save the transform again")
-            files[role] = file
+        files = recipe_files(config, folder, where)
+        tok = config["tokenizer"]
         lowercase = tok.get("lowercase", True)
         if not isinstance(lowercase, bool):
             raise RecipeError(f"{where}: tokenizer 'lowercase' must be true or false, got {lowercase!r}")
@@ -369,6 +344,50 @@ class TextTransform:
             and self.tokenizer == other.tokenizer
 
     __hash__ = None
+
+
+def recipe_files(config, folder, where="the text recipe"):
+    """The vocabulary files of a text recipe, checked: ``{role: path}``.
+
+    Each file must be a plain name whose real path (symlinks followed) lies in ``folder``, and
+    its SHA-256 must be the one the recipe records. Serving checks a servable's vocabulary with
+    this before it builds any tokenizer.
+
+    Raises:
+        RecipeError: the recipe is not a tinyms.text recipe of this version, or a file is
+            missing, outside ``folder`` or changed since the recipe was written.
+    """
+    if not isinstance(config, dict) or config.get("format") != "tinyms.text":
+        raise RecipeError(f"{where} is not a tinyms.text recipe (its 'format' must be 'tinyms.text')")
+    if config.get("version") != TEXT_RECIPE_VERSION:
+        raise RecipeError(f"{where} has version {config.get('version')!r}; this TinyMS reads version "
+                          f"{TEXT_RECIPE_VERSION}: upgrade TinyMS or write the recipe again")
+    tok = config.get("tokenizer")
+    if not isinstance(tok, dict) or not isinstance(tok.get("files"), dict):
+        raise RecipeError(f"{where} has no 'tokenizer' with 'files'; write it with TextTransform.save")
+    files = {}
+    for role, entry in tok["files"].items():
+        name = entry.get("path") if isinstance(entry, dict) else None
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
+            raise RecipeError(f"{where}: tokenizer file {role!r} must be a file name beside the recipe, "
+                              f"got {name!r}")
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise RecipeError(f"{where}: tokenizer file {role!r} has no SHA-256; write the recipe with "
+                              "TextTransform.save")
+        file = os.path.join(folder, name)
+        if not os.path.isfile(file):
+            raise RecipeError(f"{where} needs {file} ({role}), which does not exist; copy the files "
+                              "TextTransform.save wrote together")
+        if os.path.dirname(os.path.realpath(file)) != os.path.realpath(folder):
+            raise RecipeError(f"{where}: tokenizer file {file} ({role}) is a link leading out of its folder; "
+                              "keep the vocabulary files beside the recipe")
+        actual = sha256_of(file)
+        if actual != digest:
+            raise RecipeError(f"{file} has SHA-256 {actual}, but {where} recorded {digest}: the {role} file "
+                              "was changed after the recipe was written; restore it or save the transform again")
+        files[role] = file
+    return files
 
 
 def text_transform(tokenizer="word", texts=None, *, vocab=None, max_length=256, labels=None, lowercase=True,

@@ -1,5 +1,6 @@
 // TinyMS serving web page: choose a servable, send an image or a drawing, show the top 5 classes,
-// or, for a detection servable, the objects found framed over the photo.
+// or, for a detection servable, the objects found framed over the photo; a text servable gets a
+// text box instead of the image drop zone, and its classes for the text typed.
 "use strict";
 
 (function () {
@@ -11,6 +12,8 @@
   const ctx = canvas.getContext("2d");
   const detectionView = $("detection-view");
   const threshold = $("score-threshold");
+  const textInput = $("text-input");
+  const notesList = $("notes");
   // one colour per object class (by label id), readable with white text
   const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#e377c2", "#8c564b", "#17becf", "#bcbd22",
                    "#ff7f0e", "#7f7f7f"];
@@ -100,25 +103,49 @@
     return !!item && item.task === "detection";
   }
 
+  function isText(item) {
+    return !!item && item.task === "text_classification";
+  }
+
+  function clearResults() {
+    table.hidden = true;
+    detectionView.hidden = true;
+    notesList.hidden = true;
+    notesList.textContent = "";
+  }
+
+  function showTextCount() {
+    const item = current();
+    const bytes = new TextEncoder().encode(textInput.value).length;
+    const limit = isText(item) && item.text ? item.text.max_text_bytes : 0;
+    $("text-count").textContent = bytes + " bytes" + (limit ? " (at most " + limit + ")" : "") +
+      (isText(item) && item.text ? "; the model reads the first " + item.text.max_length + " tokens" : "");
+  }
+
   function onServableChange() {
     const item = current();
     let text = "";
     if (isDetector(item)) {
       text = (item.description || "") + " (" + item.model.format + ", finds " + item.model.labels.length +
         " kinds of object: " + item.model.labels.join(", ") + ")";
+    } else if (isText(item)) {
+      text = (item.description || "") + " (" + item.model.format + ", text classifier: " +
+        item.model.labels.join(", ") + ")";
     } else if (item) {
       text = (item.description || "") + " (" + item.model.format + ", " + item.model.class_num + " classes)";
     }
     $("servable-description").textContent = text;
     const drawable = !!item && item.inputs.includes("image") && item.model.dataset === "mnist";
     $("draw-panel").hidden = !drawable;
+    $("drop-zone").hidden = isText(item);
+    $("text-panel").hidden = !isText(item);
+    if (isText(item)) showTextCount();
     $("threshold-row").hidden = !isDetector(item);
     if (isDetector(item)) {
       threshold.value = String(item.detection.score_threshold);
       showThreshold();
     }
-    table.hidden = true;
-    detectionView.hidden = true;
+    clearResults();
   }
 
   function showThreshold() {
@@ -175,12 +202,23 @@
                     : "No object scored above " + floor + " (" + reply.servable + ")", false);
   }
 
+  function renderNotes(notes) {
+    notesList.textContent = "";
+    for (const note of notes || []) {
+      const li = document.createElement("li");
+      li.textContent = note;
+      notesList.appendChild(li);
+    }
+    notesList.hidden = notesList.childElementCount === 0;
+  }
+
   function render(reply) {
     window.tinymsLastReply = reply;  // the answer as received (tests compare its numbers)
     if (reply.task === "detection") {
       renderDetections(reply);
       return;
     }
+    renderNotes(reply.notes);
     const body = table.querySelector("tbody");
     body.textContent = "";
     const prediction = reply.predictions[0];
@@ -214,8 +252,7 @@
       return;
     }
     setStatus("Predicting…", false);
-    table.hidden = true;
-    detectionView.hidden = true;
+    clearResults();
     const options = isDetector(item) ? { score_threshold: threshold.value } : { strategy: "TOP5_CLASS" };
     try {
       render(await backend.predict(item, blob, contentType, options));
@@ -239,6 +276,20 @@
   threshold.addEventListener("change", () => {
     if (lastUpload && isDetector(current())) send(lastUpload.blob, lastUpload.type);
   });
+
+  // ---- text (text servables): the text box's content is sent as a text/plain body
+  $("text-panel").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!textInput.value.trim()) {
+      setStatus("Type a text first.", true);
+      return;
+    }
+    send(new Blob([textInput.value], { type: "text/plain;charset=utf-8" }), "text/plain; charset=utf-8");
+  });
+  textInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("text-panel").requestSubmit();
+  });
+  textInput.addEventListener("input", showTextCount);
 
   // ---- file picking and dropping
   $("file-input").addEventListener("change", (event) => {
@@ -348,8 +399,7 @@
 
   $("clear").addEventListener("click", () => {
     clearCanvas();
-    table.hidden = true;
-    detectionView.hidden = true;
+    clearResults();
     setStatus("No prediction yet.", false);
   });
   $("predict-drawing").addEventListener("click", () => {
