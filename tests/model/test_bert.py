@@ -173,31 +173,47 @@ class _Ops:
         return b"(" + b"".join(cls.integer(n) for n in items) + b"t"
 
 
-def torch_zip_bytes(tensors, forbidden=None):
-    """A PyTorch >= 1.6 ``pytorch_model.bin`` (zip: archive/data.pkl + archive/data/<key>), written by hand."""
+def state_pickle(tensors, forbidden=None, legacy=False):
+    """What torch.save pickles for a state dict (protocol 2), written by hand, and each storage's bytes."""
     storage = {np.dtype(np.float32): b"FloatStorage", np.dtype(np.int64): b"LongStorage"}
     ops = _Ops
     pkl = [b"\x80\x02", b"ccollections\nOrderedDict\n", b")R", b"("]
     blobs = {}
     for key, (name, value) in enumerate(tensors.items()):
         value = np.ascontiguousarray(value)
-        blobs[str(key)] = value.tobytes()
+        blobs[str(key)] = value
         strides = [s // value.itemsize for s in value.strides]
         pkl += [ops.text(name), b"ctorch._utils\n_rebuild_tensor_v2\n", b"(",
                 b"(", ops.text("storage"), b"ctorch\n" + storage[value.dtype] + b"\n", ops.text(str(key)),
-                ops.text("cpu"), ops.integer(value.size), b"tQ",
+                ops.text("cpu"), ops.integer(value.size), b"N" if legacy else b"", b"tQ",
                 ops.integer(0), ops.tup(value.shape), ops.tup(strides), b"\x89",
                 b"ccollections\nOrderedDict\n", b")R", b"tR"]
     if forbidden:
         pkl += [ops.text("evil"), b"cos\nsystem\n", b"(", ops.text(forbidden), b"tR"]
     pkl += [b"u", b"."]
+    return b"".join(pkl), blobs
+
+
+def torch_zip_bytes(tensors, forbidden=None):
+    """A PyTorch >= 1.6 ``pytorch_model.bin`` (zip: archive/data.pkl + archive/data/<key>), written by hand."""
+    pkl, blobs = state_pickle(tensors, forbidden)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
-        zf.writestr("archive/data.pkl", b"".join(pkl))
-        for key, blob in blobs.items():
-            zf.writestr(f"archive/data/{key}", blob)
+        zf.writestr("archive/data.pkl", pkl)
+        for key, value in blobs.items():
+            zf.writestr(f"archive/data/{key}", value.tobytes())
         zf.writestr("archive/version", b"3\n")
     return out.getvalue()
+
+
+def torch_legacy_bytes(tensors):
+    """A PyTorch < 1.6 state dict: pickles of magic number, version, sys info, the dict, the storage keys,
+    then each storage as int64 element count + bytes."""
+    pkl, blobs = state_pickle(tensors, legacy=True)
+    head = b"".join(pickle.dumps(x, protocol=2) for x in (0x1950a86a20f9469cfc6c, 1001, {"little_endian": True}))
+    keys = sorted(blobs)
+    data = b"".join(struct.pack("<q", blobs[k].size) + blobs[k].tobytes() for k in keys)
+    return head + pkl + pickle.dumps(keys, protocol=2) + data
 
 
 def vocab_bytes(size=VOCAB):
@@ -210,11 +226,12 @@ def assert_landed(net, tensors, slots):
         np.testing.assert_array_equal(params[ours], tensors[theirs], err_msg=f"{theirs} -> {ours}")
 
 
-@pytest.mark.parametrize("kind", ["safetensors", "pytorch"])
+@pytest.mark.parametrize("kind", ["safetensors", "pytorch", "pytorch-legacy"])
 def test_a_published_layout_file_loads_every_tensor_into_its_own_parameter(tmp_path, kind, caplog):
-    tensors, slots = published(seed=3, prefix="bert." if kind == "pytorch" else "", old_norm=kind == "safetensors")
+    tensors, slots = published(seed=3, prefix="" if kind == "safetensors" else "bert.", old_norm=kind != "pytorch")
     path = tmp_path / ("model.safetensors" if kind == "safetensors" else "pytorch_model.bin")
-    path.write_bytes(safetensors_bytes(tensors) if kind == "safetensors" else torch_zip_bytes(tensors))
+    writer = {"safetensors": safetensors_bytes, "pytorch": torch_zip_bytes, "pytorch-legacy": torch_legacy_bytes}
+    path.write_bytes(writer[kind](tensors))
     read, fmt = read_bert_checkpoint(path)
     assert fmt == kind and sorted(read) == sorted(tensors)
     net = bert_tiny(num_classes=2, vocab_size=VOCAB)
@@ -275,6 +292,7 @@ def test_truncated_corrupted_and_hostile_files_are_typed_errors(tmp_path):
         "flipped.bin": (good_bin.replace(tensors["bert.pooler.dense.bias"].tobytes()[:64], b"\x00" * 64),
                         "truncated or corrupted"),  # the zip's CRC-32 catches it
         "evil.bin": (torch_zip_bytes(tensors, forbidden="echo owned"), "refuses"),
+        "half-legacy.bin": (torch_legacy_bytes(tensors)[:-300], "truncated or corrupted"),
         "notes.txt": (b"hello, not a checkpoint", "neither a safetensors file nor a PyTorch state dict"),
     }
     for name, (data, message) in cases.items():
