@@ -21,7 +21,7 @@ from .zoo import (BertClassifier, BertConfig, bert_base, bert_mini, bert_small, 
 from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121, lenet5,
                   mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
                   ssd300_mobilenetv2, ssd_tiny, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
-from .zoo import SentimentNet, sentimentnet
+from .zoo import SentimentNet, TextBoW, TextCNN, sentimentnet, text_bow, text_cnn
 
 #: TinyMS 0.3's name for :func:`densenet100` (the CIFAR DenseNet-BC-100), kept for its scripts.
 densenetBC_100 = densenet100
@@ -32,4 +32,4 @@ __all__ = ["Model", "History", "LRFinderResult", "load", "ModelConfig", "create_
            "ssd_tiny", "BertConfig", "BertClassifier", "bert_tiny", "bert_mini", "bert_small", "bert_base",
            "load_bert_weights", "read_bert_checkpoint", "BertWeightsReport", "bert_pretrained", "bert_pretrained_files",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-           "SentimentNet", "sentimentnet"]
+           "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn"]

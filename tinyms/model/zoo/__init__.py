@@ -13,7 +13,7 @@ from .mobilenetv2 import mobilenetv2
 from .resnet import resnet18, resnet34, resnet50, resnet101, resnet152
 from .ssd import ssd300_mobilenetv2
 from .ssd_tiny import ssd_tiny
-from .text import SentimentNet, sentimentnet
+from .text import SentimentNet, TextBoW, TextCNN, sentimentnet, text_bow, text_cnn
 from .vgg import vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from . import yolo  # noqa: F401 - registers the YOLO detectors (built by mindyolo)
 
@@ -21,4 +21,4 @@ __all__ = ["LeNet5", "lenet5", "AlexNet", "alexnet", "BertConfig", "BertClassifi
            "bert_small", "bert_base", "DenseNetBC", "densenet100", "densenet121",
            "mobilenetv2", "ssd300_mobilenetv2", "ssd_tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-           "SentimentNet", "sentimentnet"]
+           "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn"]

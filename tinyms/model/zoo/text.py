@@ -26,7 +26,7 @@ from ..._checks import positive_int
 from ...errors import InputShapeError
 from ..registry import register_model
 
-__all__ = ["SentimentNet", "sentimentnet"]
+__all__ = ["SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn"]
 
 #: the length 0.3's IMDB recipe used for SentimentNet (the network itself takes any length)
 SENTIMENTNET_LENGTH = 500
@@ -187,3 +187,192 @@ def sentimentnet(vocab_size, embed_size=100, num_hiddens=100, num_layers=2, bidi
     """
     return SentimentNet(vocab_size, embed_size, num_hiddens, num_layers, bidirectional,
                         _classes(num_classes, class_num), weight, batch_size)
+
+
+def _bigram_ids(input_ids, vocab_size, buckets):
+    """Hashed ids (N, L-1) of adjacent token pairs in ``[vocab_size, vocab_size + buckets)``, 0 next to a pad.
+
+    The key ``(a mod 4093) * 4091 + (b mod 4091)`` stays below 2**24: exact in int32 and in the
+    float32 arithmetic MindSpore's ONNX export turns FloorMod into. It is then reduced modulo
+    ``buckets``. (The two moduli differ: the exporter names a shared constant's cast twice.)
+    """
+    first, second = input_ids[:, :-1], input_ids[:, 1:]
+    key = ops.floor_mod(first, 4093) * 4091 + ops.floor_mod(second, 4091)
+    hashed = ops.floor_mod(key, buckets) + vocab_size
+    both = ops.cast(first != 0, mstype.int32) * ops.cast(second != 0, mstype.int32)
+    return hashed * both
+
+
+class TextBoW(_TextNet):
+    """fastText-style classifier: the mean of the real tokens' embeddings (and hashed bigrams), then a Dense.
+
+    Args:
+        vocab_size (int): the vocabulary size (pad id 0 included).
+        num_classes (int): outputs.
+        embed_size (int): embedding width.
+        bigram_buckets (int): hashed bigram embeddings added to the average (0: words only).
+        hidden_size (int): a ReLU layer between the average and the output (0: none, linear as fastText).
+        dropout (float): dropout on the average while training.
+        max_length (int): the length the text transform should use (``default_cfg.input_shape``);
+            the network takes any length.
+        weight (Tensor or numpy.ndarray): optional (vocab_size, embed_size) table for the word
+            embeddings (trained further, not frozen).
+
+    Inputs:
+        input_ids: int32 Tensor (N, L), pad id 0.
+
+    Outputs:
+        float32 Tensor (N, num_classes): logits.
+    """
+
+    def __init__(self, vocab_size, num_classes=2, embed_size=64, bigram_buckets=0, hidden_size=0, dropout=0.2,
+                 max_length=DEFAULT_LENGTH, weight=None):
+        super().__init__()
+        self.vocab_size = positive_int(vocab_size, "vocab_size", 30000)
+        self.class_num = positive_int(num_classes, "num_classes", 2)
+        embed_size = positive_int(embed_size, "embed_size", 64)
+        self.bigram_buckets = int(bigram_buckets or 0)
+        self.max_length = positive_int(max_length, "max_length", DEFAULT_LENGTH)
+        rows = self.vocab_size + self.bigram_buckets
+        if weight is None:
+            table = "normal"
+        else:
+            words = _embedding_table(weight, self.vocab_size, embed_size).asnumpy()
+            extra = np.random.normal(0.0, 0.01, (self.bigram_buckets, embed_size)).astype(np.float32)
+            table = Tensor(np.concatenate([words, extra]))
+        self.embedding = nn.Embedding(rows, embed_size, embedding_table=table)
+        self.dropout = nn.Dropout(p=float(dropout)) if dropout else nn.Identity()
+        hidden_size = int(hidden_size or 0)
+        self.hidden = (nn.SequentialCell([nn.Dense(embed_size, hidden_size), nn.ReLU()]) if hidden_size
+                       else nn.Identity())
+        self.classifier = nn.Dense(hidden_size or embed_size, self.class_num)
+
+    def construct(self, input_ids):
+        ids = input_ids
+        if self.bigram_buckets > 0:
+            ids = ops.concat((input_ids, _bigram_ids(input_ids, self.vocab_size, self.bigram_buckets)), 1)
+        mask = ops.cast(ids != 0, mstype.float32)
+        total = (self.embedding(ids) * ops.expand_dims(mask, 2)).sum(1)
+        count = ops.maximum(mask.sum(1, keepdims=True), 1.0)
+        return self.classifier(self.hidden(self.dropout(total / count)))
+
+
+class TextCNN(_TextNet):
+    """Convolutions of several widths over the word embeddings, max over time of real windows, then a Dense.
+
+    Padded positions are zeroed and each row is zero-padded by ``width - 1`` on both sides;
+    only the windows that overlap a real token enter the max, so trailing pads change nothing
+    and texts shorter than a window still count.
+
+    Args:
+        vocab_size (int): the vocabulary size (pad id 0 included).
+        num_classes (int): outputs.
+        embed_size (int): embedding width.
+        num_filters (int): filters per window width.
+        kernel_sizes (tuple of int): window widths in tokens.
+        dropout (float): dropout on the pooled features while training.
+        max_length (int): the length the text transform should use (``default_cfg.input_shape``);
+            the network takes any length.
+        weight (Tensor or numpy.ndarray): optional (vocab_size, embed_size) embedding table
+            (trained further, not frozen).
+
+    Inputs:
+        input_ids: int32 Tensor (N, L), pad id 0 at the end of each row.
+
+    Outputs:
+        float32 Tensor (N, num_classes): logits.
+    """
+
+    def __init__(self, vocab_size, num_classes=2, embed_size=64, num_filters=64, kernel_sizes=(2, 3, 4),
+                 dropout=0.3, max_length=DEFAULT_LENGTH, weight=None):
+        super().__init__()
+        vocab_size = positive_int(vocab_size, "vocab_size", 30000)
+        self.class_num = positive_int(num_classes, "num_classes", 2)
+        embed_size = positive_int(embed_size, "embed_size", 64)
+        num_filters = positive_int(num_filters, "num_filters", 64)
+        self.kernel_sizes = tuple(positive_int(k, "kernel_sizes", 3) for k in kernel_sizes)
+        if not self.kernel_sizes:
+            raise ValueError("kernel_sizes needs at least one window width, e.g. (2, 3, 4)")
+        self.max_length = positive_int(max_length, "max_length", DEFAULT_LENGTH)
+        table = "normal" if weight is None else _embedding_table(weight, vocab_size, embed_size)
+        self.embedding = nn.Embedding(vocab_size, embed_size, embedding_table=table)
+        # Conv2d over (N, E, L, 1) after an explicit Pad: MindSpore's Conv1d, and Conv2d's own
+        # asymmetric padding, export to ONNX with shapes onnxruntime rejects
+        self.pads = [ops.Pad(((0, 0), (0, 0), (k - 1, k - 1), (0, 0))) for k in self.kernel_sizes]
+        self.convs = nn.CellList([nn.Conv2d(embed_size, num_filters, (k, 1), pad_mode="valid", has_bias=True)
+                                  for k in self.kernel_sizes])
+        self.dropout = nn.Dropout(p=float(dropout)) if dropout else nn.Identity()
+        self.classifier = nn.Dense(num_filters * len(self.kernel_sizes), self.class_num)
+
+    def construct(self, input_ids):
+        mask = ops.cast(input_ids != 0, mstype.float32)
+        lengths = mask.sum(1, keepdims=True)
+        x = self.embedding(input_ids) * ops.expand_dims(mask, 2)
+        x = ops.expand_dims(ops.transpose(x, (0, 2, 1)), 3)
+        pooled = ()
+        for pad, conv in zip(self.pads, self.convs):
+            h = ops.relu(conv(pad(x))).squeeze(3)
+            width = h.shape[2] - input_ids.shape[1] + 1
+            positions = ops.arange(0, h.shape[2], 1, dtype=mstype.float32)
+            # window j covers tokens j-width+1..j: it overlaps a real token iff j < length + width - 1
+            real = ops.cast(ops.expand_dims(positions, 0) < lengths + (width - 1), mstype.float32)
+            pooled += ((h * ops.expand_dims(real, 1)).max(2),)
+        return self.classifier(self.dropout(ops.concat(pooled, 1)))
+
+
+@register_model(**_TEXT_CFG)
+def text_bow(vocab_size, num_classes=None, embed_size=64, bigram_buckets=0, hidden_size=0, dropout=0.2,
+             max_length=DEFAULT_LENGTH, weight=None, class_num=None):
+    """Build a bag-of-embeddings (fastText-style) text classifier, small and fast to train from scratch.
+
+    Args:
+        vocab_size (int): the vocabulary size (``transform.tokenizer.vocab_size``).
+        num_classes (int): outputs. Default 2 (or ``class_num``).
+        embed_size (int): embedding width. Default 64.
+        bigram_buckets (int): hashed word-pair embeddings (0: words only). Default 0.
+        hidden_size (int): a hidden ReLU layer (0: a linear classifier over the average). Default 0.
+        dropout (float): dropout on the average while training. Default 0.2.
+        max_length (int): the transform's length this network is configured for. Default 256.
+        weight (Tensor or numpy.ndarray): optional initial (vocab_size, embed_size) word table.
+        class_num (int): the registry's name for ``num_classes``.
+
+    Returns:
+        TextBoW: an untrained network.
+
+    Example:
+        >>> from tinyms.model import create_model
+        >>> net = create_model("text_bow", vocab_size=1000, num_classes=4)
+        >>> net.default_cfg.task, net.default_cfg.input_shape
+        ('text_classification', (256,))
+    """
+    return TextBoW(vocab_size, _classes(num_classes, class_num), embed_size, bigram_buckets, hidden_size, dropout,
+                   max_length, weight)
+
+
+@register_model(**_TEXT_CFG)
+def text_cnn(vocab_size, num_classes=None, embed_size=64, num_filters=64, kernel_sizes=(2, 3, 4), dropout=0.3,
+             max_length=DEFAULT_LENGTH, weight=None, class_num=None):
+    """Build a convolutional text classifier (window widths 2, 3, 4 by default), trained from scratch.
+
+    Args:
+        vocab_size (int): the vocabulary size (``transform.tokenizer.vocab_size``).
+        num_classes (int): outputs. Default 2 (or ``class_num``).
+        embed_size (int): embedding width. Default 64.
+        num_filters (int): filters per window width. Default 64.
+        kernel_sizes (tuple of int): window widths in tokens. Default (2, 3, 4).
+        dropout (float): dropout on the pooled features while training. Default 0.3.
+        max_length (int): the transform's length this network is configured for. Default 256.
+        weight (Tensor or numpy.ndarray): optional initial (vocab_size, embed_size) table.
+        class_num (int): the registry's name for ``num_classes``.
+
+    Returns:
+        TextCNN: an untrained network.
+
+    Example:
+        >>> from tinyms.model import create_model
+        >>> net = create_model("text_cnn", vocab_size=1000, class_num=3)
+        >>> net.class_num, net.default_cfg.labels
+        (3, ('0', '1', '2'))
+    """
+    return TextCNN(vocab_size, _classes(num_classes, class_num), embed_size, num_filters, kernel_sizes, dropout,
+                   max_length, weight)
