@@ -21,7 +21,7 @@ from mindspore import nn
 from tinyms import _download
 from tinyms import _hub_store
 from tinyms.errors import CheckpointError, InputShapeError
-from tinyms.model import (BertConfig, Model, bert_pretrained, bert_pretrained_files, bert_tiny, create_model,
+from tinyms.model import (BertConfig, Model, bert_pretrained, bert_pretrained_files, bert_tiny, create_model, load,
                           load_bert_weights, read_bert_checkpoint)
 from tinyms.model._bert_weights import PRETRAINED_BERT
 
@@ -372,6 +372,11 @@ def test_pretrained_bert_tiny_comes_through_the_mirror_verified_loads_and_fine_t
     model = Model(net).compile(loss_fn="cross_entropy", optimizer=nn.Adam(net.trainable_params(), 1e-3))
     losses = model.train(4, batches(ids, labels), verbose=0).history["loss"]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    # the fine-tuned network saves as a TinyMS checkpoint that rebuilds itself
+    path = model.save_checkpoint(str(mirror.folder.parent / "tuned.ckpt"))
+    again = load(path)
+    assert (again.network.default_cfg.input_shape, again.network.class_num) == ((16,), 2)
+    np.testing.assert_allclose(again.predict(ids[:4]).asnumpy(), model.predict(ids[:4]).asnumpy(), atol=1e-5)
 
 
 def test_a_mirror_serving_a_damaged_file_is_a_checkpoint_error(mirror):
