@@ -76,14 +76,15 @@ def _checked_augment(value):
 #: Every key a run takes, in the order ``config.yaml`` lists them.
 KEYS = {
     "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100, "
-                              "ssd300_mobilenetv2...); default for detection data: " + "ssd_tiny"),
+                              "ssd300_mobilenetv2...); default for detection data: " + "ssd_tiny" + ", for text: text_cnn"),
     "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100; shapes, voc2007 for "
-                             "detection) or a folder: class sub-folders (optionally split into train/ and val/ "
-                             "or test/), or an object-detection folder in VOC layout or COCO format"),
+                             "detection; imdb for text) or a folder: class sub-folders of images or of .txt "
+                             "documents (optionally split into train/ and val/ or test/), or an object-detection "
+                             "folder in VOC layout or COCO format; or a .csv/.tsv file of documents"),
     "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
                                   "the TinyMS cache); 'sample' means the bundled MNIST sample"),
     "epochs": Key(10, "int", "epochs to train (detection data: 60)", 1),
-    "batch_size": Key(32, "int", "images per step and per process (the global batch is batch_size x processes)", 1),
+    "batch_size": Key(32, "int", "images (documents) per step and per process (the global batch is batch_size x processes)", 1),
     "lr": Key(None, "float", "(peak) learning rate; default: the optimizer's usual one"),
     "optimizer": Key("momentum", "str", "momentum, sgd, adam, adamw, rmsprop or adagrad"),
     "schedule": Key("constant", "str", "learning-rate schedule: constant, cosine (warm-up then cosine decay "
@@ -95,6 +96,13 @@ KEYS = {
                                 "(random resized crop of 8-100%% of the area and a flip) or a list of recipe steps "
                                 "such as [[random_crop, {size: 28, padding: 2}]]; default: light for image folders "
                                 "and cifar10/100, none for mnist and fashion_mnist", check=_checked_augment),
+    "pretrained": Key(None, "bool", "text, BERT models (bert_tiny...): fine-tune Google's published pre-trained "
+                                    "weights (downloaded once through the hub; the tokenizer is then WordPiece "
+                                    "from their vocab.txt) instead of training from scratch"),
+    "max_length": Key(None, "int", "text: tokens per document (longer ones are truncated with a warning); "
+                                   "default 256", 4),
+    "text_column": Key(None, "str", "text in a .csv/.tsv file: the column holding the documents (default text)"),
+    "label_column": Key(None, "str", "text in a .csv/.tsv file: the column holding the labels (default label)"),
     "monitor": Key(None, "str", "what best.ckpt is chosen by: a history column such as val_accuracy (default "
                                 "when there is test data) or loss"),
     "seed": Key(1, "int", "random seed (weights, shuffling, augmentation)", 0),
@@ -206,12 +214,16 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         cfg["warmup_epochs"] = 0  # a task's default warm-up in a run too short for it
     if cfg["warmup_epochs"] >= cfg["epochs"]:
         raise ConfigError(f"warmup_epochs ({cfg['warmup_epochs']}) must be less than epochs ({cfg['epochs']})")
-    if cfg["image_size"] is None:
+    if task == TEXT_TASK:
+        _check_text_keys(cfg, given)
+    else:
+        _check_no_text_keys(cfg, task)
+    if cfg["image_size"] is None and task != TEXT_TASK:
         cfg["image_size"] = list(model_cfg.input_shape[1:])
     if cfg["augment"] is None and task == "detection":
         cfg["augment"] = DETECTION_AUGMENT
     _check_task_augment(cfg["augment"], task)
-    if cfg["augment"] is None:  # recorded by name, so the run repeats even if a default changes
+    if cfg["augment"] is None and task != TEXT_TASK:  # recorded by name, so the run repeats even if a default changes
         from .vision._presets import default_augment  # noqa: PLC0415
 
         cfg["augment"] = default_augment(None if os.path.isabs(cfg["data"]) else cfg["data"])
@@ -221,6 +233,8 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         raise ConfigError(f"master_port must be a port number up to 65535, got {cfg['master_port']}")
     if cfg["monitor"] is None and task == "detection":  # detection folders always hold out a test split
         cfg["monitor"] = "val_mAP50"
+    if cfg["monitor"] is None and task == TEXT_TASK:  # text data without a test split holds documents out
+        cfg["monitor"] = "val_accuracy"
     if cfg["monitor"] is None:  # a folder without a train/ + val/ (or test/) split has no validation
         held_out = not os.path.isdir(cfg["data"]) or _image_folders(cfg["data"])[1] is not None
         cfg["monitor"] = "val_accuracy" if held_out else "loss"
@@ -303,8 +317,10 @@ def _looks_like_path(text):
     return os.sep in text or text.startswith((".", "~")) or (os.altsep and os.altsep in text)
 
 
+#: the task of text data (``imdb``, folders of .txt documents, .csv/.tsv tables)
+TEXT_TASK = "text_classification"
 #: the network ``tinyms train`` trains when the data says the task and no model is given
-DEFAULT_MODELS = {"detection": "ssd_tiny"}
+DEFAULT_MODELS = {"detection": "ssd_tiny", TEXT_TASK: "text_cnn"}
 #: the training augmentation of detection runs
 DETECTION_AUGMENT = "light"
 #: epochs of a detection run when none are given
@@ -313,7 +329,10 @@ DETECTION_EPOCHS = 60
 #: one warm-up epoch then cosine, flips + colour jitter; see benchmarks/RESULTS.md 14 for what it reaches per epoch
 #: (SSD-MobileNetV2 from scratch at 160 had val mAP50 0.15 after 12 epochs with Adam 0.002)
 TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1,
-                               "batch_size": 16, "augment": DETECTION_AUGMENT, "epochs": DETECTION_EPOCHS}}
+                               "batch_size": 16, "augment": DETECTION_AUGMENT, "epochs": DETECTION_EPOCHS},
+                 TEXT_TASK: {"optimizer": "adam", "lr": 0.001, "epochs": 10, "batch_size": 32, "max_length": 256}}
+#: keys only text data takes
+_TEXT_KEYS = ("max_length", "text_column", "label_column", "pretrained")
 #: named detection data: the bundled sample and the registered detection datasets
 _DETECTION_NAMES = ("shapes", "voc2007")
 
@@ -331,35 +350,69 @@ def _check_task_augment(augment, task):
 
 
 def data_task(data):
-    """The task a run's (checked) data is for: ``"detection"`` or ``"classification"``."""
+    """The task a run's (checked) data is for: ``"detection"``, ``"text_classification"`` or ``"classification"``."""
+    from . import _train_text  # noqa: PLC0415
+
     if data in _DETECTION_NAMES:
         return "detection"
     if os.path.isabs(data) and os.path.exists(data):
         from .data import is_detection_folder  # noqa: PLC0415
 
-        if is_detection_folder(data):
+        if os.path.isdir(data) and is_detection_folder(data):
             return "detection"
+    if _train_text.is_text_data(data):
+        return TEXT_TASK
     return "classification"
 
 
+def _check_text_keys(cfg, given):
+    """Text data: no image keys; the column keys only for a table of documents."""
+    for key in ("image_size", "augment"):
+        if cfg[key] is not None:
+            raise ConfigError(f"{key} is for images, and {cfg['data']} is text data; leave it out (text "
+                              f"takes max_length)")
+    if cfg["pretrained"] and not cfg["model"].startswith("bert_"):
+        raise ConfigError(f"pretrained: tinyms train starts from published weights for the BERT models only "
+                          f"(bert_tiny, bert_mini, bert_small, bert_base), not {cfg['model']}; leave it out")
+    if not os.path.isfile(cfg["data"]):
+        for key in ("text_column", "label_column"):
+            if cfg[key] is not None:
+                raise ConfigError(f"{key} names a column of a .csv/.tsv file, and {cfg['data']} is not one; "
+                                  f"leave it out")
+
+
+def _check_no_text_keys(cfg, task):
+    for key in _TEXT_KEYS:
+        if cfg[key] not in (None, False):
+            raise ConfigError(f"{key} is for text data (imdb, a folder of .txt documents or a .csv/.tsv file), "
+                              f"and {cfg['data']} is {task} data; leave it out")
+
+
 def _checked_data(data):
-    """A registered dataset's name (lower case), or a folder path (absolute)."""
+    """A registered dataset's name (lower case), or a folder or .csv/.tsv path (absolute)."""
+    from . import _train_text  # noqa: PLC0415
+
     named = _classification_datasets()
     key = data.lower().replace("-", "_")
     if key == "voc":
         key = "voc2007"  # TinyMS 0.3's name
-    if (key in named or key in _DETECTION_NAMES) and not _looks_like_path(data):
+    if (key in named or key in _DETECTION_NAMES or key in _train_text.NAMES) and not _looks_like_path(data):
         return key
     from .data._registry import registered_specs  # noqa: PLC0415
 
-    known = sorted(named) + list(_DETECTION_NAMES)
+    table = _train_text.checked_table(data)
+    if table is not None:
+        return table
+    known = sorted(named) + list(_DETECTION_NAMES) + list(_train_text.NAMES)
     if key in {spec.name for spec in registered_specs()}:
         raise ConfigError(f"data: {data!r} is not a dataset tinyms train can train on; it trains on: "
-                          f"{', '.join(known)}, a folder of class sub-folders or an object-detection folder")
+                          f"{', '.join(known)}, a folder of class sub-folders, an object-detection folder or a "
+                          f".csv/.tsv file of documents")
     if _looks_like_path(data) or os.path.isdir(data):
         return os.path.abspath(os.path.expanduser(data))
     raise ConfigError(f"data: {data!r} is neither a dataset name ({', '.join(known)}) nor an existing "
-                      f"folder (class sub-folders, or object detection in VOC layout or COCO format)")
+                      f"folder (class sub-folders, or object detection in VOC layout or COCO format) or "
+                      f".csv/.tsv file")
 
 
 def _data_label(data):
@@ -423,7 +476,7 @@ class _Data:
     test: object           # batched test dataset (whole, on every worker) or None
     transform: object      # the tinyms.vision preset used
     labels: tuple
-    channels: int
+    channels: int          # None for text
     test_note: str         # what the test data is, for messages
 
 
@@ -463,11 +516,19 @@ def _image_folders(root):
     return root, None
 
 
-def build_data(cfg, say=print, train=True):
-    """The run's datasets and preset (training set only when ``train``; the test set always)."""
+def build_data(cfg, say=print, train=True, *, run_dir=None, eval_data=None):
+    """The run's datasets and preset (training set only when ``train``; the test set always).
+
+    Text data only: ``run_dir`` is a run whose saved text transform is used (evaluating, resuming),
+    ``eval_data`` other data to evaluate on instead of the run's test documents.
+    """
     from . import data as tdata  # noqa: PLC0415
     from . import vision  # noqa: PLC0415
 
+    if data_task(cfg["data"]) == TEXT_TASK:
+        from . import _train_text  # noqa: PLC0415
+
+        return _train_text.text_data(cfg, say, train, lambda: _dataset_folder(cfg, say), _Data, run_dir, eval_data)
     size = tuple(cfg["image_size"])
     batch = cfg["batch_size"]
     if data_task(cfg["data"]) == "detection":
@@ -537,16 +598,25 @@ def _detection_data(cfg, say, train):
 
 
 def _augment_words(transform):
+    if not hasattr(transform, "augment"):  # a text transform
+        from ._train_text import describe  # noqa: PLC0415
+
+        return f"none; {describe(transform)}"
     from .vision._presets import augment_words  # noqa: PLC0415
 
     return augment_words(transform.augment)
 
 
 def build_network(cfg, labels, channels):
-    """The zoo network for ``labels`` classes of ``channels``-channel images at the run's size."""
+    """The zoo network for ``labels`` classes of ``channels``-channel images at the run's size (text data:
+    ``channels`` is the run's text transform, whose vocabulary size the network is built for)."""
     from .model import create_model  # noqa: PLC0415
     from .model.registry import _entry  # noqa: PLC0415
 
+    if data_task(cfg["data"]) == TEXT_TASK:
+        from . import _train_text  # noqa: PLC0415
+
+        return _train_text.build_network(cfg, labels, channels)
     params = _entry(cfg["model"]).params
     kwargs = {}
     model_cfg = _model_config(cfg["model"])
@@ -592,11 +662,13 @@ def build_model(cfg, data, steps_per_epoch=None):
     from .model import Model  # noqa: PLC0415
     from .optimizers import OPTIMIZERS  # noqa: PLC0415
 
-    net = build_network(cfg, data.labels, data.channels)
+    if steps_per_epoch is None and cfg.get("pretrained"):
+        cfg = dict(cfg, pretrained=False)  # the checkpoint loaded next holds every weight
+    net = build_network(cfg, data.labels, data.transform if data.channels is None else data.channels)
     model = Model(net)
     task = model.task
     loss, metrics = task.default_loss, list(task.default_metrics) or None
-    if steps_per_epoch is None:
+    if steps_per_epoch is None:  # (evaluating a checkpoint: no pretrained weights to fetch first)
         return model.compile(loss_fn=loss, metrics=metrics)
     optimizer = OPTIMIZERS[cfg["optimizer"]][0](net.trainable_params(), _schedule(cfg, steps_per_epoch))
     return model.compile(loss_fn=loss, optimizer=optimizer, metrics=metrics)
@@ -785,7 +857,7 @@ def _already_trained(cfg, ckpt, state, say):
         say(f"{ckpt} already holds {held}: nothing to train; the servable is {folder} (pass --epochs N "
             f"above {done} to train further)")
         return 0
-    data = build_data(cfg, _silent, train=False)
+    data = build_data(cfg, _silent, train=False, run_dir=run_dir)
     model = build_model(cfg, data)
     model.load_checkpoint(ckpt)
     _write_servable(cfg, model, data, run_dir, say)
@@ -911,7 +983,11 @@ def _train(config_file, overrides, say, stopper):
         write_config(cfg, os.path.join(run_dir, _CONFIG_NAME))
     _seed(cfg["seed"])
 
-    data = build_data(cfg, say)
+    data = build_data(cfg, say, run_dir=run_dir if resume_ckpt else None)
+    if data.channels is None and main:  # text: the transform evaluation, prediction and resuming encode with
+        from ._train_text import save_transform  # noqa: PLC0415
+
+        save_transform(data.transform, run_dir)
     steps = data.train.get_dataset_size()
     if not steps:
         raise ConfigError(f"batch_size {cfg['batch_size']} is larger than this process's share of the training "
@@ -957,12 +1033,13 @@ def _train(config_file, overrides, say, stopper):
                 f"tinyms train --resume {run_dir}")
         return 130
     stopper.note = "finishing the servable first (tinyms train --resume writes it again if you abort)"
-    _write_servable(cfg, model, data, run_dir, say)
+    servable = _write_servable(cfg, model, data, run_dir, say)
     _write_state(run_dir, status="finished", **_progress_fields(state), servable_epochs=state.epoch)
     final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
                                                                                         "val_accuracy",
                                                                                         "val_mAP50"))
-    say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {os.path.join(run_dir, 'servable')})")
+    use = f"serve it: tinyms serve {servable}" if servable else f"predict: tinyms predict TEXT --run {run_dir}"
+    say(f"Done: {final}. Run directory {run_dir} ({use})")
     return 0
 
 
@@ -975,6 +1052,10 @@ def _write_servable(cfg, model, data, run_dir, say):
         model.load_checkpoint(best)
     folder = os.path.join(run_dir, "servable")
     description = f"{cfg['model']} trained on {_data_label(cfg['data'])} by tinyms train"
+    if data.channels is None:  # text
+        from ._train_text import write_text_servable  # noqa: PLC0415
+
+        return write_text_servable(folder, cfg["model"], model.network, description, data, say)
     class_num = len(data.labels) + int(bool(getattr(getattr(model.network, "default_cfg", None), "background", False)))
     try:
         write_servable(folder, cfg["model"], model.network, description=description, class_num=class_num,
@@ -1000,8 +1081,8 @@ def _silent(*args, **kwargs):
     pass
 
 
-def evaluate(target, overrides=None, say=print):
-    """Run ``tinyms eval RUN_DIR_OR_CHECKPOINT``; return the metrics dict."""
+def _run_target(target, command, what):
+    """``(run directory, checkpoint, configuration values)`` of a run directory or a checkpoint inside one."""
     target = os.path.abspath(os.path.expanduser(os.fspath(target)))
     if os.path.isdir(target):
         run_dir = target
@@ -1016,12 +1097,41 @@ def evaluate(target, overrides=None, say=print):
         raise FileNotFoundError(f"no run directory or checkpoint at {target!r}")
     config_path = os.path.join(run_dir, _CONFIG_NAME)
     if not os.path.isfile(config_path):
-        raise FileNotFoundError(f"no {_CONFIG_NAME} in {run_dir}: tinyms eval reads the run's configuration "
-                                f"there to rebuild its network and test data")
+        raise FileNotFoundError(f"no {_CONFIG_NAME} in {run_dir}: {command} reads the run's configuration "
+                                f"there to rebuild {what}")
     values = load_config_file(config_path)
     values.pop("resume", None)
+    return run_dir, ckpt, values
+
+
+def predict(target, texts, top=1):
+    """``tinyms predict TEXT --run RUN_DIR``: the predictions of a text run's model for ``texts``.
+
+    Returns:
+        Predictions: one per text (label, score; ``top`` classes each).
+    """
+    from . import _train_text  # noqa: PLC0415
+
+    run_dir, ckpt, values = _run_target(target, "tinyms predict --run", "its network")
+    return _train_text.predict_run(run_dir, ckpt, values.get("model"), texts, top)
+
+
+def evaluate(target, overrides=None, say=print, data=None):
+    """Run ``tinyms eval RUN_DIR_OR_CHECKPOINT``; return the metrics dict.
+
+    ``data`` (text runs): other documents to evaluate on (a name, folder or .csv/.tsv file) instead of
+    the run's test (or held-out) documents.
+    """
+    run_dir, ckpt, values = _run_target(target, "tinyms eval", "its network and test data")
     cfg = resolve_config(values, overrides)
-    data = build_data(cfg, say, train=False)
+    text = data_task(cfg["data"]) == TEXT_TASK
+    if data is not None and not text:
+        raise ConfigError("--data is for runs trained on text; an image run is evaluated on its own test data "
+                          "(--data-dir says where its files are now)")
+    eval_data = _checked_data(data) if data is not None else None
+    if eval_data is not None and data_task(eval_data) != TEXT_TASK:
+        raise ConfigError(f"{data} is not text data (imdb, a folder of .txt documents or a .csv/.tsv file)")
+    data = build_data(cfg, say, train=False, run_dir=run_dir, eval_data=eval_data)
     if data.test is None:
         raise ConfigError(f"{cfg['data']} has {data.test_note}: nothing to evaluate on. Split it into train/ and "
                           f"val/ (or test/) sub-folders")
@@ -1030,5 +1140,6 @@ def evaluate(target, overrides=None, say=print):
     results = model.eval(data.test)
     count = getattr(model, "eval_samples", None)
     shown = "  ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in results.items())
-    say(f"{shown}  ({f'{count:,} images of ' if count else ''}{data.test_note}; {os.path.basename(ckpt)})")
+    counted = (f"{count:,} documents, " if text else f"{count:,} images of ") if count else ""
+    say(f"{shown}  ({counted}{data.test_note}; {os.path.basename(ckpt)})")
     return results

@@ -4,10 +4,11 @@ Commands:
     tinyms quickstart [--task classification|detection] [--data DIR] [--epochs N] [--out DIR]
     tinyms serve [PATH] [--model UID] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
     tinyms predict IMAGE [--model UID] [--top 5]
+    tinyms predict TEXT --run RUN_DIR [--top N]        (a run trained on text)
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
     tinyms train [CONFIG.yaml] [--model NAME] [--data NAME_OR_FOLDER] [--epochs N] ... [--nproc N]
-    tinyms eval RUN_DIR_OR_CHECKPOINT
+    tinyms eval RUN_DIR_OR_CHECKPOINT [--data OTHER_TEXT_DATA]
     tinyms detect INPUT|--camera N --run RUN_DIR|--servable DIR|--model NAME [--out PATH]
     tinyms export RUN_DIR_OR_SERVABLE --quantize int8 [--method auto|dynamic|static] [--calibration-data DIR]
     tinyms export RUN_DIR_OR_SERVABLE --web OUT_DIR [--servable NAME]
@@ -49,11 +50,15 @@ def _build_parser():
                        help="first add this pretrained hub model to the serving folder, e.g. lenet5_mnist "
                             "(ships with TinyMS: serves out of the box)")
 
-    pr = sub.add_parser("predict", help="classify an image with a pretrained hub model (top-5 labels)")
-    pr.add_argument("image", help="image file (JPEG, PNG, BMP...)")
-    pr.add_argument("--model", metavar="UID", default="resnet50",
+    pr = sub.add_parser("predict", help="classify an image with a pretrained hub model (top-5 labels), or a "
+                                        "text with a run trained on text (--run)")
+    pr.add_argument("image", metavar="IMAGE_OR_TEXT", help="image file (JPEG, PNG, BMP...); with --run: the text")
+    pr.add_argument("--model", metavar="UID", default=None,
                     help="hub model: resnet50 (ImageNet, default), lenet5_mnist, any name.tag of `tinyms models`")
-    pr.add_argument("--top", type=int, choices=(1, 5), default=5, help="how many labels to print (1 or 5)")
+    pr.add_argument("--run", metavar="RUN_DIR", default=None,
+                    help="a tinyms train run on text (or a checkpoint inside one): classify the text given")
+    pr.add_argument("--top", type=int, default=None,
+                    help="how many labels to print (1 or 5 for images, default 5; text: default 1)")
 
     dl = sub.add_parser("download", help="download a dataset into the TinyMS cache (or --dir)")
     dl.add_argument("name", help="dataset name, e.g. mnist")
@@ -86,6 +91,8 @@ def _add_train_parsers(sub):
         flag = "--" + name.replace("_", "-")
         if key.kind == "size":
             tr.add_argument(flag, dest=name, type=int, nargs="+", metavar="PIXELS", default=None, help=key.help)
+        elif key.kind == "bool":
+            tr.add_argument(flag, dest=name, action="store_const", const=True, default=None, help=key.help)
         else:
             tr.add_argument(flag, dest=name, type=types[key.kind], default=None, metavar=name.upper(),
                             help=key.help + (f" (default {key.default})" if key.default is not None else ""))
@@ -95,6 +102,9 @@ def _add_train_parsers(sub):
                     "or a .ckpt file inside one")
     ev.add_argument("--data-dir", dest="data_dir", default=None, help="where the dataset's files are now")
     ev.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="evaluation batch size")
+    ev.add_argument("--data", dest="data", default=None, metavar="NAME_FOLDER_OR_CSV",
+                    help="a run trained on text: evaluate on these documents instead of its test ones (their test "
+                         "split if they have one, else every document)")
 
 
 def _add_hub_servable(uid, path):
@@ -176,8 +186,24 @@ def main(argv=None):
             if args.model:
                 print(f"serving {_add_hub_servable(args.model, args.path)}", file=sys.stderr)
             run_server(args.path, host=args.host, port=args.port, workers=args.workers)
+        elif args.command == "predict" and args.run is not None:
+            from . import _train_cli
+            from .errors import ConfigError
+            if args.model is not None:
+                raise ConfigError("give --run RUN_DIR or --model UID, not both")
+            top = args.top or 1
+            if top < 1:
+                raise ConfigError(f"--top must be at least 1, got {top}")
+            prediction = _train_cli.predict(args.run, [args.image], top=top)[0]
+            for label, score in zip(prediction.labels, prediction.scores):
+                print(f"{label}\t{score:.4f}")
         elif args.command == "predict":
             from . import hub
+            args.model = args.model or "resnet50"
+            args.top = args.top or 5
+            if args.top not in (1, 5):
+                from .errors import ConfigError
+                raise ConfigError(f"--top is 1 or 5 for images, got {args.top}")
             if not os.path.isfile(args.image):
                 raise FileNotFoundError(f"no image file {args.image!r}; give the path of a JPEG/PNG/BMP file")
             prediction = hub.predict(args.image, args.model, top=args.top)
@@ -196,7 +222,8 @@ def main(argv=None):
             return _train_cli.train(args.config, flags)
         elif args.command == "eval":
             from . import _train_cli
-            _train_cli.evaluate(args.target, {"data_dir": args.data_dir, "batch_size": args.batch_size})
+            _train_cli.evaluate(args.target, {"data_dir": args.data_dir, "batch_size": args.batch_size},
+                                data=args.data)
         elif args.command == "detect":
             from . import _detect_cli
             return _detect_cli.run(args)
