@@ -59,6 +59,8 @@ class _TensorRef:
 
     def array(self, name):
         flat = self.storage.array
+        if not isinstance(flat, np.ndarray) or flat.ndim != 1:
+            raise CheckpointError(f"tensor {name}: its storage was not read as data; the file is corrupted")
         shape, stride = self.size, self.stride
         if len(shape) != len(stride) or any(n < 0 for n in shape) or any(s < 0 for s in stride) or self.offset < 0:
             raise CheckpointError(f"tensor {name}: malformed size {shape} / stride {stride}")
@@ -81,9 +83,14 @@ def _storage_types():
             "ShortStorage": np.int16, "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_}
 
 
+def _ints(values):
+    return isinstance(values, (tuple, list)) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
 def _rebuild_tensor(storage, offset, size, stride, *_ignored):
-    if not isinstance(storage, _Storage):
-        raise pickle.UnpicklingError("a tensor is rebuilt from something that is not a storage")
+    if not isinstance(storage, _Storage) or not _ints([offset]) or not _ints(size) or not _ints(stride):
+        raise pickle.UnpicklingError("a tensor is rebuilt from something that is not a storage, offset, size and "
+                                     "stride")
     return _TensorRef(storage, offset, size, stride)
 
 
@@ -220,17 +227,14 @@ def _kind(path):
     try:
         with open(path, "rb") as f:
             head = f.read(9)
-            size = os.fstat(f.fileno()).st_size
     except OSError as err:
         raise CheckpointError(f"cannot read {path}: {err.strerror or err}") from None
     if head[:4] == b"PK\x03\x04":
         return "pytorch"
     if head[:1] == b"\x80":
         return "pytorch-legacy"
-    if len(head) == 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] <= size - 8:
+    if len(head) == 9 and head[8:9] == b"{":  # 8-byte header length, then the JSON header
         return "safetensors"
-    if len(head) == 9 and head[8:9] == b"{":
-        return "safetensors"  # a header longer than the file: the reader names the truncation
     raise CheckpointError(f"{path} is neither a safetensors file nor a PyTorch state dict (pytorch_model.bin); "
                           f"pass the checkpoint file published with the model")
 
@@ -414,8 +418,8 @@ def load_bert_weights(network, path, *, classifier=True, strict=True):
         hint = (f" The file has more encoder layers than this network's {config.num_layers}: build the size that "
                 f"matches it (bert_tiny 2, bert_mini 4, bert_small 4, bert_base 12 layers).") if layers else ""
         raise CheckpointError(f"{path} has {len(unknown)} tensor(s) no BERT classifier parameter takes: "
-                              f"{', '.join(unknown[:5])}{'...' if len(unknown) > 5 else ''}.{hint} Pass strict=False to "
-                              f"ignore them")
+                              f"{', '.join(unknown[:5])}{'...' if len(unknown) > 5 else ''}.{hint} Pass "
+                              f"strict=False to ignore them")
     ignored.extend((name, "unknown, ignored (strict=False)") for name in unknown)
     absent = [(theirs, ours) for theirs, ours in expected.items() if ours not in found]
     fresh = sorted(ours for _, ours in absent if ours.startswith("classifier."))

@@ -21,7 +21,8 @@ from mindspore.common.initializer import TruncatedNormal, initializer
 from ...errors import InputShapeError
 from ..registry import register_model
 
-__all__ = ["BertConfig", "BertClassifier", "BertEmbeddings", "BertLayer", "bert_tiny", "bert_mini", "bert_small", "bert_base", "BERT_SIZES"]
+__all__ = ["BertConfig", "BertClassifier", "BertEmbeddings", "BertLayer", "bert_tiny", "bert_mini", "bert_small",
+           "bert_base", "BERT_SIZES"]
 
 #: (layers, hidden size, attention heads) of Google's published BERT checkpoints.
 BERT_SIZES = {
