@@ -153,3 +153,48 @@ def test_predict_run_of_an_image_run_says_it_takes_text_runs(tmp_path, capsys):
     (tmp_path / "config.yaml").write_text("model: lenet5\ndata: mnist\n")
     assert main(["predict", "hello", "--run", str(tmp_path)]) == 1
     assert "is not a run trained on text" in capsys.readouterr().err
+
+
+def test_bert_tiny_pretrained_fine_tunes_with_the_published_wordpiece_vocabulary(reviews, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "model"))
+    import test_bert  # a BERT-Tiny-shaped checkpoint in the published layout, written by that test's helpers
+
+    from tinyms import _hub_store
+    from tinyms.model._bert_weights import PRETRAINED_BERT
+
+    words = sorted(set(" ".join(_toy_text.reviews(150, seed=1)[0]).lower().replace(".", " ").split()))
+    vocab = test_bert.SPECIALS + words + ["."]
+    source = PRETRAINED_BERT["bert_tiny"]
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / source.cache_name("weights")).write_bytes(
+        test_bert.torch_zip_bytes(test_bert.published(seed=1, vocab=len(vocab))[0]))
+    (served / source.cache_name("vocab")).write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    env = {**ENV, "TINYMS_HOME": str(tmp_path / "home"), "NO_PROXY": "127.0.0.1,localhost",
+           _hub_store.MIRROR_ENV: f"http://127.0.0.1:{httpd.server_address[1]}"}
+    env.pop(_hub_store.OFFLINE_ENV, None)
+    run = tmp_path / "run"
+    try:
+        done = subprocess.run([sys.executable, "-m", "tinyms", "train", "--data", str(reviews / "reviews"), "--model",
+                               "bert_tiny", "--pretrained", "--epochs", "1", "--max-length", "32", "--out", str(run)],
+                              capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    recipe = yaml.safe_load((run / "text_transform" / "text_recipe.json").read_text())
+    assert recipe["tokenizer"]["kind"] == "wordpiece" and recipe["max_length"] == 32
+    assert (run / "text_transform" / "vocab.txt").read_text(encoding="utf-8").split() == vocab
+    assert yaml.safe_load((run / "config.yaml").read_text())["pretrained"] is True
+    shown = _tinyms("eval", str(run), "--data", str(reviews / "tickets.csv"))   # no download: the checkpoint
+    assert shown.returncode == 1 and "has no column 'text' (its header: sentiment, body)" in shown.stderr
+    shown = _tinyms("eval", str(run), "--data", str(reviews / "tickets.csv"), "--text-column", "body",
+                    "--label-column", "sentiment")
+    assert shown.returncode == 0 and "150 documents, every document of tickets.csv" in shown.stdout, shown.stderr

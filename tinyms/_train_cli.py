@@ -520,7 +520,8 @@ def build_data(cfg, say=print, train=True, *, run_dir=None, eval_data=None):
     """The run's datasets and preset (training set only when ``train``; the test set always).
 
     Text data only: ``run_dir`` is a run whose saved text transform is used (evaluating, resuming),
-    ``eval_data`` other data to evaluate on instead of the run's test documents.
+    ``eval_data`` (``{"data": ..., "text_column": ..., "label_column": ...}``) other documents to evaluate
+    on instead of the run's test documents.
     """
     from . import data as tdata  # noqa: PLC0415
     from . import vision  # noqa: PLC0415
@@ -1116,11 +1117,11 @@ def predict(target, texts, top=1):
     return _train_text.predict_run(run_dir, ckpt, values.get("model"), texts, top)
 
 
-def evaluate(target, overrides=None, say=print, data=None):
+def evaluate(target, overrides=None, say=print, data=None, columns=(None, None)):
     """Run ``tinyms eval RUN_DIR_OR_CHECKPOINT``; return the metrics dict.
 
     ``data`` (text runs): other documents to evaluate on (a name, folder or .csv/.tsv file) instead of
-    the run's test (or held-out) documents.
+    the run's test (or held-out) documents; ``columns``: its text and label columns when it is a table.
     """
     run_dir, ckpt, values = _run_target(target, "tinyms eval", "its network and test data")
     cfg = resolve_config(values, overrides)
@@ -1129,8 +1130,12 @@ def evaluate(target, overrides=None, say=print, data=None):
         raise ConfigError("--data is for runs trained on text; an image run is evaluated on its own test data "
                           "(--data-dir says where its files are now)")
     eval_data = _checked_data(data) if data is not None else None
+    if any(columns) and (eval_data is None or not os.path.isfile(eval_data)):
+        raise ConfigError("--text-column and --label-column name the columns of a .csv/.tsv file given as --data")
     if eval_data is not None and data_task(eval_data) != TEXT_TASK:
         raise ConfigError(f"{data} is not text data (imdb, a folder of .txt documents or a .csv/.tsv file)")
+    if eval_data is not None:
+        eval_data = {"data": eval_data, **{k: v for k, v in zip(("text_column", "label_column"), columns) if v}}
     data = build_data(cfg, say, train=False, run_dir=run_dir, eval_data=eval_data)
     if data.test is None:
         raise ConfigError(f"{cfg['data']} has {data.test_note}: nothing to evaluate on. Split it into train/ and "

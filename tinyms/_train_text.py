@@ -189,12 +189,14 @@ def _held_out_split(texts, labels, names, seed, label):
                       f"those of {label} held out for validation ({share})"))
 
 
-def other_documents(cfg, data, names, fetch):
-    """The documents of ``data`` (another than the run's) to evaluate on, labelled in the run's class order.
+def other_documents(cfg, other, names, fetch):
+    """The documents of ``other["data"]`` (not the run's) to evaluate on, labelled in the run's class order.
 
     Its test split when it has one, else every document (nothing is held out: the run never trained on it).
+    ``other`` may also name a table's ``text_column`` and ``label_column``.
     """
-    other = dict(cfg, data=data)
+    other = dict(cfg, **other)
+    data = other["data"]
     if data == "imdb":
         docs = read_documents(other, fetch)[1]
     elif os.path.isfile(data):
@@ -254,9 +256,17 @@ def dataset(docs, transform, batch_size, training, num_samples=None):
 
 
 def text_data(cfg, say, train, fetch, data_type, run_dir=None, eval_data=None):
-    """The run's text ``_Data`` (``data_type``): datasets and the transform (the run's saved one when there is one)."""
-    train_docs, test_docs = read_documents(cfg, fetch)
+    """The run's text ``_Data`` (``data_type``): datasets and the transform (the run's saved one when there is one).
+
+    ``eval_data`` (``{"data": ..., "text_column": ..., "label_column": ...}``): other documents to test on.
+    """
     transform = saved_transform(run_dir) if run_dir else None
+    batch = cfg["batch_size"]
+    if eval_data is not None and transform is not None and not train:  # the run's own data is not needed
+        test_docs = other_documents(cfg, eval_data, transform.labels, fetch)
+        test_ds = dataset(test_docs, transform, max(batch, 64), False)
+        return data_type(None, test_ds, transform, tuple(transform.labels), None, test_docs.note)
+    train_docs, test_docs = read_documents(cfg, fetch)
     if transform is None:
         transform = build_transform(cfg, train_docs)
     elif tuple(transform.labels) != tuple(train_docs.names):
@@ -264,7 +274,6 @@ def text_data(cfg, say, train, fetch, data_type, run_dir=None, eval_data=None):
                           f"{cfg['data']} has {', '.join(train_docs.names)}: the data changed since the run")
     if eval_data is not None:
         test_docs = other_documents(cfg, eval_data, transform.labels, fetch)
-    batch = cfg["batch_size"]
     train_ds = dataset(train_docs, transform, batch, True, cfg["num_samples"]) if train else None
     if train:
         say(f"Text: {len(train_docs.texts):,} training documents, {len(train_docs.names)} classes "

@@ -105,6 +105,10 @@ def _add_train_parsers(sub):
     ev.add_argument("--data", dest="data", default=None, metavar="NAME_FOLDER_OR_CSV",
                     help="a run trained on text: evaluate on these documents instead of its test ones (their test "
                          "split if they have one, else every document)")
+    ev.add_argument("--text-column", dest="text_column", default=None,
+                    help="with --data FILE.csv: the column holding the documents (default: the run's, or text)")
+    ev.add_argument("--label-column", dest="label_column", default=None,
+                    help="with --data FILE.csv: the column holding the labels (default: the run's, or label)")
 
 
 def _add_hub_servable(uid, path):
@@ -223,7 +227,7 @@ def main(argv=None):
         elif args.command == "eval":
             from . import _train_cli
             _train_cli.evaluate(args.target, {"data_dir": args.data_dir, "batch_size": args.batch_size},
-                                data=args.data)
+                                data=args.data, columns=(args.text_column, args.label_column))
         elif args.command == "detect":
             from . import _detect_cli
             return _detect_cli.run(args)
