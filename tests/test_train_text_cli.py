@@ -108,11 +108,12 @@ def test_train_a_split_folder_then_eval_counts_every_test_document_and_predict(r
     assert sorted(label for label, _ in lines) == ["neg", "pos"]
     assert abs(sum(float(score) for _, score in lines) - 1) < 1e-3
 
-    servable = run / "servable" / "servable.json"
-    if servable.is_file():                                  # serving's text servables (issue 17)
-        assert '"text_classification"' in servable.read_text()
-    else:
-        assert "No servable written" in done.stdout
+    from tinyms.serving import Predictor
+
+    assert '"text_classification"' in (run / "servable" / "servable.json").read_text()
+    served = Predictor(str(run / "servable" / DEFAULT))(["A superb, moving and beautiful film."],
+                                                        strategy="TOP5_CLASS")[0]
+    assert [(label, f"{score:.4f}") for label, score in zip(served.labels, served.scores)] == [tuple(x) for x in lines]
 
 
 def test_train_a_csv_with_its_own_columns_holds_out_a_share_of_each_class(reviews, tmp_path, capsys, monkeypatch):

@@ -76,7 +76,8 @@ def _checked_augment(value):
 #: Every key a run takes, in the order ``config.yaml`` lists them.
 KEYS = {
     "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100, "
-                              "ssd300_mobilenetv2...); default for detection data: " + "ssd_tiny" + ", for text: text_cnn"),
+                              "ssd300_mobilenetv2...); default for detection data: ssd_tiny, for text: "
+                              "text_cnn"),
     "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100; shapes, voc2007 for "
                              "detection; imdb for text) or a folder: class sub-folders of images or of .txt "
                              "documents (optionally split into train/ and val/ or test/), or an object-detection "
@@ -84,7 +85,8 @@ KEYS = {
     "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
                                   "the TinyMS cache); 'sample' means the bundled MNIST sample"),
     "epochs": Key(10, "int", "epochs to train (detection data: 60)", 1),
-    "batch_size": Key(32, "int", "images (documents) per step and per process (the global batch is batch_size x processes)", 1),
+    "batch_size": Key(32, "int", "images (documents) per step and per process (the global batch is batch_size x "
+                                 "processes)", 1),
     "lr": Key(None, "float", "(peak) learning rate; default: the optimizer's usual one"),
     "optimizer": Key("momentum", "str", "momentum, sgd, adam, adamw, rmsprop or adagrad"),
     "schedule": Key("constant", "str", "learning-rate schedule: constant, cosine (warm-up then cosine decay "
@@ -1042,8 +1044,7 @@ def _train(config_file, overrides, say, stopper):
     final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
                                                                                         "val_accuracy",
                                                                                         "val_mAP50"))
-    use = f"serve it: tinyms serve {servable}" if servable else f"predict: tinyms predict TEXT --run {run_dir}"
-    say(f"Done: {final}. Run directory {run_dir} ({use})")
+    say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {servable})")
     return 0
 
 

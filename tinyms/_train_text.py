@@ -74,7 +74,11 @@ def is_text_data(data):
 
 
 def checked_table(data):
-    """The absolute path of a .csv/.tsv file given as data, None when ``data`` is no file; ConfigError for other files."""
+    """The absolute path of a .csv/.tsv file given as data; None when ``data`` is no file.
+
+    Raises:
+        ConfigError: ``data`` is another kind of file.
+    """
     path = os.path.abspath(os.path.expanduser(data))
     if not os.path.isfile(path):
         return None
@@ -278,8 +282,11 @@ def text_data(cfg, say, train, fetch, data_type, run_dir=None, eval_data=None):
     if train:
         say(f"Text: {len(train_docs.texts):,} training documents, {len(train_docs.names)} classes "
             f"({', '.join(train_docs.names[:10])}{', ...' if len(train_docs.names) > 10 else ''}); "
-            f"validation: {len(test_docs.texts):,} documents, {test_docs.note}; word vocabulary of {transform.tokenizer.vocab_size:,} tokens "
-            f"learned from the training documents, {transform.max_length} tokens per document")
+            f"validation: {len(test_docs.texts):,} documents, {test_docs.note}; "
+            + (f"WordPiece vocabulary of {transform.tokenizer.vocab_size:,} tokens from the published vocab.txt"
+               if cfg.get("pretrained") else f"word vocabulary of {transform.tokenizer.vocab_size:,} tokens "
+                                             f"learned from the training documents")
+            + f", {transform.max_length} tokens per document")
     test_ds = dataset(test_docs, transform, max(batch, 64), False)
     return data_type(train_ds, test_ds, transform, tuple(transform.labels), None, test_docs.note)
 
@@ -338,18 +345,10 @@ def predict_run(run_dir, ckpt, model_name, texts, top=1):
 
 
 def write_text_servable(folder, name, net, description, data, say):
-    """Write the run's text servable (network and text transform); return its folder, or None when this
-    TinyMS's serving cannot take text models (said in one line)."""
-    import inspect  # noqa: PLC0415
-
+    """Write the run's text servable (network and text transform, ONNX when it exports); return its folder."""
     from .errors import ExportError  # noqa: PLC0415
-    from .serving import _write  # noqa: PLC0415
+    from .serving import write_servable  # noqa: PLC0415
 
-    write_servable = _write.write_servable
-    if "text_transform" not in inspect.signature(write_servable).parameters:
-        say("No servable written: this TinyMS's tinyms.serving cannot serve text models yet. The model is "
-            "best.ckpt beside the text transform (text_transform/); predict with: tinyms predict TEXT --run RUN_DIR")
-        return None
     kwargs = {"description": description, "class_num": len(data.labels), "labels": list(data.labels),
               "text_transform": data.transform}
     try:

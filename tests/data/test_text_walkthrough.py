@@ -1,6 +1,7 @@
 """The README's text walkthrough, run as written against a 127.0.0.1 mirror serving a small IMDB-format
 aclImdb_v1.tar.gz (the registry's digest patched to it): the Python block (one epoch instead of three), then
-its commands through `tinyms train / eval / predict` (`tinyms serve` blocks: its servable is checked instead)."""
+its commands through `tinyms train / eval / predict` (`tinyms serve` blocks: its servable answers the same through
+tinyms.serving.Predictor instead)."""
 
 import json
 import os
@@ -65,5 +66,8 @@ def test_the_readme_text_walkthrough_runs_against_a_local_imdb_mirror(server, mo
     assert main(commands[2][1:]) == 0
     label, score = capsys.readouterr().out.split()
     assert label in ("neg", "pos") and 0.5 <= float(score) <= 1
-    assert os.path.isfile(os.path.join(commands[3][2], "servable.json"))
+    from tinyms.serving import Predictor
+
+    served = Predictor(os.path.join(commands[3][2], "text_cnn"))([commands[2][2]])[0]   # what `tinyms serve` runs
+    assert served.label == label and abs(served.score - float(score)) < 1e-3
     assert len(server.paths()) == 2   # tinyms train downloads into the TinyMS cache, not ./imdb
