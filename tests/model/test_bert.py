@@ -83,6 +83,25 @@ def test_bert_tiny_trains_from_random_weights_through_model_in_graph_mode():
     assert model.eval(batches(test_ids, test_labels), verbose=0)["accuracy"] >= 0.9
 
 
+def test_gelu_is_exact_and_bert_exports_to_onnx_with_the_same_logits(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from tinyms.model.zoo.bert import ExactGELU  # noqa: PLC0415
+
+    x = np.linspace(-8, 8, 4001).astype(np.float32)
+    np.testing.assert_allclose(ExactGELU()(ms.Tensor(x)).asnumpy(),
+                               nn.GELU(approximate=False)(ms.Tensor(x)).asnumpy(), atol=2e-6)
+    ms.set_seed(4)
+    net = bert_tiny(num_classes=2, vocab_size=VOCAB, max_length=16)
+    net.set_train(False)
+    ids, _ = toy(3, 5)
+    path = Model(net).export(ids[:1], str(tmp_path / "bert"), file_format="ONNX")
+    session = ort.InferenceSession(str(path))
+    feed = session.get_inputs()[0].name
+    for row in ids:
+        np.testing.assert_allclose(session.run(None, {feed: row[None]})[0], net(ms.Tensor(row[None])).asnumpy(),
+                                   atol=1e-4)
+
+
 def test_padding_does_not_change_the_logits_and_too_long_inputs_are_refused():
     ms.set_seed(2)
     net = bert_tiny(num_classes=3, vocab_size=VOCAB, max_length=16)
@@ -115,7 +134,9 @@ def published(seed=0, vocab=VOCAB, layers=2, hidden=128, classes=None, prefix="b
     tensors, slots = {}, {}
 
     def put(name, shape, ours=None):
-        tensors[name] = rng.standard_normal(shape).astype(np.float32)
+        # distinct values at the scale of trained BERT weights (LayerNorm scales near 1), so fine-tuning starts sane
+        centre = 1.0 if name.endswith(("LayerNorm.weight", "LayerNorm.gamma")) else 0.0
+        tensors[name] = (centre + 0.05 * rng.standard_normal(shape)).astype(np.float32)
         if ours:
             slots[ours] = name
 
@@ -364,14 +385,14 @@ def test_pretrained_bert_tiny_comes_through_the_mirror_verified_loads_and_fine_t
 
     transform = text_transform("wordpiece", vocab=net.vocab_file, max_length=16, labels=("neg", "pos"))
     rng = np.random.default_rng(0)
-    texts = [" ".join(["w0" if i % 2 else "w1"] + list(rng.choice(WORDS[2:], 5))) for i in range(32)]
-    labels = np.arange(32, dtype=np.int32) % 2
+    texts = [" ".join(["w0" if i % 2 else "w1"] + list(rng.choice(WORDS[2:], 5))) for i in range(64)]
+    labels = np.arange(64, dtype=np.int32) % 2
     ids = np.asarray(transform(texts), np.int32)
-    assert ids.shape == (32, 16) and (ids[:, 0] == 2).all()
+    assert ids.shape == (64, 16) and (ids[:, 0] == 2).all()
     ms.set_seed(0)
-    model = Model(net).compile(loss_fn="cross_entropy", optimizer=nn.Adam(net.trainable_params(), 1e-3))
+    model = Model(net).compile(loss_fn="cross_entropy", optimizer=nn.Adam(net.trainable_params(), 3e-3))
     losses = model.train(4, batches(ids, labels), verbose=0).history["loss"]
-    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert np.isfinite(losses).all() and losses[-1] < 0.5 * losses[0], losses
     # the fine-tuned network saves as a TinyMS checkpoint that rebuilds itself
     path = model.save_checkpoint(str(mirror.folder.parent / "tuned.ckpt"))
     again = load(path)
