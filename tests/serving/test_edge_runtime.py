@@ -269,6 +269,39 @@ def test_runtime_without_its_text_extra_refuses_text_servables_naming_it(edge_an
     assert not ready and "needs the 'tokenizers' package" in error and "Traceback" not in error
 
 
+def test_runtime_with_its_text_extra_classifies_text_as_the_full_install(edge, edge_answers):
+    """After ``pip install "tinyms-runtime[text]"`` the same environment serves the text servable from ONNX."""
+    from tinyms.serving import Predictor
+
+    cache = os.path.join(edge["root"], "build", "pip-cache")
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", edge["python"], "install", "--quiet",
+                              "--no-compile", "--cache-dir", cache, "--find-links", os.path.dirname(edge["wheel"]),
+                              "tinyms-runtime[text]"], cwd=edge["root"], env=edge["env"], capture_output=True,
+                             text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-3000:]
+    texts = ["a good good story", "dull and boring acting", "i loved the film " * 20]  # the last is truncated
+    script = ("import json, sys, warnings; from tinyms.serving import Predictor\n"
+              "with warnings.catch_warnings(record=True) as caught:\n"
+              "    warnings.simplefilter('always')\n"
+              "    answers = Predictor(sys.argv[1], 'reviews')(json.loads(sys.argv[2]))\n"
+              "print(json.dumps({'answers': [[p.label, p.score] for p in answers],\n"
+              "                  'warnings': [type(w.message).__name__ for w in caught],\n"
+              "                  'mindspore': 'mindspore' in sys.modules}))\n")
+    run = subprocess.run([edge["python"], "-c", script, edge["serving"], json.dumps(texts)], cwd=edge["root"],
+                         env=edge["env"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    import warnings  # noqa: PLC0415
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        want = Predictor(edge["serving"], "reviews")(texts)
+    assert [label for label, _ in got["answers"]] == [p.label for p in want] and len(want) == 3
+    for (_, score), p in zip(got["answers"], want):
+        assert score == pytest.approx(p.score, rel=1e-5)
+    assert got["warnings"] == ["TruncationWarning"] and not got["mindspore"]
+
+
 def test_runtime_carries_every_module_of_the_checkout(edge):
     """A new task (or any module) is in the runtime without a change to runtime/: every .py file and the page."""
     import zipfile
