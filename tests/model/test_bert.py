@@ -372,6 +372,12 @@ def test_pretrained_bert_tiny_comes_through_the_mirror_verified_loads_and_fine_t
     assert net.weights_report.fresh == ("classifier.bias", "classifier.weight")
     with open(net.weights_report.path, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == hashlib.sha256(weights).hexdigest()
+    # the registry's spelling builds the same network from the cached files (no new request)
+    same = create_model("bert_tiny", pretrained=True, num_classes=2, max_length=16)
+    assert len(mirror.asked) == 2 and same.vocab_file == net.vocab_file
+    assert_landed(same, tensors, slots)
+    with pytest.raises(ValueError, match="drop vocab_size"):
+        create_model("bert_tiny", pretrained=True, vocab_size=100)
 
     # a cached copy changed on disk no longer has the digest recorded at download: fetched again
     with open(net.weights_report.path, "r+b") as f:

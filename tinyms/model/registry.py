@@ -542,6 +542,9 @@ def create_model(name, class_num=None, pretrained=None, **kwargs):
     entry = _entry(base)
     _check_kwargs(entry, kwargs)
     want_weights = bool(tag) if pretrained is None else bool(pretrained)
+    loader = getattr(entry.build, "load_pretrained", None)
+    if want_weights and not tag and loader is not None:  # weights published in another layout (BERT's)
+        return loader(class_num=class_num, **kwargs)
     cfg = _tag_config(entry, tag) if (want_weights or tag) else entry.config
     if not want_weights:
         cfg = cfg.untrained()

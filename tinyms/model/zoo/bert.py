@@ -322,8 +322,20 @@ def _builder(name, title, google):
               attention_dropout=None):
         return _build(name, num_classes, class_num, vocab_size, max_length, dropout, attention_dropout)
 
+    def load_pretrained(num_classes=None, class_num=None, max_length=128, dropout=0.1, vocab_size=None,
+                        attention_dropout=None):
+        """``create_model(name, pretrained=True)``: Google's encoder through :func:`bert_pretrained`."""
+        from .._bert_weights import bert_pretrained  # noqa: PLC0415
+
+        if vocab_size is not None or attention_dropout is not None:
+            raise ValueError(f"{name} with pretrained=True takes the published checkpoint's vocabulary and "
+                             "dropout: drop vocab_size= and attention_dropout=")
+        return bert_pretrained(name, num_classes=_classes(num_classes, class_num), max_length=max_length,
+                               dropout=dropout)
+
     build.__name__ = build.__qualname__ = name
     build.__doc__ = _doc(name, title, google)
+    build.load_pretrained = load_pretrained
     return register_model(**_TEXT)(build)
 
 
