@@ -24,6 +24,10 @@
   per class of ``.txt`` files; :func:`is_text_folder` recognises one) and :func:`CsvTextDataset`
   yield ``text`` (str) and ``label`` (int32) rows, bad files named; :func:`load_glove` turns
   GloVe vectors into an embedding matrix for a vocabulary.
+- Image-to-image: :func:`unaligned_dataset` (CycleGAN's ``trainA/trainB/testA/testB``) and
+  :func:`paired_dataset` (pix2pix's side-by-side A|B images, or two folders) yield ``image_a``
+  and ``image_b`` rows; TinyMS 0.3's :class:`UnalignedDataset`, :class:`GanImageFolderDataset`
+  and :class:`DistributedSampler` work as in 0.3 (``download_dataset("horse2zebra")``).
 - :func:`dataset_info` tells the image shape, class names and normalisation of a dataset.
 
 Example:
@@ -41,6 +45,8 @@ from .cifar import Cifar10Dataset, Cifar100Dataset
 from .coco import CocoDataset
 from .detection import detection_dataset, is_detection_folder
 from .download import download_dataset
+from .gan import (DistributedSampler, GanImageFolderDataset, PairedDataset, UnalignedDataset, paired_dataset,
+                  unaligned_dataset)
 from .generic import GeneratorDataset, MindDataset, NumpySlicesDataset
 from .glove import GloveVectors, load_glove
 from .imdb import ImdbDataset, ImdbFeatures
@@ -76,6 +82,12 @@ __all__ = [
     "GeneratorDataset",
     "NumpySlicesDataset",
     "MindDataset",
+    "UnalignedDataset",
+    "GanImageFolderDataset",
+    "PairedDataset",
+    "DistributedSampler",
+    "unaligned_dataset",
+    "paired_dataset",
     "ImdbDataset",
     "Sst2Dataset",
     "AgNewsDataset",

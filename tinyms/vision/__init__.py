@@ -37,9 +37,12 @@ _FROM_TRANSFORMS = ("DatasetTransform", "MnistTransform", "FashionMnistTransform
 
 _FROM_VIEWER = ("show_images", "ImageViewer")
 
+_FROM_GAN = ("CycleGanTransform", "CycleGanDatasetTransform", "cyclegan_transform", "to_image")
+
 __all__ = [
     # presets and recipes
     *_FROM_TRANSFORMS,
+    *_FROM_GAN,
     "Recipe",
     "frame_digit",
     # looking at images
@@ -56,6 +59,8 @@ __all__ = [
 def __getattr__(name):
     if name in _FROM_TRANSFORMS:
         module = _importlib.import_module(".transforms", __name__)
+    elif name in _FROM_GAN:
+        module = _importlib.import_module(".gan", __name__)
     elif name in _FROM_VIEWER:
         module = _importlib.import_module(".viewer", __name__)
     elif name == "frame_digit":
