@@ -22,6 +22,7 @@ from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121
                   mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
                   ssd300_mobilenetv2, ssd_tiny, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 from .zoo import SentimentNet, TextBoW, TextCNN, sentimentnet, text_bow, text_cnn
+from .zoo import CycleGAN, Pix2Pix, cycle_gan, cycle_gan_infer, cyclegan_lr, pix2pix
 
 #: TinyMS 0.3's name for :func:`densenet100` (the CIFAR DenseNet-BC-100), kept for its scripts.
 densenetBC_100 = densenet100
@@ -32,4 +33,5 @@ __all__ = ["Model", "History", "LRFinderResult", "load", "ModelConfig", "create_
            "ssd_tiny", "BertConfig", "BertClassifier", "bert_tiny", "bert_mini", "bert_small", "bert_base",
            "load_bert_weights", "read_bert_checkpoint", "BertWeightsReport", "bert_pretrained", "bert_pretrained_files",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-           "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn"]
+           "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn",
+           "CycleGAN", "Pix2Pix", "cycle_gan", "cycle_gan_infer", "cyclegan_lr", "pix2pix"]

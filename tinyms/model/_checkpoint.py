@@ -225,7 +225,8 @@ def network_record(meta, path):
 
 
 def _is_optimizer_state(name, own):
-    if name in _OPTIMIZER_SCALARS or _GROUP_RATE.fullmatch(name):
+    # opt_state.*: a second optimizer's counters and other training state (a GAN's, _gan.py)
+    if name in _OPTIMIZER_SCALARS or _GROUP_RATE.fullmatch(name) or name.startswith("opt_state."):
         return True
     head, _, rest = name.partition(".")
     return bool(rest) and rest in own and head not in own

@@ -234,7 +234,13 @@ def _diverged(values, first_step, steps, model):
         epoch=epoch, step=step, loss=value)
 
 
-def _read_losses(losses):
+def _read_losses(losses, parts=None):
+    """Each step's loss; a step returning named losses (``train_net.loss_names``: a vector, ``loss``
+    first) also appends each step's row of them to ``parts``."""
+    if parts is not None:
+        rows = np.array([np.asarray(l.asnumpy(), np.float64).reshape(-1) for l in losses]).reshape(len(losses), -1)
+        parts.append(rows)
+        return rows[:, 0].copy()
     return np.array([float(np.mean(l.asnumpy())) if hasattr(l, "asnumpy") else float(np.mean(l))
                      for l in losses], dtype=np.float64)
 
@@ -340,6 +346,7 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
     begin_cbs = [cb for cb in native if _overrides(cb, "on_step_begin")]
     end_cbs = [cb for cb in native if _overrides(cb, "on_step_end")]
     custom_step = custom_train_step(model)
+    names = getattr(train_net, "loss_names", None)  # a step returning several named losses (a GAN's)
 
     batches_needed = (epoch - first_epoch + 1) * steps - done_in_epoch
     iterator, batches = _start_pipeline(dataset, data_start, batches_needed, size)
@@ -358,6 +365,7 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
             todo = steps - (done_in_epoch if ep == first_epoch else 0)
             progress = EpochProgress(verbose, ep, epoch, todo)
             started, losses, values, checked, step_times = time.perf_counter(), [], [], 0, []
+            parts = [] if names else None
             first_of_epoch = step + 1
             train_net.set_train(True)
             for in_epoch in range(steps - todo + 1, steps + 1):
@@ -384,24 +392,29 @@ def run_train(model, epoch, dataset, callbacks, steps, size, initial_epoch, verb
                     for cb in end_cbs:
                         cb.on_step_end(step, logs)
                 if len(losses) - checked > CHECK_EVERY:  # every older loss is ready: cheap
-                    values.append(_read_losses(losses[checked:-1]))
+                    values.append(_read_losses(losses[checked:-1], parts))
                     _diverged(values[-1], first_of_epoch + checked, steps, model)
                     checked = len(losses) - 1
                 if model.stop_training:
                     break
             n_steps = len(losses)
-            values.append(_read_losses(losses[checked:]))
+            values.append(_read_losses(losses[checked:], parts))
             _diverged(values[-1], first_of_epoch + checked, steps, model)
             values = np.concatenate(values)  # this epoch's per-step losses
             # each worker trained on its own shard: the epoch's loss is the mean over the workers
             # (every worker reaches this line once per epoch; a single process gets its own mean)
             logs = {"loss": all_mean(float(np.mean(values)) if n_steps else float("nan"))}
             step_lrs = learning_rates(model.optimizer, n_steps) or [float("nan")] * n_steps
+            named = np.concatenate(parts) if parts else None
+            if named is not None and n_steps:
+                logs.update({name: all_mean(float(np.mean(named[:, k]))) for k, name in enumerate(names) if k})
             if n_steps and np.isfinite(step_lrs[-1]):
                 logs["lr"] = step_lrs[-1]
             for i in range(n_steps):
-                history._record_step(ep, step - n_steps + i + 1, {"loss": values[i], "lr": step_lrs[i]},
-                                     step_times[i])
+                row = {"loss": values[i], "lr": step_lrs[i]}
+                if named is not None:
+                    row.update({name: named[i, k] for k, name in enumerate(names) if k})
+                history._record_step(ep, step - n_steps + i + 1, row, step_times[i])
             if valid_dataset is not None:
                 results = model._evaluate(valid_dataset)
                 logs.update({f"val_{k}": v for k, v in results.items()})

@@ -121,8 +121,12 @@ class Model:
             raise ValueError("learning_rate= applies to an optimizer given by name; an optimizer "
                              "instance already has its own learning rate")
         self.loss_fn = _losses.get(loss_fn) if loss_fn is not None else None
-        self.optimizer = (_optimizers.get(optimizer, self.network.trainable_params(), learning_rate)
-                          if optimizer is not None else None)
+        own = getattr(self._task, "compile_optimizer", None)  # a task with several optimizers (GANs)
+        if own is not None:
+            self.optimizer = own(self, optimizer, learning_rate)
+        else:
+            self.optimizer = (_optimizers.get(optimizer, self.network.trainable_params(), learning_rate)
+                              if optimizer is not None else None)
         self.metrics = _metrics.get(metrics)
         self.loss_scale_manager = _check_loss_scale_manager(loss_scale_manager)
         self._train_net = None
@@ -336,6 +340,9 @@ class Model:
             manager = self.loss_scale_manager
             sens = 1.0 if manager is None else float(manager.get_loss_scale())
             task = self._task
+            if hasattr(task, "train_network"):  # a task with a step of its own (a GAN's two optimizers)
+                self._train_net = task.train_network(self)
+                return self._train_net
             # not nn.TrainOneStepCell itself: MindSpore never frees a compiled one (_train_step.py)
             self._train_net = train_step_for(task.loss_network(self), self.optimizer, sens, len(task.columns))
         return self._train_net

@@ -10,7 +10,7 @@ Example:
     >>> from tinyms.model import lenet5
     >>> from tinyms.model.tasks import get_task, list_tasks, task_of
     >>> list_tasks()
-    ['classification', 'detection', 'text_classification']
+    ['classification', 'detection', 'image_to_image', 'text_classification']
     >>> task_of(lenet5()).name, get_task("detection").columns
     ('classification', ('image', 'bbox', 'label'))
 """
@@ -19,9 +19,11 @@ from ...errors import UnknownNameError
 from ._base import Evaluator, Task
 from .classification import ClassificationTask
 from .detection import DetectionTask
+from .image_to_image import ImageToImageTask
 from .text import TextClassificationTask
 
-__all__ = ["Task", "Evaluator", "ClassificationTask", "DetectionTask", "TextClassificationTask", "register_task", "get_task", "list_tasks",
+__all__ = ["Task", "Evaluator", "ClassificationTask", "DetectionTask", "TextClassificationTask", "ImageToImageTask",
+           "register_task", "get_task", "list_tasks",
            "task_of"]
 
 _TASKS = {}
@@ -69,3 +71,4 @@ def task_of(network):
 register_task(ClassificationTask())
 register_task(DetectionTask())
 register_task(TextClassificationTask())
+register_task(ImageToImageTask())

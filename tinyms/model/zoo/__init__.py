@@ -6,6 +6,8 @@ and DenseNet-121 are built by mindcv (imported only when one of them is built).
 """
 
 from .alexnet import AlexNet, alexnet
+from .cycle_gan import (CycleGAN, Pix2Pix, cycle_gan, cycle_gan_infer, cyclegan_lr, get_generator_discriminator,
+                        pix2pix)
 from .bert import BertClassifier, BertConfig, bert_base, bert_mini, bert_small, bert_tiny
 from .densenet import DenseNetBC, densenet100, densenet121
 from .lenet import LeNet5, lenet5
@@ -21,4 +23,5 @@ __all__ = ["LeNet5", "lenet5", "AlexNet", "alexnet", "BertConfig", "BertClassifi
            "bert_small", "bert_base", "DenseNetBC", "densenet100", "densenet121",
            "mobilenetv2", "ssd300_mobilenetv2", "ssd_tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-           "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn"]
+           "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn",
+           "CycleGAN", "Pix2Pix", "cycle_gan", "cycle_gan_infer", "pix2pix", "cyclegan_lr", "get_generator_discriminator"]
