@@ -188,5 +188,43 @@ AG_NEWS = DatasetSpec(
     num_images={"train": 120000, "test": 7600},
 )
 
+# CycleGAN's unpaired sets (Zhu et al. 2017), as the CycleGAN repository publishes them: one zip
+# per set holding <name>/trainA, trainB, testA, testB. The publisher gives no checksum; sizes and
+# SHA-256 are those TensorFlow Datasets recorded for these files
+# (tensorflow_datasets/url_checksums/cycle_gan.txt, under the people.eecs.berkeley.edu host, which
+# the efrosgans host mirrors). unpacked_size and max_members are bounds, not counts. Image counts
+# per domain: horse2zebra A 1,067 / B 1,334 train, 120 / 140 test; cityscapes 2,975 photos and
+# label maps (A photos, B label maps) train, 500 / 500 test (the label maps are Cityscapes' colours).
+_CYCLEGAN_URLS = ("https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/",
+                  "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/")
+
+
+def _cyclegan(name, size, sha256, unpacked_size, max_members, num_images, homepage, license_):
+    return DatasetSpec(
+        name=name, urls=_CYCLEGAN_URLS,
+        files=(DatasetFile(f"{name}.zip", size=size, sha256=sha256, action="extract", path=name,
+                           strip=f"{name}/", unpacked_size=unpacked_size, max_members=max_members),),
+        layout={"train": name, "test": name},
+        labels=(), image_shape=(256, 256, 3), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+        loader="UnalignedDataset", license=license_, homepage=homepage, num_images=num_images,
+    )
+
+
+HORSE2ZEBRA = _cyclegan("horse2zebra", 116867962,
+                        "a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1",
+                        160_000_000, 3_000, {"train": 2401, "test": 260},
+                        "https://github.com/junyanz/CycleGAN", "ImageNet terms of use")
+CITYSCAPES = _cyclegan("cityscapes", 279601602,
+                       "d2f6910fd056c1ee9873777ae838e7ac4a2c833598ae62a04188e5ab2f4ea036",
+                       400_000_000, 7_000, {"train": 5950, "test": 1000},
+                       "https://www.cityscapes-dataset.com/", "Cityscapes terms of use")
+# CMP Facades as CycleGAN publishes it (unpaired folders; 400 + 400 train, 106 + 106 test). pix2pix's
+# paired facades.tar.gz (side-by-side photo|labels) is not registered: no digest of it is published.
+FACADES = _cyclegan("facades", 35135868,
+                    "9a31ebf3a31b9b5cd195dd5bf62e9308e00cb94604d1019e3889ac84248695c0",
+                    60_000_000, 1_200, {"train": 800, "test": 212},
+                    "https://cmp.felk.cvut.cz/~tylecr1/facade/", "not stated")
+
 #: The specs registered when the registry is first imported, in this order.
-DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007, IMDB, SST2, AG_NEWS)
+DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007, IMDB, SST2, AG_NEWS, HORSE2ZEBRA, CITYSCAPES,
+            FACADES)

@@ -24,8 +24,9 @@ def register_dataset(spec, overwrite=False):
     """Register ``spec`` so that ``download_dataset``, ``dataset_info`` and ``list_datasets`` know it.
 
     TinyMS registers its own datasets (MNIST, Fashion-MNIST, CIFAR-10/100, VOC2007, IMDB, SST-2,
-    AG News) through this function; a private dataset gets the same guarantees: verified,
-    resumable, atomic and idempotent download, safe extraction, mirrors.
+    AG News, CycleGAN's horse2zebra, cityscapes and facades) through this function; a private
+    dataset gets the same guarantees: verified, resumable, atomic and idempotent download, safe
+    extraction, mirrors.
 
     Args:
         spec: a :class:`DatasetSpec`.
@@ -139,7 +140,10 @@ def list_datasets():
         ag_news        up to 44.0 MB  127,600        4  research, non-commercial  http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html
         cifar10             170.1 MB   60,000       10  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
         cifar100            168.5 MB   60,000      100  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
+        cityscapes          279.6 MB    6,950        0  Cityscapes terms of use   https://www.cityscapes-dataset.com/
+        facades              35.1 MB    1,012        0  not stated                https://cmp.felk.cvut.cz/~tylecr1/facade/
         fashion_mnist        30.9 MB   70,000       10  MIT                       https://github.com/zalandoresearch/fashion-mnist
+        horse2zebra         116.9 MB    2,661        0  ImageNet terms of use     https://github.com/junyanz/CycleGAN
         imdb                 84.1 MB   50,000        2  not stated                https://ai.stanford.edu/~amaas/data/sentiment/
         mnist          up to 55.0 MB   70,000       10  CC BY-SA 3.0              http://yann.lecun.com/exdb/mnist/
         sst2           up to 12.0 MB   70,042        2  not stated                https://gluebenchmark.com/tasks

@@ -135,6 +135,19 @@ def _index(index, size):
     return index % size
 
 
+def _descend(root, *probes):
+    """``root``, or its one sub-folder holding a ``probes`` folder when ``root`` holds none itself.
+
+    ``download_dataset("horse2zebra")`` returns the folder the archive's top folder
+    ``horse2zebra/`` was extracted into; a zip unpacked by hand often nests one level too.
+    """
+    if any(os.path.isdir(os.path.join(root, p)) for p in probes):
+        return root
+    subs = [d for d in sorted(os.listdir(root)) if not d.startswith(".") and os.path.isdir(os.path.join(root, d))]
+    inner = [d for d in subs if any(os.path.isdir(os.path.join(root, d, p)) for p in probes)]
+    return os.path.join(root, inner[0]) if len(subs) == 1 and inner else root
+
+
 def _seed(seed):
     if seed is None:
         from .._seed import get_seed  # noqa: PLC0415
@@ -156,7 +169,8 @@ class UnalignedDataset:
     shuffle=True)``.)
 
     Args:
-        dataset_path (str): the folder holding ``trainA``, ``trainB``, ``testA``, ``testB``.
+        dataset_path (str): the folder holding ``trainA``, ``trainB``, ``testA``, ``testB``
+            (or the folder whose one sub-folder holds them, as ``download_dataset`` returns).
         phase (str): the split prefix, ``"train"`` or ``"test"`` (any name whose ``A``/``B``
             folders exist).
         max_dataset_size (int): use at most this many images of each domain (the first in
@@ -186,8 +200,8 @@ class UnalignedDataset:
 
     def __init__(self, dataset_path, phase="train", max_dataset_size=None, shuffle=True, seed=None,
                  check_images="decode"):
-        root = existing_folder(dataset_path, "unaligned image", _FIX_UNALIGNED)
         phase = str(phase)
+        root = _descend(existing_folder(dataset_path, "unaligned image", _FIX_UNALIGNED), phase + "A")
         self.dir_A = os.path.join(root, phase + "A")
         self.dir_B = os.path.join(root, phase + "B")
         for folder in (self.dir_A, self.dir_B):
@@ -361,8 +375,8 @@ class PairedDataset:
                                f"the right half), got {direction!r}")
         fix = ("pass a folder holding <usage>/ of side-by-side A|B images (pix2pix's layout), or "
                "<usage>A/ and <usage>B/ with partners of the same name")
-        root = existing_folder(dataset_path, "paired image", fix)
         self.direction, self.usage = direction, str(usage)
+        root = _descend(existing_folder(dataset_path, "paired image", fix), self.usage, self.usage + "A")
         pairs = [(os.path.join(root, self.usage + "A"), os.path.join(root, self.usage + "B")),
                  (os.path.join(root, "A", self.usage), os.path.join(root, "B", self.usage))]
         two = next(((a, b) for a, b in pairs if os.path.isdir(a) and os.path.isdir(b)), None)
