@@ -218,11 +218,12 @@ CITYSCAPES = _cyclegan("cityscapes", 279601602,
                        "d2f6910fd056c1ee9873777ae838e7ac4a2c833598ae62a04188e5ab2f4ea036",
                        400_000_000, 7_000, {"train": 5950, "test": 1000},
                        "https://www.cityscapes-dataset.com/", "Cityscapes terms of use")
-# CMP Facades as CycleGAN publishes it (unpaired folders; 400 + 400 train, 106 + 106 test). pix2pix's
-# paired facades.tar.gz (side-by-side photo|labels) is not registered: no digest of it is published.
+# CMP Facades as CycleGAN publishes it (trainA/trainB/testA/testB; its image counts are not recorded
+# here: not verified). pix2pix's paired facades.tar.gz (side-by-side photo|labels, 400 train, 100
+# val, 106 test) is not registered: no digest of it is published.
 FACADES = _cyclegan("facades", 35135868,
                     "9a31ebf3a31b9b5cd195dd5bf62e9308e00cb94604d1019e3889ac84248695c0",
-                    60_000_000, 1_200, {"train": 800, "test": 212},
+                    60_000_000, 1_500, {},
                     "https://cmp.felk.cvut.cz/~tylecr1/facade/", "not stated")
 
 #: The specs registered when the registry is first imported, in this order.

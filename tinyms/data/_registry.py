@@ -141,7 +141,7 @@ def list_datasets():
         cifar10             170.1 MB   60,000       10  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
         cifar100            168.5 MB   60,000      100  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
         cityscapes          279.6 MB    6,950        0  Cityscapes terms of use   https://www.cityscapes-dataset.com/
-        facades              35.1 MB    1,012        0  not stated                https://cmp.felk.cvut.cz/~tylecr1/facade/
+        facades              35.1 MB        0        0  not stated                https://cmp.felk.cvut.cz/~tylecr1/facade/
         fashion_mnist        30.9 MB   70,000       10  MIT                       https://github.com/zalandoresearch/fashion-mnist
         horse2zebra         116.9 MB    2,661        0  ImageNet terms of use     https://github.com/junyanz/CycleGAN
         imdb                 84.1 MB   50,000        2  not stated                https://ai.stanford.edu/~amaas/data/sentiment/
