@@ -5,6 +5,8 @@ Commands:
     tinyms serve [PATH] [--model UID] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
     tinyms predict IMAGE [--model UID] [--top 5]
     tinyms predict TEXT --run RUN_DIR [--top N]        (a run trained on text)
+    tinyms predict IMAGE --run RUN_DIR|--servable DIR [--out PATH] [--output-size network|original]
+                                                       (image_to_image: writes NAME_translated.png)
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
     tinyms train [CONFIG.yaml] [--model NAME] [--data NAME_OR_FOLDER] [--epochs N] ... [--nproc N]
@@ -19,6 +21,8 @@ Errors TinyMS raises on purpose are printed as one line (``error: ...``) with ex
 import argparse
 import os
 import sys
+
+from . import _translate_cli
 
 __all__ = ["main"]
 
@@ -59,6 +63,14 @@ def _build_parser():
                     help="a tinyms train run on text (or a checkpoint inside one): classify the text given")
     pr.add_argument("--top", type=int, default=None,
                     help="how many labels to print (1 or 5 for images, default 5; text: default 1)")
+    pr.add_argument("--servable", metavar="DIR", default=None,
+                    help="a serving folder or one servable's folder: answer as that servable does (an "
+                         "image_to_image servable writes the translated picture)")
+    pr.add_argument("--out", metavar="PATH", default=None,
+                    help="image_to_image: where to write the picture (a file, or a folder); default "
+                         "IMAGE_NAME_translated.png next to the image")
+    pr.add_argument("--output-size", choices=("network", "original"), default=None,
+                    help="image_to_image: the picture at the network's size (default) or the photo's own")
 
     dl = sub.add_parser("download", help="download a dataset into the TinyMS cache (or --dir)")
     dl.add_argument("name", help="dataset name, e.g. mnist")
@@ -190,6 +202,16 @@ def main(argv=None):
             if args.model:
                 print(f"serving {_add_hub_servable(args.model, args.path)}", file=sys.stderr)
             run_server(args.path, host=args.host, port=args.port, workers=args.workers)
+        elif args.command == "predict" and (args.servable is not None or (
+                args.run is not None and _translate_cli.is_picture_run(args.run))):
+            from .errors import ConfigError
+            if args.model is not None or (args.run is not None and args.servable is not None):
+                raise ConfigError("give one of --run RUN_DIR, --servable DIR or --model UID")
+            _translate_cli.run(args.image, args.servable or args.run, args.out, args.output_size)
+        elif args.command == "predict" and (args.out is not None or args.output_size is not None):
+            from .errors import ConfigError
+            raise ConfigError("--out and --output-size are for image_to_image servables (--run RUN_DIR or "
+                              "--servable DIR of a CycleGAN or pix2pix model)")
         elif args.command == "predict" and args.run is not None:
             from . import _train_cli
             from .errors import ConfigError

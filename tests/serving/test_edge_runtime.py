@@ -6,7 +6,7 @@ environment under the test's temporary folder (pip's cache there too; the depend
 from the package index).
 Meanwhile this process, the full install, trains a LeNet5 a few steps and writes it as
 servables: ONNX served (as ``tinyms train`` writes it), checkpoint served with an ONNX copy,
-checkpoint only; plus a small detector as ONNX. In the runtime, ``import mindspore`` fails,
+checkpoint only; plus a small detector and a small image-to-image generator as ONNX. In the runtime, ``import mindspore`` fails,
 ``tinyms serve`` serves the folder and the ``Predictor`` and client answer as the full install
 does (same labels, class ids and boxes; scores to float32 precision: the runtime's onnxruntime
 release may differ from the full install's), and the checkpoint-only servable is refused with
@@ -38,10 +38,10 @@ EDGE_SCRIPT = textwrap.dedent("""
     except ModuleNotFoundError:
         absent = True
     import numpy as np
-    from tinyms.serving import Client, Detections, MindSporeRequiredError, Predictor, ServableConfigError
+    from tinyms.serving import Client, Detections, MindSporeRequiredError, Predictor, ServableConfigError, TranslatedImage
 
     def plain(result):
-        if isinstance(result, Detections):
+        if isinstance(result, (Detections, TranslatedImage)):
             return result.to_dict()
         if isinstance(result, list):
             return [plain(r) for r in result]
@@ -135,6 +135,11 @@ def edge(tmp_path_factory, mnist_images):
         texts = text_transform("word", texts=POS + NEG, max_length=MAX_LENGTH, labels=["neg", "pos"])
         write_servable(serving, "reviews", _network(texts.tokenizer.vocab_size), formats=("onnx",),
                        text_transform=texts)
+        from .test_i2i_serving import _config, _generator_class
+
+        generator = _generator_class()(0)
+        generator.default_cfg = _config()
+        write_servable(serving, "translate", generator, "a tiny generator", formats=("onnx",))
         images = os.path.join(root, "images")
         os.makedirs(images)
         digits = []
@@ -150,7 +155,7 @@ def edge(tmp_path_factory, mnist_images):
             f.write(png_bytes(rgb))
         batch = os.path.join(images, "batch.npy")
         np.save(batch, np.random.default_rng(0).standard_normal((3, 1, 32, 32)).astype(np.float32))
-        inputs = {"lenet5": digits, "lenet5_ms": digits, "shapes": [photo]}
+        inputs = {"lenet5": digits, "lenet5_ms": digits, "shapes": [photo], "translate": [photo]}
         full = {name: [Predictor(serving, name)(path, strategy="TOP1_CLASS" if name == "shapes" else "TOP5_CLASS")
                        for path in files] for name, files in inputs.items()}
         full_batch = Predictor(serving, "lenet5")(np.load(batch))
@@ -238,6 +243,21 @@ def test_runtime_detects_as_the_full_install(edge, edge_answers, route):
     for g, w in zip(got["detections"], want["detections"]):
         np.testing.assert_allclose(g["box"], w["box"], atol=1e-3)
         assert g["score"] == pytest.approx(w["score"], rel=1e-5)
+
+
+@pytest.mark.parametrize("route", ["predictor", "http"])
+def test_runtime_translates_images_as_the_full_install(edge, edge_answers, route):
+    import base64
+    import io
+
+    from PIL import Image
+
+    (got,), (want,) = edge_answers[route]["translate"], edge["full"]["translate"]
+    assert (got["width"], got["height"]) == (want.width, want.height) == (16, 16)
+    assert got["input_size"] == {"width": 120, "height": 90}
+    with Image.open(io.BytesIO(base64.b64decode(got["image"]))) as img:
+        pixels = np.asarray(img, np.int16)
+    assert np.abs(pixels - want.array.astype(np.int16)).max() <= 1  # onnxruntime releases may round apart
 
 
 def test_runtime_refuses_a_checkpoint_only_servable_naming_the_export(edge, edge_answers):

@@ -26,7 +26,7 @@ Importing this package is light: MindSpore is imported only by :func:`write_serv
 the executor processes.
 """
 
-from .client import Client, Detection, Detections, list_servables, predict
+from .client import Client, Detection, Detections, TranslatedImage, list_servables, predict
 from .errors import (ClientError, MindSporeRequiredError, PortInUseError, ServableConfigError, ServerError,
                      ServerNotRunning, ServerStartError, ServingError)
 from .predictor import Predictor
@@ -71,7 +71,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         description (str): free text shown by ``list_servables()``.
         class_num (int): number of classes; default: the network's.
         formats (sequence of str): among ``"ckpt"``, ``"onnx"``, ``"mindir"``; the first is served.
-        **kwargs: ``model_name``, ``input_shape``, ``labels``, ``max_batch_size``, ``max_delay_ms``.
+        **kwargs: ``model_name``, ``input_shape``, ``labels``, ``transform``, ``max_batch_size``,
+            ``max_delay_ms``; detection settings; ``text_transform`` (text networks); ``direction``
+            (image_to_image: which generator of a CycleGAN-like model, ``"a2b"`` by default).
 
     Returns:
         dict: the ``servable.json`` entry written.
@@ -131,6 +133,7 @@ __all__ = [
     "Predictor",
     "Detection",
     "Detections",
+    "TranslatedImage",
     "start_server",
     "predict",
     "list_servables",

@@ -19,8 +19,8 @@ The file is a JSON list with one entry per servable::
           "recipe": {"version": 1, "channels": 1, "train": [...],    # the preprocessing the model was
                      "eval": [["resize", {"size": [32, 32]}], ...]},  # trained with (tinyms.vision.Recipe)
           "sha256": {"ckpt": "9f2c...", "onnx": "41d0..."},  # each file's, by its format
-          "task": "classification"     # optional: "classification" (default), "detection" or
-                                       # "text_classification"
+          "task": "classification"     # optional: "classification" (default), "detection",
+                                       # "text_classification" or "image_to_image"
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
         "max_delay_ms": 2,             # optional, longest wait for more rows to join a batch
@@ -33,6 +33,13 @@ classes (no background), ``"background": true`` says that score column 0 is the 
 (``class_num`` then counts it, as SSD's does), its recipe must resize or letterbox (so that
 boxes map back onto the photo), and ``"detection": {"score_threshold": 0.3, "iou_threshold":
 0.5, "max_detections": 100}`` gives the answers' defaults (requests may override them).
+
+An image-to-image servable (``"task": "image_to_image"``) takes a photo and answers a picture: its
+network is one generator (float32 (1, C, S, S) prepared by the recipe in, (1, C, S, S) out), with
+no labels or class count; ``"output_range": [-1, 1]`` (the default: tanh) says which output
+values are black and white, and ``"generator": "a2b"`` (or ``"b2a"``) that a checkpoint holds
+that generator of the zoo network ``model.name`` (a CycleGAN's ``generator("a2b")``), so the
+checkpoint servable builds the whole network and serves that generator.
 
 A text servable (``"task": "text_classification"``) takes strings: ``model.text`` is the recipe
 of the ``tinyms.text.TextTransform`` it was trained with (``TextTransform.to_config``: tokenizer
@@ -67,7 +74,7 @@ from .._jsonread import load_file
 from .._text import first_sentence, has_framework_detail
 from ..errors import JSONInputError, RecipeError
 from ..vision._recipe import Recipe
-from ._tasks import check_detection_settings, check_task
+from ._tasks import check_detection_settings, check_output_range, check_task
 from .errors import ServableConfigError
 
 SERVABLE_FILE = "servable.json"
@@ -115,6 +122,8 @@ class ServableSpec:
     detection: dict = None
     unchecked: tuple = ()
     text: dict = None
+    output_range: tuple = None
+    generator: str = None
 
     @property
     def shown_path(self):
@@ -163,7 +172,7 @@ class ServableSpec:
     def to_dict(self):
         """Plain JSON-ready form (tuples become lists)."""
         out = dataclasses.asdict(self)
-        for key in ("input_shape", "labels", "mean", "std", "unchecked"):
+        for key in ("input_shape", "labels", "mean", "std", "unchecked", "output_range"):
             if out[key] is not None:
                 out[key] = list(out[key])
         return out
@@ -172,7 +181,7 @@ class ServableSpec:
     def from_dict(cls, data):
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        for key in ("input_shape", "labels", "mean", "std", "unchecked"):
+        for key in ("input_shape", "labels", "mean", "std", "unchecked", "output_range"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -345,12 +354,31 @@ def _check_entry(entry, folder):
     rel, path = _weights_path(folder, name, model, fmt)
     digest, unchecked = _digests(model, fmt, rel, name)
     text = _text_recipe(model, task, input_shape, folder, name)
+    output_range, generator = _image_fields(model, task, labels)
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, build_args=build_args, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
         max_delay_ms=float(max_delay), warmup=warmup, sha256=digest, root=os.path.realpath(folder),
-        task=task, background=background, detection=detection, unchecked=unchecked, text=text)
+        task=task, background=background, detection=detection, unchecked=unchecked, text=text,
+        output_range=output_range, generator=generator)
+
+
+def _image_fields(model, task, labels):
+    """``(output_range, generator)`` of an image_to_image entry (None, None for other tasks), checked."""
+    given = [key for key in ("output_range", "generator") if model.get(key) is not None]
+    if task != "image_to_image":
+        if given:
+            raise ValueError(f"model.{given[0]} is for image_to_image servables (\"task\": \"image_to_image\")")
+        return None, None
+    if labels is not None:
+        raise ValueError("model.labels is for classifiers and detectors; an image_to_image servable answers "
+                         "pictures: remove it")
+    generator = model.get("generator")
+    if generator is not None and generator not in ("a2b", "b2a"):
+        raise ValueError(f"model.generator must be \"a2b\" or \"b2a\" (which generator of model.name the "
+                         f"checkpoint holds), got {generator!r}")
+    return check_output_range(model.get("output_range")), generator
 
 
 def _text_recipe(model, task, input_shape, folder, name):

@@ -163,14 +163,20 @@ def checkpoint_network(spec):
     except (TypeError, ValueError) as err:
         raise ValueError(f"cannot build zoo network {spec.model_name!r} with {kwargs}: "
                          f"{first_sentence(err)}; check model.build_args") from None
+    if spec.input_shape:
+        restore_input_shape(net, {"model": spec.model_name, "input_shape": list(spec.input_shape)})
+    cfg = getattr(net, "default_cfg", None)
+    if spec.generator is not None:  # an image_to_image checkpoint holds one generator of the network
+        if not callable(getattr(net, "generator", None)):
+            raise ValueError(f"model.generator is {spec.generator!r} but zoo network {spec.model_name!r} has no "
+                             "generator() to take it from; check model.name")
+        net = net.generator(spec.generator)
     try:
         load_weights(net, spec.path)
     except CheckpointError as err:
         raise ValueError(f"cannot load checkpoint {spec.path} into {spec.model_name!r} built with {kwargs}: "
                          f"{first_sentence(err)}; check model.name, model.class_num and model.build_args") from None
-    if spec.input_shape:
-        restore_input_shape(net, {"model": spec.model_name, "input_shape": list(spec.input_shape)})
-    return net, getattr(net, "default_cfg", None)
+    return net, cfg
 
 
 def main(config):

@@ -8,12 +8,16 @@ JSON. The HTTP layer (waitress with deadlines, connection caps and JSON errors o
 - TinyMS: ``GET /servables``, ``GET|POST /servables/<name>`` (classes for a classifier; for a
   detector, each image's objects: box in pixels of the photo sent, label, score; a text
   classifier takes ``{"text": "..."}`` or ``{"text": ["...", ...]}``, or a ``text/plain`` body,
-  and answers classes per text, saying which texts were truncated).
+  and answers classes per text, saying which texts were truncated; an image_to_image servable
+  answers the translated picture: PNG base64 in JSON, or the PNG itself with ``format=png`` or
+  ``Accept: image/png``; ``output_size=original`` resizes it to the photo's own size).
 - Open Inference Protocol (KServe v2) REST: ``GET /v2``, ``/v2/health/live``,
   ``/v2/health/ready``, ``/v2/models/<name>[/versions/1]``, ``.../ready``, ``POST .../infer``
   (JSON tensors and the binary tensor data extension; a detection servable also takes encoded
   images, a BYTES input ``image``, and answers ``boxes``, ``scores`` and ``detections``; a text
-  servable takes strings, a BYTES input ``text``, and answers ``logits`` and ``predictions``).
+  servable takes strings, a BYTES input ``text``, and answers ``logits`` and ``predictions``; an
+  image_to_image servable takes encoded images (BYTES ``image``) or pixels (UINT8 ``image``, [N, H,
+  W, C]) and answers ``output`` (FP32, the network's) and ``png`` (BYTES, the pictures)).
 - ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``GET /`` (web page) and its
   ``/static/`` files.
 
@@ -49,7 +53,8 @@ from ._config import ServableSpec, public_text
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import Metrics
 from ._preprocess import STRATEGIES, InputError, known_transforms, recipe_for, top_k
-from ._tasks import DETECTION_DEFAULTS, DETECTION_STRATEGIES, check_box_geometry, detection_option, detections
+from ._tasks import (DETECTION_DEFAULTS, DETECTION_STRATEGIES, IMAGE_OPTIONS, check_box_geometry, detection_option,
+                     detections, image_option, png_bytes, translated_images)
 from ._textinput import MAX_TEXT_BYTES, MAX_TEXTS, TextRecipe, decode_utf8, texts_of
 from ._wire import StatusWriter, bind_socket, watch_lifeline
 
@@ -61,6 +66,8 @@ IMAGE_INPUT_NAME = "image"  # v2: encoded image files as a BYTES tensor (detecti
 DETECTIONS_OUTPUT_NAME = "detections"  # v2: each image's objects as JSON text, a BYTES tensor
 TEXT_INPUT_NAME = "text"  # v2: strings as a BYTES tensor (text servables)
 PREDICTIONS_OUTPUT_NAME = "predictions"  # v2: each text's classes as JSON text, a BYTES tensor
+PNG_OUTPUT_NAME = "png"  # v2: an image_to_image servable's pictures as PNG files, a BYTES tensor
+IMAGE_OUTPUT_NAME = "output"  # v2: an image_to_image network's own output, FP32
 MODEL_VERSION = "1"
 _STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -121,6 +128,8 @@ class Servable:
         self.detection = dict(spec.detection or {})
         self.classes = int(meta.get("classes", len(self.labels)))
         self.anchors = meta.get("anchors")
+        self.output_shape = tuple(meta.get("output_shape") or ())  # image_to_image: one picture (C, H, W)
+        self.output_range = tuple(spec.output_range or (-1.0, 1.0))
         if self.task == "detection" and self.recipe is not None:
             check_box_geometry(self.recipe.recipe.eval, self.input_shape)
         self.batcher = Batcher(spec.name, backend, spec.max_batch_size, spec.max_delay_ms,
@@ -153,6 +162,10 @@ class Servable:
         if self.task == "detection":
             item["model"]["background"] = self.background
             item["detection"] = dict(self.detection)
+        if self.task == "image_to_image":
+            item["image_to_image"] = {"output_shape": list(self.output_shape),
+                                      "output_range": list(self.output_range),
+                                      **{key: list(values) for key, values in IMAGE_OPTIONS.items()}}
         if self.text is not None:
             tokenizer = self.text.transform.tokenizer
             item["text"] = {"max_length": self.text.max_length, "truncation": self.text.truncation,
@@ -165,19 +178,25 @@ class Servable:
 
     @property
     def v2_images(self):
-        """True when the v2 route takes encoded images (a BYTES input) besides tensors."""
-        return self.task == "detection" and self.recipe is not None
+        """True when the v2 route takes images (encoded files as BYTES, or UINT8 pixels) besides tensors."""
+        return self.task in ("detection", "image_to_image") and self.recipe is not None
 
     def v2_metadata(self):
         inputs = [{"name": INPUT_NAME, "datatype": self.dtype, "shape": [-1, *self.input_shape]}]
         if self.v2_images:
             inputs.append({"name": IMAGE_INPUT_NAME, "datatype": "BYTES", "shape": [-1]})
+            if self.task == "image_to_image":  # pixels: [N, H, W, C], any size, run through the recipe
+                inputs.append({"name": IMAGE_INPUT_NAME, "datatype": "UINT8",
+                               "shape": [-1, -1, -1, self.recipe.channels]})
         if self.text is not None:
             inputs.append({"name": TEXT_INPUT_NAME, "datatype": "BYTES", "shape": [-1]})
         if self.task == "detection":
             outputs = [{"name": "boxes", "datatype": "FP32", "shape": [-1, self.anchors, 4]},
                        {"name": "scores", "datatype": "FP32", "shape": [-1, self.anchors, self.classes]},
                        {"name": DETECTIONS_OUTPUT_NAME, "datatype": "BYTES", "shape": [-1]}]
+        elif self.task == "image_to_image":
+            outputs = [{"name": IMAGE_OUTPUT_NAME, "datatype": "FP32", "shape": [-1, *self.output_shape]},
+                       {"name": PNG_OUTPUT_NAME, "datatype": "BYTES", "shape": [-1]}]
         else:
             outputs = [{"name": OUTPUT_NAME, "datatype": "FP32", "shape": [-1, len(self.labels)]}]
         if self.text is not None:
@@ -206,6 +225,13 @@ class Servable:
         except InputError as err:
             raise _text_error(err) from None
         return ids, batch, notes
+
+    def pictures(self, output, options, sizes):
+        """The PNG files of an image_to_image output, at the network's size or (``output_size``
+        ``"original"``) each photo's ``sizes``; with their (width, height)."""
+        back = sizes if options.get("output_size") == "original" else None
+        images = translated_images(output, self.output_range, back)
+        return [(png_bytes(img), img.shape[1], img.shape[0]) for img in images]
 
     def detections(self, outputs, options, sizes):
         """Each image's objects (see ``_tasks.detections``); ``sizes`` None for tensor inputs."""
@@ -372,9 +398,28 @@ class FrontApp:
         if servable.task == "detection":
             return self._json({"servable": name, "task": servable.task, "batch": batch, **options,
                                "predictions": servable.detections(outputs, options, sizes)})
+        if servable.task == "image_to_image":
+            return self._pictures(servable, outputs[0], options, sizes, batch)
         strategy = options["strategy"]
         return self._json({"servable": name, "strategy": strategy, "batch": batch,
                            "predictions": top_k(outputs[0], servable.labels, STRATEGIES[strategy])})
+
+    def _pictures(self, servable, output, options, sizes, batch):
+        """An image_to_image answer: the raw PNG (``format`` png), else JSON with each picture in base64."""
+        pictures = servable.pictures(output, options, sizes)
+        if options["format"] == "png":
+            data, width, height = pictures[0]
+            return 200, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"),
+                         ("X-Image-Width", str(width)), ("X-Image-Height", str(height))], data
+        predictions = []
+        for i, (data, width, height) in enumerate(pictures):
+            item = {"image": base64.b64encode(data).decode("ascii"), "media_type": "image/png",
+                    "width": width, "height": height}
+            if sizes is not None:
+                item["input_size"] = {"width": int(sizes[i][1]), "height": int(sizes[i][0])}
+            predictions.append(item)
+        return self._json({"servable": servable.name, "task": servable.task, "batch": batch,
+                           "output_size": options["output_size"], "predictions": predictions})
 
     def _run(self, servable, rows, submit):
         """The model's outputs for ``rows``, a tuple of arrays (one per output)."""
@@ -443,7 +488,24 @@ class FrontApp:
                 "application/json, multipart/form-data, or the raw bytes of an image (image/png...)"
             raise HTTPError(415, f"Content-Type {_shown(ctype)!r} is not supported; send {sent}",
                             "UnsupportedMediaType")
+        if servable.task == "image_to_image":
+            self._check_picture_request(environ, servable, options, rows, sizes)
         return rows, batch, options, sizes, notes
+
+    @staticmethod
+    def _check_picture_request(environ, servable, options, rows, sizes):
+        """Settle an image_to_image request's answer format (Accept: image/png first asks for PNG) and refuse,
+        before the model runs, what cannot be answered."""
+        if not options.pop("format_given"):
+            accept = (environ.get("HTTP_ACCEPT") or "").split(",")[0].split(";")[0].strip().lower()
+            if accept == "image/png":
+                options["format"] = "png"
+        if options["output_size"] == "original" and sizes is None:
+            raise HTTPError(400, "output_size 'original' resizes the picture to the photo sent; a tensor has no "
+                                 "photo size: send an image, or leave output_size out", "InvalidOption")
+        if options["format"] == "png" and rows.shape[0] != 1:
+            raise HTTPError(400, f"a raw PNG answer holds one picture; the tensor has {rows.shape[0]} rows: ask for "
+                                 "JSON (format=json) or send one row", "InvalidOption")
 
     @staticmethod
     def _options(fields, query, servable):
@@ -473,6 +535,19 @@ class FrontApp:
         if misplaced and not detecting:
             raise HTTPError(400, f"{', '.join(misplaced)} only apply to detection servables; {servable.name!r} is a "
                                  f"{servable.task} servable", "InvalidOption")
+        picturing = servable.task == "image_to_image"
+        misplaced = [key for key in IMAGE_OPTIONS if key in fields or key in query]
+        if misplaced and not picturing:
+            raise HTTPError(400, f"{', '.join(misplaced)} only apply to image_to_image servables; {servable.name!r} "
+                                 f"is a {servable.task} servable", "InvalidOption")
+        if picturing:
+            for key, allowed in IMAGE_OPTIONS.items():
+                value = given(key, allowed[0])
+                try:
+                    options[key] = image_option(key, value)
+                except ValueError as err:
+                    raise HTTPError(400, f"{err}, got {_shown(repr(value))}", "InvalidOption") from None
+            options["format_given"] = "format" in fields or "format" in query
         if detecting:
             for key, default in servable.detection.items():
                 value = given(key, default)
@@ -607,7 +682,12 @@ class FrontApp:
             if sentences:
                 reply["parameters"] = {"notes": sentences}
         for out_name, binary in wanted:
-            if out_name in (DETECTIONS_OUTPUT_NAME, PREDICTIONS_OUTPUT_NAME):
+            if out_name == PNG_OUTPUT_NAME:
+                files = [data for data, _, _ in servable.pictures(outputs[0], options, sizes)]
+                out = {"name": out_name, "datatype": "BYTES", "shape": [len(files)]}
+                data = b"".join(len(f).to_bytes(4, "little") + f for f in files) if binary else \
+                    [base64.b64encode(f).decode("ascii") for f in files]
+            elif out_name in (DETECTIONS_OUTPUT_NAME, PREDICTIONS_OUTPUT_NAME):
                 found = servable.detections(outputs, options, sizes) if out_name == DETECTIONS_OUTPUT_NAME \
                     else predictions
                 value = [json.dumps(item, separators=(",", ":"), allow_nan=False) for item in found]
@@ -650,7 +730,9 @@ class FrontApp:
         request = self._json_body(body)
         if "id" in request and (not isinstance(request["id"], str) or len(request["id"]) > _MAX_ID_CHARS):
             raise HTTPError(400, f"'id' must be a string of at most {_MAX_ID_CHARS} characters", "InvalidField")
-        names = f"inputs named {INPUT_NAME!r} (FP32) and {IMAGE_INPUT_NAME!r} (BYTES), send one" \
+        names = f"inputs named {INPUT_NAME!r} (FP32) and {IMAGE_INPUT_NAME!r} (BYTES, or UINT8 pixels), send one" \
+            if servable.task == "image_to_image" else \
+            f"inputs named {INPUT_NAME!r} (FP32) and {IMAGE_INPUT_NAME!r} (BYTES), send one" \
             if servable.v2_images else f"inputs named {TEXT_INPUT_NAME!r} (BYTES) and {INPUT_NAME!r} (INT32), " \
             "send one" if servable.text is not None else f"one input named {INPUT_NAME!r}"
         inputs = request.get("inputs")
@@ -681,6 +763,11 @@ class FrontApp:
             parameters = {}
         binary_out = bool(parameters.get("binary_data_output", False))
         options = self._options(parameters, {}, servable) if servable.task != "classification" else {}
+        options.pop("format_given", None)  # v2 answers tensors: 'png' is an output, not a format
+        if options.get("output_size") == "original" and sizes is None:
+            raise HTTPError(400, "output_size 'original' resizes the pictures to the images sent; the 'input' tensor "
+                                 "has no image size: send the 'image' input, or leave output_size out",
+                            "InvalidOption")
         if servable.text is not None:
             options["notes"] = notes or {}
         known = servable.v2_output_names
@@ -766,7 +853,10 @@ class FrontApp:
         return rows, notes
 
     def _v2_images(self, tensor, params, binary, servable):
-        """``(rows, sizes)`` of a v2 BYTES input of encoded images (base64 text in JSON, raw when binary)."""
+        """``(rows, sizes)`` of a v2 BYTES input of encoded images (base64 text in JSON, raw when binary),
+        or (image_to_image servables) a UINT8 input of pixels [N, H, W, C]."""
+        if tensor["datatype"] == "UINT8" and servable.task == "image_to_image":
+            return self._v2_pixels(tensor, params, binary, servable)
         if tensor["datatype"] != "BYTES":
             raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} takes BYTES (encoded image files), not "
                                  f"{_shown(tensor['datatype'])!r}", "WrongDtype")
@@ -790,6 +880,45 @@ class FrontApp:
                                  f"{shape[0]}", "WrongShape")
         prepared = [self._image(item, servable) for item in files]
         return np.concatenate([rows for rows, _ in prepared]), [size[0] for _, size in prepared]
+
+
+    @staticmethod
+    def _v2_pixels(tensor, params, binary, servable):
+        """``(rows, sizes)`` of a v2 UINT8 input of pictures [N, H, W, C], each run through the recipe."""
+        channels = servable.recipe.channels
+        shape = _shape(tensor["shape"], "input shape")
+        if len(shape) != 4 or min(shape) < 1 or shape[3] != channels:
+            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} of UINT8 pixels must have shape [N, height, width, "
+                                 f"{channels}], got {shape}", "WrongShape")
+        if shape[1] * shape[2] > servable.recipe.max_pixels:
+            raise HTTPError(413, f"the images are {shape[2]}x{shape[1]} pixels, more than the "
+                                 f"{servable.recipe.max_pixels:,} this server takes; send smaller images",
+                            "PayloadTooLarge")
+        count = math.prod(shape)
+        if "binary_data_size" in params:
+            if params["binary_data_size"] != len(binary) or len(binary) != count:
+                raise HTTPError(400, f"binary_data_size {_shown(repr(params['binary_data_size']))} must equal the "
+                                     f"{len(binary)} bytes after the JSON header and the {count} bytes of shape "
+                                     f"{shape}", "WrongShape")
+            pixels = np.frombuffer(binary, np.uint8)
+        elif "data" not in tensor:
+            raise HTTPError(400, "input tensor lacks 'data'", "MissingField")
+        else:
+            try:
+                values = np.asarray(tensor["data"], np.float64)
+            except (TypeError, ValueError, OverflowError):
+                raise HTTPError(400, "input 'data' must be a flat or nested list of whole numbers 0..255",
+                                "InvalidValue") from None
+            if values.size != count:
+                raise HTTPError(400, f"input 'data' holds {values.size} values but shape {shape} needs {count}",
+                                "WrongShape")
+            if not (np.isfinite(values).all() and (values == np.round(values)).all() and values.min() >= 0
+                    and values.max() <= 255):
+                raise HTTPError(400, "UINT8 input 'data' must hold whole numbers from 0 to 255", "InvalidValue")
+            pixels = values.astype(np.uint8)
+        pixels = pixels.reshape(shape)
+        rows = [servable.recipe.run(picture) for picture in pixels]
+        return np.stack(rows), [tuple(shape[1:3])] * shape[0]
 
 
 def _text_error(err):

@@ -4,7 +4,8 @@ A servable's task (``GET /servables/{name}``: ``task``) decides what its predict
 classifier's classes (``ClassificationResponse``), a detector's objects, boxes in pixels of
 the image sent (``DetectionResponse``), or a text classifier's classes per text sent
 (``TextClassificationResponse``: strings in, with a note for each text cut to its
-``max_length`` tokens).
+``max_length`` tokens), or an image-to-image servable's picture (``ImageToImageResponse``: the
+translated image as PNG, base64 in JSON, or the PNG itself on request).
 """
 
 import copy
@@ -67,6 +68,15 @@ _SCHEMAS = {
                                              "than this (IoU) is dropped."},
             "max_detections": {"type": "integer", "minimum": 1, "maximum": 1000,
                                "description": "Detection only: most objects per image."},
+            "output_size": {"type": "string", "enum": ["network", "original"], "default": "network",
+                            "description": "Image-to-image only: the picture at the network's size (network) or "
+                                           "resized (bilinear) to the size of the image sent (original; 400 for a "
+                                           "tensor)."},
+            "format": {"type": "string", "enum": ["json", "png"], "default": "json",
+                       "description": "Image-to-image only: json (the picture base64 in an ImageToImageResponse) "
+                                      "or png (the response body is the PNG file itself, Content-Type image/png; "
+                                      "one image only). Without it, a request whose Accept header lists image/png "
+                                      "first gets the PNG."},
         },
         "oneOf": [{"required": ["image"]}, {"required": ["tensor"]}, {"required": ["text"]}],
     },
@@ -135,12 +145,36 @@ _SCHEMAS = {
                             "description": "One entry per text, in the order sent."},
         },
     },
+    "TranslatedImage": {
+        "type": "object", "required": ["image", "media_type", "width", "height"],
+        "properties": {
+            "image": {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/png",
+                      "description": "The translated picture, a PNG file: the network's output x in its "
+                                     "output_range [low, high] (a tanh generator: [-1, 1]) as pixels "
+                                     "(x - low) / (high - low) * 255, rounded."},
+            "media_type": {"type": "string", "const": "image/png"},
+            "width": {"type": "integer"}, "height": {"type": "integer"},
+            "input_size": {"type": "object", "description": "The size of the image sent (absent for a tensor).",
+                           "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}}},
+        },
+    },
+    "ImageToImageResponse": {
+        "type": "object",
+        "properties": {
+            "servable": {"type": "string"}, "task": {"type": "string", "const": "image_to_image"},
+            "batch": {"type": "boolean"}, "output_size": {"type": "string", "enum": ["network", "original"]},
+            "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/TranslatedImage"},
+                            "description": "One picture per image (per row of a batch tensor)."},
+        },
+    },
     "PredictResponse": {
         "oneOf": [{"$ref": "#/components/schemas/ClassificationResponse"},
                   {"$ref": "#/components/schemas/DetectionResponse"},
-                  {"$ref": "#/components/schemas/TextClassificationResponse"}],
+                  {"$ref": "#/components/schemas/TextClassificationResponse"},
+                  {"$ref": "#/components/schemas/ImageToImageResponse"}],
         "description": "A classification servable's classes, a detection servable's objects (task "
-                       "\"detection\"), or a text servable's classes per text (task \"text_classification\").",
+                       "\"detection\"), a text servable's classes per text (task \"text_classification\"), or an "
+                       "image-to-image servable's pictures (task \"image_to_image\").",
     },
     "Servable": {
         "type": "object",
@@ -156,7 +190,11 @@ _SCHEMAS = {
                       "background says whether the network scores a background column first."},
             "inputs": {"type": "array", "items": {"type": "string"},
                        "description": "What POST /servables/{name} takes: image, tensor, text."},
-            "task": {"type": "string", "enum": ["classification", "detection", "text_classification"]},
+            "task": {"type": "string", "enum": ["classification", "detection", "text_classification",
+                                                "image_to_image"]},
+            "image_to_image": {"type": "object", "description": "Image-to-image servables: output_shape (one "
+                               "picture's [channels, height, width]), output_range, and the values of the "
+                               "request options output_size and format."},
             "detection": {"type": "object", "description": "Detection servables: the defaults of score_threshold, "
                           "iou_threshold and max_detections."},
             "text": {"type": "object", "description": "Text servables: max_length (tokens read per text), "
@@ -216,7 +254,9 @@ _PREDICT_BODY = {
             "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES"]},
             "dataset": {"type": "string"},
             "score_threshold": {"type": "number"}, "iou_threshold": {"type": "number"},
-            "max_detections": {"type": "integer"}}}},
+            "max_detections": {"type": "integer"},
+            "output_size": {"type": "string", "enum": ["network", "original"]},
+            "format": {"type": "string", "enum": ["json", "png"]}}}},
         "image/*": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         "text/plain": {"schema": {"type": "string"},
@@ -236,6 +276,13 @@ _DETECTION_QUERY = [
     {"name": "max_detections", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
      "description": "Detection servables: most objects per image (400 outside 1..1000)."},
+]
+_IMAGE_QUERY = [
+    {"name": "output_size", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["network", "original"]},
+     "description": "Image-to-image servables: the picture at the network's size or the photo's own (original)."},
+    {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json", "png"]},
+     "description": "Image-to-image servables: png answers the PNG file itself (also: Accept: image/png first)."},
 ]
 
 
@@ -262,7 +309,13 @@ def _model_paths(prefix, params):
                            "'input' (INT32 token ids [N, max_length]) and have outputs 'logits' (FP32 [N, "
                            "classes]) and 'predictions' (BYTES [N]: per text, the JSON text of a TextPrediction); "
                            "the request parameter strategy (TOP1_CLASS, TOP5_CLASS) sets how many classes each "
-                           "holds, and the response's parameters.notes names each truncated text.",
+                           "holds, and the response's parameters.notes names each truncated text. Image-to-image "
+                           "servables take 'input' (FP32, preprocessed [N, C, S, S]), 'image' as BYTES (encoded "
+                           "image files, as for detection) or 'image' as UINT8 pixels [N, height, width, channels] "
+                           "(run through the servable's recipe like a decoded photo) and have outputs 'output' "
+                           "(FP32 [N, C, S, S], the network's values, in its output_range) and 'png' (BYTES [N]: "
+                           "PNG files, base64 strings in JSON, raw in binary); the request parameter output_size "
+                           "(network, original: each image's own size) sizes 'png'.",
             "tags": ["KServe v2"], "parameters": params,
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/V2InferRequest"}},
@@ -277,7 +330,8 @@ def _model_paths(prefix, params):
 
 _PATHS = {
     "/": {"get": {"summary": "Web page: pick, drop or draw an image and see the top-5 classes, or the objects "
-                             "a detector finds framed over the photo; type a text for a text servable.",
+                             "a detector finds framed over the photo, or an image-to-image servable's picture "
+                             "beside the photo; type a text for a text servable.",
                   "tags": ["Pages"],
                   "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}},
     "/servables": {"get": {"summary": "List the servables, with problems found in servable.json.",
@@ -287,10 +341,17 @@ _PATHS = {
                 "responses": {"200": _json("#/components/schemas/Servable"), **_errors(404, 503)}},
         "post": {"summary": "Predict the classes of an image or a preprocessed tensor, or (detection servables) "
                             "the objects in it: boxes in pixels of the image sent, labels and scores; a text "
-                            "servable classifies a text or a list of texts.",
+                            "servable classifies a text or a list of texts; an image-to-image servable answers "
+                            "the translated picture (PNG).",
                  "tags": ["TinyMS"],
-                 "parameters": [_NAME, _STRATEGY_QUERY, *_DETECTION_QUERY], "requestBody": _PREDICT_BODY,
-                 "responses": {"200": _json("#/components/schemas/PredictResponse"),
+                 "parameters": [_NAME, _STRATEGY_QUERY, *_DETECTION_QUERY, *_IMAGE_QUERY],
+                 "requestBody": _PREDICT_BODY,
+                 "responses": {"200": {"description": "OK", "content": {
+                     "application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}},
+                     "image/png": {"schema": {"type": "string", "format": "binary"},
+                                   "description": "Image-to-image servables asked for format png (or Accept: "
+                                                  "image/png): the translated picture; X-Image-Width and "
+                                                  "X-Image-Height give its size."}}},
                                **_errors(400, 404, 405, 413, 415, 500, 503, 504)}},
     },
     "/v2": {"get": {"summary": "Server metadata.", "tags": ["KServe v2"],

@@ -89,7 +89,11 @@ class ImageRecipe:
             InputError: the bytes are not a decodable image (400) or it is too large (413).
         """
         image = self.decode(data)
-        return np.asarray(_np_engine.run(self.recipe.eval, image), np.float32), image.shape[:2]
+        return self.run(image), image.shape[:2]
+
+    def run(self, image):
+        """The network input the recipe's evaluation steps make of an (H, W, C) uint8 picture (float32)."""
+        return np.asarray(_np_engine.run(self.recipe.eval, np.ascontiguousarray(image)), np.float32)
 
 
 def recipe_for(transform, input_shape, mean=None, std=None, max_pixels=4096 * 4096, recipe=None):

@@ -12,6 +12,10 @@ ONNX servable is served without importing MindSpore or the model registry.
   says ``background``. :func:`detections` turns them into each image's objects in pixels of the
   photo sent, as ``tinyms.vision.VOCTransform.detections`` does (per-class non-maximum
   suppression by :func:`tinyms._boxes.detect_boxes`, boxes mapped back through the recipe).
+- ``"image_to_image"``: one output, ``output`` (N, C, H, W) in ``model.output_range`` (a
+  generator's tanh: [-1, 1]); :func:`translated_images` turns it into uint8 pictures
+  (``(x - low) / (high - low) * 255``, rounded), at the network's size or resized back to each
+  photo's own size, and :func:`png_bytes` encodes one.
 """
 
 import math
@@ -25,16 +29,23 @@ from ._rows import class_labels
 
 __all__ = ["TASKS", "OUTPUT_NAMES", "DETECTION_DEFAULTS", "MAX_DETECTIONS_LIMIT", "DETECTION_STRATEGIES",
            "check_task", "check_detection_settings", "detection_option", "model_facts", "check_box_geometry",
-           "detections", "input_dtype"]
+           "detections", "input_dtype", "IMAGE_OPTIONS", "image_option", "check_output_range", "translated_images",
+           "png_bytes"]
 
-TASKS = ("classification", "detection", "text_classification")
+TASKS = ("classification", "detection", "text_classification", "image_to_image")
 #: the model outputs each task reads, in the network's output order
-OUTPUT_NAMES = {"classification": ("logits",), "detection": ("boxes", "scores"), "text_classification": ("logits",)}
+OUTPUT_NAMES = {"classification": ("logits",), "detection": ("boxes", "scores"), "text_classification": ("logits",),
+                "image_to_image": ("output",)}
 #: the model input's dtype by task (float32 when not listed): text networks take int32 token ids
 INPUT_DTYPES = {"text_classification": "int32"}
 #: what a detection servable answers with when a request does not say (``model.detection`` overrides)
 DETECTION_DEFAULTS = {"score_threshold": 0.3, "iou_threshold": 0.5, "max_detections": 100}
 MAX_DETECTIONS_LIMIT = 1000
+#: an image_to_image request's options and their values, the default first: ``output_size`` is the
+#: network's size or the photo's own ("original"), ``format`` a JSON answer or the raw PNG bytes
+IMAGE_OPTIONS = {"output_size": ("network", "original"), "format": ("json", "png")}
+#: a generator's output range when ``model.output_range`` does not say (tanh)
+DEFAULT_OUTPUT_RANGE = (-1.0, 1.0)
 
 
 def check_task(name):
@@ -76,6 +87,75 @@ def detection_option(name, value):
             or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a number from 0 to 1")
     return float(value)
+
+
+def image_option(name, value):
+    """One image_to_image request option checked (case-insensitive); returns its lower-case value.
+
+    Raises:
+        ValueError: an unknown option or value; the message lists the accepted ones.
+    """
+    if name not in IMAGE_OPTIONS:
+        raise ValueError(f"unknown image_to_image option {name!r}; use {', '.join(IMAGE_OPTIONS)}")
+    allowed = IMAGE_OPTIONS[name]
+    if not isinstance(value, str) or value.lower() not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}")
+    return value.lower()
+
+
+def check_output_range(value):
+    """``model.output_range`` as a (low, high) tuple of floats, low < high (default (-1, 1)).
+
+    Raises:
+        ValueError: not two finite numbers with low < high.
+    """
+    if value is None:
+        return DEFAULT_OUTPUT_RANGE
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value) \
+            or not value[0] < value[1]:
+        raise ValueError(f"model.output_range must be [low, high], two numbers with low < high (a tanh generator: "
+                         f"[-1, 1]), got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def translated_images(output, output_range=DEFAULT_OUTPUT_RANGE, sizes=None):
+    """An image_to_image network's output as pictures: one (H, W, C) uint8 array per row.
+
+    Args:
+        output (numpy.ndarray): the network's output, (N, C, H, W) with C 1 or 3.
+        output_range (tuple): the values that mean black and white, ``(low, high)``; a pixel is
+            ``(x - low) / (high - low) * 255``, rounded half to even and clipped to 0..255.
+        sizes (list of (height, width)): resize each picture to this size (the photo's own),
+            bilinear as MindSpore's ``Resize`` (the numpy executor's); None keeps the network's.
+
+    Returns:
+        list of numpy.ndarray: uint8 (H, W, C).
+    """
+    import numpy as np
+
+    from ..vision._np_engine import resize_bilinear_u8
+
+    low, high = output_range
+    values = (np.asarray(output, np.float64) - low) * (255.0 / (high - low))
+    pixels = np.clip(np.rint(values), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    images = [np.ascontiguousarray(p) for p in pixels]
+    if sizes is not None:
+        images = [img if img.shape[:2] == tuple(size) else resize_bilinear_u8(img, int(size[0]), int(size[1]))
+                  for img, size in zip(images, sizes)]
+    return images
+
+
+def png_bytes(image):
+    """The PNG file of an (H, W, C) uint8 picture (C 1: grey, 3: RGB)."""
+    import io
+
+    from PIL import Image
+
+    arr = image[:, :, 0] if image.shape[2] == 1 else image
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def check_detection_settings(settings):
@@ -124,6 +204,12 @@ def model_facts(task, outputs, labels=None, fallback_labels=None, background=Fal
             raise ValueError(f"the network returns an output of shape {out.shape}; serving needs (batch, classes)")
         classes = int(out.shape[1])
         return {"task": task, "classes": classes, "labels": list(class_labels(classes, labels, fallback_labels))}
+    if task == "image_to_image":
+        out = outputs[0]
+        if out.ndim != 4 or out.shape[1] not in (1, 3):
+            raise ValueError(f"an image_to_image network returns images (batch, channels, height, width) with 1 "
+                             f"or 3 channels; this one returns shape {out.shape}")
+        return {"task": task, "classes": 0, "labels": [], "output_shape": [int(d) for d in out.shape[1:]]}
     boxes, scores = outputs[:2]
     if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
         raise ValueError(f"a detection network returns boxes (batch, anchors, 4) and scores (batch, anchors, "

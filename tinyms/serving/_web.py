@@ -15,7 +15,8 @@ fetches the binary file itself).
 
 Every step of a servable's recipe must be one the page runs (:data:`WEB_OPS`, the ops of
 ``web-recipe.js``): a servable whose recipe has another is refused at export time, as is one
-without an ONNX file or without an image recipe (tensor-only). Text servables are refused too:
+without an ONNX file or without an image recipe (tensor-only). Image-to-image servables are refused
+(the page draws no pictures yet). Text servables are refused too:
 their tokenizer (Hugging Face ``tokenizers``, Rust) does not run in the page, and a tokenizer
 rewritten in JavaScript could give other token ids than the network learned.
 """
@@ -158,6 +159,11 @@ def _page_servable(spec, entry, root):
         raise ExportError(f"servable {spec.name!r} classifies text, which the browser page cannot tokenize (its "
                           "tokenizer runs in Python, not in the page); serve it with tinyms serve, whose page has a "
                           "text box, or predict with tinyms.serving.Predictor")
+    if spec.task == "image_to_image":
+        raise ExportError(f"servable {spec.name!r} translates images, which the browser page does not run yet (it "
+                          "answers classes and objects only); serve it with tinyms serve, whose page shows the photo "
+                          "and its translation side by side, or write the picture with tinyms predict IMAGE "
+                          "--servable DIR")
     if spec.format != "onnx":
         files = (entry.get("model") or {}).get("files") or {}
         if "onnx" not in files:

@@ -6,7 +6,8 @@ import os
 from .._fileio import atomic_path, locked, sha256_of, sweep_stale_temps, write_json_atomic
 from .._text import first_sentence
 from ._config import FORMATS, NAME_PATTERN, SERVABLE_FILE
-from ._tasks import OUTPUT_NAMES, TASKS, check_box_geometry, check_detection_settings, input_dtype
+from ._tasks import DEFAULT_OUTPUT_RANGE, OUTPUT_NAMES, TASKS, check_box_geometry, check_detection_settings, \
+    input_dtype
 from .errors import ServableConfigError
 
 __all__ = ["write_servable"]
@@ -50,7 +51,7 @@ def _name_onnx_outputs(path, names):
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,
                    model_name=None, input_shape=None, labels=None, transform=None, text_transform=None,
                    max_batch_size=16, max_delay_ms=2.0, score_threshold=None, iou_threshold=None,
-                   max_detections=None):
+                   max_detections=None, direction=None):
     """Save a network as a servable: its weights and its entry in ``servable.json``.
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
@@ -79,6 +80,18 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     answers labels and scores, tokenized by the same code as ``transform(text)``. Its ONNX file
     takes int32 ids of a fixed batch of 1 and the transform's ``max_length``; a later format
     that cannot be exported is skipped, with the reason recorded in ``model.skipped``.
+
+    An image-to-image network (``default_cfg.task`` is ``"image_to_image"``) is served as ONE
+    generator: a whole model such as a CycleGAN gives its ``generator(direction)`` (``"a2b"`` by
+    default), a bare generator Cell with an image_to_image ``default_cfg`` is taken as it is.
+    The generator takes float32 (1, C, S, S) prepared by the recipe (the transform's, else the
+    config's, else: resize to S x S, pixels to [0, 1], normalised with the config's mean and std,
+    (0.5, 0.5) mapping them to [-1, 1]) and returns (1, C, S, S) in [-1, 1] (tanh). The entry
+    records ``output_range`` [-1, 1] (a pixel is ``(x + 1) / 2 * 255``), no labels or class
+    count, and for a whole model's generator ``generator`` (the direction), so that a
+    checkpoint servable (which holds that generator's weights only) rebuilds the whole network
+    from ``build_args`` and serves that generator. The servable answers a photo with a picture
+    (PNG). ``class_num`` and ``labels`` are not used (``tinyms train`` passes the data's).
 
     Args:
         serving_path (str): the serving directory (created if missing), e.g. the default
@@ -112,6 +125,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         iou_threshold (float): detection only: boxes of one class overlapping a better one more
             than this are dropped (default 0.5).
         max_detections (int): detection only: most objects per image, 1..1000 (default 100).
+        direction (str): image_to_image only: which generator of a whole model to serve,
+            ``"a2b"`` (default) or ``"b2a"``.
 
     Returns:
         dict: the ``servable.json`` entry written.
@@ -161,7 +176,13 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if "ckpt" in formats and not model_name:
         raise ServableConfigError("a checkpoint servable needs the zoo network name to rebuild the network; "
                                   "pass model_name=, e.g. model_name='lenet5'")
-    task = task_of(net).name
+    task = _task_name(net, task_of)
+    generator = None
+    if task == "image_to_image":
+        net, generator = _generator_of(net, direction)
+    elif direction is not None:
+        raise ServableConfigError(f"direction= is for image_to_image networks; {model_name or type(net).__name__} "
+                                  f"is a {task} network")
     if task not in TASKS:
         raise ServableConfigError(f"{model_name or type(net).__name__} is a {task} network; servables serve "
                                   f"{', '.join(TASKS)} networks")
@@ -176,7 +197,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if settings and task != "detection":
         raise ServableConfigError(f"{', '.join(settings)} only apply to detection networks; "
                                   f"{model_name or type(net).__name__} is a {task} network")
-    recipe = _recipe_of(transform, cfg, input_shape) if text_transform is None else None
+    recipe = _recipe_of(transform, cfg, input_shape, task) if text_transform is None else None
     for given in (transform, text_transform):
         if labels is None and getattr(given, "labels", None):
             labels = given.labels
@@ -186,14 +207,20 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     elif cfg is not None:
         labels = cfg.labels  # the zoo's labels; replaced by "0".."n-1" below if the class count differs
     background = False
+    if task == "image_to_image":  # pictures out: no classes, no labels
+        class_num, labels, given_labels = None, None, False
+        _check_generator_output(net, input_shape)
     if task == "detection":
         class_num, labels, background, settings = _detection_fields(net, cfg, class_num, labels, given_labels,
                                                                     input_shape, recipe, settings)
-    class_num = class_num or getattr(net, "class_num", None) or (len(labels) if labels is not None else None)
-    if class_num is None:  # ask the network itself, in inference mode
-        class_num = int(_probe(net, input_shape, input_dtype(task))[0].shape[-1])
-    build_args = _build_args(net, model_name, formats, class_num, network_description)
-    if labels is not None and len(labels) != class_num - background:
+    if task != "image_to_image":
+        class_num = class_num or getattr(net, "class_num", None) or (len(labels) if labels is not None else None)
+        if class_num is None:  # ask the network itself, in inference mode
+            class_num = int(_probe(net, input_shape, input_dtype(task))[0].shape[-1])
+    # a generator's checkpoint is rebuilt from the whole network's record, then generator(direction)
+    build_args = _build_args(generator[0] if generator else net, model_name, formats, class_num,
+                             network_description)
+    if labels is not None and class_num is not None and len(labels) != class_num - background:
         if given_labels:
             raise ServableConfigError(f"labels has {len(labels)} names but the network has {class_num} classes; "
                                       "give one label per class")
@@ -211,13 +238,14 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             final = os.path.join(folder, f"{name}{FORMATS[fmt]}")
             try:
                 if fmt == "ckpt":  # atomic, with MindSpore's CRC trailer and the network's build record
-                    save_checkpoint(net, final, metadata=network_metadata(net) or None)
+                    # (a generator alone has none: its record would rebuild the whole network)
+                    save_checkpoint(net, final, metadata=None if generator else network_metadata(net) or None)
                     digest = sha256_of(final)
                 else:
                     with atomic_path(final, suffix=FORMATS[fmt]) as tmp:
                         if fmt == "onnx":
-                            _export_onnx(net, input_shape, tmp, OUTPUT_NAMES[task] if task == "detection" else None,
-                                         input_dtype(task))
+                            _export_onnx(net, input_shape, tmp, OUTPUT_NAMES[task] if task in (
+                                "detection", "image_to_image") else None, input_dtype(task))
                         else:
                             export_network(net, ms.Tensor(shape=[None, *input_shape],
                                                           dtype=getattr(ms, input_dtype(task))), tmp, "MINDIR")
@@ -235,6 +263,11 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 
     model = {"name": model_name, "format": formats[0], "class_num": class_num, "files": files,
              "sha256": digests, "input_shape": list(input_shape), "task": task}
+    if task == "image_to_image":
+        del model["class_num"]
+        model["output_range"] = list(DEFAULT_OUTPUT_RANGE)
+        if generator:
+            model["generator"] = generator[1]
     if task == "detection":
         model.update(background=background, detection=settings)
     if text is not None:
@@ -283,7 +316,7 @@ def _build_args(net, model_name, formats, class_num, describe):
             f"{model_name} was built with {', '.join(description['unrecorded'])}, which servable.json cannot "
             f"record (not JSON values), so a checkpoint servable could not rebuild it: write "
             f"formats=('onnx',) or ('mindir',), which hold the network itself")
-    if args.get("class_num") is not None and args["class_num"] != class_num:
+    if args.get("class_num") is not None and class_num is not None and args["class_num"] != class_num:
         raise ServableConfigError(f"class_num={class_num} but the network was built with "
                                   f"class_num={args['class_num']}; leave class_num out (it is the network's)")
     return args
@@ -386,13 +419,82 @@ def _detection_fields(net, cfg, class_num, labels, given_labels, input_shape, re
     return class_num, labels, background, settings
 
 
-def _recipe_of(transform, cfg, input_shape):
+def _task_name(net, task_of):
+    """The network's task name; an image_to_image network is known even before its task is registered."""
+    from ..errors import UnknownNameError
+
+    try:
+        return task_of(net).name
+    except UnknownNameError:
+        name = getattr(net, "task", None)
+        if not isinstance(name, str):
+            name = getattr(getattr(net, "default_cfg", None), "task", None)
+        if name == "image_to_image":
+            return name
+        raise
+
+
+def _generator_of(net, direction):
+    """``(the generator Cell to serve, (whole network, direction) or None)`` of an image_to_image network.
+
+    A network with a ``generator(direction)`` method (a CycleGAN or pix2pix model) gives that
+    generator; a bare generator is served as it is (``direction`` must then be left out).
+    """
+    import mindspore as ms
+
+    make = getattr(net, "generator", None)
+    if not callable(make):
+        if direction is not None:
+            raise ServableConfigError(f"direction={direction!r} picks a generator of a whole image_to_image model "
+                                      f"(e.g. a CycleGAN); {type(net).__name__} is a generator itself: leave "
+                                      "direction out")
+        return net, None
+    direction = "a2b" if direction is None else direction
+    if direction not in ("a2b", "b2a"):
+        raise ServableConfigError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
+    gen = make(direction)
+    if not isinstance(gen, ms.nn.Cell):
+        raise ServableConfigError(f"{type(net).__name__}.generator({direction!r}) returned "
+                                  f"{type(gen).__name__}, not a network (nn.Cell)")
+    return gen, (net, direction)
+
+
+def _check_generator_output(net, input_shape):
+    """Raise ServableConfigError unless the generator maps one (C, H, W) image to one image."""
+    if len(input_shape) != 3 or input_shape[0] not in (1, 3):
+        raise ServableConfigError(f"an image_to_image network takes images (channels, height, width) with 1 or 3 "
+                                  f"channels; its input_shape is {list(input_shape)}")
+    try:
+        out = _probe(net, input_shape)[0]
+    except Exception as err:  # noqa: BLE001 - MindSpore raises many types on a bad network
+        raise ServableConfigError(f"the image_to_image network cannot run on a {[1, *input_shape]} input: "
+                                  f"{first_sentence(err)}") from None
+    if out.ndim != 4 or out.shape[0] != 1 or out.shape[1] not in (1, 3):
+        raise ServableConfigError(f"an image_to_image generator returns images (batch, channels, height, width) "
+                                  f"with 1 or 3 channels; {type(net).__name__} returns shape {out.shape}")
+
+
+def _image_to_image_recipe(cfg, input_shape):
+    """The default recipe of an image_to_image network: resize to its size, [0, 1], its mean and std (0.5)."""
+    from ..vision._recipe import Recipe
+
+    channels, height, width = input_shape
+    mean = tuple(getattr(cfg, "mean", None) or (0.5,) * channels)
+    std = tuple(getattr(cfg, "std", None) or (0.5,) * channels)
+    steps = [["resize", {"size": [int(height), int(width)]}], ["rescale", {"scale": 1.0 / 255.0, "shift": 0.0}],
+             ["normalize", {"mean": list(mean), "std": list(std)}], ["hwc2chw", {}]]
+    return Recipe(train=steps, eval=steps, channels=int(channels))
+
+
+def _recipe_of(transform, cfg, input_shape, task=None):
     """The recipe to store: the transform's, else the config's; checked against the input shape."""
     from ..errors import RecipeError
     from ..vision._recipe import Recipe
 
     if transform is None:
         recipe = getattr(cfg, "recipe", None)
+        if recipe is None and task == "image_to_image" and len(input_shape) == 3:
+            recipe = _image_to_image_recipe(cfg, input_shape)
     elif isinstance(transform, Recipe):
         recipe = transform
     elif isinstance(getattr(transform, "recipe", None), Recipe):

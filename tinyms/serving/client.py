@@ -12,10 +12,11 @@ import typing
 from .._jsonread import loads
 from .errors import ClientError, ServerError, ServerNotRunning
 
-__all__ = ["Client", "Detection", "Detections", "predict", "list_servables"]
+__all__ = ["Client", "Detection", "Detections", "TranslatedImage", "predict", "list_servables"]
 
 _STRATEGIES = ("TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES")
 _DETECTION_OPTIONS = ("score_threshold", "iou_threshold", "max_detections")
+_OUTPUT_SIZES = ("network", "original")
 
 
 class Detection(typing.NamedTuple):
@@ -77,6 +78,100 @@ class Detections(list):
 
     def __repr__(self):
         return f"Detections({list.__repr__(self)}, width={self.width}, height={self.height})"
+
+
+class TranslatedImage:
+    """The picture an image_to_image servable made of an image: a PNG file and its pixels.
+
+    Args:
+        png (bytes): the PNG file the servable answered.
+        input_size (tuple): ``(width, height)`` of the image sent, when an image was sent.
+
+    Attributes:
+        png (bytes): the PNG file, as the server encoded it.
+        width, height (int): the picture's size in pixels.
+        input_size (tuple or None): ``(width, height)`` of the image sent.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinyms.serving import TranslatedImage
+        >>> picture = TranslatedImage.from_array(np.zeros((4, 6, 3), np.uint8))
+        >>> picture.width, picture.height, picture.array.shape
+        (6, 4, (4, 6, 3))
+        >>> picture.save("translated.png")
+        'translated.png'
+    """
+
+    def __init__(self, png, input_size=None):
+        self.png = bytes(png)
+        self.input_size = tuple(int(v) for v in input_size) if input_size else None
+        self._array = None
+        self.width, self.height = self.image.size  # the bytes must be a picture
+
+    @classmethod
+    def from_array(cls, array, input_size=None):
+        """Build from an (H, W, C) or (H, W) uint8 array (encoded to PNG)."""
+        return cls(base64.b64decode(_png(array)), input_size)
+
+    @classmethod
+    def from_dict(cls, item):
+        """Build from the server's JSON form: ``{"image": base64 PNG, "width", "height", "input_size"?}``."""
+        size = item.get("input_size")
+        return cls(base64.b64decode(item["image"]), (size["width"], size["height"]) if size else None)
+
+    @property
+    def image(self):
+        """The picture as a PIL image (RGB, or L for grey)."""
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.png)) as img:
+            img.load()
+            return img.copy()
+
+    @property
+    def array(self):
+        """The picture as a numpy uint8 array (H, W, C) (a copy each time)."""
+        import numpy as np
+
+        if self._array is None:
+            arr = np.asarray(self.image)
+            self._array = arr[:, :, None] if arr.ndim == 2 else arr
+        return self._array.copy()
+
+    def save(self, path):
+        """Write the picture to ``path`` (written under a temporary name, then renamed into place).
+
+        A ``.png`` path gets the server's PNG file as it is; another extension (``.jpg``...) is
+        encoded by PIL in that format.
+
+        Returns:
+            str: ``path``.
+        """
+        from .._fileio import atomic_path
+
+        path = os.fspath(path)
+        suffix = os.path.splitext(path)[1].lower()
+        with atomic_path(path, suffix=suffix or ".png") as tmp:
+            if suffix in ("", ".png"):
+                with open(tmp, "wb") as f:
+                    f.write(self.png)
+            else:
+                self.image.save(tmp)
+        return path
+
+    def to_dict(self):
+        """The server's JSON form of this picture."""
+        item = {"image": base64.b64encode(self.png).decode("ascii"), "media_type": "image/png",
+                "width": self.width, "height": self.height}
+        if self.input_size:
+            item["input_size"] = {"width": self.input_size[0], "height": self.input_size[1]}
+        return item
+
+    def __repr__(self):
+        sent = f" from a {self.input_size[0]}x{self.input_size[1]} image" if self.input_size else ""
+        return f"TranslatedImage({self.width}x{self.height} PNG{sent})"
+
+    __str__ = __repr__
 
 
 class Client:
@@ -232,8 +327,9 @@ class Client:
         return self._tasks[servable_name]
 
     def predict(self, data, servable_name, dataset_name=None, strategy="TOP1_CLASS", *, score_threshold=None,
-                iou_threshold=None, max_detections=None):
-        """Classify an image, a preprocessed tensor or a text with a servable, or find the objects in an image.
+                iou_threshold=None, max_detections=None, output_size=None):
+        """Classify an image, a preprocessed tensor or a text with a servable, find the objects in an image,
+        or translate an image.
 
         Args:
             data: the input. An image: a file path (str or pathlib.Path), the bytes of an image
@@ -250,6 +346,8 @@ class Client:
                 servable's, e.g. 0.3).
             iou_threshold (float): detection only: non-maximum suppression's overlap limit.
             max_detections (int): detection only: most objects per image, 1..1000.
+            output_size (str): image_to_image only: ``"network"`` (default: the picture at the
+                network's size) or ``"original"`` (resized to the size of the image sent).
 
         Returns:
             tinyms.vision.Prediction: for one image, sample or text, with ``label``, ``score``,
@@ -257,7 +355,9 @@ class Client:
             ``tinyms.vision.Predictions`` list with one entry per row. A detection servable
             returns :class:`Detections` (boxes in pixels of the image sent), a list of them for
             a batch tensor. A text longer than the servable's ``max_length`` tokens is
-            truncated by the server, which says so: a ``tinyms.text.TruncationWarning``.
+            truncated by the server, which says so: a ``tinyms.text.TruncationWarning``. An
+            image_to_image servable returns a :class:`TranslatedImage` (``.image``, ``.array``,
+            ``.save(path)``), a list of them for a batch tensor.
 
         Raises:
             FileNotFoundError: ``data`` is a path to a file that does not exist.
@@ -277,7 +377,8 @@ class Client:
             [('car', 0.91), ('person', 0.64)]
         """
         task = self.task(servable_name) if isinstance(data, str) else None
-        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections), task)
+        payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections), task,
+                                  output_size)
         reply = self._json("POST", f"/servables/{servable_name}", payload)
         return _predictions(reply)
 
@@ -297,7 +398,9 @@ class Client:
             servable with several outputs, a dict by output name: a detector's ``boxes`` (N, A,
             4) and ``scores`` (N, A, C) as the network computed them, and ``detections``, one
             :class:`Detections` per row (boxes in pixels of the network input); a text
-            servable's ``logits`` and ``predictions`` (a ``tinyms.vision.Prediction`` per text).
+            servable's ``logits`` and ``predictions`` (a ``tinyms.vision.Prediction`` per text); an
+            image_to_image servable's ``output`` (N, C, S, S), the network's values, and ``png``,
+            one :class:`TranslatedImage` per row.
 
         Example:
             >>> Client().infer("lenet5", np.zeros((2, 1, 32, 32))).shape    # doctest: +SKIP
@@ -353,12 +456,14 @@ def check_answer(status, data, url=""):
         raise error(status, message, url)
 
 
-def predict_payload(data, dataset_name, strategy, detection_options=(None, None, None), task=None):
+def predict_payload(data, dataset_name, strategy, detection_options=(None, None, None), task=None, output_size=None):
     """The JSON body of ``POST /servables/<name>`` (what :meth:`Client.predict` sends).
 
     ``detection_options`` are ``(score_threshold, iou_threshold, max_detections)``, None for
     the servable's defaults. ``task`` is the servable's when known: a text servable's input is
-    sent as ``text`` (a list of strings always is). Raises ValueError for an unknown strategy,
+    sent as ``text`` (a list of strings always is). ``output_size`` (image_to_image servables):
+    ``"network"`` or ``"original"``, None for the default. Raises ValueError for an unknown strategy
+    or output size,
     TypeError for a text servable's input that is not a string or list of strings, and what
     :func:`_encode_input` raises for the input.
     """
@@ -370,6 +475,10 @@ def predict_payload(data, dataset_name, strategy, detection_options=(None, None,
     for key, value in zip(_DETECTION_OPTIONS, detection_options):
         if value is not None:
             payload[key] = value
+    if output_size is not None:
+        if not isinstance(output_size, str) or output_size.lower() not in _OUTPUT_SIZES:
+            raise ValueError(f"output_size must be one of {', '.join(_OUTPUT_SIZES)}, got {output_size!r}")
+        payload["output_size"] = output_size.lower()
     texts = isinstance(data, (list, tuple)) and bool(data) and all(isinstance(t, str) for t in data)
     if task == "text_classification" or texts:
         if not (isinstance(data, str) or texts):
@@ -441,18 +550,25 @@ def _output_value(out, chunk):
     if out["datatype"] != "BYTES":
         data = np.frombuffer(chunk, dtype="<f4") if chunk is not None else np.asarray(out["data"], np.float32)
         return data.astype(np.float32).reshape(out["shape"])
-    if chunk is None:
-        items = list(out["data"])
-    else:
-        items, at = [], 0
-        while at < len(chunk):
-            size = int.from_bytes(chunk[at:at + 4], "little")
-            items.append(bytes(chunk[at + 4:at + 4 + size]).decode("utf-8"))
-            at += 4 + size
+    if out["name"] == "png":  # an image_to_image servable's pictures
+        return [TranslatedImage(base64.b64decode(item) if chunk is None else item) for item in _items(out, chunk)]
+    items = [item if chunk is None else item.decode("utf-8") for item in _items(out, chunk)]
     if out["name"] == "detections":
         return [Detections.from_dict(loads(item, "a detections answer")) for item in items]
     if out["name"] == "predictions":
         return [_prediction(loads(item, "a predictions answer")) for item in items]
+    return items
+
+
+def _items(out, chunk):
+    """The elements of a v2 BYTES output: JSON strings, or bytes of the binary form (4-byte length + bytes each)."""
+    if chunk is None:
+        return list(out["data"])
+    items, at = [], 0
+    while at < len(chunk):
+        size = int.from_bytes(chunk[at:at + 4], "little")
+        items.append(bytes(chunk[at + 4:at + 4 + size]))
+        at += 4 + size
     return items
 
 
@@ -469,6 +585,9 @@ def _predictions(reply):
     if reply.get("task") == "detection":
         found = [Detections.from_dict(item) for item in reply["predictions"]]
         return found if reply.get("batch") else found[0]
+    if reply.get("task") == "image_to_image":
+        pictures = [TranslatedImage.from_dict(item) for item in reply["predictions"]]
+        return pictures if reply.get("batch") else pictures[0]
     if reply.get("notes"):  # texts the server truncated, said as in-process transforms say it
         import warnings
 

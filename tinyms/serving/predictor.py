@@ -176,7 +176,7 @@ class Predictor:
         return loads(data, "the predictor's answer")
 
     def __call__(self, data, dataset_name=None, strategy="TOP1_CLASS", *, score_threshold=None,
-                 iou_threshold=None, max_detections=None):
+                 iou_threshold=None, max_detections=None, output_size=None):
         """Predict for one input (or a batch tensor, or texts), as :meth:`tinyms.serving.Client.predict` does.
 
         Args:
@@ -188,12 +188,16 @@ class Predictor:
                 servable ``"TOP1_CLASS"`` or ``"ALL_CLASSES"``.
             score_threshold, iou_threshold, max_detections: detection only; default: the
                 servable's.
+            output_size (str): image_to_image only: ``"network"`` (default) or ``"original"``
+                (the picture resized to the size of the image sent).
 
         Returns:
             tinyms.vision.Prediction: labels and scores, best first (``Predictions`` for a batch
             tensor or a list of texts); a detection servable returns
-            :class:`~tinyms.serving.Detections`. A text truncated to the servable's
-            ``max_length`` tokens is answered with a ``tinyms.text.TruncationWarning``.
+            :class:`~tinyms.serving.Detections`, an image_to_image servable a
+            :class:`~tinyms.serving.TranslatedImage` (``.image``, ``.array``, ``.save(path)``). A
+            text truncated to the servable's ``max_length`` tokens is answered with a
+            ``tinyms.text.TruncationWarning``.
 
         Raises:
             FileNotFoundError: ``data`` names a file that does not exist.
@@ -205,7 +209,7 @@ class Predictor:
             ServerError: the model failed on this input.
         """
         payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections),
-                                  self.info.get("task"))
+                                  self.info.get("task"), output_size)
         return _predictions(self._request("POST", f"/servables/{self.name}", payload))
 
     def close(self):

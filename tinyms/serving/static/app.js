@@ -1,6 +1,7 @@
 // TinyMS serving web page: choose a servable, send an image or a drawing, show the top 5 classes,
 // or, for a detection servable, the objects found framed over the photo; a text servable gets a
-// text box instead of the image drop zone, and its classes for the text typed.
+// text box instead of the image drop zone, and its classes for the text typed; an image-to-image servable's
+// picture is shown beside the photo sent.
 "use strict";
 
 (function () {
@@ -107,9 +108,14 @@
     return !!item && item.task === "text_classification";
   }
 
+  function isImageToImage(item) {
+    return !!item && item.task === "image_to_image";
+  }
+
   function clearResults() {
     table.hidden = true;
     detectionView.hidden = true;
+    $("translation-view").hidden = true;
     notesList.hidden = true;
     notesList.textContent = "";
   }
@@ -128,6 +134,10 @@
     if (isDetector(item)) {
       text = (item.description || "") + " (" + item.model.format + ", finds " + item.model.labels.length +
         " kinds of object: " + item.model.labels.join(", ") + ")";
+    } else if (isImageToImage(item)) {
+      const shape = item.image_to_image.output_shape;
+      text = (item.description || "") + " (" + item.model.format + ", image to image: " + shape[2] + "x" +
+        shape[1] + " pictures)";
     } else if (isText(item)) {
       text = (item.description || "") + " (" + item.model.format + ", text classifier: " +
         item.model.labels.join(", ") + ")";
@@ -141,6 +151,7 @@
     $("text-panel").hidden = !isText(item);
     if (isText(item)) showTextCount();
     $("threshold-row").hidden = !isDetector(item);
+    $("output-size-row").hidden = !isImageToImage(item);
     if (isDetector(item)) {
       threshold.value = String(item.detection.score_threshold);
       showThreshold();
@@ -202,6 +213,20 @@
                     : "No object scored above " + floor + " (" + reply.servable + ")", false);
   }
 
+  // The photo sent and the picture the model made of it, side by side.
+  function renderTranslation(reply) {
+    const picture = reply.predictions[0];
+    $("translation-input").src = $("photo").src;
+    $("translation-output").src = "data:" + picture.media_type + ";base64," + picture.image;
+    const sent = picture.input_size;
+    $("translation-input-caption").textContent = sent ? "Photo sent (" + sent.width + "x" + sent.height + ")"
+                                                      : "Photo sent";
+    $("translation-output-caption").textContent = "Translation by " + reply.servable + " (" + picture.width + "x" +
+      picture.height + ")";
+    $("translation-view").hidden = false;
+    setStatus("Translated by " + reply.servable + ": a " + picture.width + "x" + picture.height + " picture", false);
+  }
+
   function renderNotes(notes) {
     notesList.textContent = "";
     for (const note of notes || []) {
@@ -216,6 +241,10 @@
     window.tinymsLastReply = reply;  // the answer as received (tests compare its numbers)
     if (reply.task === "detection") {
       renderDetections(reply);
+      return;
+    }
+    if (reply.task === "image_to_image") {
+      renderTranslation(reply);
       return;
     }
     renderNotes(reply.notes);
@@ -253,7 +282,9 @@
     }
     setStatus("Predicting…", false);
     clearResults();
-    const options = isDetector(item) ? { score_threshold: threshold.value } : { strategy: "TOP5_CLASS" };
+    const options = isDetector(item) ? { score_threshold: threshold.value }
+      : isImageToImage(item) ? { output_size: $("output-original").checked ? "original" : "network" }
+      : { strategy: "TOP5_CLASS" };
     try {
       render(await backend.predict(item, blob, contentType, options));
     } catch (err) {
@@ -273,6 +304,9 @@
   }
 
   threshold.addEventListener("input", showThreshold);
+  $("output-original").addEventListener("change", () => {
+    if (lastUpload && isImageToImage(current())) send(lastUpload.blob, lastUpload.type);
+  });
   threshold.addEventListener("change", () => {
     if (lastUpload && isDetector(current())) send(lastUpload.blob, lastUpload.type);
   });
