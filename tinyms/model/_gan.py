@@ -75,51 +75,37 @@ class GanOptimizers(nn.Cell):
         raise TypeError("GanOptimizers is not called; GanTrainStep calls its generator and discriminator")
 
 
-_CLONEABLE = ("beta1", "beta2", "eps", "momentum", "weight_decay", "use_nesterov", "use_locking", "loss_scale",
-              "dampening", "decay", "epsilon", "centered", "initial_accum", "rho")
-
-
 def clone_optimizer(optimizer, params):
-    """A new optimizer of ``optimizer``'s class and settings over ``params``.
+    """A new optimizer of ``optimizer``'s class and settings (MindSpore records them in
+    ``init_args``) over ``params``, with the same learning rate or schedule.
 
     Raises:
-        TypeError: the optimizer's class cannot be rebuilt from its attributes.
+        TypeError: the optimizer does not record its settings.
     """
-    import inspect  # noqa: PLC0415
-
     import numpy as np  # noqa: PLC0415
 
     cls = type(optimizer)
-    signature = inspect.signature(cls.__init__)
-    kwargs = {}
+    recorded = getattr(optimizer, "init_args", None)
+    if not isinstance(recorded, dict):
+        raise TypeError(f"cannot make a discriminator optimizer like the given {cls.__name__} (it does not record "
+                        f"its settings): pass two, compile(optimizer=(generator_optimizer, discriminator_optimizer))")
+    kwargs = {k: v for k, v in recorded.items() if k not in ("kwargs", "params", "learning_rate")}
+    kwargs.update(recorded.get("kwargs") or {})
     lr = optimizer.learning_rate
     inner = getattr(lr, "learning_rate", None)
     if type(lr).__name__ == "_IteratorLearningRate" and inner is not None:
-        lr = inner.asnumpy().copy()
+        lr = ms_tensor(inner.asnumpy().copy())
     elif isinstance(lr, Parameter):
         lr = float(np.asarray(lr.asnumpy()).ravel()[0])
     elif isinstance(lr, nn.Cell):
-        lr = copy.deepcopy(lr) if not list(lr.get_parameters()) else lr
-    kwargs["learning_rate"] = lr
-    for name, par in signature.parameters.items():
-        if name in ("self", "params", "learning_rate") or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
-            continue
-        if name not in _CLONEABLE or not hasattr(optimizer, name):
-            continue
-        value = getattr(optimizer, name)
-        if hasattr(value, "asnumpy"):
-            value = np.asarray(value.asnumpy()).ravel()
-            if value.size != 1:
-                continue
-            value = value[0].item()
-        if callable(value):
-            continue
-        kwargs[name] = value
-    try:
-        return cls(params, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"cannot make a discriminator optimizer like the given {cls.__name__} ({err}): pass two "
-                        f"optimizers, compile(optimizer=(generator_optimizer, discriminator_optimizer))") from err
+        lr = copy.deepcopy(lr)  # a LearningRateSchedule: the same rule, its own cell
+    return cls(params, learning_rate=lr, **kwargs)
+
+
+def ms_tensor(array):
+    from mindspore import Tensor  # noqa: PLC0415
+
+    return Tensor(array)
 
 
 def _build(spec, params, learning_rate, what):

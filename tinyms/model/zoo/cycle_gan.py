@@ -3,10 +3,12 @@
 The parts (Zhu et al. 2017, Isola et al. 2017, as TinyMS 0.3 shipped them):
 
 - :class:`ResNetGenerator`: a 7x7 convolution, two stride-2 convolutions down, ``n_blocks``
-  residual blocks (6 or 9 in the papers), two stride-2 transposed convolutions up, a 7x7
-  convolution and ``tanh``: an image in [-1, 1] of the input's size.
+  residual blocks (6 or 9 in the papers), two upsampling steps, a 7x7 convolution and
+  ``tanh``: an image in [-1, 1] of the input's size.
 - :class:`UNetGenerator`: an encoder of stride-2 4x4 convolutions down to 1x1 (``log2(size)``
-  levels) and a decoder of transposed convolutions, each level joined to its encoder twin.
+  levels) and a decoder of upsampling steps, each level joined to its encoder twin.
+- Upsampling is nearest-neighbour x2 then a 3x3 convolution (:class:`Upsample2x`), not the
+  papers' transposed convolution, which MindSpore 2.10 cannot export to ONNX.
 - :class:`PatchDiscriminator`: PatchGAN, a stack of 4x4 convolutions scoring overlapping
   patches (70x70 pixels with three layers at 256x256; fewer layers for small images).
 - Normalisation ``"instance"`` (per image and channel, written with reductions so that it
@@ -35,7 +37,7 @@ from mindspore.common.initializer import Normal, initializer
 from ..._checks import positive_int
 from ..registry import register_model
 
-__all__ = ["ResNetGenerator", "UNetGenerator", "PatchDiscriminator", "InstanceNorm", "CycleGAN", "Pix2Pix",
+__all__ = ["ResNetGenerator", "UNetGenerator", "PatchDiscriminator", "InstanceNorm", "Upsample2x", "CycleGAN", "Pix2Pix",
            "ImagePool", "GanImagePool", "cycle_gan", "pix2pix", "cycle_gan_infer", "get_generator_discriminator",
            "cyclegan_lr", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE"]
 
@@ -79,10 +81,25 @@ def _conv(cin, cout, kernel, stride, padding):
                      weight_init=Normal(0.02), bias_init="zeros")
 
 
+class Upsample2x(nn.Cell):
+    """Nearest-neighbour upsampling by 2, from a reshape and a broadcast multiplication.
+
+    Used with a 3x3 convolution instead of a stride-2 transposed convolution: MindSpore 2.10
+    writes ConvTranspose into ONNX with an ``output_shape`` onnxruntime refuses, and
+    resize-then-convolve avoids the transposed convolution's checkerboard artefacts.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.ones = Tensor(np.ones((1, 1, 1, 2, 1, 2), np.float32))
+
+    def construct(self, x):
+        _, c, h, w = x.shape
+        return (x.reshape((-1, c, h, 1, w, 1)) * self.ones).reshape((-1, c, h * 2, w * 2))
+
+
 def _up(cin, cout):
-    # 4x4, stride 2, padding 1: exactly twice the size
-    return nn.Conv2dTranspose(cin, cout, 4, 2, pad_mode="pad", padding=1, has_bias=True,
-                              weight_init=Normal(0.02), bias_init="zeros")
+    return nn.SequentialCell([Upsample2x(), _conv(cin, cout, 3, 1, 1)])
 
 
 def _check_options(image_size, norm):
@@ -105,7 +122,7 @@ class _ResidualBlock(nn.Cell):
 
 
 class ResNetGenerator(nn.Cell):
-    """The CycleGAN generator: down twice, ``n_blocks`` residual blocks, up twice, ``tanh``.
+    """The CycleGAN generator: down twice, ``n_blocks`` residual blocks, up twice (:class:`Upsample2x` + 3x3 convolution), ``tanh``.
 
     Args:
         in_channels (int): input channels. Default 3.
