@@ -8,6 +8,7 @@ Example:
 
 from mindspore import nn as _nn
 
+from ._cyclegan_losses import CycleGANDiscriminatorLoss, CycleGANGeneratorLoss
 from ._names import lookup
 
 _CLASSES = [
@@ -142,4 +143,5 @@ def get(loss):
 
 
 # get() is Model.compile's helper, not exported
-__all__ = _CLASSES + ["CrossEntropyWithLabelSmooth", "LOSSES", "net_with_loss"]
+__all__ = _CLASSES + ["CrossEntropyWithLabelSmooth", "LOSSES", "net_with_loss", "CycleGANGeneratorLoss",
+                      "CycleGANDiscriminatorLoss"]
