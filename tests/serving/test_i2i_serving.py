@@ -453,15 +453,6 @@ def test_saved_picture_is_the_png_answered(i2i, tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no temporary files left
 
 
-def test_export_web_skips_image_to_image_naming_why(i2i, tmp_path):
-    from tinyms.errors import ExportError
-    from tinyms.serving import export_web
-
-    with pytest.raises(ExportError, match="translates images, which the browser page does not run"):
-        export_web(i2i["serving"], str(tmp_path / "page"), names=["gen"], progress=False)
-    assert not os.path.exists(tmp_path / "page")
-
-
 # ------------------------------------------------------------------------------------ tinyms predict
 def _fake_run(i2i, tmp_path):
     """A run directory as tinyms train leaves it: its servable in RUN_DIR/servable."""
@@ -510,7 +501,15 @@ def test_tinyms_predict_refuses_in_one_line(i2i, tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------ the web page
-from .test_page import CHROMEDRIVER, CHROMIUM, _open, browser  # noqa: E402,F401 - the page tests' Chromium
+from .test_page import CHROMEDRIVER, CHROMIUM, browser  # noqa: E402,F401 - the page tests' Chromium
+from .test_web_export import ort_tarball  # noqa: E402,F401 - ONNX Runtime Web, fetched once
+
+
+def _open(browser, server, url=None):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url or server.url + "/")
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
 
 
 @pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
@@ -543,3 +542,42 @@ def test_the_page_shows_the_photo_and_its_translation_side_by_side(browser, serv
     WebDriverWait(browser, 30).until(lambda d: d.execute_script(
         "const i = document.getElementById('translation-output'); return i.complete && i.naturalWidth === "
         f"{PHOTO_W} && i.naturalHeight === {PHOTO_H};"))
+
+
+@pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+                    reason="needs Debian's chromium and chromium-driver; provided in CI by .ci/run")
+@pytest.mark.parametrize("output_size", ["network", "original"])
+def test_the_exported_browser_page_translates_as_the_server(browser, server, i2i, ort_tarball, tmp_path,
+                                                            output_size):
+    """export_web: the generator runs on ONNX Runtime Web with the recipe, from file://, no server."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tinyms.serving import export_web
+
+    page = tmp_path / "page"
+    result = export_web(i2i["serving"], str(page), progress=False)
+    assert result["servables"] == ["gen", "pair_b2a"] and result["skipped"] == {}
+    _open(browser, server, (page / "index.html").as_uri())
+    Select(browser.find_element(By.ID, "servable")).select_by_value("gen")
+    if output_size == "original":
+        browser.find_element(By.ID, "output-original").click()
+    browser.execute_script("window.tinymsLastReply = null")
+    browser.find_element(By.ID, "file-input").send_keys(i2i["photo"])
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return window.tinymsLastReply")
+                                     or "failed" in d.find_element(By.ID, "status").text)
+    got = browser.execute_script("return window.tinymsLastReply")
+    assert got, browser.find_element(By.ID, "status").text
+    with open(i2i["photo"], "rb") as f:
+        want = _post(server, f.read(), "image/png", params={"output_size": output_size}).json()
+    (item,), (expected,) = got["predictions"], want["predictions"]
+    assert got["task"] == "image_to_image" and got["output_size"] == output_size
+    assert {k: item[k] for k in ("width", "height", "input_size")} == \
+        {k: expected[k] for k in ("width", "height", "input_size")}
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(item["image"]))) as img:  # a canvas PNG: RGBA, opaque
+        rgba = np.asarray(img.convert("RGBA"))
+    assert (rgba[:, :, 3] == 255).all()
+    _close(rgba[:, :, :3], _decoded(base64.b64decode(expected["image"])))
+    assert browser.find_element(By.ID, "translation-view").is_displayed()

@@ -15,8 +15,9 @@ fetches the binary file itself).
 
 Every step of a servable's recipe must be one the page runs (:data:`WEB_OPS`, the ops of
 ``web-recipe.js``): a servable whose recipe has another is refused at export time, as is one
-without an ONNX file or without an image recipe (tensor-only). Image-to-image servables are refused
-(the page draws no pictures yet). Text servables are refused too:
+without an ONNX file or without an image recipe (tensor-only). An image-to-image servable's
+picture is made in the page as the server makes it (output to pixels, the resize back to the
+photo's size), encoded to PNG by the browser's canvas. Text servables are refused too:
 their tokenizer (Hugging Face ``tokenizers``, Rust) does not run in the page, and a tokenizer
 rewritten in JavaScript could give other token ids than the network learned.
 """
@@ -159,11 +160,6 @@ def _page_servable(spec, entry, root):
         raise ExportError(f"servable {spec.name!r} classifies text, which the browser page cannot tokenize (its "
                           "tokenizer runs in Python, not in the page); serve it with tinyms serve, whose page has a "
                           "text box, or predict with tinyms.serving.Predictor")
-    if spec.task == "image_to_image":
-        raise ExportError(f"servable {spec.name!r} translates images, which the browser page does not run yet (it "
-                          "answers classes and objects only); serve it with tinyms serve, whose page shows the photo "
-                          "and its translation side by side, or write the picture with tinyms predict IMAGE "
-                          "--servable DIR")
     if spec.format != "onnx":
         files = (entry.get("model") or {}).get("files") or {}
         if "onnx" not in files:
@@ -212,6 +208,11 @@ def _page_servable(spec, entry, root):
                "channels": recipe.recipe.channels, "input_shape": list(meta["input_shape"]), "labels": labels,
                "input_name": backend.input_name, "output_names": list(backend.output_names),
                "fixed_batch": backend.fixed_batch, "max_pixels": MAX_IMAGE_PIXELS}
+    if task == "image_to_image":
+        item["image_to_image"] = {"output_shape": list(meta["output_shape"]),
+                                  "output_range": list(spec.output_range or (-1.0, 1.0)),
+                                  "output_size": ["network", "original"], "format": ["json"]}
+        browser["output_range"] = item["image_to_image"]["output_range"]
     if task == "detection":
         item["model"]["background"] = bool(meta.get("background"))
         item["detection"] = dict(spec.detection or {})

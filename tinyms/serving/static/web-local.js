@@ -96,6 +96,40 @@
     return sessions.get(name);
   }
 
+  // An image-to-image answer as the server gives it: the output (1, C, H, W) as pixels
+  // (x - low) / (high - low) * 255 rounded half to even, resized back to the photo on request,
+  // a PNG drawn by a canvas (base64).
+  function picture(item, spec, output, image, options) {
+    const size = String(options.output_size || "network").toLowerCase();
+    if (size !== "network" && size !== "original") throw new Error("output_size must be one of 'network', 'original'");
+    const [channels, height, width] = output.dims.slice(1);
+    const [low, high] = spec.output_range;
+    const scale = 255 / (high - low);
+    const plane = height * width;
+    let pic = { height, width, channels, data: new Uint8Array(plane * channels) };
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < channels; c++) {
+        const value = R._internals.rint((output.data[c * plane + i] - low) * scale);
+        pic.data[i * channels + c] = Math.min(255, Math.max(0, value));
+      }
+    }
+    if (size === "original") pic = R.resizeBilinearU8(pic, image.height, image.width);
+    const canvas = document.createElement("canvas");
+    canvas.width = pic.width;
+    canvas.height = pic.height;
+    const context = canvas.getContext("2d");
+    const rgba = context.createImageData(pic.width, pic.height);
+    for (let i = 0; i < pic.width * pic.height; i++) {
+      for (let c = 0; c < 3; c++) rgba.data[i * 4 + c] = pic.data[i * pic.channels + (pic.channels === 1 ? 0 : c)];
+      rgba.data[i * 4 + 3] = 255;
+    }
+    context.putImageData(rgba, 0, 0);
+    const png = canvas.toDataURL("image/png").split(",", 2)[1];
+    return { servable: item.name, task: "image_to_image", batch: false, output_size: size,
+             predictions: [{ image: png, media_type: "image/png", width: pic.width, height: pic.height,
+                             input_size: { width: image.width, height: image.height } }] };
+  }
+
   async function predict(item, blob, contentType, options) {
     const spec = EXPORT.models[item.name];
     if (!spec) throw new Error("no servable named " + item.name + " in this page");
@@ -133,6 +167,7 @@
       return { servable: item.name, task: "detection", batch: false, ...settings,
                predictions: [{ image_size: { width: image.width, height: image.height }, detections: found }] };
     }
+    if (spec.task === "image_to_image") return picture(item, spec, outputs[0], image, options);
     const strategy = (options.strategy || "TOP1_CLASS").toUpperCase();
     const k = { TOP1_CLASS: 1, TOP5_CLASS: 5 }[strategy];
     if (!k) throw new Error("unknown strategy '" + strategy + "'; valid strategies are TOP1_CLASS, TOP5_CLASS");
