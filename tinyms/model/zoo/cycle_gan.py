@@ -303,22 +303,20 @@ class ImagePool(nn.Cell):
     def construct(self, images, u, j):
         if self.size == 0:
             return images
-        stored = self.images
         count = self.count
         out = ()
         for i in range(images.shape[0]):
             image = images[i:i + 1]
             full = count >= self.size
             slot = ops.select(full, j[i:i + 1], ops.minimum(count, self.size - 1))
-            old = ops.gather(stored, slot, 0)
+            old = ops.gather(self.images, slot, 0)
             take = ops.logical_and(full, u[i:i + 1] > 0.5)
             store = ops.logical_or(ops.logical_not(full), take)
-            out = out + (ops.select(take.reshape((1, 1, 1, 1)), old, image),)
-            onehot = ops.one_hot(slot, self.size, Tensor(1.0, mstype.float32), Tensor(0.0, mstype.float32))
-            mask = onehot.reshape((self.size, 1, 1, 1)) * ops.cast(store, mstype.float32).reshape((1, 1, 1, 1))
-            stored = stored + mask * (image - old)
+            out = out + (ops.select(ops.broadcast_to(take.reshape((1, 1, 1, 1)), image.shape), old, image),)
+            # one row written in place: the stored image, or the old one when nothing is stored
+            row = ops.select(ops.broadcast_to(store.reshape((1, 1, 1, 1)), image.shape), image, old)
+            out = ops.depend(out, ops.scatter_update(self.images, slot, row))
             count = count + ops.cast(ops.logical_not(full), mstype.int32)
-        stored = ops.depend(stored, ops.assign(self.images, stored))
         return ops.depend(ops.concat(out, 0), ops.assign(self.count, count))
 
 
