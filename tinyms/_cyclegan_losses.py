@@ -39,8 +39,15 @@ class CycleGANGeneratorLoss(nn.Cell):
         TypeError: ``generator`` has no ``G_A`` / ``G_B``.
 
     Example:
-        >>> G_A, G_B, D_A, D_B = get_generator_discriminator("resnet")   # doctest: +SKIP
-        >>> loss_G = CycleGANGeneratorLoss(cycle_gan(G_A, G_B), D_A, D_B)  # doctest: +SKIP
+        >>> import numpy as np, mindspore as ms
+        >>> from tinyms.losses import CycleGANGeneratorLoss
+        >>> from tinyms.model.cycle_gan.cycle_gan import cycle_gan, get_generator_discriminator
+        >>> G_A, G_B, D_A, D_B = get_generator_discriminator("resnet", image_size=32)
+        >>> loss_G = CycleGANGeneratorLoss(cycle_gan(G_A, G_B), D_A, D_B)
+        >>> images = ms.Tensor(np.zeros((1, 3, 32, 32), np.float32))
+        >>> outputs = loss_G(images, images)
+        >>> len(outputs), outputs[1].shape
+        (9, (1, 3, 32, 32))
     """
 
     def __init__(self, generator, D_A, D_B):  # noqa: N803 - 0.3's names
@@ -79,7 +86,14 @@ class CycleGANDiscriminatorLoss(nn.Cell):
         Tensor: from ``loss(img_A, img_B, fake_A, fake_B)``, the scalar loss.
 
     Example:
-        >>> loss_D = CycleGANDiscriminatorLoss(D_A, D_B)   # doctest: +SKIP
+        >>> import numpy as np, mindspore as ms
+        >>> from tinyms.losses import CycleGANDiscriminatorLoss
+        >>> from tinyms.model.cycle_gan.cycle_gan import get_generator_discriminator
+        >>> _, _, D_A, D_B = get_generator_discriminator("resnet", image_size=32)
+        >>> images = ms.Tensor(np.zeros((1, 3, 32, 32), np.float32))
+        >>> loss_D = CycleGANDiscriminatorLoss(D_A, D_B)
+        >>> loss_D(images, images, images, images).shape
+        ()
     """
 
     def __init__(self, D_A, D_B, reduction="none"):  # noqa: N803, ARG002 - 0.3's signature

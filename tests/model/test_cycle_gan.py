@@ -246,3 +246,16 @@ def test_generator_exports_to_onnx_equal_to_mindspore(tmp_path):
     session = ort.InferenceSession(path)
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, net.G_B(ms.Tensor(x)).asnumpy(), atol=1e-4)
+
+
+def test_the_03_package_path_does_not_shadow_the_builder():
+    """``import tinyms.model.cycle_gan.cycle_gan`` (0.3's scripts) leaves ``tinyms.model.cycle_gan`` the function."""
+    import importlib  # noqa: PLC0415
+
+    import tinyms.model  # noqa: PLC0415
+
+    package = importlib.import_module("tinyms.model.cycle_gan.cycle_gan")
+    assert callable(tinyms.model.cycle_gan) and not isinstance(tinyms.model.cycle_gan, type(package))
+    from tinyms.model import cycle_gan  # noqa: PLC0415
+
+    assert cycle_gan is importlib.import_module("tinyms.model.zoo.cycle_gan").cycle_gan

@@ -22,6 +22,9 @@ from .zoo import (AlexNet, DenseNetBC, LeNet5, alexnet, densenet100, densenet121
                   mobilenetv2, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg11_bn,
                   ssd300_mobilenetv2, ssd_tiny, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 from .zoo import SentimentNet, TextBoW, TextCNN, sentimentnet, text_bow, text_cnn
+# TinyMS 0.3's package tinyms.model.cycle_gan (its scripts import tinyms.model.cycle_gan.cycle_gan) is loaded
+# first, so that the function imported next keeps the name: a package loaded later would replace it
+from . import cycle_gan as _cycle_gan_package  # noqa: F401
 from .zoo import CycleGAN, Pix2Pix, cycle_gan, cycle_gan_infer, cyclegan_lr, pix2pix
 
 #: TinyMS 0.3's name for :func:`densenet100` (the CIFAR DenseNet-BC-100), kept for its scripts.

@@ -671,7 +671,10 @@ def cycle_gan_infer(g_model="resnet", image_size=256):
         NotImplementedError: another ``g_model`` (0.3's error).
 
     Example:
+        >>> from tinyms.model import cycle_gan_infer
         >>> G_A, G_B = cycle_gan_infer("resnet", image_size=32)
+        >>> type(G_A).__name__, G_A is G_B
+        ('ResNetGenerator', False)
     """
     if g_model not in ("resnet", "unet"):
         raise NotImplementedError(f"Model {g_model} not recognized: use 'resnet' or 'unet'")
@@ -696,6 +699,7 @@ def cyclegan_lr(max_epoch, n_epoch, dataset_size, base_lr=0.0002):
         ``learning_rate``.
 
     Example:
+        >>> from tinyms.model import cyclegan_lr
         >>> cyclegan_lr(4, 2, 1).asnumpy().tolist()
         [0.00019999999494757503, 0.00019999999494757503, 0.00019999999494757503, 9.999999747378752e-05]
     """
