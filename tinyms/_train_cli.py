@@ -51,7 +51,7 @@ class Key:
     check: object = None   # a function value -> checked value (raising ConfigError) replacing the kind's check
 
 
-_SCHEDULES = ("constant", "cosine", "step")
+_SCHEDULES = ("constant", "cosine", "step", "linear_decay")
 
 
 def _checked_augment(value):
@@ -67,7 +67,9 @@ def _checked_augment(value):
         except yaml.YAMLError:
             raise ConfigError(f"augment: {value!r} is not a YAML list of recipe steps such as "
                               f"[[random_crop, {{size: 32, padding: 2}}]]") from None
-    names = tuple(dict.fromkeys(_presets.AUGMENTATIONS + _presets.DETECTION_AUGMENTATIONS))
+    from .vision.gan import GAN_AUGMENTATIONS  # noqa: PLC0415
+
+    names = tuple(dict.fromkeys(_presets.AUGMENTATIONS + _presets.DETECTION_AUGMENTATIONS + GAN_AUGMENTATIONS))
     try:
         return _presets.augment_config(value, names)
     except (UnknownNameError, RecipeError) as err:
@@ -77,11 +79,13 @@ def _checked_augment(value):
 KEYS = {
     "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100, "
                               "ssd300_mobilenetv2...); default for detection data: ssd_tiny, for text: "
-                              "text_cnn"),
+                              "text_cnn, for image-to-image: cycle_gan (pix2pix for side-by-side pairs)"),
     "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100; shapes, voc2007 for "
-                             "detection; imdb for text) or a folder: class sub-folders of images or of .txt "
-                             "documents (optionally split into train/ and val/ or test/), or an object-detection "
-                             "folder in VOC layout or COCO format; or a .csv/.tsv file of documents"),
+                             "detection; imdb for text; horse2zebra, facades, cityscapes for image-to-image) or "
+                             "a folder: class sub-folders of images or of .txt documents (optionally split into "
+                             "train/ and val/ or test/), an object-detection folder in VOC layout or COCO format, "
+                             "trainA/ + trainB/ (+ testA/ + testB/) of unpaired pictures or train/ of side-by-side "
+                             "pairs; or a .csv/.tsv file of documents"),
     "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
                                   "the TinyMS cache); 'sample' means the bundled MNIST sample"),
     "epochs": Key(10, "int", "epochs to train (detection data: 60)", 1),
@@ -90,7 +94,9 @@ KEYS = {
     "lr": Key(None, "float", "(peak) learning rate; default: the optimizer's usual one"),
     "optimizer": Key("momentum", "str", "momentum, sgd, adam, adamw, rmsprop or adagrad"),
     "schedule": Key("constant", "str", "learning-rate schedule: constant, cosine (warm-up then cosine decay "
-                                       "to 0) or step (x0.1 at 50%% and 75%% of training)"),
+                                       "to 0), step (x0.1 at 50%% and 75%% of training) or linear_decay "
+                                       "(constant for half the epochs, then linearly down: CycleGAN's, the "
+                                       "default for image-to-image data)"),
     "warmup_epochs": Key(0, "float", "epochs of linear learning-rate warm-up (cosine and step schedules)", 0),
     "num_samples": Key(None, "int", "train on at most this many images per process (a quick try)", 1),
     "image_size": Key(None, "size", "height and width the images are resized to; default: the model's input size"),
@@ -195,6 +201,9 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         if task not in DEFAULT_MODELS:
             raise ConfigError("no model given: set 'model:' in the file or pass --model")
         cfg["model"] = DEFAULT_MODELS[task]
+        if task == "image_to_image":  # aligned pairs: pix2pix
+            from ._train_i2i import default_model  # noqa: PLC0415
+            cfg["model"] = default_model(cfg["data"])
     model_cfg = _model_config(cfg["model"])
     if model_cfg.task != task:
         raise ConfigError(f"model: {cfg['model']} is a {model_cfg.task} model and {cfg['data']} is {task} data; "
@@ -222,6 +231,9 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         _check_no_text_keys(cfg, task)
     if cfg["image_size"] is None and task != TEXT_TASK:
         cfg["image_size"] = list(model_cfg.input_shape[1:])
+    if task == "image_to_image":
+        from ._train_i2i import check_config  # noqa: PLC0415
+        check_config(cfg, given)
     if cfg["augment"] is None and task == "detection":
         cfg["augment"] = DETECTION_AUGMENT
     _check_task_augment(cfg["augment"], task)
@@ -235,6 +247,9 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         raise ConfigError(f"master_port must be a port number up to 65535, got {cfg['master_port']}")
     if cfg["monitor"] is None and task == "detection":  # detection folders always hold out a test split
         cfg["monitor"] = "val_mAP50"
+    if cfg["monitor"] is None and task == "image_to_image":  # translation error on the test images, if any
+        from ._train_i2i import has_test_split  # noqa: PLC0415
+        cfg["monitor"] = "val_error" if has_test_split(cfg["data"], cfg["model"]) else "loss"
     if cfg["monitor"] is None and task == TEXT_TASK:  # text data without a test split holds documents out
         cfg["monitor"] = "val_accuracy"
     if cfg["monitor"] is None:  # a folder without a train/ + val/ (or test/) split has no validation
@@ -322,7 +337,7 @@ def _looks_like_path(text):
 #: the task of text data (``imdb``, folders of .txt documents, .csv/.tsv tables)
 TEXT_TASK = "text_classification"
 #: the network ``tinyms train`` trains when the data says the task and no model is given
-DEFAULT_MODELS = {"detection": "ssd_tiny", TEXT_TASK: "text_cnn"}
+DEFAULT_MODELS = {"detection": "ssd_tiny", TEXT_TASK: "text_cnn", "image_to_image": "cycle_gan"}
 #: the training augmentation of detection runs
 DETECTION_AUGMENT = "light"
 #: epochs of a detection run when none are given
@@ -335,7 +350,11 @@ DETECTION_EPOCHS = 60
 #: (SSD-MobileNetV2 from scratch at 160 had val mAP50 0.15 after 12 epochs with Adam 0.002)
 TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1,
                                "batch_size": 16, "augment": DETECTION_AUGMENT, "epochs": DETECTION_EPOCHS},
-                 TEXT_TASK: {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 32, "max_length": 256}}
+                 TEXT_TASK: {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 32, "max_length": 256},
+                 # image-to-image: the CycleGAN and pix2pix papers' (and TinyMS 0.3's) Adam 0.0002 (beta1 0.5), batch 1,
+                 # 200 epochs, constant for 100 then linearly down
+                 "image_to_image": {"optimizer": "adam", "lr": 0.0002, "epochs": 200, "batch_size": 1,
+                                    "schedule": "linear_decay", "augment": "light"}}
 #: keys only text data takes
 _TEXT_KEYS = ("max_length", "text_column", "label_column", "pretrained")
 #: named detection data: the bundled sample and the registered detection datasets
@@ -349,6 +368,8 @@ def _check_task_augment(augment, task):
     from .vision import _presets  # noqa: PLC0415
 
     names = _presets.DETECTION_AUGMENTATIONS if task == "detection" else _presets.AUGMENTATIONS
+    if task == "image_to_image":
+        from .vision.gan import GAN_AUGMENTATIONS as names  # noqa: PLC0415
     if augment not in names:
         raise ConfigError(f"augment: {augment!r} is not an augmentation for {task} data; choose one of "
                           f"{', '.join(names)} or a list of recipe steps")
@@ -365,6 +386,10 @@ def data_task(data):
 
         if os.path.isdir(data) and is_detection_folder(data):
             return "detection"
+    from ._train_i2i import is_i2i_data  # noqa: PLC0415
+
+    if is_i2i_data(data):
+        return "image_to_image"
     if _train_text.is_text_data(data):
         return TEXT_TASK
     return "classification"
@@ -396,19 +421,21 @@ def _check_no_text_keys(cfg, task):
 def _checked_data(data):
     """A registered dataset's name (lower case), or a folder or .csv/.tsv path (absolute)."""
     from . import _train_text  # noqa: PLC0415
+    from ._train_i2i import NAMES as I2I_NAMES  # noqa: PLC0415
 
     named = _classification_datasets()
     key = data.lower().replace("-", "_")
     if key == "voc":
         key = "voc2007"  # TinyMS 0.3's name
-    if (key in named or key in _DETECTION_NAMES or key in _train_text.NAMES) and not _looks_like_path(data):
+    if (key in named or key in _DETECTION_NAMES or key in _train_text.NAMES or key in I2I_NAMES) and not \
+            _looks_like_path(data):
         return key
     from .data._registry import registered_specs  # noqa: PLC0415
 
     table = _train_text.checked_table(data)
     if table is not None:
         return table
-    known = sorted(named) + list(_DETECTION_NAMES) + list(_train_text.NAMES)
+    known = sorted(named) + list(_DETECTION_NAMES) + list(_train_text.NAMES) + list(I2I_NAMES)
     if key in {spec.name for spec in registered_specs()}:
         raise ConfigError(f"data: {data!r} is not a dataset tinyms train can train on; it trains on: "
                           f"{', '.join(known)}, a folder of class sub-folders, an object-detection folder or a "
@@ -539,6 +566,9 @@ def build_data(cfg, say=print, train=True, *, run_dir=None, eval_data=None):
     batch = cfg["batch_size"]
     if data_task(cfg["data"]) == "detection":
         return _detection_data(cfg, say, train)
+    if data_task(cfg["data"]) == "image_to_image":
+        from ._train_i2i import i2i_data  # noqa: PLC0415
+        return i2i_data(cfg, say, train, lambda: _dataset_folder(cfg, say), _Data)
     named = _classification_datasets()
     if cfg["data"] in named:
         spec = named[cfg["data"]]
@@ -623,6 +653,9 @@ def build_network(cfg, labels, channels):
         from . import _train_text  # noqa: PLC0415
 
         return _train_text.build_network(cfg, labels, channels)
+    if data_task(cfg["data"]) == "image_to_image":
+        from ._train_i2i import build_network as i2i_network  # noqa: PLC0415
+        return i2i_network(cfg)
     params = _entry(cfg["model"]).params
     kwargs = {}
     model_cfg = _model_config(cfg["model"])
@@ -659,6 +692,9 @@ def _schedule(cfg, steps_per_epoch):
     warmup = min(warmup, total - 1)
     if cfg["schedule"] == "cosine":
         return warmup_cosine_lr(cfg["lr"], total, warmup_steps=warmup)
+    if cfg["schedule"] == "linear_decay":
+        from .model.zoo.cycle_gan import cyclegan_lr  # noqa: PLC0415
+        return cyclegan_lr(cfg["epochs"], cfg["epochs"] // 2, steps_per_epoch, cfg["lr"])
     milestones = sorted({m for m in (int(total * 0.5), int(total * 0.75)) if warmup < m < total})
     return step_decay_lr(cfg["lr"], total, milestones, warmup_steps=warmup)
 
@@ -676,6 +712,8 @@ def build_model(cfg, data, steps_per_epoch=None):
     loss, metrics = task.default_loss, list(task.default_metrics) or None
     if steps_per_epoch is None:  # (evaluating a checkpoint: no pretrained weights to fetch first)
         return model.compile(loss_fn=loss, metrics=metrics)
+    if task.name == "image_to_image":  # the task builds the generators' and the discriminators' optimizers
+        return model.compile(optimizer=cfg["optimizer"], learning_rate=_schedule(cfg, steps_per_epoch))
     optimizer = OPTIMIZERS[cfg["optimizer"]][0](net.trainable_params(), _schedule(cfg, steps_per_epoch))
     return model.compile(loss_fn=loss, optimizer=optimizer, metrics=metrics)
 
@@ -755,7 +793,7 @@ def _run_callback(model, run_dir, record, cfg, stopper, say, resuming=False):
     base = _callback_base()
     main = _distributed.is_main()
     monitor = cfg["monitor"]
-    lower_is_better = "loss" in monitor
+    lower_is_better = "loss" in monitor or "error" in monitor
 
     class RunFiles(base):
         def __init__(self):
@@ -1015,6 +1053,9 @@ def _train(config_file, overrides, say, stopper):
         f"{cfg['batch_size']}{f' x {workers} workers' if workers > 1 else ''}, {cfg['optimizer']} lr {cfg['lr']:g} "
         f"({cfg['schedule']}), augment {_augment_words(data.transform)}; run directory {run_dir}")
     kwargs = {"callbacks": [callback], "verbose": 1 if main else 0, "valid_dataset": data.test}
+    if data_task(cfg["data"]) == "image_to_image":  # a picture of the translations after every epoch
+        from ._train_i2i import sample_callback  # noqa: PLC0415
+        kwargs["callbacks"].append(sample_callback(run_dir, data))
     if resume_ckpt:
         kwargs["resume_from"] = resume_ckpt
         schedule = "" if cfg["schedule"] == "constant" else (
@@ -1043,7 +1084,7 @@ def _train(config_file, overrides, say, stopper):
     _write_state(run_dir, status="finished", **_progress_fields(state), servable_epochs=state.epoch)
     final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
                                                                                         "val_accuracy",
-                                                                                        "val_mAP50"))
+                                                                                        "val_mAP50", "val_error"))
     say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {servable})")
     return 0
 
@@ -1061,6 +1102,9 @@ def _write_servable(cfg, model, data, run_dir, say):
         from ._train_text import write_text_servable  # noqa: PLC0415
 
         return write_text_servable(folder, cfg["model"], model.network, description, data, say)
+    if data_task(cfg["data"]) == "image_to_image":
+        from ._train_i2i import write_i2i_servable  # noqa: PLC0415
+        return write_i2i_servable(folder, cfg, model, data, description, say)
     class_num = len(data.labels) + int(bool(getattr(getattr(model.network, "default_cfg", None), "background", False)))
     try:
         write_servable(folder, cfg["model"], model.network, description=description, class_num=class_num,
@@ -1146,6 +1190,9 @@ def evaluate(target, overrides=None, say=print, data=None, columns=(None, None))
                           f"val/ (or test/) sub-folders")
     model = build_model(cfg, data)
     model.load_checkpoint(ckpt)
+    if data_task(cfg["data"]) == "image_to_image":
+        from ._train_i2i import evaluate as i2i_evaluate  # noqa: PLC0415
+        return i2i_evaluate(cfg, model, data, say, os.path.basename(ckpt))
     results = model.eval(data.test)
     count = getattr(model, "eval_samples", None)
     shown = "  ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in results.items())
