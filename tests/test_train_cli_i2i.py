@@ -99,3 +99,54 @@ def test_image_to_image_settings_are_checked(horses, tmp_path):
     assert _train_cli.resolve_config({}, {"data": str(tmp_path / "pairs")})["model"] == "pix2pix"
     with pytest.raises(ConfigError, match="--model pix2pix"):
         _train_cli.resolve_config({}, {"data": str(tmp_path / "pairs"), "model": "cycle_gan"})
+
+
+def test_side_by_side_pairs_train_pix2pix_and_eval_counts_every_pair(tmp_path):
+    rng = np.random.default_rng(1)
+    for split, count in (("train", 3), ("val", 2)):
+        os.makedirs(tmp_path / "pairs" / split)
+        for i in range(count):
+            a = np.zeros((40, 40, 3), np.uint8)
+            y, x = rng.integers(0, 28, 2)
+            a[y:y + 12, x:x + 12] = 255
+            Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(tmp_path / "pairs" / split / f"{i}.png")
+    run = str(tmp_path / "run")
+    assert "Training pix2pix" in _tinyms("train", "--data", str(tmp_path / "pairs"), "--epochs", "1",
+                                         "--image-size", str(SIZE), "--out", run)
+    assert "2 test pairs: the val images of pairs" in _tinyms("eval", run)
+
+
+def test_label_map_scores_count_every_test_pair_by_nearest_class_colour(tmp_path):
+    """cityscapes (photos -> label maps): G(photo) is scored against the label map of the same name."""
+    from mindspore import nn
+
+    from tinyms import _train_i2i
+    from tinyms.metrics import CityScapes
+    from tinyms.vision import CycleGanTransform
+
+    colours = np.asarray(CityScapes().color_list, np.uint8)
+    truth = np.zeros((SIZE, SIZE), np.int64)
+    truth[:, SIZE // 2:] = 10                        # road | sky
+    made = truth.copy()
+    made[:SIZE // 2, :SIZE // 4] = 10                # a quarter of the road drawn as sky
+    for split, ids in (("testA", made), ("testB", truth)):
+        os.makedirs(tmp_path / split)
+        for i in range(2):
+            Image.fromarray(colours[ids]).save(tmp_path / split / f"{i}_{split[-1]}.png")
+
+    class Copy(nn.Cell):                             # a 'generator' whose output is its input
+        def construct(self, x):
+            return x
+
+    class Net:
+        network = type("N", (), {"generator": staticmethod(lambda direction: Copy())})()
+
+    data = type("D", (), {"folder": str(tmp_path), "test_usage": "test",
+                          "transform": CycleGanTransform(size=SIZE, augment="none")})()
+    said = []
+    scores = _train_i2i._label_map_scores(Net(), data, said.append)
+    road = SIZE * SIZE // 2
+    assert scores["pixel_accuracy"] == pytest.approx((2 * SIZE * SIZE - 2 * road // 4) / (2 * SIZE * SIZE))
+    assert scores["mean_class_accuracy"] == pytest.approx((0.75 + 1.0) / 2)     # classes never seen: not counted
+    assert scores["mean_class_iou"] == pytest.approx((0.75 + road / (road + road // 4)) / 2)
+    assert "2 images" in said[0]
