@@ -14,6 +14,7 @@ from mindspore import train as _train
 
 from . import _checks, _map
 from ._names import lookup
+from ._fid import FID, frechet_distance
 from ._i2i_metrics import CityScapes, CycleConsistency, LabelMapScores, fast_hist, get_scores, nearest_class
 from ._report import ClassificationReport, DetectionReport, classification_report, plot_confusion_matrix
 
@@ -189,4 +190,5 @@ def get(metrics):
 
 __all__ = _CLASSES + ["MeanAveragePrecision", "METRICS", "ClassificationReport", "classification_report",
                       "plot_confusion_matrix", "DetectionReport", "LabelMapScores", "CycleConsistency", "CityScapes",
-                      "fast_hist", "get_scores", "nearest_class"]  # get() is Model.compile's helper, not exported
+                      "fast_hist", "get_scores", "nearest_class", "FID",
+                      "frechet_distance"]  # get() is Model.compile's helper, not exported
