@@ -4,9 +4,10 @@ The claim of the issue, "a classifier trained only on B reads G_A(test A) as the
 the time, and the reverse likewise", is benchmarks/bench_cyclegan_mnist.py's: 6.5 minutes of training
 (RESULTS section 18b: 0.978 and 0.948 after 1,000 steps). This test runs the same harness (its data and
 measure; classifiers of 3 epochs on 3,000 digits) with one epoch of 250 steps, and holds the lower bar that
-reaches, BAR: A -> B read right at least 70 % of the time and B -> A likewise (measured 0.874 and 0.856, about
-2 minutes at load 5), each at least 50 points above what the classifiers read in the untranslated images
-(0.07 and 0.09: the style alone defeats them), counted over 500 test digits each way.
+reaches, BAR: A -> B read right at least 70 % of the time and B -> A likewise (measured 0.874 and 0.856 in
+two runs, the same to the digit; 1 to 2.5 minutes by the load), each at least 50 points above what the
+classifiers read in the untranslated images (0.07 and 0.09: the style alone defeats them), counted over 500
+test digits each way.
 """
 
 import os
