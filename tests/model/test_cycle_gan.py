@@ -259,3 +259,17 @@ def test_the_03_package_path_does_not_shadow_the_builder():
     from tinyms.model import cycle_gan  # noqa: PLC0415
 
     assert cycle_gan is importlib.import_module("tinyms.model.zoo.cycle_gan").cycle_gan
+
+
+def test_eval_counts_each_image_of_each_domain_once_when_unpaired_rows_repeat_one():
+    """unaligned_dataset(usage='test') repeats the smaller domain (row i: B[i mod |B|]): a repeat counts once."""
+    a, b = toy_images(6, seed=3)
+    model = Model(create_model("cycle_gan", n_blocks=1, **SMALL)).compile()
+    repeated = model.eval(dataset(a, np.concatenate([b[:2]] * 3), batch=4))    # 6 rows, 2 distinct B images
+    assert model.eval_samples == 6
+    once = model.eval(dataset(a[:2], b[:2], batch=2))                            # those 2 B images, once each
+    assert repeated["cycle_error_b"] == pytest.approx(once["cycle_error_b"], rel=1e-6)
+    weighted = model.eval(dataset(a[:6], np.concatenate([b[:1]] * 5 + [b[1:2]]), batch=3))  # 5 x B0, 1 x B1
+    assert weighted["cycle_error_b"] == pytest.approx(once["cycle_error_b"], rel=1e-6)
+    all_a = model.eval(dataset(a, a[::-1], batch=6))
+    assert repeated["cycle_error_a"] == pytest.approx(all_a["cycle_error_a"], rel=1e-6)

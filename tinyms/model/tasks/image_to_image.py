@@ -16,6 +16,7 @@ of B -> A -> B to B, averaged), for pix2pix the L1 distance of the output to the
 over every sample.
 """
 
+import hashlib
 import os
 
 import numpy as np
@@ -138,13 +139,21 @@ def _errors_cell(network):
 
 
 class _TranslationEvaluator(Evaluator):
-    """Sums each sample's error over the whole dataset; the results are means over every sample."""
+    """Sums each sample's error over the whole dataset; the results are means over every sample.
+
+    For CycleGAN each domain's error is a mean over that domain's distinct images: unpaired
+    evaluation rows repeat the smaller domain's images (``unaligned_dataset(usage="test")``
+    pairs row i with B[i mod |B|]), and a repeated image counts once, recognised by its
+    pixels. ``counts`` holds how many images each error is over.
+    """
 
     def __init__(self, model):
         super().__init__(model)
         self.names = tuple(model.network.eval_names)
         self.net = _errors_cell(model.network)
         self.sums = None
+        self.counts = None
+        self.seen = (set(), set())
         model.network.set_train(False)
 
     def first(self, batch):
@@ -154,16 +163,28 @@ class _TranslationEvaluator(Evaluator):
         import mindspore as ms  # noqa: PLC0415
 
         a, b = (x if x.dtype == ms.float32 else ms.ops.cast(x, ms.float32) for x in batch[:2])
-        errors = [np.asarray(e.asnumpy(), np.float64) for e in self.net(a, b)]
-        sums = np.array([e.sum() for e in errors])
-        self.sums = sums if self.sums is None else self.sums + sums
-        self.samples += int(a.shape[0])
+        errors = [np.asarray(e.asnumpy(), np.float64).reshape(-1) for e in self.net(a, b)]
+        n = int(a.shape[0])
+        if self.sums is None:
+            self.sums, self.counts = np.zeros(len(errors)), np.zeros(len(errors), np.int64)
+        if len(errors) == 2:  # CycleGAN: error k is domain k's (a, then b)
+            for k, images in enumerate((a.asnumpy(), b.asnumpy())):
+                for i in range(n):
+                    key = hashlib.blake2b(np.ascontiguousarray(images[i]).tobytes(), digest_size=16).digest()
+                    if key not in self.seen[k]:
+                        self.seen[k].add(key)
+                        self.sums[k] += errors[k][i]
+                        self.counts[k] += 1
+        else:
+            self.sums += np.array([e.sum() for e in errors])
+            self.counts += n
+        self.samples += n
         return errors
 
     def results(self):
         if not self.samples:
             raise DatasetError("the eval dataset gave no samples")
-        means = self.sums / self.samples
+        means = self.sums / np.maximum(self.counts, 1)
         if len(means) == 1:  # pix2pix: L1 to the target
             return {"error": float(means[0]), self.names[0]: float(means[0])}
         out = {"error": float(means.mean()), self.names[0]: float(means.mean())}
