@@ -191,8 +191,9 @@ class CycleGanTransform(DatasetTransform):
         other columns pass through). Each must hold decoded (H, W, 3) uint8 images.
 
         - ``phase="train"``: the training steps (random crop and flip); the two columns of an
-          unpaired row are augmented independently, the two of a ``paired`` row alike (same crop,
-          same flip), so pairs stay aligned. As in 0.3, ``shuffle=False`` in training gives the
+          unpaired row are augmented each by its own random operations (which draw the same
+          numbers when a dataset seed is set, e.g. by ``tinyms.set_seed``; harmless for unrelated
+          images), the two of a ``paired`` row alike (same crop, same flip), so pairs stay aligned. As in 0.3, ``shuffle=False`` in training gives the
           evaluation steps instead (no randomness). A last partial batch is dropped.
         - any other phase (``"test"``, ``"predict"``, ``"eval"``): the evaluation steps, every
           row kept (0.3 dropped a partial last batch and so skipped test images).
