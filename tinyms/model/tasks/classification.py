@@ -47,7 +47,7 @@ class ClassificationTask(Task):
         import mindspore as ms  # noqa: PLC0415
 
         cast = needs_label_cast(model.loss_fn, batch[1])
-        data_cast = ms.float32 if batch[0].dtype == ms.float64 else None
+        data_cast = self.data_cast(batch[0].dtype)
         if cast is None and data_cast is None:
             return train_net
 
@@ -58,6 +58,12 @@ class ClassificationTask(Task):
                 y = _cast(y, cast)
             return train_net(x, y)
         return step
+
+    def data_cast(self, dtype):
+        """The dtype the network's input is cast to on the fly, or None: float64 data runs as float32."""
+        import mindspore as ms  # noqa: PLC0415
+
+        return ms.float32 if dtype == ms.float64 else None
 
     def class_count(self, model, data):
         """How many classes the network scores (from its config, else one forward pass)."""
@@ -136,8 +142,9 @@ class _ClassificationEvaluator(Evaluator):
         model = self.model
         self.labels_ok(batch)
         data, label = batch
-        if data.dtype == ms.float64:
-            data = ms.ops.cast(data, ms.float32)
+        data_cast = model._task.data_cast(data.dtype)
+        if data_cast is not None:
+            data = ms.ops.cast(data, data_cast)
         if self.cast is not None:
             label = ms.ops.cast(label, self.cast)
         n = int(data.shape[0])

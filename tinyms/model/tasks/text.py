@@ -57,37 +57,11 @@ class TextClassificationTask(ClassificationTask):
         self.check_input(model, tuple(batch[0].shape), batch[0].dtype, data_what)
         return None
 
-    def step_function(self, model, train_net, batch):
+    def data_cast(self, dtype):
+        """Token ids of another integer type run as int32."""
         import mindspore as ms  # noqa: PLC0415
 
-        from .._common import needs_label_cast  # noqa: PLC0415
-
-        cast = needs_label_cast(model.loss_fn, batch[1])
-        ids_cast = ms.int32 if batch[0].dtype != ms.int32 else None
-        if cast is None and ids_cast is None:
-            return train_net
-
-        def step(x, y, _cast=ms.ops.cast):
-            if ids_cast is not None:
-                x = _cast(x, ids_cast)
-            if cast is not None:
-                y = _cast(y, cast)
-            return train_net(x, y)
-        return step
-
-    def evaluator(self, model, confusion=False, report=False):
-        evaluator = super().evaluator(model, confusion, report)
-        update = evaluator.update
-
-        def int32_update(batch, _update=update):
-            import mindspore as ms  # noqa: PLC0415
-
-            ids, label = batch
-            if ids.dtype != ms.int32:
-                ids = ms.ops.cast(ids, ms.int32)
-            return _update((ids, label))
-        evaluator.update = int32_update
-        return evaluator
+        return ms.int32 if dtype != ms.int32 else None
 
     def label_check(self, model, batch, always=False):
         if len(batch) != 2 or str(batch[0].dtype) not in _INTEGER:
