@@ -44,6 +44,7 @@ from ._spec import DatasetFile, DatasetSpec
 from .cifar import Cifar10Dataset, Cifar100Dataset
 from .coco import CocoDataset
 from .detection import detection_dataset, is_detection_folder
+from ._features import FeatureSpec
 from .download import download_dataset
 from .gan import (DistributedSampler, GanImageFolderDataset, PairedDataset, UnalignedDataset, paired_dataset,
                   unaligned_dataset)
@@ -97,4 +98,5 @@ __all__ = [
     "is_text_folder",
     "load_glove",
     "GloveVectors",
+    "FeatureSpec",
 ]
