@@ -16,10 +16,11 @@ from . import _checks, _map
 from ._names import lookup
 from ._fid import FID, frechet_distance
 from ._i2i_metrics import CityScapes, CycleConsistency, LabelMapScores, fast_hist, get_scores, nearest_class
+from ._tabular_metrics import MAE, RMSE, AUCMetric, LogLoss
 from ._report import ClassificationReport, DetectionReport, classification_report, plot_confusion_matrix
 
 _CLASSES = ["Metric", "Accuracy", "Top1CategoricalAccuracy", "Top5CategoricalAccuracy",
-            "TopKCategoricalAccuracy", "Precision", "Recall", "F1", "Fbeta", "MAE", "MSE", "Loss",
+            "TopKCategoricalAccuracy", "Precision", "Recall", "F1", "Fbeta", "MSE", "Loss",
             "ConfusionMatrix", "ConfusionMatrixMetric", "ROC", "Dice", "BleuScore",
             "CosineSimilarity", "Perplexity", "HausdorffDistance", "auc"]
 globals().update({name: getattr(_train, name) for name in _CLASSES})
@@ -151,7 +152,10 @@ METRICS = {
     "precision": _train.Precision,
     "recall": _train.Recall,
     "f1": _train.F1,
-    "mae": _train.MAE,
+    "mae": MAE,
+    "rmse": RMSE,
+    "auc": AUCMetric,
+    "log_loss": LogLoss,
     "mse": _train.MSE,
     "loss": _train.Loss,
     "map": MeanAveragePrecision,
@@ -191,4 +195,4 @@ def get(metrics):
 __all__ = _CLASSES + ["MeanAveragePrecision", "METRICS", "ClassificationReport", "classification_report",
                       "plot_confusion_matrix", "DetectionReport", "LabelMapScores", "CycleConsistency", "CityScapes",
                       "fast_hist", "get_scores", "nearest_class", "FID",
-                      "frechet_distance"]  # get() is Model.compile's helper, not exported
+                      "frechet_distance", "AUCMetric", "LogLoss", "RMSE", "MAE"]  # get() is Model.compile's helper, not exported

@@ -25,6 +25,8 @@ from .zoo import SentimentNet, TextBoW, TextCNN, sentimentnet, text_bow, text_cn
 # TinyMS 0.3's package tinyms.model.cycle_gan (its scripts import tinyms.model.cycle_gan.cycle_gan) is loaded
 # first, so that the function imported next keeps the name: a package loaded later would replace it
 from . import cycle_gan as _cycle_gan_package  # noqa: F401
+from .zoo import (DeepFM, DeepFMEvalModel, DeepFMTrainModel, DeepFMWithLoss, TabularMLP, WideDeep, deepfm,
+                  tabular_mlp, wide_deep)
 from .zoo import CycleGAN, Pix2Pix, cycle_gan, cycle_gan_infer, cyclegan_lr, pix2pix
 
 #: TinyMS 0.3's name for :func:`densenet100` (the CIFAR DenseNet-BC-100), kept for its scripts.
@@ -37,4 +39,6 @@ __all__ = ["Model", "History", "LRFinderResult", "load", "ModelConfig", "create_
            "load_bert_weights", "read_bert_checkpoint", "BertWeightsReport", "bert_pretrained", "bert_pretrained_files",
            "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
            "SentimentNet", "sentimentnet", "TextBoW", "text_bow", "TextCNN", "text_cnn",
-           "CycleGAN", "Pix2Pix", "cycle_gan", "cycle_gan_infer", "cyclegan_lr", "pix2pix"]
+           "CycleGAN", "Pix2Pix", "cycle_gan", "cycle_gan_infer", "cyclegan_lr", "pix2pix",
+           "DeepFM", "deepfm", "DeepFMWithLoss", "DeepFMTrainModel", "DeepFMEvalModel", "WideDeep", "wide_deep",
+           "TabularMLP", "tabular_mlp"]

@@ -27,7 +27,7 @@ from .._text import first_line as _first_line
 from ..errors import ExportError, UnknownNameError
 from ._modes import untouched
 
-__all__ = ["SUFFIX", "export_network", "normalise_format"]
+__all__ = ["SUFFIX", "export_network", "normalise_format", "example_inputs"]
 
 SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
 _TOLERANCE = 1e-4
@@ -56,7 +56,30 @@ def _explain(network, fmt, err):
     return ExportError(f"cannot export {type(network).__name__} as {fmt}: {text}.{hint}")
 
 
+def _examples(example):
+    """The example inputs as a tuple (a network of several inputs, e.g. a table's, takes a tuple)."""
+    return tuple(example) if isinstance(example, (tuple, list)) else (example,)
+
+
+def example_inputs(network, batch=1):
+    """Zero inputs of ``batch`` rows that ``network`` takes, as a tuple of Tensors (for exporting it).
+
+    A tabular network (one with ``field_size``, task ``"tabular"``) takes ``(feat_ids int32 (N, F),
+    feat_vals float32 (N, F))``; another network one float32 input of its ``default_cfg.input_shape``.
+    """
+    import mindspore as ms
+
+    cfg = getattr(network, "default_cfg", None)
+    if getattr(cfg, "task", None) == "tabular" or getattr(network, "task", None) == "tabular":
+        fields = int(network.field_size)
+        return (ms.Tensor(np.zeros((batch, fields), np.int32)), ms.Tensor(np.zeros((batch, fields), np.float32)))
+    return (ms.Tensor(np.zeros((batch, *tuple(cfg.input_shape)), np.float32)),)
+
+
 def _example_batch(example, batch):
+    """Random inputs like ``example`` (one Tensor, or a tuple of them) with ``batch`` rows, as numpy."""
+    if isinstance(example, (tuple, list)):
+        return tuple(_example_batch(e, batch) for e in example)
     shape = (batch, *tuple(example.shape)[1:])
     dtype = example.asnumpy().dtype
     if np.issubdtype(dtype, np.integer):  # token ids: pad (0) and unknown (1) are in every vocabulary
@@ -108,14 +131,14 @@ def _make_batch_dynamic(path, network, example):
             dims[0].dim_param = "batch"
     del model.graph.value_info[:]
     dynamic = path + ".dynamic"
-    x = _example_batch(example, 3)
+    xs = _example_batch(_examples(example), 3)
     try:
-        expected = _outputs(network(ms.Tensor(x)))  # a network may run at its export batch size only
+        expected = _outputs(network(*(ms.Tensor(x) for x in xs)))  # a network may run at its export batch size only
         onnx.save(model, dynamic)
         del model
         onnx.checker.check_model(dynamic)
         session = ort.InferenceSession(dynamic, providers=["CPUExecutionProvider"])
-        got = session.run(None, {session.get_inputs()[0].name: x})
+        got = session.run(None, _feed(session, xs))
         del session
         if _all_agree(got, expected):
             os.replace(dynamic, path)
@@ -127,14 +150,20 @@ def _make_batch_dynamic(path, network, example):
     return False
 
 
+def _feed(session, xs):
+    """onnxruntime's input dict: the session's inputs in order."""
+    return {spec.name: x for spec, x in zip(session.get_inputs(), xs)}
+
+
 def _check_static(path, network, example):
     import mindspore as ms
     import onnxruntime as ort
 
-    x = _example_batch(example, int(example.shape[0]))
-    expected = _outputs(network(ms.Tensor(x)))
+    examples = _examples(example)
+    xs = _example_batch(examples, int(examples[0].shape[0]))
+    expected = _outputs(network(*(ms.Tensor(x) for x in xs)))
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x})
+    got = session.run(None, _feed(session, xs))
     if not _all_agree(got, expected):
         raise ExportError(f"the ONNX export of {type(network).__name__} computes different outputs than the "
                           f"network (onnxruntime vs MindSpore); export MINDIR instead")
@@ -145,8 +174,9 @@ def export_network(network, example, path, file_format="MINDIR", dynamic_batch=T
 
     Args:
         network (Layer): the network, in inference mode.
-        example (Tensor): an input of the right shape and dtype. For MINDIR a Tensor with a
-            ``None`` batch dimension exports a dynamic batch.
+        example (Tensor): an input of the right shape and dtype, or a tuple of them for a
+            network of several inputs (a tabular network's ``(feat_ids, feat_vals)``). For MINDIR a
+            Tensor with a ``None`` batch dimension exports a dynamic batch.
         path (str): the output file.
         file_format (str): ``"MINDIR"`` or ``"ONNX"`` (case-insensitive).
         dynamic_batch (bool): for ONNX, try to make the batch dimension symbolic.
@@ -178,7 +208,7 @@ def export_network(network, example, path, file_format="MINDIR", dynamic_batch=T
             except Exception:  # noqa: BLE001 - export the network itself (works once per process)
                 target = network
         try:
-            ms.export(target, example, file_name=base, file_format=fmt)
+            ms.export(target, *_examples(example), file_name=base, file_format=fmt)
         except (RuntimeError, ValueError, TypeError, KeyError) as err:
             raise _explain(network, fmt, err) from err
         del target  # the ONNX copy: its weights are not needed for the checks below
@@ -189,7 +219,8 @@ def export_network(network, example, path, file_format="MINDIR", dynamic_batch=T
                 f"cannot export {type(network).__name__} as MINDIR: its parameters take {size:.2f} GiB, and above "
                 f"1 GiB MindSpore 2.10 writes a graph file plus a folder of weights, which TinyMS does not package "
                 f"or serve. Save the weights with Model.save_checkpoint and serve the checkpoint instead.")
-        if fmt == "ONNX" and example.shape and None not in tuple(example.shape):
+        first = _examples(example)[0]
+        if fmt == "ONNX" and first.shape and None not in tuple(first.shape):
             if not (dynamic_batch and _make_batch_dynamic(written, network, example)):
                 _check_static(written, network, example)
         fsync_path(written)

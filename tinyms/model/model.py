@@ -48,6 +48,7 @@ class Model:
         loss_scale_manager: a MindSpore ``FixedLossScaleManager`` or ``DynamicLossScaleManager``
             (as in ``mindspore.train.Model`` and TinyMS 0.3's ``compile``); see :meth:`compile`.
         amp_level (str): only ``"O0"`` (float32; accepted for MindSpore code).
+        eval_network, eval_indexes: as for :meth:`compile` (``mindspore.train.Model``'s keywords).
 
     Raises:
         TypeError: ``network`` is not a ``tinyms.layers.Layer``.
@@ -64,13 +65,11 @@ class Model:
     """
 
     def __init__(self, network, loss_fn=None, optimizer=None, metrics=None, *, loss_scale_manager=None,
-                 amp_level="O0"):
+                 amp_level="O0", eval_network=None, eval_indexes=None):
         if not isinstance(network, nn.Cell):
             raise TypeError(f"Model() takes a network (a tinyms.layers.Layer), got {type(network).__name__}")
         release_networks_at_exit()  # a Model kept in a script's globals is freed quietly at exit
-        if amp_level not in ("O0", None):
-            raise ValueError(f"amp_level={amp_level!r} is not supported: TinyMS trains in float32 on CPU "
-                             f"(amp_level='O0')")
+        _check_amp_level(amp_level)
         self.network = network
         self.loss_fn = None
         self.optimizer = None
@@ -82,11 +81,16 @@ class Model:
         self._size_note = None
         self.stop_training = False  # a callback sets it to end training after the current step
         self.train_state = None  # where training is (TrainState); checkpoints save it
-        if loss_fn is not None or optimizer is not None or metrics is not None or loss_scale_manager is not None:
-            self.compile(loss_fn, optimizer, metrics, loss_scale_manager=loss_scale_manager)
+        self.eval_network = None
+        self.eval_indexes = None
+        if (loss_fn is not None or optimizer is not None or metrics is not None or loss_scale_manager is not None
+                or eval_network is not None):
+            self.compile(loss_fn, optimizer, metrics, loss_scale_manager=loss_scale_manager, eval_network=eval_network,
+                         eval_indexes=eval_indexes)
 
     # ------------------------------------------------------------------ compile
-    def compile(self, loss_fn=None, optimizer=None, metrics=None, learning_rate=None, *, loss_scale_manager=None):
+    def compile(self, loss_fn=None, optimizer=None, metrics=None, learning_rate=None, *, loss_scale_manager=None,
+                eval_network=None, eval_indexes=None, amp_level=None, boost_level=None):
         """Choose the loss, optimizer and metrics.
 
         Only ``metrics`` is needed to evaluate or predict with a loaded checkpoint; training
@@ -104,6 +108,16 @@ class Model:
                 optimizer built with ``loss_scale=s`` divides it back. Managers that detect
                 overflow (``DynamicLossScaleManager``, ``drop_overflow_update=True``) cannot run
                 on CPU and are refused, as MindSpore's own ``Model`` does there.
+            eval_network (Cell): a network :meth:`eval` runs instead of the task's evaluation, as
+                in ``mindspore.train.Model`` and TinyMS 0.3 (e.g. ``DeepFMEvalModel(net)``): it is
+                called with each batch's columns and its outputs go to every metric,
+                ``metric.update(*outputs)``; every row is evaluated once. (0.3's positional
+                ``compile(loss, opt, metrics, eval_network)`` works too.)
+            eval_indexes (list): with ``eval_network``, the positions of ``[loss, prediction,
+                label]`` in its outputs: a ``Loss`` metric gets the loss, the others
+                ``(prediction, label)``.
+            amp_level (str): ``"O0"`` or None (float32 on CPU); accepted for MindSpore and 0.3 code.
+            boost_level (str): accepted for MindSpore code; no effect.
 
         Returns:
             Model: this model, so calls can be chained.
@@ -111,12 +125,18 @@ class Model:
         Raises:
             UnknownNameError: a loss, optimizer or metric name TinyMS does not know (the message
                 lists the valid ones).
-            ValueError: ``learning_rate`` given together with an optimizer instance.
+            ValueError: ``learning_rate`` given together with an optimizer instance, or another
+                ``amp_level`` than ``"O0"``.
 
         Example:
             >>> from tinyms.model import Model, lenet5
             >>> model = Model(lenet5()).compile("cross_entropy", "adam", ["accuracy"], learning_rate=1e-3)
         """
+        if isinstance(learning_rate, nn.Cell) and eval_network is None:  # 0.3's compile(loss, opt, metrics, eval_net)
+            learning_rate, eval_network = None, learning_rate
+        _check_amp_level(amp_level)
+        if eval_network is not None and not isinstance(eval_network, nn.Cell):
+            raise TypeError(f"eval_network must be a network (a Layer/Cell), got {type(eval_network).__name__}")
         if learning_rate is not None and optimizer is not None and not isinstance(optimizer, str):
             raise ValueError("learning_rate= applies to an optimizer given by name; an optimizer "
                              "instance already has its own learning rate")
@@ -129,6 +149,10 @@ class Model:
                               if optimizer is not None else None)
         self.metrics = _metrics.get(metrics)
         self.loss_scale_manager = _check_loss_scale_manager(loss_scale_manager)
+        from ._eval_network import check_eval_indexes  # noqa: PLC0415
+
+        self.eval_network = eval_network
+        self.eval_indexes = check_eval_indexes(eval_indexes) if eval_network is not None else None
         self._train_net = None
         self._eval_net = None
         self._step_fn = None
@@ -442,20 +466,26 @@ class Model:
             ((10, 10), 1000, ['0', '1', '2'])
         """
         if (self._task.name == "classification" and not self.metrics and self.loss_fn is None
-                and not confusion_matrix):
+                and not confusion_matrix and self.eval_network is None):
             raise NotCompiledError("eval() needs metrics: call model.compile(metrics=['accuracy']) first")
         return self._evaluate(valid_dataset, verbose=verbose, callbacks=_as_list(callbacks),
                               confusion=bool(confusion_matrix), report=bool(report))
 
     def _evaluate(self, dataset, verbose=0, callbacks=(), confusion=False, report=False):
-        if self.loss_fn is None and any(isinstance(m, _metrics.Loss) for m in self.metrics.values()):
+        if (self.loss_fn is None and self.eval_network is None and self._task.name != "tabular"
+                and any(isinstance(m, _metrics.Loss) for m in self.metrics.values())):
             raise NotCompiledError("the 'loss' metric needs a loss function: call "
                                    "model.compile(loss_fn='cross_entropy', metrics=[...]) first")
         _dataset_size(dataset, "eval dataset")
         dataset = exact_eval_pipeline(dataset)
         steps = _dataset_size(dataset, "eval dataset")
         _context._apply_defaults()
-        evaluator = self._task.evaluator(self, confusion=confusion, report=report)
+        if self.eval_network is not None:
+            from ._eval_network import EvalNetworkEvaluator  # noqa: PLC0415
+
+            evaluator = EvalNetworkEvaluator(self)
+        else:
+            evaluator = self._task.evaluator(self, confusion=confusion, report=report)
         cb_params = InternalCallbackParam()
         cb_params.eval_network = getattr(evaluator, "net", self.network)
         cb_params.network = self.network
@@ -500,7 +530,8 @@ class Model:
         Args:
             x: a Tensor or numpy array of shape ``(N, *input_shape)``; floating numpy data is
                 converted to float32. For a text network also a string or a list of strings,
-                which ``transform`` turns into token ids first.
+                which ``transform`` turns into token ids first. For a tabular network the pair
+                ``(feat_ids, feat_vals)``, both (N, fields) (``tinyms.data.FeatureSpec.encode``).
             transform (tinyms.text.TextTransform): how texts become token ids (the one the
                 network was trained with); only for strings. Default: the model's ``transform``
                 attribute.
@@ -518,6 +549,17 @@ class Model:
             >>> Model(lenet5()).predict(np.zeros((2, 1, 32, 32), np.float32)).shape
             (2, 10)
         """
+        task = self._task
+        if hasattr(task, "predict_inputs"):  # several inputs (a table's feat_ids and feat_vals)
+            inputs = task.predict_inputs(self, x)
+            _context._apply_defaults()
+            if self.network.training:
+                self.network.set_train(False)
+            try:
+                return self.network(*inputs)
+            except (RuntimeError, ValueError, TypeError) as err:
+                raise InputShapeError(f"the network cannot run on inputs of shapes "
+                                      f"{', '.join(str(tuple(t.shape)) for t in inputs)}: {_first_line(err)}") from err
         if isinstance(x, str) or (isinstance(x, (list, tuple)) and x and all(isinstance(t, str) for t in x)):
             x = self._encode_texts(x, transform)
         x = _as_tensor(x)
@@ -674,7 +716,8 @@ class Model:
         Args:
             inputs: an example input (Tensor or numpy), e.g. ``np.zeros((1, 1, 32, 32), np.float32)``.
                 For MINDIR, ``Tensor(shape=[None, 1, 32, 32], dtype=tinyms.float32)`` exports a
-                dynamic batch size.
+                dynamic batch size. A network of several inputs takes a tuple, e.g. a tabular
+                network's ``(feat_ids, feat_vals)``.
             file_name (str): output path; the format's suffix is appended if missing.
             file_format (str): ``"MINDIR"`` or ``"ONNX"``. An ONNX file gets a dynamic batch
                 dimension when onnxruntime then matches the network on a batch of 3, and is
@@ -697,7 +740,10 @@ class Model:
             'out/lenet5.onnx'
         """
         _context._apply_defaults()
-        example = inputs if isinstance(inputs, Tensor) else _as_tensor(inputs)
+        if isinstance(inputs, (tuple, list)) and self._task.inputs > 1:
+            example = tuple(v if isinstance(v, Tensor) else _as_tensor(v) for v in inputs)
+        else:
+            example = inputs if isinstance(inputs, Tensor) else _as_tensor(inputs)
         return _export.export_network(self.network, example, file_name, file_format)
 
     # ------------------------------------------------------------------ lr_find
@@ -848,6 +894,12 @@ def load(file_name, network=None):
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_amp_level(amp_level):
+    if amp_level not in ("O0", None):
+        raise ValueError(f"amp_level={amp_level!r} is not supported: TinyMS trains in float32 on CPU "
+                         f"(amp_level='O0')")
+
+
 def _check_loss_scale_manager(manager):
     if manager is None:
         return None

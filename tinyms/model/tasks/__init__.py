@@ -10,7 +10,7 @@ Example:
     >>> from tinyms.model import lenet5
     >>> from tinyms.model.tasks import get_task, list_tasks, task_of
     >>> list_tasks()
-    ['classification', 'detection', 'image_to_image', 'text_classification']
+    ['classification', 'detection', 'image_to_image', 'tabular', 'text_classification']
     >>> task_of(lenet5()).name, get_task("detection").columns
     ('classification', ('image', 'bbox', 'label'))
 """
@@ -20,9 +20,11 @@ from ._base import Evaluator, Task
 from .classification import ClassificationTask
 from .detection import DetectionTask
 from .image_to_image import ImageToImageTask
+from .tabular import TabularTask
 from .text import TextClassificationTask
 
 __all__ = ["Task", "Evaluator", "ClassificationTask", "DetectionTask", "TextClassificationTask", "ImageToImageTask",
+           "TabularTask",
            "register_task", "get_task", "list_tasks",
            "task_of"]
 
@@ -72,3 +74,4 @@ register_task(ClassificationTask())
 register_task(DetectionTask())
 register_task(TextClassificationTask())
 register_task(ImageToImageTask())
+register_task(TabularTask())
