@@ -258,3 +258,28 @@ def test_nan_label_class_and_numeric_mean_are_finite():
     for f in spec.fields:
         if f["kind"] == "numeric":
             assert math.isfinite(f["mean"]) and f["scale"] > 0
+
+
+def test_number_categories_and_labels_match_whatever_way_they_are_written():
+    # a CSV written with NaN in an integer column holds "12.0"; a JSON row may send 12 or "12"
+    spec = FeatureSpec.fit({"n": ["1.0", "2.0", "12.0", None] * 5, "y": ["0.0", "1.0"] * 10}, "y", min_freq=1,
+                           categorical=["n"], verbose=False)
+    n = spec.fields[0]
+    assert n["numbers"] is True and sorted(n["vocab"]) == ["1", "12", "2"]
+    ids, _ = spec.encode([{"n": v} for v in (12, "12", 12.0, "12.0", " 012 ")])
+    assert len(set(ids[:, 0].tolist())) == 1 and ids[0, 0] != n["oov_id"]
+    assert spec.label_classes == [0, 1] and spec.encode_label(["1.0", 1, "0"]).ravel().tolist() == [1, 0 + 1, 0]
+    strings = FeatureSpec.fit({"s": ["a", "12.0", "b"] * 4, "y": [0, 1] * 6}, "y", min_freq=1, verbose=False)
+    assert "numbers" not in strings.fields[0] and "12.0" in strings.fields[0]["vocab"]
+
+
+def test_given_label_classes_and_infer_objective():
+    spec = FeatureSpec.fit({"x": [0.5, 1.5] * 3, "y": ["yes", "no"] * 3}, "y", label_classes=["yes", "no"],
+                           verbose=False)
+    assert spec.objective == "binary" and spec.encode_label(["no", "yes"]).ravel().tolist() == [1, 0]
+    with pytest.raises(DatasetError, match="'maybe', which is not one of label_classes"):
+        FeatureSpec.fit({"x": [0.5, 1.5], "y": ["yes", "maybe"]}, "y", label_classes=["yes", "no"], verbose=False)
+    assert FeatureSpec.infer_objective(["a", "b", "c"]) == "multiclass"
+    assert FeatureSpec.infer_objective([0.25, 1.5, 3.0]) == "regression"
+    with pytest.raises(DatasetError, match="missing in 1 row"):
+        FeatureSpec.infer_objective([1, None, 0])

@@ -45,6 +45,7 @@ from .cifar import Cifar10Dataset, Cifar100Dataset
 from .coco import CocoDataset
 from .detection import detection_dataset, is_detection_folder
 from ._features import FeatureSpec
+from .tabular import TabularDataset
 from .download import download_dataset
 from .gan import (DistributedSampler, GanImageFolderDataset, PairedDataset, UnalignedDataset, paired_dataset,
                   unaligned_dataset)
@@ -99,4 +100,5 @@ __all__ = [
     "load_glove",
     "GloveVectors",
     "FeatureSpec",
+    "TabularDataset",
 ]

@@ -21,7 +21,8 @@ How each value is encoded:
 - *Categorical field*: the value's key is its text: strings as written (surrounding spaces
   removed; ``"true"``/``"false"`` in any case become lower case), bools ``"true"``/``"false"``,
   ints and whole floats as integers (``12`` and ``12.0`` are ``"12"``), other floats as
-  Python writes them (``0.5`` is ``"0.5"``). A key in the field's ``vocab`` at index ``i`` gets id
+  Python writes them (``0.5`` is ``"0.5"``); in a field fitted on numbers (``"numbers": true``)
+  a string holding a number is keyed as that number (``"12.0"`` is ``"12"``). A key in the field's ``vocab`` at index ``i`` gets id
   ``offset + i``; any other key (a category never seen in training, or too rare to keep) gets
   the field's ``oov_id``. The value is 1.0. Lists, dicts and other objects are a DatasetError.
 """
@@ -63,11 +64,13 @@ _FIX_TYPES = "pass numbers, strings, bools or null"
 
 
 # --------------------------------------------------------------------------- one value
-def category_key(value):
+def category_key(value, numbers=False):
     """The categorical key of one value (its text), or None when the value is missing.
 
     Args:
         value: a str, bool, int, float (numpy scalars too), None or pandas' NA.
+        numbers (bool): the column's categories are numbers (a field with ``"numbers": true``):
+            a string holding a number is keyed as that number (``"12.0"`` and ``"012"`` are ``"12"``).
 
     Returns:
         str or None: ``"12"`` for ``12`` and ``12.0``, ``"0.5"`` for ``0.5``, ``"true"`` for
@@ -88,7 +91,13 @@ def category_key(value):
         lower = text.lower()
         if lower in MISSING_STRINGS:
             return None
-        return lower if lower in ("true", "false") else text
+        if numbers:
+            try:
+                value = float(text)
+            except ValueError:
+                return lower if lower in ("true", "false") else text
+        else:
+            return lower if lower in ("true", "false") else text
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (int, np.integer)):
@@ -101,6 +110,11 @@ def category_key(value):
     if type(value).__name__ in _NA_TYPES:
         return None
     raise TypeError(f"{type(value).__name__} is not a scalar")
+
+
+def _label_key(value):
+    """A label's key: as :func:`category_key`, a string holding a number keyed as that number."""
+    return category_key(value, True)
 
 
 def _number(value):
@@ -412,7 +426,7 @@ class FeatureSpec:
         self.columns = tuple(f["name"] for f in self.fields)
         self._by_name = {f["name"]: i for i, f in enumerate(self.fields)}
         if self.label_classes is not None:
-            self._class_ids = {category_key(c): i for i, c in enumerate(self.label_classes)}
+            self._class_ids = {_label_key(c): i for i, c in enumerate(self.label_classes)}
 
     def __repr__(self):
         kinds = [f["kind"][0].upper() for f in self.fields]
@@ -427,7 +441,7 @@ class FeatureSpec:
     # ------------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, data, label, categorical=None, numeric=None, objective=None, *, min_freq=DEFAULT_MIN_FREQ,
-            max_categories=DEFAULT_MAX_CATEGORIES, ignore=None, transforms=None, verbose=True):
+            max_categories=DEFAULT_MAX_CATEGORIES, ignore=None, transforms=None, label_classes=None, verbose=True):
         """Learn a spec from a table: column kinds, vocabularies, means and scales, the label's classes.
 
         Column kinds, when not given: bools (and the strings true/false), strings, and numbers
@@ -460,6 +474,8 @@ class FeatureSpec:
             max_categories (int): the most categories kept per column (default 10,000).
             ignore (list of str): columns left out.
             transforms (dict): ``{column: "standard"|"log"}`` overriding the inferred transform.
+            label_classes (list): the label's classes in order (binary: the second is class 1),
+                instead of the sorted distinct labels; every label must be one of them.
             verbose (bool): print the summary table (also kept in ``spec.summary``).
 
         Returns:
@@ -505,9 +521,13 @@ class FeatureSpec:
         explicit = bool(categorical) and bool(numeric)
 
         label_values = _label_values(column(label), label)
-        label_profile = _Profile(label, label_values, num_rows)
-        objective = objective or _infer_objective(label_profile)
-        classes, label_mean, label_scale = _fit_label(label_profile, label_values, objective, label)
+        if label_classes is not None:
+            objective, classes = _given_classes(label_classes, label_values, objective, label)
+            label_mean, label_scale = 0.0, 1.0
+        else:
+            label_profile = _Profile(label, label_values, num_rows)
+            objective = objective or _infer_objective(label_profile)
+            classes, label_mean, label_scale = _fit_label(label_profile, label_values, objective, label)
 
         fields, rows, next_id = [], [], 0
         for name in names:
@@ -550,6 +570,29 @@ class FeatureSpec:
         if verbose:
             print(spec.summary)
         return spec
+
+    @staticmethod
+    def infer_objective(values, name="label"):
+        """The objective :meth:`fit` infers from a label column's values.
+
+        Args:
+            values: the label values (list or array).
+            name (str): the column's name, for messages.
+
+        Returns:
+            str: ``"binary"`` (2 distinct values), ``"multiclass"`` (strings, bools, or at
+            most 20 distinct integers) or ``"regression"`` (other numbers).
+
+        Raises:
+            DatasetError: a value is missing or not a scalar.
+
+        Example:
+            >>> from tinyms.data import FeatureSpec
+            >>> [FeatureSpec.infer_objective(v) for v in (["y", "n", "y"], [1, 2, 3], [0.5, 1.25, 7.0])]
+            ['binary', 'multiclass', 'regression']
+        """
+        items = _label_values(values, name)
+        return _infer_objective(_Profile(name, items, len(items)))
 
     # ------------------------------------------------------------------ encoding
     def encode(self, rows):
@@ -608,7 +651,7 @@ class FeatureSpec:
 
     @staticmethod
     def _encode_categorical(field, lut, values):
-        name, oov, missing = field["name"], field["oov_id"], field["missing_id"]
+        name, oov, missing, numbers = field["name"], field["oov_id"], field["missing_id"], field.get("numbers", False)
         if isinstance(values, np.ndarray) and values.dtype.kind in "biuf" and values.size:
             uniq, inverse = np.unique(values.ravel(), return_inverse=True)
             table = np.array([_key_id(category_key(v), lut, oov, missing) for v in uniq.tolist()], np.int32)
@@ -624,7 +667,7 @@ class FeatureSpec:
                 out[i] = memo[value]
                 continue
             try:
-                key = category_key(value)
+                key = category_key(value, numbers)
             except TypeError:
                 raise DatasetError(f"column {name!r} is categorical, but row {i} holds a {type(value).__name__} "
                                    f"({_show(value)}). Fix: {_FIX_TYPES}") from None
@@ -661,7 +704,7 @@ class FeatureSpec:
         out = np.empty(len(items), np.int32)
         memo = {}
         for i, value in enumerate(items):
-            key = category_key(value)
+            key = _label_key(value)
             index = memo.get(key)
             if index is None:
                 index = self._class_ids.get(key)
@@ -898,10 +941,10 @@ def _fit_label(profile, values, objective, name):
     if profile.numbers is not None:
         classes = [_json_scalar(v) for v in profile.distinct_values.tolist()]
     else:
-        keys = sorted({category_key(v) for v in values})
+        keys = sorted({_label_key(v) for v in values})
         first = {}
         for value in values:
-            first.setdefault(category_key(value), value)
+            first.setdefault(_label_key(value), value)
         classes = [_json_scalar(first[k]) for k in keys]
     if objective == "binary" and len(classes) != 2:
         raise DatasetError(f"label column {name!r} has {len(classes)} distinct value(s) "
@@ -911,6 +954,21 @@ def _fit_label(profile, values, objective, name):
         raise DatasetError(f"label column {name!r} has one value only ({_list(classes)}). Fix: pass a table with "
                            f"at least two classes")
     return classes, 0.0, 1.0
+
+
+def _given_classes(label_classes, values, objective, name):
+    classes = [_json_scalar(c) for c in label_classes] if isinstance(label_classes, (list, tuple)) else None
+    if not classes or len(classes) < 2:
+        raise DatasetError(f"label_classes must list at least two classes, got {_show(label_classes)}")
+    objective = objective or ("binary" if len(classes) == 2 else "multiclass")
+    if objective == "regression" or (objective == "binary" and len(classes) != 2):
+        raise DatasetError(f"label_classes {_list(classes)} do not fit objective {objective!r}")
+    known = {_label_key(c) for c in classes}
+    unknown = sorted({_label_key(v) for v in values} - known)
+    if unknown:
+        raise DatasetError(f"label column {name!r} holds {unknown[0]!r}, which is not one of label_classes "
+                           f"{_list(classes)}. Fix: add it, or correct the rows")
+    return objective, classes
 
 
 def _fit_numeric(profile, name, transform, next_id):
@@ -940,8 +998,11 @@ def _fit_categorical(profile, name, min_freq, max_categories, next_id):
         notes.append(f"high cardinality: kept the {max_categories} most frequent, {len(frequent) - max_categories} "
                      f"more -> OOV")
     size = len(vocab)
-    return ({"name": name, "kind": "categorical", "vocab": vocab, "offset": next_id, "oov_id": next_id + size,
-             "missing_id": next_id + size + 1}, "; ".join(notes))
+    field = {"name": name, "kind": "categorical", "vocab": vocab, "offset": next_id, "oov_id": next_id + size,
+             "missing_id": next_id + size + 1}
+    if profile.numbers is not None:
+        field["numbers"] = True
+    return field, "; ".join(notes)
 
 
 def _summary_table(rows, label, objective, classes, num_rows, num_fields, vocab_size):
@@ -989,6 +1050,7 @@ def _float(value, what):
 
 _NUMERIC_KEYS = {"name", "kind", "transform", "mean", "scale", "id", "missing_id"}
 _CATEGORICAL_KEYS = {"name", "kind", "vocab", "offset", "oov_id", "missing_id"}
+_OPTIONAL_KEYS = {"categorical": {"numbers"}}
 
 
 def _validate(spec):
@@ -1005,7 +1067,7 @@ def _validate(spec):
         if not isinstance(classes, list) or len(classes) < 2 or (spec.objective == "binary" and len(classes) != 2):
             raise DatasetError(f"feature spec: label_classes must list the {'2' if spec.objective == 'binary' else '2 or more'} "
                                f"classes of a {spec.objective} label, got {_show(classes)}")
-        if len({category_key(c) for c in classes}) != len(classes) or None in {category_key(c) for c in classes}:
+        if len({_label_key(c) for c in classes}) != len(classes) or None in {_label_key(c) for c in classes}:
             raise DatasetError(f"feature spec: label_classes must be distinct, non-missing values, got {_show(classes)}")
     if not isinstance(spec.fields, list) or not spec.fields:
         raise DatasetError("feature spec: fields must be a non-empty list of field objects")
@@ -1023,7 +1085,7 @@ def _validate(spec):
         keys = {"numeric": _NUMERIC_KEYS, "categorical": _CATEGORICAL_KEYS}.get(kind)
         if keys is None:
             raise DatasetError(f"{where}: kind must be 'numeric' or 'categorical', got {_show(kind)}")
-        missing, extra = sorted(keys - set(field)), sorted(set(field) - keys)
+        missing, extra = sorted(keys - set(field)), sorted(set(field) - keys - _OPTIONAL_KEYS.get(kind, set()))
         if missing or extra:
             raise DatasetError(f"{where}: {'missing key ' + repr(missing[0]) if missing else 'unknown key ' + repr(extra[0])}")
         for key in ("id", "missing_id", "offset", "oov_id"):
@@ -1041,10 +1103,13 @@ def _validate(spec):
                 raise DatasetError(f"{where}: scale must be > 0, got {field['scale']}")
         else:
             vocab = field["vocab"]
+            numbers = field.get("numbers", False)
+            if not isinstance(numbers, bool):
+                raise DatasetError(f"{where}: numbers must be true or false, got {_show(numbers)}")
             if not isinstance(vocab, list):
                 raise DatasetError(f"{where}: vocab must be a list of strings")
             for entry in vocab:
-                if not isinstance(entry, str) or category_key(entry) != entry:
+                if not isinstance(entry, str) or category_key(entry, numbers) != entry:
                     raise DatasetError(f"{where}: vocab entry {_show(entry)} is not a category key (a stripped, "
                                        f"non-missing string; true/false in lower case)")
             if len(set(vocab)) != len(vocab):
