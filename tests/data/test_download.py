@@ -273,7 +273,7 @@ def test_unknown_name_lists_valid_names(tmp_path):
     assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
     assert not os.listdir(tmp_path)
     assert list_datasets() == ["ag_news", "cifar10", "cifar100", "cityscapes", "facades", "fashion_mnist",
-                               "horse2zebra", "imdb", "mnist", "sst2", "voc2007"]
+                               "horse2zebra", "imdb", "kaggle_display_advertising", "mnist", "sst2", "voc2007"]
 
 
 # --------------------------------------------------------------------------- by hand

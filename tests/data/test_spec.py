@@ -8,10 +8,10 @@ from tinyms.data import (DatasetFile, DatasetInfo, DatasetSpec, dataset_info, da
                          list_datasets, register_dataset)
 from tinyms.errors import UnknownNameError
 
-OFFICIAL = ["ag_news", "cifar10", "cifar100", "cityscapes", "facades", "fashion_mnist", "horse2zebra", "imdb", "mnist",
-            "sst2", "voc2007"]
+OFFICIAL = ["ag_news", "cifar10", "cifar100", "cityscapes", "facades", "fashion_mnist", "horse2zebra", "imdb",
+            "kaggle_display_advertising", "mnist", "sst2", "voc2007"]
 TEXT = ("imdb", "sst2", "ag_news")  # tested in test_text_datasets.py and test_text_registry.py
-IMAGES = [name for name in OFFICIAL if name not in TEXT]
+IMAGES = [name for name in OFFICIAL if name not in TEXT + ("kaggle_display_advertising",)]  # test_criteo.py
 DIGEST = "ab" * 32
 
 
@@ -132,8 +132,8 @@ def test_official_and_mirror_urls():
 
 
 def test_unknown_dataset_lists_the_registered_ones():
-    with pytest.raises(UnknownNameError, match="ag_news, cifar10, cifar100, cityscapes, facades, fashion_mnist, horse2zebra, imdb, mnist, "
-                                                 "sst2, voc2007"):
+    with pytest.raises(UnknownNameError, match="ag_news, cifar10, cifar100, cityscapes, facades, fashion_mnist, horse2zebra, imdb, "
+                                                 "kaggle_display_advertising, mnist, sst2, voc2007"):
         dataset_info("imagenet")
 
 

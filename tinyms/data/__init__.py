@@ -43,8 +43,10 @@ from ._registry import DatasetList, dataset_spec, list_datasets, register_datase
 from ._spec import DatasetFile, DatasetSpec
 from .cifar import Cifar10Dataset, Cifar100Dataset
 from .coco import CocoDataset
+from .criteo import KaggleDisplayAdvertisingDataset, write_synthetic_criteo
 from .detection import detection_dataset, is_detection_folder
 from ._features import FeatureSpec
+from ._ctr_synth import make_ctr_table
 from .tabular import TabularDataset
 from .download import download_dataset
 from .gan import (DistributedSampler, GanImageFolderDataset, PairedDataset, UnalignedDataset, paired_dataset,
@@ -101,4 +103,7 @@ __all__ = [
     "GloveVectors",
     "FeatureSpec",
     "TabularDataset",
+    "make_ctr_table",
+    "KaggleDisplayAdvertisingDataset",
+    "write_synthetic_criteo",
 ]

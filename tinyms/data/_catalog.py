@@ -226,6 +226,27 @@ FACADES = _cyclegan("facades", 35135868,
                     60_000_000, 1_500, {},
                     "https://cmp.felk.cvut.cz/~tylecr1/facade/", "not stated")
 
+# Criteo's Kaggle display-advertising challenge data: train.txt (45,840,617 labelled lines),
+# test.txt (unlabelled) and readme.txt, read by KaggleDisplayAdvertisingDataset. Criteo publishes
+# no checksum of the archive (none found on its pages nor in other loaders), so it is checked by
+# its exact size only (size_only; 4,576,820,670 bytes, the size TinyMS 0.3 checked and
+# go.criteo.net's Content-Length); its SHA-256 is recorded at install. The members may add up
+# to at most the three official sizes (train.txt 11,147,184,845, test.txt 1,460,246,311,
+# readme.txt 1,927 bytes); max_members is a bound.
+CRITEO = DatasetSpec(
+    name="kaggle_display_advertising",
+    urls=("https://go.criteo.net/", "http://go.criteo.net/"),
+    files=(DatasetFile("criteo-research-kaggle-display-advertising-challenge-dataset.tar.gz",
+                       size=4_576_820_670, size_only=True, action="extract", path="dac",
+                       unpacked_size=11_147_184_845 + 1_460_246_311 + 1_927, max_members=10),),
+    layout={"train": "dac", "test": "dac"},
+    labels=("no click", "click"),
+    loader="KaggleDisplayAdvertisingDataset",
+    license="CC BY-NC-SA 4.0",
+    homepage="https://ailab.criteo.com/ressources/",
+    num_images={"train": 45_840_617},
+)
+
 #: The specs registered when the registry is first imported, in this order.
 DATASETS = (MNIST, FASHION_MNIST, CIFAR10, CIFAR100, VOC2007, IMDB, SST2, AG_NEWS, HORSE2ZEBRA, CITYSCAPES,
-            FACADES)
+            FACADES, CRITEO)

@@ -12,7 +12,8 @@ from ._spec import DatasetSpec
 __all__ = ["register_dataset", "dataset_spec", "registered_specs", "DatasetList", "list_datasets"]
 
 _REGISTRY = {}
-_ALIASES = {"voc": "voc2007"}  # TinyMS 0.3's names, used when no dataset of that name is registered
+# TinyMS 0.3's names (and "criteo"), used when no dataset of that name is registered
+_ALIASES = {"voc": "voc2007", "criteo": "kaggle_display_advertising"}
 
 
 def _table():
@@ -62,7 +63,7 @@ def register_dataset(spec, overwrite=False):
 def dataset_spec(name):
     """Return the registered :class:`DatasetSpec` of dataset ``name`` (case-insensitive, ``-`` = ``_``).
 
-    ``"voc"`` (TinyMS 0.3's name) is ``"voc2007"``.
+    ``"voc"`` (TinyMS 0.3's name) is ``"voc2007"``; ``"criteo"`` is ``"kaggle_display_advertising"``.
 
     Raises:
         UnknownNameError: ``name`` is not registered; the message lists the known datasets.
@@ -136,18 +137,19 @@ def list_datasets():
         >>> "cifar10" in names and names[:2] == ["ag_news", "cifar10"]
         True
         >>> print(list_datasets())
-        name                download   images  classes  license                   source
-        ag_news        up to 44.0 MB  127,600        4  research, non-commercial  http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html
-        cifar10             170.1 MB   60,000       10  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
-        cifar100            168.5 MB   60,000      100  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
-        cityscapes          279.6 MB    6,950        0  Cityscapes terms of use   https://www.cityscapes-dataset.com/
-        facades              35.1 MB        0        0  not stated                https://cmp.felk.cvut.cz/~tylecr1/facade/
-        fashion_mnist        30.9 MB   70,000       10  MIT                       https://github.com/zalandoresearch/fashion-mnist
-        horse2zebra         116.9 MB    2,661        0  ImageNet terms of use     https://github.com/junyanz/CycleGAN
-        imdb                 84.1 MB   50,000        2  not stated                https://ai.stanford.edu/~amaas/data/sentiment/
-        mnist          up to 55.0 MB   70,000       10  CC BY-SA 3.0              http://yann.lecun.com/exdb/mnist/
-        sst2           up to 12.0 MB   70,042        2  not stated                https://gluebenchmark.com/tasks
-        voc2007             911.1 MB    9,963       20  Flickr terms of use       http://host.robots.ox.ac.uk/pascal/VOC/voc2007/
+        name                             download      images  classes  license                   source
+        ag_news                     up to 44.0 MB     127,600        4  research, non-commercial  http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html
+        cifar10                          170.1 MB      60,000       10  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
+        cifar100                         168.5 MB      60,000      100  not stated                https://www.cs.toronto.edu/~kriz/cifar.html
+        cityscapes                       279.6 MB       6,950        0  Cityscapes terms of use   https://www.cityscapes-dataset.com/
+        facades                           35.1 MB           0        0  not stated                https://cmp.felk.cvut.cz/~tylecr1/facade/
+        fashion_mnist                     30.9 MB      70,000       10  MIT                       https://github.com/zalandoresearch/fashion-mnist
+        horse2zebra                      116.9 MB       2,661        0  ImageNet terms of use     https://github.com/junyanz/CycleGAN
+        imdb                              84.1 MB      50,000        2  not stated                https://ai.stanford.edu/~amaas/data/sentiment/
+        kaggle_display_advertising     4,576.8 MB  45,840,617        2  CC BY-NC-SA 4.0           https://ailab.criteo.com/ressources/
+        mnist                       up to 55.0 MB      70,000       10  CC BY-SA 3.0              http://yann.lecun.com/exdb/mnist/
+        sst2                        up to 12.0 MB      70,042        2  not stated                https://gluebenchmark.com/tasks
+        voc2007                          911.1 MB       9,963       20  Flickr terms of use       http://host.robots.ox.ac.uk/pascal/VOC/voc2007/
     """
     return DatasetList(sorted(_table()))
 

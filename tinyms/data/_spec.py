@@ -69,6 +69,10 @@ class DatasetFile:
             recorded and used by every later check.
         max_size: with ``md5``, required: the most bytes the download may have (a bound
             chosen above the true size, not a claim about it).
+        size_only: for a ``keep`` or ``extract`` file whose publisher gives no digest at all:
+            True checks the download by its exact ``size`` only (weaker than a digest: say so
+            where the spec is declared); the SHA-256 computed at install is recorded and used
+            by every later check, as for ``md5``.
         action: ``"keep"`` (store as is at ``path``), ``"gunzip"`` (decompress to ``path``)
             or ``"extract"`` (a ``.tar``, ``.tar.gz``, ``.tgz`` or ``.zip`` unpacked into the
             folder ``path``).
@@ -105,6 +109,7 @@ class DatasetFile:
     max_members: int = 100_000
     md5: str = None
     max_size: int = None
+    size_only: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or "/" in self.name or \
@@ -121,7 +126,11 @@ class DatasetFile:
         _size(self.max_members, f"{self.name}: max_members", required=True)
         set_(self, "md5", _digest(self.md5, f"{self.name}: md5", _MD5, "an MD5 as 32"))
         set_(self, "max_size", _size(self.max_size, f"{self.name}: max_size"))
-        if self.md5 is not None:
+        if self.size_only:
+            if self.size is None or self.sha256 is not None or self.md5 is not None or self.action == "gunzip":
+                raise ValueError(f"DatasetFile {self.name}: size_only is for a keep or extract file "
+                                 f"with an exact size= and no published digest (no sha256 or md5)")
+        elif self.md5 is not None:
             self._check_md5()
         elif self.max_size is not None:
             raise ValueError(f"DatasetFile {self.name}: max_size bounds a file checked by md5; "
@@ -132,7 +141,7 @@ class DatasetFile:
             if self.sha256 is None and (self.unpacked_sha256 is None or self.unpacked_size is None):
                 raise ValueError(f"DatasetFile {self.name}: a gunzip file needs size and sha256 of "
                                  f"the download, or unpacked_size and unpacked_sha256")
-        elif self.sha256 is None and self.md5 is None:
+        elif self.sha256 is None and self.md5 is None and not self.size_only:
             raise ValueError(f"DatasetFile {self.name}: action {self.action!r} needs size and "
                              f"sha256 (or md5 and max_size when only an MD5 is published)")
         if self.action != "gunzip" and self.unpacked_sha256 is not None:

@@ -209,11 +209,14 @@ def _expected_sha256(item, entry):
     """The SHA-256 ``item`` must have: its spec's, or for a file checked by MD5 the one
     recorded when it was installed (only if the record names the same MD5 and a size
     within the bound)."""
-    if item.md5 is None:
+    if item.md5 is None and not item.size_only:
         return item.sha256
     size = entry.get("source_size", entry.get("size"))
-    if (entry.get("md5") == item.md5 and isinstance(size, int) and 0 < size <= item.max_size
-            and isinstance(entry.get("sha256"), str)):
+    if item.size_only:
+        checked = entry.get("size_only") is True and size == item.size
+    else:
+        checked = entry.get("md5") == item.md5 and isinstance(size, int) and 0 < size <= item.max_size
+    if checked and isinstance(entry.get("sha256"), str):
         return entry["sha256"]
     return None
 
@@ -338,6 +341,11 @@ def _install(src, final, dest, item):
                 return (f"checksum mismatch for {item.name}: got {size} bytes with MD5 {md5}, "
                         f"expected MD5 {item.md5} (at most {item.max_size} bytes)")
             checked = {"md5": item.md5, "source_size": size}
+        elif item.size_only:  # no digest published: the exact size is the check
+            size, sha256 = os.path.getsize(src), _files.sha256_of(src)
+            if size != item.size:
+                return f"size mismatch for {item.name}: got {size} bytes, expected {item.size}"
+            checked = {"size_only": True, "source_size": size}
         if item.action == "keep":
             problem = _download._place_verified(src, final, sha256)  # noqa: SLF001
             if problem is not None:
