@@ -28,7 +28,7 @@ import numpy as np
 from .._distributed import default_shards
 from ..errors import DatasetError
 from ._features import FeatureSpec
-from .text import _sniff_delimiter, decode_text
+from .text import _max_bytes, _sniff_delimiter, decode_text
 
 __all__ = ["TabularDataset", "read_table", "MAX_TABLE_BYTES", "TABLE_EXTENSIONS"]
 
@@ -46,8 +46,7 @@ _FIX_TABLE = ("pass a UTF-8 CSV/TSV file whose first line names the columns (e.g
 
 # --------------------------------------------------------------------------- reading
 def _checked_path(path, max_file_bytes):
-    if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes <= 0:
-        raise DatasetError(f"max_file_bytes must be a positive number of bytes, got {max_file_bytes!r}")
+    _max_bytes(max_file_bytes, "max_file_bytes")
     if not isinstance(path, (str, os.PathLike)):
         raise DatasetError(f"a table must be a file path, got {type(path).__name__}. Fix: {_FIX_TABLE}, or use "
                            f"TabularDataset.from_frame for a DataFrame")
