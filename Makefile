@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install quickstart test bench clean
+.PHONY: install quickstart test bench docs docs-serve clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,15 @@ bench: install
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_train_overhead.py
 
+# The documentation site, built offline into site/ (open site/index.html, or `make docs-serve`).
+# scripts/gen_docs.py writes the generated pages first; -W turns every warning into a failure.
+docs: install
+	GLOG_v=3 $(PY) -m sphinx -W --keep-going -q -b html -d build/docs-doctrees docs site
+
+DOCS_PORT ?= 8000
+docs-serve: docs
+	@echo "serving site/ at http://127.0.0.1:$(DOCS_PORT)/ (Ctrl-C stops)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory site $(DOCS_PORT)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info site docs/reference

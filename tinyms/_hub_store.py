@@ -37,7 +37,9 @@ from .errors import DownloadError, HubError
 
 __all__ = ["MIRROR_ENV", "OFFLINE_ENV", "cache_dir", "weights_file", "offline", "mirror_url"]
 
+#: Environment variable naming an http(s) folder to fetch weights files from instead of their official URLs.
 MIRROR_ENV = "TINYMS_HUB_MIRROR"
+#: Environment variable that, set to 1, forbids downloads: only cached or bundled weights are used.
 OFFLINE_ENV = "TINYMS_OFFLINE"
 MAX_UNKNOWN_SIZE = 2 << 30  # the largest file accepted when an asset does not state its size
 _MIRROR_EXAMPLE = "http://127.0.0.1:8000/weights"

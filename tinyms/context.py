@@ -13,7 +13,12 @@ Example:
 """
 
 import mindspore as _ms
-from mindspore import GRAPH_MODE, PYNATIVE_MODE
+from mindspore import GRAPH_MODE as _GRAPH_MODE, PYNATIVE_MODE as _PYNATIVE_MODE
+
+#: Compiled execution (MindSpore's graph mode), TinyMS's default: ``set_context(mode=GRAPH_MODE)``.
+GRAPH_MODE = _GRAPH_MODE
+#: Eager execution, line by line (MindSpore's PyNative mode): slower, easier to debug.
+PYNATIVE_MODE = _PYNATIVE_MODE
 
 # TinyMS's seed, not MindSpore's: it also seeds Python's and NumPy's generators and the data pipeline
 from ._seed import get_seed, set_seed
