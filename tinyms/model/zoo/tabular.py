@@ -116,6 +116,9 @@ class TabularNet(nn.Cell):
         l2_coef (float): the L2 penalty the tabular task's loss puts on the id tables.
     """
 
+    #: the task (``tinyms.model.tasks``), also for a network built from its class (without a registry config)
+    task = "tabular"
+
     def __init__(self, field_size, vocab_size, objective="binary", num_outputs=1, target_mean=0.0,
                  target_scale=1.0, l2_coef=0.0):
         super().__init__()
