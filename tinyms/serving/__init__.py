@@ -28,7 +28,7 @@ the executor processes.
 
 from .client import Client, Detection, Detections, TranslatedImage, list_servables, predict
 from .errors import (ClientError, MindSporeRequiredError, PortInUseError, ServableConfigError, ServerError,
-                     ServerNotRunning, ServerStartError, ServingError)
+                     ServerNotRunning, ServerStartError, ServingError, UnseenValueWarning)
 from .predictor import Predictor
 from .server import Server, default_serving_path, run_server, server_started, shutdown, start_server
 
@@ -73,7 +73,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         formats (sequence of str): among ``"ckpt"``, ``"onnx"``, ``"mindir"``; the first is served.
         **kwargs: ``model_name``, ``input_shape``, ``labels``, ``transform``, ``max_batch_size``,
             ``max_delay_ms``; detection settings; ``text_transform`` (text networks); ``direction``
-            (image_to_image: which generator of a CycleGAN-like model, ``"a2b"`` by default).
+            (image_to_image: which generator of a CycleGAN-like model, ``"a2b"`` by default);
+            ``features`` (tabular networks: the ``tinyms.data.FeatureSpec`` their rows were encoded
+            with, its dict form or the path of its JSON file).
 
     Returns:
         dict: the ``servable.json`` entry written.
@@ -151,5 +153,6 @@ __all__ = [
     "ServerNotRunning",
     "ClientError",
     "ServerError",
+    "UnseenValueWarning",
     "export_web",
 ]

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._text import first_sentence
 from ._rows import run_padded, take_rows
+from ._tabular import packed_shape, unpack_rows
 from ._tasks import OUTPUT_NAMES, input_dtype, model_facts
 from ._wire import recv_message, send_message
 
@@ -74,15 +75,22 @@ class OnnxBackend:
         del data
         _release_model_bytes(self.session)
         inputs = self.session.get_inputs()
-        # a text network takes int32 token ids (int64 where an exporter widened them), others float32
-        wanted_types = {"tensor(int32)": np.int32, "tensor(int64)": np.int64} \
-            if input_dtype(spec.task) == "int32" else {"tensor(float)": np.float32}
-        if len(inputs) != 1 or inputs[0].type not in wanted_types:
-            kind = "integer token ids" if input_dtype(spec.task) == "int32" else "float32"
-            raise ValueError(f"ONNX file {spec.path} must take one {kind} input, it takes "
-                             f"{[(i.name, i.type) for i in inputs]}")
-        self.input_name = inputs[0].name
-        self.input_type = wanted_types[inputs[0].type]
+        self.tabular = spec.task == "tabular"
+        if self.tabular:  # feat_ids and feat_vals: a packed (N, 2, F) batch is split for them
+            inputs = _tabular_inputs(inputs, spec.path)
+            self.input_names = [i.name for i in inputs]
+            self.ids_type = np.int64 if inputs[0].type == "tensor(int64)" else np.int32
+            self.input_name, self.input_type = inputs[0].name, np.float32
+        else:
+            # a text network takes int32 token ids (int64 where an exporter widened them), others float32
+            wanted_types = {"tensor(int32)": np.int32, "tensor(int64)": np.int64} \
+                if input_dtype(spec.task) == "int32" else {"tensor(float)": np.float32}
+            if len(inputs) != 1 or inputs[0].type not in wanted_types:
+                kind = "integer token ids" if input_dtype(spec.task) == "int32" else "float32"
+                raise ValueError(f"ONNX file {spec.path} must take one {kind} input, it takes "
+                                 f"{[(i.name, i.type) for i in inputs]}")
+            self.input_name = inputs[0].name
+            self.input_type = wanted_types[inputs[0].type]
         wanted = len(OUTPUT_NAMES[spec.task])
         outputs = self.session.get_outputs()
         if len(outputs) < wanted:
@@ -98,8 +106,9 @@ class OnnxBackend:
         if file_shape and file_shape != self.input_shape:
             raise ValueError(f"model.input_shape {list(self.input_shape)} differs from the ONNX file's "
                              f"{list(file_shape)}")
+        row_shape = packed_shape(self.input_shape[0]) if self.tabular else self.input_shape
         try:
-            out = self.run(np.zeros((1,) + self.input_shape, self.input_type))
+            out = self.run(np.zeros((1,) + row_shape, self.input_type))
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"the ONNX model cannot run on a {list(self.input_shape)} input: "
                              f"{first_sentence(err)}") from None
@@ -110,6 +119,10 @@ class OnnxBackend:
                      "recipe": spec.recipe}
 
     def _session_run(self, batch):
+        if self.tabular:
+            ids, vals = unpack_rows(batch)
+            feed = dict(zip(self.input_names, (ids.astype(self.ids_type, copy=False), vals)))
+            return tuple(self.session.run(self.output_names, feed))
         return tuple(self.session.run(self.output_names, {self.input_name: batch.astype(self.input_type,
                                                                                          copy=False)}))
 
@@ -124,6 +137,18 @@ class OnnxBackend:
 
     def close(self):
         self.session = None
+
+
+def _tabular_inputs(inputs, path):
+    """A tabular ONNX model's inputs in order (ids, values): by name when named so, else by type."""
+    ints = [i for i in inputs if i.type in ("tensor(int32)", "tensor(int64)")]
+    floats = [i for i in inputs if i.type == "tensor(float)"]
+    if len(inputs) != 2 or len(ints) != 1 or len(floats) != 1 or len(ints[0].shape) != 2 \
+            or len(floats[0].shape) != 2:
+        raise ValueError(f"ONNX file {path} must take two (batch, fields) inputs, feat_ids (integers) and "
+                         f"feat_vals (float32), as a tabular network does; it takes "
+                         f"{[(i.name, i.type, i.shape) for i in inputs]}")
+    return [ints[0], floats[0]]
 
 
 class ExecutorBackend:

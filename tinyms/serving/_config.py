@@ -20,7 +20,7 @@ The file is a JSON list with one entry per servable::
                      "eval": [["resize", {"size": [32, 32]}], ...]},  # trained with (tinyms.vision.Recipe)
           "sha256": {"ckpt": "9f2c...", "onnx": "41d0..."},  # each file's, by its format
           "task": "classification"     # optional: "classification" (default), "detection",
-                                       # "text_classification" or "image_to_image"
+                                       # "text_classification", "image_to_image" or "tabular"
         },
         "max_batch_size": 16,          # optional, rows per model call (1 turns batching off)
         "max_delay_ms": 2,             # optional, longest wait for more rows to join a batch
@@ -47,6 +47,14 @@ kind and lower-casing, ``max_length``, truncation, labels, and ``tokenizer.files
 file, a name in the servable's folder, with its SHA-256), and ``input_shape`` is ``[max_length]``.
 The vocabulary files are checked against their SHA-256 whenever the entry is checked: a changed
 vocabulary would give other token ids than the network learned, so the entry is refused.
+
+A tabular servable (``"task": "tabular"``) takes table rows (JSON objects, column to value):
+``model.features`` names the feature spec file beside the weights (``features.json``, the
+:class:`tinyms.data.FeatureSpec` the network was trained with) with its SHA-256, and repeats the
+spec's ``objective``, ``label``, ``label_classes``, ``field_size`` and ``vocab_size``;
+``input_shape`` is ``[field_size]`` (the network takes ``feat_ids`` int32 and ``feat_vals``
+float32, both (N, field_size)). The spec file is checked against its SHA-256 whenever the entry
+is checked (see :mod:`tinyms.serving._tabular`).
 
 Weights live in ``<serving_path>/<servable name>/``; the served file is ``model.file`` if given,
 else ``model.files[format]``, else ``<servable name>.<format>``. Its real path (symlinks
@@ -124,6 +132,7 @@ class ServableSpec:
     text: dict = None
     output_range: tuple = None
     generator: str = None
+    features: dict = None
 
     @property
     def shown_path(self):
@@ -355,13 +364,32 @@ def _check_entry(entry, folder):
     digest, unchecked = _digests(model, fmt, rel, name)
     text = _text_recipe(model, task, input_shape, folder, name)
     output_range, generator = _image_fields(model, task, labels)
+    features = _tabular_features(model, task, input_shape, labels, folder, name)
     return ServableSpec(
         name=name, description=description, format=fmt, model_name=model_name, path=path,
         class_num=class_num, build_args=build_args, input_shape=input_shape, labels=labels, dataset=dataset.lower(),
         transform=transform, mean=mean, std=std, recipe=recipe, max_batch_size=max_batch,
         max_delay_ms=float(max_delay), warmup=warmup, sha256=digest, root=os.path.realpath(folder),
         task=task, background=background, detection=detection, unchecked=unchecked, text=text,
-        output_range=output_range, generator=generator)
+        output_range=output_range, generator=generator, features=features)
+
+
+def _tabular_features(model, task, input_shape, labels, folder, name):
+    """``model.features`` of a tabular servable, its feature spec file checked; None for other tasks."""
+    features = model.get("features")
+    if task != "tabular":
+        if features is not None:
+            raise ValueError('model.features is for tabular servables ("task": "tabular")')
+        return None
+    if features is None:
+        raise ValueError("a tabular servable needs model.features, the feature spec its network was trained with; "
+                         "write it with tinyms.serving.write_servable(folder, name, net, features=spec)")
+    if labels is not None:
+        raise ValueError("model.labels is for classifiers and detectors; a tabular servable's classes are "
+                         "model.features.label_classes: remove it")
+    from ._tabular import check_features
+
+    return check_features(features, os.path.join(os.path.realpath(folder), name), input_shape)
 
 
 def _image_fields(model, task, labels):

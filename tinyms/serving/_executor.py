@@ -27,6 +27,7 @@ import numpy as np
 from .._text import first_sentence, has_framework_detail
 from ._config import ServableSpec
 from ._rows import run_padded, take_rows
+from ._tabular import packed_shape, unpack_rows
 from ._tasks import input_dtype, model_facts
 from ._wire import StatusWriter, recv_message, send_message, watch_lifeline
 
@@ -112,15 +113,21 @@ class MindSporeRunner:
 
     def _first_call(self, size):
         """Compile and run the network on ``size`` zero rows (a GRAPH compile error becomes a ValueError)."""
+        # a tabular network's rows come packed (N, 2, F): its ids over its values
+        shape = packed_shape(self.input_shape[0]) if self.spec.task == "tabular" else self.input_shape
         try:
-            return self._call(np.zeros((size,) + self.input_shape, input_dtype(self.spec.task)))
+            return self._call(np.zeros((size,) + shape, input_dtype(self.spec.task)))
         except Exception as err:  # noqa: BLE001 - MindSpore raises RuntimeError, TypeError, ValueError...
             log.debug("servable %r: the first call on %d row(s) failed: %s", self.spec.name, size, err)
             raise ValueError(f"the network cannot run on a {[size, *self.input_shape]} input: "
                              f"{first_sentence(err)}") from None
 
     def _call(self, batch):
-        out = self.net(self._tensor(batch))
+        if self.spec.task == "tabular":
+            ids, vals = unpack_rows(batch)
+            out = self.net(self._tensor(ids), self._tensor(vals))
+        else:
+            out = self.net(self._tensor(batch))
         return tuple(o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,)))
 
     def run(self, batch):

@@ -10,14 +10,19 @@ JSON. The HTTP layer (waitress with deadlines, connection caps and JSON errors o
   classifier takes ``{"text": "..."}`` or ``{"text": ["...", ...]}``, or a ``text/plain`` body,
   and answers classes per text, saying which texts were truncated; an image_to_image servable
   answers the translated picture: PNG base64 in JSON, or the PNG itself with ``format=png`` or
-  ``Accept: image/png``; ``output_size=original`` resizes it to the photo's own size).
+  ``Accept: image/png``; ``output_size=original`` resizes it to the photo's own size; a tabular
+  servable takes table rows, ``{"rows": [{"column": value, ...}, ...]}``, ``{"rows": {...}}`` or
+  the row object itself, and answers a probability and label, a value, or class probabilities
+  per row, see :mod:`~tinyms.serving._tabular`).
 - Open Inference Protocol (KServe v2) REST: ``GET /v2``, ``/v2/health/live``,
   ``/v2/health/ready``, ``/v2/models/<name>[/versions/1]``, ``.../ready``, ``POST .../infer``
   (JSON tensors and the binary tensor data extension; a detection servable also takes encoded
   images, a BYTES input ``image``, and answers ``boxes``, ``scores`` and ``detections``; a text
   servable takes strings, a BYTES input ``text``, and answers ``logits`` and ``predictions``; an
   image_to_image servable takes encoded images (BYTES ``image``) or pixels (UINT8 ``image``, [N, H,
-  W, C]) and answers ``output`` (FP32, the network's) and ``png`` (BYTES, the pictures)).
+  W, C]) and answers ``output`` (FP32, the network's) and ``png`` (BYTES, the pictures); a tabular
+  servable takes rows, a BYTES input ``rows`` holding one JSON object per row, and answers
+  ``output`` (FP32, the network's logits or values) and ``predictions`` (BYTES, JSON per row)).
 - ``GET /metrics`` (Prometheus), ``GET /openapi.json``, ``GET /`` (web page) and its
   ``/static/`` files.
 
@@ -55,6 +60,7 @@ from ._metrics import Metrics
 from ._preprocess import STRATEGIES, InputError, known_transforms, recipe_for, top_k
 from ._tasks import (DETECTION_DEFAULTS, DETECTION_STRATEGIES, IMAGE_OPTIONS, check_box_geometry, detection_option,
                      detections, image_option, png_bytes, translated_images)
+from ._tabular import MAX_ROWS, TabularRecipe, row_texts
 from ._textinput import MAX_TEXT_BYTES, MAX_TEXTS, TextRecipe, decode_utf8, texts_of
 from ._wire import StatusWriter, bind_socket, watch_lifeline
 
@@ -65,7 +71,8 @@ OUTPUT_NAME = "logits"
 IMAGE_INPUT_NAME = "image"  # v2: encoded image files as a BYTES tensor (detection servables)
 DETECTIONS_OUTPUT_NAME = "detections"  # v2: each image's objects as JSON text, a BYTES tensor
 TEXT_INPUT_NAME = "text"  # v2: strings as a BYTES tensor (text servables)
-PREDICTIONS_OUTPUT_NAME = "predictions"  # v2: each text's classes as JSON text, a BYTES tensor
+PREDICTIONS_OUTPUT_NAME = "predictions"  # v2: each text's (row's) answer as JSON text, a BYTES tensor
+ROWS_INPUT_NAME = "rows"  # v2: table rows as JSON objects, a BYTES tensor (tabular servables)
 PNG_OUTPUT_NAME = "png"  # v2: an image_to_image servable's pictures as PNG files, a BYTES tensor
 IMAGE_OUTPUT_NAME = "output"  # v2: an image_to_image network's own output, FP32
 MODEL_VERSION = "1"
@@ -120,7 +127,10 @@ class Servable:
         # a text servable's strings -> token ids (its vocabulary checked again); images for the others
         self.text = TextRecipe(spec.text, os.path.join(spec.root, spec.name)) \
             if self.task == "text_classification" else None
-        self.recipe = None if self.text is not None else recipe_for(
+        # a tabular servable's rows -> packed ids and values (its feature spec checked again)
+        self.tabular = TabularRecipe(spec.features, os.path.join(spec.root, spec.name)) \
+            if self.task == "tabular" else None
+        self.recipe = None if self.text is not None or self.tabular is not None else recipe_for(
             self.transform, self.input_shape, meta.get("mean"), meta.get("std"), max_image_pixels,
             recipe=meta.get("recipe"))
         self.dtype = "INT32" if self.text is not None else "FP32"
@@ -153,7 +163,7 @@ class Servable:
                       "dataset": self.dataset, "transform": self.transform, "labels": list(self.labels),
                       "file": self.spec.shown_path, "sha256": self.spec.sha256,
                       "unchecked": list(self.spec.unchecked)},
-            "inputs": ["text", "tensor"] if self.text is not None else
+            "inputs": ["text", "tensor"] if self.text is not None else ["rows"] if self.tabular is not None else
                       ["image", "tensor"] if self.recipe is not None else ["tensor"],
             "task": self.task,
             "max_batch_size": self.spec.max_batch_size,
@@ -166,6 +176,8 @@ class Servable:
             item["image_to_image"] = {"output_shape": list(self.output_shape),
                                       "output_range": list(self.output_range),
                                       **{key: list(values) for key, values in IMAGE_OPTIONS.items()}}
+        if self.tabular is not None:
+            item["tabular"] = self.tabular.describe()
         if self.text is not None:
             tokenizer = self.text.transform.tokenizer
             item["text"] = {"max_length": self.text.max_length, "truncation": self.text.truncation,
@@ -182,6 +194,11 @@ class Servable:
         return self.task in ("detection", "image_to_image") and self.recipe is not None
 
     def v2_metadata(self):
+        if self.tabular is not None:  # rows only: the packed ids and values are this server's own form
+            return {"name": self.name, "versions": [MODEL_VERSION], "platform": self.backend.platform,
+                    "inputs": [{"name": ROWS_INPUT_NAME, "datatype": "BYTES", "shape": [-1]}],
+                    "outputs": [{"name": IMAGE_OUTPUT_NAME, "datatype": "FP32", "shape": [-1, self.classes]},
+                                {"name": PREDICTIONS_OUTPUT_NAME, "datatype": "BYTES", "shape": [-1]}]}
         inputs = [{"name": INPUT_NAME, "datatype": self.dtype, "shape": [-1, *self.input_shape]}]
         if self.v2_images:
             inputs.append({"name": IMAGE_INPUT_NAME, "datatype": "BYTES", "shape": [-1]})
@@ -225,6 +242,28 @@ class Servable:
         except InputError as err:
             raise _text_error(err) from None
         return ids, batch, notes
+
+    def table_rows(self, doc):
+        """``(packed rows, batch, notes)`` of a tabular request's JSON body (4xx ``HTTPError`` when unusable).
+
+        The body is ``{"rows": [row, ...]}`` (a batch), ``{"rows": row}`` or the row itself.
+        """
+        if isinstance(doc.get(ROWS_INPUT_NAME), (list, dict)):
+            extra = [key for key in doc if key != ROWS_INPUT_NAME]
+            if extra:
+                raise HTTPError(400, f"a body with 'rows' holds nothing else; remove {_shown(extra[0])!r} (a "
+                                     "tabular servable takes no options)", "InvalidField")
+            value = doc[ROWS_INPUT_NAME]
+        else:
+            value = doc
+        return self.rows(value, ROWS_INPUT_NAME)
+
+    def rows(self, value, field):
+        """``(packed rows, batch, notes)`` of a row object or a list of them (4xx ``HTTPError`` when unusable)."""
+        try:
+            return self.tabular.rows_of(value, field)
+        except InputError as err:
+            raise HTTPError(err.status, err.message, "PayloadTooLarge" if err.status == 413 else "BadRow") from None
 
     def pictures(self, output, options, sizes):
         """The PNG files of an image_to_image output, at the network's size or (``output_size``
@@ -390,6 +429,9 @@ class FrontApp:
         with servable.batcher.reserve() as submit:
             rows, batch, options, sizes, notes = self._parse_predict(environ, servable)
             outputs = self._run(servable, rows, submit)
+        if servable.tabular is not None:
+            return self._json({"servable": name, "task": servable.task, "objective": servable.tabular.objective,
+                               "batch": batch, "notes": notes, "predictions": servable.tabular.answers(outputs[0])})
         if notes is not None:  # strings sent to a text servable
             predictions, sentences = servable.text_answers(outputs[0], options["strategy"], notes, batch)
             return self._json({"servable": name, "task": servable.task, "strategy": options["strategy"],
@@ -445,8 +487,19 @@ class FrontApp:
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         body = self._body(environ)
         sizes = notes = None
+        if servable.tabular is not None:
+            if ctype != _JSON:
+                raise HTTPError(415, f"Content-Type {_shown(ctype)!r} is not supported; servable {servable.name!r} "
+                                     "takes table rows as application/json: {\"rows\": [{\"column\": value, ...}, "
+                                     "...]}", "UnsupportedMediaType")
+            rows, batch, notes = servable.table_rows(self._json_body(body))
+            return rows, batch, {}, None, notes
         if ctype == _JSON:
             doc = self._json_body(body)
+            if ROWS_INPUT_NAME in doc:
+                raise HTTPError(400, f"servable {servable.name!r} is a {servable.task} servable: it takes "
+                                     f"{'text' if servable.text is not None else 'images or tensors'}, not table rows",
+                                "RowsNotSupported")
             options = self._options(doc, query, servable)
             if "text" in doc:
                 if servable.text is None:
@@ -681,6 +734,10 @@ class FrontApp:
             predictions, sentences = servable.text_answers(outputs[0], options["strategy"], notes, True)
             if sentences:
                 reply["parameters"] = {"notes": sentences}
+        if servable.tabular is not None:
+            predictions = servable.tabular.answers(outputs[0])
+            if options.get("notes"):
+                reply["parameters"] = {"notes": options["notes"]}
         for out_name, binary in wanted:
             if out_name == PNG_OUTPUT_NAME:
                 files = [data for data, _, _ in servable.pictures(outputs[0], options, sizes)]
@@ -734,7 +791,8 @@ class FrontApp:
             if servable.task == "image_to_image" else \
             f"inputs named {INPUT_NAME!r} (FP32) and {IMAGE_INPUT_NAME!r} (BYTES), send one" \
             if servable.v2_images else f"inputs named {TEXT_INPUT_NAME!r} (BYTES) and {INPUT_NAME!r} (INT32), " \
-            "send one" if servable.text is not None else f"one input named {INPUT_NAME!r}"
+            "send one" if servable.text is not None else f"one input named {ROWS_INPUT_NAME!r} (BYTES: one JSON " \
+            "object per row)" if servable.tabular is not None else f"one input named {INPUT_NAME!r}"
         inputs = request.get("inputs")
         if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
             raise HTTPError(400, f"'inputs' must be a list with one tensor named {INPUT_NAME!r} "
@@ -751,7 +809,9 @@ class FrontApp:
             rows, sizes = self._v2_images(tensor, params, binary, servable)
         elif tensor["name"] == TEXT_INPUT_NAME and servable.text is not None:
             rows, notes = self._v2_texts(tensor, params, binary, servable)
-        elif tensor["name"] == INPUT_NAME:
+        elif tensor["name"] == ROWS_INPUT_NAME and servable.tabular is not None:
+            rows, notes = self._v2_rows(tensor, params, binary, servable)
+        elif tensor["name"] == INPUT_NAME and servable.tabular is None:
             rows = self._v2_tensor(tensor, params, binary, servable)
         else:
             raise HTTPError(400, f"unknown input {_shown(tensor['name'])!r}; model {servable.name!r} has {names}",
@@ -762,7 +822,8 @@ class FrontApp:
         if not isinstance(parameters, dict):
             parameters = {}
         binary_out = bool(parameters.get("binary_data_output", False))
-        options = self._options(parameters, {}, servable) if servable.task != "classification" else {}
+        options = self._options(parameters, {}, servable) if servable.task not in ("classification", "tabular") \
+            else {}
         options.pop("format_given", None)  # v2 answers tensors: 'png' is an output, not a format
         if options.get("output_size") == "original" and sizes is None:
             raise HTTPError(400, "output_size 'original' resizes the pictures to the images sent; the 'input' tensor "
@@ -770,6 +831,8 @@ class FrontApp:
                             "InvalidOption")
         if servable.text is not None:
             options["notes"] = notes or {}
+        if servable.tabular is not None:
+            options["notes"] = notes
         known = servable.v2_output_names
         outputs = request.get("outputs")
         if outputs is None:
@@ -822,34 +885,27 @@ class FrontApp:
     @staticmethod
     def _v2_texts(tensor, params, binary, servable):
         """``(rows, notes)`` of a v2 BYTES input of strings (JSON strings, or UTF-8 bytes when binary)."""
-        if tensor["datatype"] != "BYTES":
-            raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} takes BYTES (UTF-8 strings), not "
-                                 f"{_shown(tensor['datatype'])!r}", "WrongDtype")
-        shape = _shape(tensor["shape"], "input shape")
-        if len(shape) != 1 or shape[0] < 1:
-            raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} must have shape [N], one element per text, got {shape}",
-                            "WrongShape")
-        if shape[0] > MAX_TEXTS:
-            raise HTTPError(413, f"input {TEXT_INPUT_NAME!r} holds {shape[0]} texts, more than the {MAX_TEXTS} a "
-                                 "request may carry; send them in several requests", "PayloadTooLarge")
+        items = _bytes_elements(tensor, params, binary, TEXT_INPUT_NAME, "UTF-8 strings", "text", MAX_TEXTS,
+                                "a list of strings, one text each")
         if "binary_data_size" in params:
-            if params["binary_data_size"] != len(binary):
-                raise HTTPError(400, f"binary_data_size {_shown(repr(params['binary_data_size']))} must equal the "
-                                     f"{len(binary)} bytes after the JSON header", "WrongShape")
             try:
-                texts = [decode_utf8(item, f"{TEXT_INPUT_NAME}[{i}]")
-                         for i, item in enumerate(_length_prefixed(binary))]
+                items = [decode_utf8(item, f"{TEXT_INPUT_NAME}[{i}]") for i, item in enumerate(items)]
             except InputError as err:
                 raise _text_error(err) from None
-        else:
-            texts = tensor.get("data")
-            if not isinstance(texts, list):
-                raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} needs 'data': a list of strings, one text each",
-                                "MissingField")
-        if len(texts) != shape[0]:
-            raise HTTPError(400, f"input {TEXT_INPUT_NAME!r} holds {len(texts)} text(s) but its shape says "
-                                 f"{shape[0]}", "WrongShape")
-        rows, _, notes = servable.texts(texts, TEXT_INPUT_NAME)
+        rows, _, notes = servable.texts(items, TEXT_INPUT_NAME)
+        return rows, notes
+
+    @staticmethod
+    def _v2_rows(tensor, params, binary, servable):
+        """``(rows, notes)`` of a v2 BYTES input of table rows: one JSON object per element (JSON strings or
+        objects; UTF-8 JSON texts when binary)."""
+        items = _bytes_elements(tensor, params, binary, ROWS_INPUT_NAME, "one JSON object per row", "row", MAX_ROWS,
+                                "a list of JSON texts, one row object each")
+        try:
+            value = row_texts(items, ROWS_INPUT_NAME)
+        except InputError as err:
+            raise HTTPError(err.status, err.message, "BadRow") from None
+        rows, _, notes = servable.rows(value, ROWS_INPUT_NAME)
         return rows, notes
 
     def _v2_images(self, tensor, params, binary, servable):
@@ -857,27 +913,10 @@ class FrontApp:
         or (image_to_image servables) a UINT8 input of pixels [N, H, W, C]."""
         if tensor["datatype"] == "UINT8" and servable.task == "image_to_image":
             return self._v2_pixels(tensor, params, binary, servable)
-        if tensor["datatype"] != "BYTES":
-            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} takes BYTES (encoded image files), not "
-                                 f"{_shown(tensor['datatype'])!r}", "WrongDtype")
-        shape = _shape(tensor["shape"], "input shape")
-        if len(shape) != 1 or shape[0] < 1:
-            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} must have shape [N], one element per image file, "
-                                 f"got {shape}", "WrongShape")
-        if "binary_data_size" in params:
-            if params["binary_data_size"] != len(binary):
-                raise HTTPError(400, f"binary_data_size {_shown(repr(params['binary_data_size']))} must equal the "
-                                     f"{len(binary)} bytes after the JSON header", "WrongShape")
-            files = _length_prefixed(binary)
-        else:
-            data = tensor.get("data")
-            if not isinstance(data, list):
-                raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} needs 'data': a list of base64 strings, one "
-                                     "image file each", "MissingField")
-            files = [self._b64(item, f"{IMAGE_INPUT_NAME}.data") for item in data]
-        if len(files) != shape[0]:
-            raise HTTPError(400, f"input {IMAGE_INPUT_NAME!r} holds {len(files)} image(s) but its shape says "
-                                 f"{shape[0]}", "WrongShape")
+        files = _bytes_elements(tensor, params, binary, IMAGE_INPUT_NAME, "encoded image files", "image", None,
+                                "a list of base64 strings, one image file each")
+        if "binary_data_size" not in params:
+            files = [self._b64(item, f"{IMAGE_INPUT_NAME}.data") for item in files]
         prepared = [self._image(item, servable) for item in files]
         return np.concatenate([rows for rows, _ in prepared]), [size[0] for _, size in prepared]
 
@@ -936,6 +975,31 @@ def _rows_of(values, shape, servable):
         raise HTTPError(400, f"token ids must lie in 0..{vocab - 1} (servable {servable.name!r}'s vocabulary); the "
                              f"tensor holds {_shown(rows.min())}..{_shown(rows.max())}", "InvalidValue")
     return rows.astype(np.int32)
+
+
+def _bytes_elements(tensor, params, binary, name, holds, noun, limit, data_hint):
+    """The elements of a v2 BYTES input of shape [N] (at most ``limit``, None: any number): the binary data's
+    (bytes each), else the JSON ``data`` list as sent. Raises a 4xx HTTPError naming the input when the tensor does not fit."""
+    if tensor["datatype"] != "BYTES":
+        raise HTTPError(400, f"input {name!r} takes BYTES ({holds}), not {_shown(tensor['datatype'])!r}", "WrongDtype")
+    shape = _shape(tensor["shape"], "input shape")
+    if len(shape) != 1 or shape[0] < 1:
+        raise HTTPError(400, f"input {name!r} must have shape [N], one element per {noun}, got {shape}", "WrongShape")
+    if limit is not None and shape[0] > limit:
+        raise HTTPError(413, f"input {name!r} holds {shape[0]:,} {noun}s, more than the {limit} a request may carry; "
+                             "send them in several requests", "PayloadTooLarge")
+    if "binary_data_size" in params:
+        if params["binary_data_size"] != len(binary):
+            raise HTTPError(400, f"binary_data_size {_shown(repr(params['binary_data_size']))} must equal the "
+                                 f"{len(binary)} bytes after the JSON header", "WrongShape")
+        items = _length_prefixed(binary)
+    else:
+        items = tensor.get("data")
+        if not isinstance(items, list):
+            raise HTTPError(400, f"input {name!r} needs 'data': {data_hint}", "MissingField")
+    if len(items) != shape[0]:
+        raise HTTPError(400, f"input {name!r} holds {len(items)} {noun}(s) but its shape says {shape[0]}", "WrongShape")
+    return items
 
 
 def _length_prefixed(raw):

@@ -55,6 +55,14 @@ _SCHEMAS = {
                                     "tokens is truncated as its tinyms.text transform truncates it, and the answer "
                                     "notes it."},
             "tensor": {"$ref": "#/components/schemas/Tensor"},
+            "rows": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}, "minItems": 1,
+                                                      "maxItems": 1024}],
+                     "description": "Tabular servables: one row or a list of 1 to 1024 rows (answered as a batch), "
+                                    "each an object of column name -> value (number, string or null). A column "
+                                    "left out, null or \"\" is a missing value; a column the servable does not "
+                                    "know, or a value of the wrong kind (a word in a numeric column), is a 400 "
+                                    "naming it; the label column is ignored. The body may also be one row object "
+                                    "itself. Nothing else goes with 'rows'."},
             "strategy": {"type": "string", "enum": ["TOP1_CLASS", "TOP5_CLASS", "ALL_CLASSES"], "default": "TOP1_CLASS",
                          "description": "Classification: TOP1_CLASS or TOP5_CLASS. Detection: TOP1_CLASS (each box "
                                         "named by its best class) or ALL_CLASSES (a box once per class above the "
@@ -78,7 +86,7 @@ _SCHEMAS = {
                                       "one image only). Without it, a request whose Accept header lists image/png "
                                       "first gets the PNG."},
         },
-        "oneOf": [{"required": ["image"]}, {"required": ["tensor"]}, {"required": ["text"]}],
+        "oneOf": [{"required": ["image"]}, {"required": ["tensor"]}, {"required": ["text"]}, {"required": ["rows"]}],
     },
     "ClassScore": {
         "type": "object",
@@ -167,14 +175,40 @@ _SCHEMAS = {
                             "description": "One picture per image (per row of a batch tensor)."},
         },
     },
+    "TabularAnswer": {
+        "type": "object",
+        "properties": {
+            "probability": {"type": "number", "description": "Binary: the probability of label_classes[1]."},
+            "label": {"description": "Binary: label_classes[1] when probability >= 0.5, else label_classes[0]; "
+                                     "multiclass: the most probable class (the label column's own values)."},
+            "value": {"type": "number", "description": "Regression: the predicted value, in the label's units."},
+            "probabilities": {"type": "object", "additionalProperties": {"type": "number"},
+                              "description": "Multiclass: each class's probability, by class."},
+        },
+    },
+    "TabularResponse": {
+        "type": "object",
+        "properties": {
+            "servable": {"type": "string"}, "task": {"type": "string", "const": "tabular"},
+            "objective": {"type": "string", "enum": ["binary", "regression", "multiclass"]},
+            "batch": {"type": "boolean", "description": "True when a list of rows was sent."},
+            "notes": {"type": "array", "items": {"type": "string"},
+                      "description": "One sentence per categorical value never seen in training (read as the "
+                                     "column's unknown value)."},
+            "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/TabularAnswer"},
+                            "description": "One answer per row, in the order sent."},
+        },
+    },
     "PredictResponse": {
         "oneOf": [{"$ref": "#/components/schemas/ClassificationResponse"},
                   {"$ref": "#/components/schemas/DetectionResponse"},
                   {"$ref": "#/components/schemas/TextClassificationResponse"},
-                  {"$ref": "#/components/schemas/ImageToImageResponse"}],
+                  {"$ref": "#/components/schemas/ImageToImageResponse"},
+                  {"$ref": "#/components/schemas/TabularResponse"}],
         "description": "A classification servable's classes, a detection servable's objects (task "
-                       "\"detection\"), a text servable's classes per text (task \"text_classification\"), or an "
-                       "image-to-image servable's pictures (task \"image_to_image\").",
+                       "\"detection\"), a text servable's classes per text (task \"text_classification\"), an "
+                       "image-to-image servable's pictures (task \"image_to_image\"), or a tabular servable's answer "
+                       "per row (task \"tabular\").",
     },
     "Servable": {
         "type": "object",
@@ -189,9 +223,13 @@ _SCHEMAS = {
                       "detection servable's labels and class_num count the object classes (no background); "
                       "background says whether the network scores a background column first."},
             "inputs": {"type": "array", "items": {"type": "string"},
-                       "description": "What POST /servables/{name} takes: image, tensor, text."},
+                       "description": "What POST /servables/{name} takes: image, tensor, text, rows."},
             "task": {"type": "string", "enum": ["classification", "detection", "text_classification",
-                                                "image_to_image"]},
+                                                "image_to_image", "tabular"]},
+            "tabular": {"type": "object", "description": "Tabular servables: objective, label, label_classes, "
+                        "field_size, vocab_size, max_rows, and columns: each column's name and kind (numeric or "
+                        "categorical; a categorical column also its vocabulary size and up to 50 choices, the "
+                        "vocabulary's first values)."},
             "image_to_image": {"type": "object", "description": "Image-to-image servables: output_shape (one "
                                "picture's [channels, height, width]), output_range, and the values of the "
                                "request options output_size and format."},
@@ -315,7 +353,12 @@ def _model_paths(prefix, params):
                            "(run through the servable's recipe like a decoded photo) and have outputs 'output' "
                            "(FP32 [N, C, S, S], the network's values, in its output_range) and 'png' (BYTES [N]: "
                            "PNG files, base64 strings in JSON, raw in binary); the request parameter output_size "
-                           "(network, original: each image's own size) sizes 'png'.",
+                           "(network, original: each image's own size) sizes 'png'. Tabular servables take 'rows' "
+                           "(BYTES, shape [N], 1 to 1024 rows: per element the JSON text of one row object, column "
+                           "name -> value, as JSON strings, or in binary a 4-byte little-endian length + UTF-8 "
+                           "bytes) and have outputs 'output' (FP32 [N, K]: the network's logit, logits per class, "
+                           "or value) and 'predictions' (BYTES [N]: per row, the JSON text of a TabularAnswer); "
+                           "the response's parameters.notes names each categorical value never seen in training.",
             "tags": ["KServe v2"], "parameters": params,
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/V2InferRequest"}},

@@ -225,6 +225,10 @@ def _check_out_name(out_name, name, entries):
 def _float_onnx(root, entry, run_dir):
     """``(path, file name, sha256)`` of the entry's ONNX file, its digest checked."""
     model = entry["model"]
+    if model.get("task") == "tabular":  # its embeddings are lookups, its dense layers small; the copy would
+        # also need the feature spec file beside it
+        raise ExportError(f"servable {entry['name']!r} is a tabular servable, which int8 quantization does not "
+                          "cover (its tables are lookups, not matrix products); serve the float servable")
     files = model.get("files") if isinstance(model.get("files"), dict) else {}
     rel = files.get("onnx") or (model.get("file") if model.get("format") == "onnx" else None)
     if not rel:

@@ -16,6 +16,10 @@ ONNX servable is served without importing MindSpore or the model registry.
   generator's tanh: [-1, 1]); :func:`translated_images` turns it into uint8 pictures
   (``(x - low) / (high - low) * 255``, rounded), at the network's size or resized back to each
   photo's own size, and :func:`png_bytes` encodes one.
+- ``"tabular"``: one output, ``output`` (N, K): a binary network's logit (K 1), a regression
+  network's value (K 1), a multiclass network's logits (K classes), from table rows that the
+  front end encodes with the servable's feature spec (``model.features``; see
+  :mod:`tinyms.serving._tabular`, which also turns the output into answers).
 """
 
 import math
@@ -32,10 +36,10 @@ __all__ = ["TASKS", "OUTPUT_NAMES", "DETECTION_DEFAULTS", "MAX_DETECTIONS_LIMIT"
            "detections", "input_dtype", "IMAGE_OPTIONS", "image_option", "check_output_range", "translated_images",
            "png_bytes"]
 
-TASKS = ("classification", "detection", "text_classification", "image_to_image")
+TASKS = ("classification", "detection", "text_classification", "image_to_image", "tabular")
 #: the model outputs each task reads, in the network's output order
 OUTPUT_NAMES = {"classification": ("logits",), "detection": ("boxes", "scores"), "text_classification": ("logits",),
-                "image_to_image": ("output",)}
+                "image_to_image": ("output",), "tabular": ("output",)}
 #: the model input's dtype by task (float32 when not listed): text networks take int32 token ids
 INPUT_DTYPES = {"text_classification": "int32"}
 #: what a detection servable answers with when a request does not say (``model.detection`` overrides)
@@ -210,6 +214,12 @@ def model_facts(task, outputs, labels=None, fallback_labels=None, background=Fal
             raise ValueError(f"an image_to_image network returns images (batch, channels, height, width) with 1 "
                              f"or 3 channels; this one returns shape {out.shape}")
         return {"task": task, "classes": 0, "labels": [], "output_shape": [int(d) for d in out.shape[1:]]}
+    if task == "tabular":
+        out = outputs[0]
+        if out.ndim != 2:
+            raise ValueError(f"a tabular network returns (batch, outputs): one logit or value per row, or one "
+                             f"logit per class; this one returns shape {out.shape}")
+        return {"task": task, "classes": int(out.shape[1]), "labels": []}
     boxes, scores = outputs[:2]
     if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
         raise ValueError(f"a detection network returns boxes (batch, anchors, 4) and scores (batch, anchors, "

@@ -156,6 +156,10 @@ def _page_servable(spec, entry, root):
     from ._backends import OnnxBackend
     from ._preprocess import recipe_for
 
+    if spec.task == "tabular":
+        raise ExportError(f"servable {spec.name!r} takes table rows, which the browser page cannot encode (its "
+                          "feature spec runs in Python, not in the page); serve it with tinyms serve, whose page has "
+                          "a form for its columns, or predict with tinyms.serving.Predictor")
     if spec.task == "text_classification":
         raise ExportError(f"servable {spec.name!r} classifies text, which the browser page cannot tokenize (its "
                           "tokenizer runs in Python, not in the page); serve it with tinyms serve, whose page has a "

@@ -51,7 +51,7 @@ def _name_onnx_outputs(path, names):
 def write_servable(serving_path, name, net, description="", class_num=None, formats=("ckpt", "onnx"), *,
                    model_name=None, input_shape=None, labels=None, transform=None, text_transform=None,
                    max_batch_size=16, max_delay_ms=2.0, score_threshold=None, iou_threshold=None,
-                   max_detections=None, direction=None):
+                   max_detections=None, direction=None, features=None):
     """Save a network as a servable: its weights and its entry in ``servable.json``.
 
     Writes ``<serving_path>/<name>/<name>.<format>`` for each format and adds (or replaces) the
@@ -93,6 +93,17 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     from ``build_args`` and serves that generator. The servable answers a photo with a picture
     (PNG). ``class_num`` and ``labels`` are not used (``tinyms train`` passes the data's).
 
+    A tabular network (``default_cfg.task`` is ``"tabular"``: ``construct(feat_ids, feat_vals)``,
+    e.g. ``deepfm``, ``wide_deep``, ``tabular_mlp``) needs ``features``, the
+    :class:`tinyms.data.FeatureSpec` its rows were encoded with: it is written beside the weights
+    as ``features.json`` and the entry records its SHA-256 with the spec's objective, label,
+    label classes, ``field_size`` and ``vocab_size`` (``model.features``), and ``input_shape``
+    ``[field_size]``. A spec whose ``field_size`` or ``vocab_size`` differs from the network's,
+    or whose objective or class count does not fit its output, is refused. The servable then
+    takes rows (JSON objects, column to value) and answers a probability and label (binary), a
+    value (regression) or a label and each class's probability (multiclass). Its ONNX file takes
+    ``feat_ids`` int32 and ``feat_vals`` float32, both (batch, field_size), and returns ``output``.
+
     Args:
         serving_path (str): the serving directory (created if missing), e.g. the default
             ``tinyms.serving.default_serving_path()``.
@@ -127,6 +138,10 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         max_detections (int): detection only: most objects per image, 1..1000 (default 100).
         direction (str): image_to_image only: which generator of a whole model to serve,
             ``"a2b"`` (default) or ``"b2a"``.
+        features (tinyms.data.FeatureSpec, dict or str): required for a tabular network, and
+            only for one: its feature spec, the spec's ``to_dict()`` form, or the path of its JSON
+            file (``FeatureSpec.save``; a run folder's ``feature_spec.json``). A FeatureSpec given
+            as ``transform`` is taken as ``features``.
 
     Returns:
         dict: the ``servable.json`` entry written.
@@ -136,7 +151,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
             ``servable.json`` is broken (it is left untouched), a checkpoint is asked for of
             a network built with arguments JSON cannot record, the network's task is not one
             serving knows, a detector's labels or recipe do not fit it, or a text network comes
-            without its ``text_transform`` (or a ``text_transform`` with another network).
+            without its ``text_transform`` (or a ``text_transform`` with another network), or a
+            tabular network without its ``features`` (or with a spec that does not fit it).
         tinyms.errors.ExportError: the first format cannot be exported.
 
     Example:
@@ -186,9 +202,12 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if task not in TASKS:
         raise ServableConfigError(f"{model_name or type(net).__name__} is a {task} network; servables serve "
                                   f"{', '.join(TASKS)} networks")
+    transform, features = _features_of(transform, features, task, model_name or type(net).__name__)
     transform, text_transform = _text_transform_of(transform, text_transform, task, model_name or type(net).__name__)
     if text_transform is not None:
         input_shape = _text_input_shape(net, text_transform)
+    if features is not None:
+        input_shape = _check_features_fit(net, features, labels)
     if not input_shape:
         raise ServableConfigError("pass input_shape= (one sample's shape, e.g. (1, 32, 32)): the network "
                                   "has no default_cfg to read it from")
@@ -197,7 +216,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if settings and task != "detection":
         raise ServableConfigError(f"{', '.join(settings)} only apply to detection networks; "
                                   f"{model_name or type(net).__name__} is a {task} network")
-    recipe = _recipe_of(transform, cfg, input_shape, task) if text_transform is None else None
+    recipe = _recipe_of(transform, cfg, input_shape, task) if text_transform is None and features is None else None
     for given in (transform, text_transform):
         if labels is None and getattr(given, "labels", None):
             labels = given.labels
@@ -210,10 +229,12 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     if task == "image_to_image":  # pictures out: no classes, no labels
         class_num, labels, given_labels = None, None, False
         _check_generator_output(net, input_shape)
+    if task == "tabular":  # rows out: the classes are the feature spec's
+        class_num, labels, given_labels = None, None, False
     if task == "detection":
         class_num, labels, background, settings = _detection_fields(net, cfg, class_num, labels, given_labels,
                                                                     input_shape, recipe, settings)
-    if task != "image_to_image":
+    if task not in ("image_to_image", "tabular"):
         class_num = class_num or getattr(net, "class_num", None) or (len(labels) if labels is not None else None)
         if class_num is None:  # ask the network itself, in inference mode
             class_num = int(_probe(net, input_shape, input_dtype(task))[0].shape[-1])
@@ -230,6 +251,7 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
     os.makedirs(folder, exist_ok=True)
     sweep_stale_temps(folder)
     text = _write_vocabulary(text_transform, folder) if text_transform is not None else None
+    tabular = _write_features(features, folder) if features is not None else None
     was_training = net.training
     net.set_train(False)
     files, digests, skipped = {}, {}, {}
@@ -243,7 +265,9 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
                     digest = sha256_of(final)
                 else:
                     with atomic_path(final, suffix=FORMATS[fmt]) as tmp:
-                        if fmt == "onnx":
+                        if tabular is not None:
+                            _export_tabular(net, features, tmp, fmt)
+                        elif fmt == "onnx":
                             _export_onnx(net, input_shape, tmp, OUTPUT_NAMES[task] if task in (
                                 "detection", "image_to_image") else None, input_dtype(task))
                         else:
@@ -263,6 +287,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
 
     model = {"name": model_name, "format": formats[0], "class_num": class_num, "files": files,
              "sha256": digests, "input_shape": list(input_shape), "task": task}
+    if task == "tabular":
+        del model["class_num"]
     if task == "image_to_image":
         del model["class_num"]
         model["output_range"] = list(DEFAULT_OUTPUT_RANGE)
@@ -272,6 +298,8 @@ def write_servable(serving_path, name, net, description="", class_num=None, form
         model.update(background=background, detection=settings)
     if text is not None:
         model["text"] = text
+    if tabular is not None:
+        model["features"] = tabular
     if skipped:  # a later format MindSpore could not export: the reason stays with the entry
         model["skipped"] = skipped
     if build_args is not None:
@@ -369,6 +397,134 @@ def _text_input_shape(net, text_transform):
     return (text_transform.max_length,)
 
 
+def _features_of(transform, features, task, what):
+    """``(transform, FeatureSpec or None)`` checked: a tabular network has a feature spec, no other network has one.
+
+    ``features`` may be a FeatureSpec, its ``to_dict()`` form or the path of its JSON file; a
+    FeatureSpec given as ``transform`` is taken as ``features``.
+    """
+    if features is None and task != "tabular" and type(transform).__name__ != "FeatureSpec":
+        return transform, None  # (the feature spec's module is not needed)
+    from ..data._features import FeatureSpec
+    from ..errors import DatasetError
+
+    if isinstance(transform, FeatureSpec):
+        if features is not None:
+            raise ServableConfigError("pass the feature spec once, as features=")
+        transform, features = None, transform
+    if features is None:
+        if task == "tabular":
+            raise ServableConfigError(f"{what} is a tabular network: pass features=, the tinyms.data.FeatureSpec its "
+                                      "rows were encoded with (e.g. TabularDataset(...).spec, or the path of its "
+                                      "feature_spec.json), so that the servable takes rows")
+        return transform, None
+    if task != "tabular":
+        raise ServableConfigError(f"features= is for tabular networks; {what} is a {task} network")
+    if transform is not None:
+        raise ServableConfigError(f"{what} is a tabular network: it takes features=, not an image transform")
+    try:
+        if isinstance(features, (str, os.PathLike)):
+            features = FeatureSpec.load(os.fspath(features))
+        elif isinstance(features, dict):
+            features = FeatureSpec.from_dict(features)
+    except DatasetError as err:
+        raise ServableConfigError(f"features: {err}") from None
+    if not isinstance(features, FeatureSpec):
+        raise ServableConfigError(f"features must be a tinyms.data.FeatureSpec, its dict form or the path of its "
+                                  f"JSON file, got {type(features).__name__}")
+    return None, features
+
+
+def _check_features_fit(net, spec, labels):
+    """``(field_size,)``, the input shape of a tabular servable, once ``spec`` is checked against ``net``."""
+    from ._tabular import MAX_VOCAB, output_columns
+
+    what = type(net).__name__
+    if labels is not None:
+        raise ServableConfigError("labels= is not used by a tabular servable: its classes are the feature spec's "
+                                  "label_classes; leave labels out")
+    for key in ("field_size", "vocab_size"):
+        mine, its = int(getattr(spec, key)), getattr(net, key, None)
+        if its is not None and int(its) != mine:
+            raise ServableConfigError(f"the feature spec has {key} {mine:,} but {what} was built with {key}="
+                                      f"{int(its):,}; build the network from the spec ({key}=spec.{key}) or pass "
+                                      "the spec it was trained with")
+    if spec.vocab_size > MAX_VOCAB:
+        raise ServableConfigError(f"the feature spec has {spec.vocab_size:,} ids, more than the {MAX_VOCAB:,} "
+                                  "serving carries exactly; keep fewer categories (a higher frequency threshold)")
+    objective = getattr(net, "objective", None)
+    if objective is not None and objective != spec.objective:
+        raise ServableConfigError(f"the feature spec's objective is {spec.objective!r} but {what} was built for "
+                                  f"{objective!r}; build the network with objective={spec.objective!r}")
+    out = _probe_tabular(net, spec.field_size, spec.vocab_size)
+    wanted = output_columns(spec.objective, spec.label_classes or [])
+    if out.ndim != 2 or out.shape[1] != wanted:
+        raise ServableConfigError(f"{what} returns shape {list(out.shape)} for one row, but a {spec.objective} "
+                                  f"servable of this spec needs (1, {wanted}) (one "
+                                  f"{'logit per class' if spec.objective == 'multiclass' else 'output'})")
+    return (spec.field_size,)
+
+
+def _tabular_examples(field_size, vocab_size, rows, seed=0):
+    """``rows`` random encoded rows for a tabular network: ids in ``0..vocab_size-1``, values ~ N(0, 1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, vocab_size, (rows, field_size)).astype(np.int32),
+            rng.standard_normal((rows, field_size)).astype(np.float32))
+
+
+def _probe_tabular(net, field_size, vocab_size):
+    """A tabular network's output on one row, in inference mode."""
+    import mindspore as ms
+
+    ids, vals = _tabular_examples(field_size, vocab_size, 1)
+    was_training = net.training
+    net.set_train(False)
+    try:
+        out = net(ms.Tensor(ids), ms.Tensor(vals))
+    except Exception as err:  # noqa: BLE001 - MindSpore raises many types on a bad network
+        raise ServableConfigError(f"the tabular network cannot run on feat_ids/feat_vals of shape [1, {field_size}]: "
+                                  f"{first_sentence(err)}") from None
+    finally:
+        net.set_train(was_training)
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    return out.asnumpy()
+
+
+def _write_features(spec, folder):
+    """Write ``spec`` as ``features.json`` in ``folder``; return ``model.features`` (its SHA-256 and summary)."""
+    from .._fileio import atomic_file
+    from ._tabular import FEATURES_FILE, features_json
+
+    path = os.path.join(folder, FEATURES_FILE)
+    with atomic_file(path, "w", encoding="utf-8") as f:
+        f.write(features_json(spec))
+    return {"file": FEATURES_FILE, "sha256": sha256_of(path), "objective": spec.objective, "label": spec.label,
+            "label_classes": None if spec.label_classes is None else list(spec.label_classes),
+            "field_size": int(spec.field_size), "vocab_size": int(spec.vocab_size)}
+
+
+def _export_tabular(net, spec, tmp, fmt):
+    """Export a tabular network (inputs ``feat_ids`` int32 and ``feat_vals`` float32, (N, F)) to ``tmp``.
+
+    MindIR gets a dynamic batch; ONNX (through ``tinyms.model``'s one export path: dynamic batch
+    when onnxruntime then agrees with the network, checked either way) names its output ``output``.
+    """
+    import mindspore as ms
+
+    from ..model._export import export_network
+
+    fields = spec.field_size
+    if fmt == "mindir":
+        export_network(net, (ms.Tensor(shape=[None, fields], dtype=ms.int32),
+                             ms.Tensor(shape=[None, fields], dtype=ms.float32)), tmp, "MINDIR")
+        return
+    ids, vals = _tabular_examples(fields, spec.vocab_size, 1)
+    export_network(net, (ms.Tensor(ids), ms.Tensor(vals)), tmp, "ONNX")
+    _name_onnx_outputs(tmp, OUTPUT_NAMES["tabular"])
+
+
 def _write_vocabulary(text_transform, folder):
     """Write the transform's vocabulary files and recipe into ``folder``; return the recipe (``model.text``)."""
     from .._jsonread import load_file
@@ -420,7 +576,7 @@ def _detection_fields(net, cfg, class_num, labels, given_labels, input_shape, re
 
 
 def _task_name(net, task_of):
-    """The network's task name; an image_to_image network is known even before its task is registered."""
+    """The network's task name; image_to_image and tabular networks are known even before their task is registered."""
     from ..errors import UnknownNameError
 
     try:
@@ -429,7 +585,7 @@ def _task_name(net, task_of):
         name = getattr(net, "task", None)
         if not isinstance(name, str):
             name = getattr(getattr(net, "default_cfg", None), "task", None)
-        if name == "image_to_image":
+        if name in ("image_to_image", "tabular"):
             return name
         raise
 

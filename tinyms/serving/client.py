@@ -316,7 +316,8 @@ class Client:
         return self._json("GET", f"/v2/models/{servable_name}")
 
     def task(self, servable_name):
-        """The task of a servable (``"classification"``, ``"detection"``, ``"text_classification"``), asked once.
+        """The task of a servable (``"classification"``, ``"detection"``, ``"text_classification"``,
+        ``"image_to_image"``, ``"tabular"``), asked once.
 
         Raises:
             ClientError: unknown servable (404).
@@ -337,7 +338,9 @@ class Client:
                 float32 tensor shaped like one sample (e.g. (1, 32, 32)) or a batch (N, 1, 32, 32).
                 For a text servable: a string, or a list of strings (a str is sent as text to a
                 text servable and read as an image path otherwise: the client asks the servable's
-                task once).
+                task once). For a tabular servable: one row, a dict of column -> value (a column
+                left out or None is a missing value), or a list of them, or a pandas DataFrame
+                (each row sent; NaN as a missing value).
             servable_name (str): which servable, e.g. ``"lenet5"``.
             dataset_name (str): optional check that the servable fits this dataset (``"mnist"``).
             strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``; for a detection
@@ -357,7 +360,12 @@ class Client:
             a batch tensor. A text longer than the servable's ``max_length`` tokens is
             truncated by the server, which says so: a ``tinyms.text.TruncationWarning``. An
             image_to_image servable returns a :class:`TranslatedImage` (``.image``, ``.array``,
-            ``.save(path)``), a list of them for a batch tensor.
+            ``.save(path)``), a list of them for a batch tensor. A tabular servable returns one
+            dict per row (a list of them for a list of rows or a DataFrame): binary
+            ``{"label": class, "probability": p}`` (``p`` the probability of the second class),
+            regression ``{"value": v}``, multiclass ``{"label": class, "probabilities":
+            {class: p, ...}}``; a category never seen in training is answered with a
+            ``tinyms.serving.UnseenValueWarning`` naming it.
 
         Raises:
             FileNotFoundError: ``data`` is a path to a file that does not exist.
@@ -375,8 +383,10 @@ class Client:
             >>> found = Client().predict("street.jpg", "ssd", score_threshold=0.5)   # doctest: +SKIP
             >>> [(d.label, round(d.score, 2)) for d in found]                        # doctest: +SKIP
             [('car', 0.91), ('person', 0.64)]
+            >>> Client().predict({"age": 39, "city": "Lyon"}, "clicks")              # doctest: +SKIP
+            {'label': 1, 'probability': 0.73}
         """
-        task = self.task(servable_name) if isinstance(data, str) else None
+        task = self.task(servable_name) if isinstance(data, str) or table_rows(data) is not None else None
         payload = predict_payload(data, dataset_name, strategy, (score_threshold, iou_threshold, max_detections), task,
                                   output_size)
         reply = self._json("POST", f"/servables/{servable_name}", payload)
@@ -389,7 +399,8 @@ class Client:
             servable_name (str): the servable.
             array: array-like of shape (N, *input_shape), converted to float32 (for a text
                 servable, an integer array is sent as int32 token ids). For a text servable also a
-                list of strings, sent as the BYTES input ``text``.
+                list of strings, sent as the BYTES input ``text``. For a tabular servable a list
+                of row dicts (or a DataFrame), sent as the BYTES input ``rows``, one JSON object each.
             binary (bool): send and receive raw tensor bytes (the binary tensor data
                 extension) instead of JSON number lists. Default True.
 
@@ -400,7 +411,8 @@ class Client:
             :class:`Detections` per row (boxes in pixels of the network input); a text
             servable's ``logits`` and ``predictions`` (a ``tinyms.vision.Prediction`` per text); an
             image_to_image servable's ``output`` (N, C, S, S), the network's values, and ``png``,
-            one :class:`TranslatedImage` per row.
+            one :class:`TranslatedImage` per row; a tabular servable's ``output`` (N, K), the
+            network's logits (values for regression), and ``predictions``, one answer dict per row.
 
         Example:
             >>> Client().infer("lenet5", np.zeros((2, 1, 32, 32))).shape    # doctest: +SKIP
@@ -411,7 +423,14 @@ class Client:
         import numpy as np
 
         path = f"/v2/models/{servable_name}/infer"
-        if isinstance(array, (list, tuple)) and array and all(isinstance(t, str) for t in array):
+        table = table_rows(array)
+        if table is not None:
+            texts = [json.dumps(row, allow_nan=False).encode("utf-8") for row in (table if isinstance(table, list)
+                                                                                   else [table])]
+            tensor = {"name": "rows", "shape": [len(texts)], "datatype": "BYTES"}
+            arr, raw, array = None, b"".join(len(t).to_bytes(4, "little") + t for t in texts), \
+                [t.decode("utf-8") for t in texts]
+        elif isinstance(array, (list, tuple)) and array and all(isinstance(t, str) for t in array):
             texts = [t.encode("utf-8") for t in array]
             tensor = {"name": "text", "shape": [len(texts)], "datatype": "BYTES"}
             arr, raw = None, b"".join(len(t).to_bytes(4, "little") + t for t in texts)
@@ -456,6 +475,31 @@ def check_answer(status, data, url=""):
         raise error(status, message, url)
 
 
+def table_rows(data):
+    """``data`` as JSON-ready table rows when it is some: a row dict, a list of them or a DataFrame, else None.
+
+    Numpy scalars become Python numbers and NaN (pandas' missing value) becomes None.
+    """
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
+        data = data.to_dict("records")
+    if isinstance(data, dict):
+        return _plain_row(data)
+    if isinstance(data, (list, tuple)) and data and all(isinstance(row, dict) for row in data):
+        return [_plain_row(row) for row in data]
+    return None
+
+
+def _plain_row(row):
+    out = {}
+    for key, value in row.items():
+        if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
+            value = value.item()
+        if isinstance(value, float) and value != value:  # NaN: a missing value
+            value = None
+        out[str(key)] = value
+    return out
+
+
 def predict_payload(data, dataset_name, strategy, detection_options=(None, None, None), task=None, output_size=None):
     """The JSON body of ``POST /servables/<name>`` (what :meth:`Client.predict` sends).
 
@@ -479,6 +523,15 @@ def predict_payload(data, dataset_name, strategy, detection_options=(None, None,
         if not isinstance(output_size, str) or output_size.lower() not in _OUTPUT_SIZES:
             raise ValueError(f"output_size must be one of {', '.join(_OUTPUT_SIZES)}, got {output_size!r}")
         payload["output_size"] = output_size.lower()
+    rows = table_rows(data)
+    if rows is not None and task not in (None, "tabular"):
+        raise TypeError(f"cannot send an object of type {type(data).__name__} to a {task} servable: rows (dicts of "
+                        "column -> value) are for tabular servables")
+    if task == "tabular" or rows is not None:
+        if rows is None:
+            raise TypeError(f"a tabular servable takes a row (a dict of column -> value), a list of them or a "
+                            f"DataFrame, got {type(data).__name__}")
+        return {"rows": rows}
     texts = isinstance(data, (list, tuple)) and bool(data) and all(isinstance(t, str) for t in data)
     if task == "text_classification" or texts:
         if not (isinstance(data, str) or texts):
@@ -556,7 +609,10 @@ def _output_value(out, chunk):
     if out["name"] == "detections":
         return [Detections.from_dict(loads(item, "a detections answer")) for item in items]
     if out["name"] == "predictions":
-        return [_prediction(loads(item, "a predictions answer")) for item in items]
+        answers = [loads(item, "a predictions answer") for item in items]
+        if answers and "top" not in answers[0]:  # a tabular servable's answers are plain dicts
+            return answers
+        return [_prediction(answer) for answer in answers]
     return items
 
 
@@ -588,6 +644,15 @@ def _predictions(reply):
     if reply.get("task") == "image_to_image":
         pictures = [TranslatedImage.from_dict(item) for item in reply["predictions"]]
         return pictures if reply.get("batch") else pictures[0]
+    if reply.get("task") == "tabular":
+        if reply.get("notes"):  # categories never seen in training, read as the unknown value
+            import warnings
+
+            from .errors import UnseenValueWarning
+
+            for note in reply["notes"]:
+                warnings.warn(f"{reply.get('servable', 'the servable')}: {note}", UnseenValueWarning, stacklevel=3)
+        return reply["predictions"] if reply.get("batch") else reply["predictions"][0]
     if reply.get("notes"):  # texts the server truncated, said as in-process transforms say it
         import warnings
 

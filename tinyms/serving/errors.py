@@ -16,6 +16,7 @@ __all__ = [
     "ServerNotRunning",
     "ClientError",
     "ServerError",
+    "UnseenValueWarning",
 ]
 
 
@@ -81,4 +82,13 @@ class ServerError(_HTTPStatusError):
         status (int): the HTTP status code (504 when the client gave up waiting).
         message (str): the server's explanation.
         url (str): the URL that was requested.
+    """
+
+
+class UnseenValueWarning(UserWarning):
+    """A tabular servable read a categorical value never seen in training as the unknown value.
+
+    The answer is still given (the feature spec encodes such a value as the column's
+    out-of-vocabulary id, as training did for rare values); the warning names the row, the column
+    and the value, so that a typo ("Lyonn") does not go unnoticed.
     """

@@ -182,7 +182,8 @@ class Predictor:
         Args:
             data: an image file path, the bytes of an image file, a PIL image, a uint8 image
                 array (H, W) / (H, W, C), or a preprocessed float32 tensor of one sample's shape
-                or a batch (N, ...). For a text servable: a string or a list of strings.
+                or a batch (N, ...). For a text servable: a string or a list of strings. For a
+                tabular servable: a row (dict of column -> value), a list of them or a DataFrame.
             dataset_name (str): optional check that the servable fits this dataset.
             strategy (str): ``"TOP1_CLASS"`` (default) or ``"TOP5_CLASS"``; for a detection
                 servable ``"TOP1_CLASS"`` or ``"ALL_CLASSES"``.
@@ -197,7 +198,8 @@ class Predictor:
             :class:`~tinyms.serving.Detections`, an image_to_image servable a
             :class:`~tinyms.serving.TranslatedImage` (``.image``, ``.array``, ``.save(path)``). A
             text truncated to the servable's ``max_length`` tokens is answered with a
-            ``tinyms.text.TruncationWarning``.
+            ``tinyms.text.TruncationWarning``. A tabular servable returns one dict per row (see
+            :meth:`tinyms.serving.Client.predict`), a list of them for a list of rows.
 
         Raises:
             FileNotFoundError: ``data`` names a file that does not exist.

@@ -1,7 +1,8 @@
 // TinyMS serving web page: choose a servable, send an image or a drawing, show the top 5 classes,
 // or, for a detection servable, the objects found framed over the photo; a text servable gets a
 // text box instead of the image drop zone, and its classes for the text typed; an image-to-image servable's
-// picture is shown beside the photo sent.
+// picture is shown beside the photo sent; a tabular servable gets a form of its columns (built from its feature
+// spec) and answers a probability, a value or each class's probability for the row.
 "use strict";
 
 (function () {
@@ -112,10 +113,66 @@
     return !!item && item.task === "image_to_image";
   }
 
+  function isTabular(item) {
+    return !!item && item.task === "tabular" && !!item.tabular;
+  }
+
+  // One input per column: a number field for a numeric column, a text field with a short list of the values
+  // seen in training for a categorical one (never the whole vocabulary: Criteo's has 100,000s of values).
+  function buildTableForm(item) {
+    const fields = $("table-fields");
+    fields.textContent = "";
+    item.tabular.columns.forEach((column, i) => {
+      const label = document.createElement("label");
+      label.htmlFor = "column-" + i;
+      label.textContent = column.name;
+      const kind = document.createElement("span");
+      kind.className = "kind";
+      const input = document.createElement("input");
+      input.id = "column-" + i;
+      input.dataset.column = column.name;
+      input.dataset.kind = column.kind;
+      if (column.kind === "numeric") {
+        input.type = "number";
+        input.step = "any";
+        kind.textContent = "number";
+      } else {
+        input.type = "text";
+        input.autocomplete = "off";
+        kind.textContent = "category (" + column.vocabulary + " known)";
+        if (column.choices && column.choices.length) {
+          const list = document.createElement("datalist");
+          list.id = "column-" + i + "-choices";
+          for (const value of column.choices) {
+            const option = document.createElement("option");
+            option.value = value;
+            list.appendChild(option);
+          }
+          input.setAttribute("list", list.id);
+          label.appendChild(list);
+        }
+      }
+      label.appendChild(kind);
+      label.appendChild(input);
+      fields.appendChild(label);
+    });
+  }
+
+  // The form's row: empty fields are left out (the server reads them as missing values).
+  function tableRow() {
+    const row = {};
+    for (const input of $("table-fields").querySelectorAll("input")) {
+      if (input.value.trim() === "") continue;
+      row[input.dataset.column] = input.dataset.kind === "numeric" ? Number(input.value) : input.value;
+    }
+    return row;
+  }
+
   function clearResults() {
     table.hidden = true;
     detectionView.hidden = true;
     $("translation-view").hidden = true;
+    $("tabular-view").hidden = true;
     notesList.hidden = true;
     notesList.textContent = "";
   }
@@ -138,6 +195,10 @@
       const shape = item.image_to_image.output_shape;
       text = (item.description || "") + " (" + item.model.format + ", image to image: " + shape[2] + "x" +
         shape[1] + " pictures)";
+    } else if (isTabular(item)) {
+      const info = item.tabular;
+      text = (item.description || "") + " (" + item.model.format + ", table: " + info.objective + ", predicts " +
+        info.label + " from " + info.columns.length + " columns)";
     } else if (isText(item)) {
       text = (item.description || "") + " (" + item.model.format + ", text classifier: " +
         item.model.labels.join(", ") + ")";
@@ -147,8 +208,10 @@
     $("servable-description").textContent = text;
     const drawable = !!item && item.inputs.includes("image") && item.model.dataset === "mnist";
     $("draw-panel").hidden = !drawable;
-    $("drop-zone").hidden = isText(item);
+    $("drop-zone").hidden = isText(item) || isTabular(item);
     $("text-panel").hidden = !isText(item);
+    $("table-panel").hidden = !isTabular(item);
+    if (isTabular(item)) buildTableForm(item);
     if (isText(item)) showTextCount();
     $("threshold-row").hidden = !isDetector(item);
     $("output-size-row").hidden = !isImageToImage(item);
@@ -237,8 +300,51 @@
     notesList.hidden = notesList.childElementCount === 0;
   }
 
+  // A tabular servable's answer for the row: the probability and label, the value, or each class's probability.
+  function renderTabular(reply) {
+    renderNotes(reply.notes);
+    const answer = reply.predictions[0];
+    const item = servables[reply.servable] || current();
+    const target = item && item.tabular ? item.tabular.label : "the label";
+    const line = $("tabular-answer");
+    const classTable = $("class-probabilities");
+    classTable.hidden = true;
+    if (reply.objective === "regression") {
+      line.textContent = target + " = " + Number(answer.value.toPrecision(6));
+      setStatus("Predicted by " + reply.servable + ": " + target + " = " + Number(answer.value.toPrecision(6)), false);
+    } else if (reply.objective === "binary") {
+      const positive = item && item.tabular ? item.tabular.label_classes[1] : "1";
+      const percent = (answer.probability * 100).toFixed(1) + "%";
+      line.textContent = target + ": " + answer.label + " (probability of " + positive + ": " + percent + ")";
+      setStatus("Predicted by " + reply.servable + ": " + answer.label, false);
+    } else {
+      line.textContent = target + ": " + answer.label;
+      const body = classTable.querySelector("tbody");
+      body.textContent = "";
+      for (const [name, p] of Object.entries(answer.probabilities)) {
+        const tr = document.createElement("tr");
+        cell(tr, name, "label");
+        cell(tr, (p * 100).toFixed(1) + "%", "score");
+        const barCell = document.createElement("td");
+        const bar = document.createElement("div");
+        bar.className = "bar";
+        bar.style.width = Math.max(0, Math.min(100, p * 100)).toFixed(1) + "%";
+        barCell.appendChild(bar);
+        tr.appendChild(barCell);
+        body.appendChild(tr);
+      }
+      classTable.hidden = false;
+      setStatus("Predicted by " + reply.servable + ": " + answer.label, false);
+    }
+    $("tabular-view").hidden = false;
+  }
+
   function render(reply) {
     window.tinymsLastReply = reply;  // the answer as received (tests compare its numbers)
+    if (reply.task === "tabular") {
+      renderTabular(reply);
+      return;
+    }
     if (reply.task === "detection") {
       renderDetections(reply);
       return;
@@ -284,6 +390,7 @@
     clearResults();
     const options = isDetector(item) ? { score_threshold: threshold.value }
       : isImageToImage(item) ? { output_size: $("output-original").checked ? "original" : "network" }
+      : isTabular(item) ? {}
       : { strategy: "TOP5_CLASS" };
     try {
       render(await backend.predict(item, blob, contentType, options));
@@ -324,6 +431,13 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("text-panel").requestSubmit();
   });
   textInput.addEventListener("input", showTextCount);
+
+  // ---- table rows (tabular servables): the form's row is sent as {"rows": [row]}
+  $("table-panel").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = JSON.stringify({ rows: [tableRow()] });
+    send(new Blob([body], { type: "application/json" }), "application/json");
+  });
 
   // ---- file picking and dropping
   $("file-input").addEventListener("change", (event) => {
