@@ -6,7 +6,8 @@ environment under the test's temporary folder (pip's cache there too; the depend
 from the package index).
 Meanwhile this process, the full install, trains a LeNet5 a few steps and writes it as
 servables: ONNX served (as ``tinyms train`` writes it), checkpoint served with an ONNX copy,
-checkpoint only; plus a small detector and a small image-to-image generator as ONNX. In the runtime, ``import mindspore`` fails,
+checkpoint only; plus a small detector, a small image-to-image generator and a tabular network (rows encoded
+by its feature spec) as ONNX. In the runtime, ``import mindspore`` fails,
 ``tinyms serve`` serves the folder and the ``Predictor`` and client answer as the full install
 does (same labels, class ids and boxes; scores to float32 precision: the runtime's onnxruntime
 release may differ from the full install's), and the checkpoint-only servable is refused with
@@ -56,6 +57,11 @@ EDGE_SCRIPT = textwrap.dedent("""
                                   for path in files]
         out["http"][name] = [plain(client.predict(path, name, strategy="TOP5_CLASS" if name != "shapes"
                                                   else "TOP1_CLASS")) for path in files]
+    import warnings
+    with warnings.catch_warnings():  # a category never seen in training is answered with a warning
+        warnings.simplefilter("ignore")
+        out["tabular"] = {"predictor": Predictor(args["serving"], "clicks")(args["rows"]),
+                          "http": client.predict(args["rows"], "clicks")}
     batch = np.load(args["batch"])
     out["batch"] = plain(Predictor(args["serving"], "lenet5")(batch))
     try:
@@ -140,6 +146,15 @@ def edge(tmp_path_factory, mnist_images):
         generator = _generator_class()(0)
         generator.default_cfg = _config()
         write_servable(serving, "translate", generator, "a tiny generator", formats=("onnx",))
+        from tinyms.data import FeatureSpec
+        from tinyms.model import tabular_mlp
+
+        from .test_tabular_serving import ROWS, _table
+
+        table = {k: v for k, v in _table().items() if k in ("city", "plan", "age", "spend", "clicked")}
+        spec = FeatureSpec.fit(table, label="clicked", categorical=["city", "plan"], min_freq=1, verbose=False)
+        clicks = tabular_mlp(spec.field_size, spec.vocab_size, embed_size=4, hidden=(8,), keep_prob=1.0)
+        write_servable(serving, "clicks", clicks, "a tiny tabular network", formats=("onnx",), features=spec)
         images = os.path.join(root, "images")
         os.makedirs(images)
         digits = []
@@ -159,6 +174,11 @@ def edge(tmp_path_factory, mnist_images):
         full = {name: [Predictor(serving, name)(path, strategy="TOP1_CLASS" if name == "shapes" else "TOP5_CLASS")
                        for path in files] for name, files in inputs.items()}
         full_batch = Predictor(serving, "lenet5")(np.load(batch))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full_rows = Predictor(serving, "clicks")(ROWS)
     except BaseException:
         install.kill()
         install.wait()
@@ -175,7 +195,7 @@ def edge(tmp_path_factory, mnist_images):
     print(f"runtime built and installed, full-install servables written, in {time.monotonic() - started:.1f} s")
     dist = os.path.join(root, "build", "dist")
     return {"root": root, "serving": serving, "wheel": os.path.join(dist, os.listdir(dist)[0]), "inputs": inputs, "batch": batch, "full": full,
-            "full_batch": full_batch, "python": os.path.join(root, "env", "bin", "python"),
+            "full_batch": full_batch, "rows": ROWS, "full_rows": full_rows, "python": os.path.join(root, "env", "bin", "python"),
             "tinyms": os.path.join(root, "env", "bin", "tinyms"), "env": _clean_env(root)}
 
 
@@ -193,7 +213,8 @@ def edge_answers(edge):
             assert server.poll() is None, f"tinyms serve exited: {server.stderr.read().decode()[-2000:]}"
             assert time.monotonic() < deadline, "tinyms serve did not answer within 60 s"
             time.sleep(0.05)
-        args = {"serving": edge["serving"], "port": port, "inputs": edge["inputs"], "batch": edge["batch"]}
+        args = {"serving": edge["serving"], "port": port, "inputs": edge["inputs"], "batch": edge["batch"],
+                "rows": edge["rows"]}
         run = subprocess.run([edge["python"], "-c", EDGE_SCRIPT, json.dumps(args)], cwd=edge["root"],
                              env=edge["env"], capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
@@ -258,6 +279,15 @@ def test_runtime_translates_images_as_the_full_install(edge, edge_answers, route
     with Image.open(io.BytesIO(base64.b64decode(got["image"]))) as img:
         pixels = np.asarray(img, np.int16)
     assert np.abs(pixels - want.array.astype(np.int16)).max() <= 1  # onnxruntime releases may round apart
+
+
+@pytest.mark.parametrize("route", ["predictor", "http"])
+def test_runtime_answers_table_rows_as_the_full_install(edge, edge_answers, route):
+    """Rows encoded by tinyms.data's FeatureSpec (numpy only) and run on onnxruntime, as the full install does."""
+    got, want = edge_answers["tabular"][route], edge["full_rows"]
+    assert [g["label"] for g in got] == [w["label"] for w in want] and len(got) == len(edge["rows"])
+    assert [g["probability"] for g in got] == pytest.approx([w["probability"] for w in want], abs=1e-5)
+    assert edge_answers["listing"]["clicks"] == [True, "", "onnx"]
 
 
 def test_runtime_refuses_a_checkpoint_only_servable_naming_the_export(edge, edge_answers):

@@ -192,6 +192,20 @@ def test_regression_and_multiclass_answers(server, tables):
         assert answer["label"] == ["bronze", "gold", "silver"][int(np.argmax(probs))]
 
 
+def test_unseen_values_are_noted_row_by_row_and_the_notes_bounded(serving):
+    from tinyms.serving import Predictor
+
+    with Predictor(serving, "clicks") as predict:
+        rows = [{"city": f"Nowhere{i}", "plan": "z1" if i % 2 else "unheard-of"} for i in range(25)]
+        body = predict._request("POST", "/servables/clicks", {"rows": rows})
+    assert len(body["predictions"]) == 25 and len(body["notes"]) == 21  # 20 sentences, then the count
+    assert body["notes"][:3] == [
+        "row 0: 'Nowhere0' in column 'city' was not seen in training; it was read as an unknown value",
+        "row 0: 'unheard-of' in column 'plan' was not seen in training; it was read as an unknown value",
+        "row 1: 'Nowhere1' in column 'city' was not seen in training; it was read as an unknown value"]
+    assert body["notes"][-1] == "and 18 more values never seen in training, read as unknown values"
+
+
 @pytest.mark.parametrize("send, status, words", [
     ({"json": {"rows": [{"city": "Lyon", "agee": 30, "colour": 1}]}}, 400,
      ["rows[0] has column(s) this servable does not know: 'agee', 'colour'", "city, plan, age, spend"]),

@@ -18,7 +18,8 @@ batch), ``{"rows": {...}}`` or the row object itself as the body (one row). A co
 does not know is a 400 naming it (the label column is ignored: scoring rows of a file that still
 has it is fine); a column left out, ``null`` or ``""`` is a missing value, which the spec encodes
 as it encoded missing values in training; a categorical value never seen in training is read
-as the spec's unknown value and the answer's ``notes`` say so. At most :data:`MAX_ROWS` rows.
+as the spec's unknown value and the answer's ``notes`` say so (at most :data:`MAX_NOTES` sentences,
+then one counting the rest). At most :data:`MAX_ROWS` rows.
 
 Answers, one per row (``FeatureSpec.postprocess`` of the network's output): binary ``{"probability": p, "label": <label_classes[1] if p >= 0.5 else
 label_classes[0]>}``; regression ``{"value": v}`` (the network's output, in the target's units);
@@ -45,6 +46,7 @@ __all__ = ["FEATURES_FILE", "MAX_ROWS", "MAX_CHOICES", "MAX_VOCAB", "OBJECTIVES"
 
 FEATURES_FILE = "features.json"
 MAX_ROWS = 1024  # rows per request
+MAX_NOTES = 20  # sentences about unseen categorical values per answer
 MAX_CHOICES = 50  # categorical values the page suggests per column (the vocabulary's first ones)
 MAX_VOCAB = 2 ** 24  # ids travel as float32 between front end and model: exact below this
 MAX_FEATURES_BYTES = 256 * 1024 * 1024
@@ -283,20 +285,20 @@ class TabularRecipe:
         return out
 
     def _notes(self, rows, ids, batch):
-        """Sentences about categorical values never seen in training (read as the unknown value)."""
+        """Sentences about categorical values never seen in training (read as the unknown value), row by row;
+        at most :data:`MAX_NOTES`, then one counting the others."""
         import numpy as np
 
+        oov = np.array([int(f["oov_id"]) if f["kind"] == "categorical" else -1 for f in self.fields])
+        unseen = np.argwhere(ids == oov[None, :])
         notes = []
-        for j, f in enumerate(self.fields):
-            if f["kind"] != "categorical" or f.get("oov_id") is None:
-                continue
-            for i in np.nonzero(ids[:, j] == int(f["oov_id"]))[0]:
-                value = rows[i][f["name"]]
-                if value is None or value == "":
-                    continue
-                which = f"row {i}" if batch else "the row"
-                notes.append(f"{which}: {_shown(value)} in column {f['name']!r} was not seen in training; it was "
-                             "read as an unknown value")
+        for i, j in unseen[:MAX_NOTES].tolist():
+            name = self.fields[j]["name"]
+            which = f"row {i}" if batch else "the row"
+            notes.append(f"{which}: {_shown(rows[i][name])} in column {name!r} was not seen in training; it was read "
+                         "as an unknown value")
+        if len(unseen) > MAX_NOTES:
+            notes.append(f"and {len(unseen) - MAX_NOTES:,} more values never seen in training, read as unknown values")
         return notes
 
     def answers(self, output):
