@@ -13,11 +13,13 @@ __all__ = ["make_ctr_table", "CTR_LABEL"]
 #: the label column of :func:`make_ctr_table`'s table
 CTR_LABEL = "clicked"
 #: categorical columns: (name, number of values); values are named ``<name>_<rank>``
-_CATEGORICAL = (("site", 40), ("app", 120), ("device", 8), ("ad", 300), ("hour", 24), ("region", 60))
+_CATEGORICAL = (("site", 30), ("app", 50), ("device", 6), ("ad", 60), ("hour", 24), ("region", 25))
 #: pairs of categorical columns whose values interact (a rank-4 dot product, as a factorisation machine models)
 _PAIRS = (("site", "ad"), ("device", "hour"), ("app", "region"))
 _NUMERIC = ("price", "age", "past_clicks", "dwell")
 _RANK = 4
+_ZIPF = 1.1
+_WITH_MISSING = ("region",)
 
 
 def _zipf_probs(size, exponent, rng):
@@ -29,8 +31,8 @@ def make_ctr_table(num_rows=100000, seed=0, *, missing=0.03, interaction_scale=0
                    as_frame=False):
     """Generate a click-through table and the true click probability of every row.
 
-    Columns: categorical ``site`` (40 values), ``app`` (120), ``device`` (8), ``ad`` (300),
-    ``hour`` (24), ``region`` (60), with Zipf-like frequencies (value ``k`` of a column drawn
+    Columns: categorical ``site`` (30 values), ``app`` (50), ``device`` (6), ``ad`` (60),
+    ``hour`` (24), ``region`` (25), with Zipf-like frequencies (value ``k`` of a column drawn
     with probability proportional to ``1/k**1.1``, ranks shuffled); numeric ``price``
     (log-normal), ``age`` (uniform 18-80, integers), ``past_clicks`` (Poisson counts) and
     ``dwell`` (normal); the label ``clicked`` (0/1). A share ``missing`` of the cells of
@@ -41,7 +43,13 @@ def make_ctr_table(num_rows=100000, seed=0, *, missing=0.03, interaction_scale=0
     (app, region) an interaction ``u_a . v_b`` of rank-4 vectors (sd ``interaction_scale``
     overall); numeric effects ``0.4*z(log price)``, ``-0.3*sin(age/8)``, ``0.5*log1p(clicks)``,
     ``0.35*z(dwell)``; a missing region or price has its own effect. ``clicked`` is drawn
-    from ``sigmoid(logit)``. The same ``seed`` gives the same table.
+    from ``sigmoid(logit)``. The same ``seed`` gives the same table, and the same generating
+    model for any ``num_rows`` (all but the bias, which is set per table).
+
+    For scale (seed 0, 100,000 rows, 20% held out): the generating model's AUC is 0.840; a
+    logistic regression on the exact features (main effects, one-hot pair crosses, the
+    numeric transforms) reaches 0.830, without the crosses 0.785; DeepFM (embed 16, hidden
+    (64, 32), Adam 3e-3, batch 256) 0.817 after 4-6 epochs (0.819 with 250,000 rows, 5 epochs).
 
     Args:
         num_rows (int): rows (default 100,000; about 0.1 s per 100,000).
@@ -67,24 +75,26 @@ def make_ctr_table(num_rows=100000, seed=0, *, missing=0.03, interaction_scale=0
         raise ValueError(f"num_rows must be a positive integer, got {num_rows!r}")
     if not 0 <= missing < 1:
         raise ValueError(f"missing must be a share in [0, 1), got {missing!r}")
-    rng = np.random.default_rng(seed)
-    table, logit = {}, np.zeros(num_rows)
-    indices = {}
+    # the generating model first (its own stream: the same seed, the same model for any num_rows)
+    model_rng = np.random.default_rng([seed, 0])
+    rng = np.random.default_rng([seed, 1])
+    sizes = dict(_CATEGORICAL)
+    freqs = {name: _zipf_probs(size, _ZIPF, model_rng) for name, size in _CATEGORICAL}
+    effects = {name: model_rng.normal(0.0, 0.5, size + 1) for name, size in _CATEGORICAL}  # last: missing
+    per_factor = (interaction_scale ** 2 / _RANK) ** 0.25  # sd of a rank-4 dot product: interaction_scale
+    factors = {(a, b): (model_rng.normal(0.0, per_factor, (sizes[a] + 1, _RANK)),
+                        model_rng.normal(0.0, per_factor, (sizes[b] + 1, _RANK))) for a, b in _PAIRS}
+
+    table, logit, indices = {}, np.zeros(num_rows), {}
     for name, size in _CATEGORICAL:
-        probs = _zipf_probs(size, 1.1, rng)
-        idx = rng.choice(size, size=num_rows, p=probs)
-        effects = rng.normal(0.0, 0.5, size + 1)  # the last one: a missing value's effect
-        if name == "region":
+        idx = rng.choice(size, size=num_rows, p=freqs[name])
+        if name in _WITH_MISSING:
             idx = np.where(rng.random(num_rows) < missing, size, idx)
-        logit += effects[idx]
+        logit += effects[name][idx]
         indices[name] = idx
         names = np.array([f"{name}_{k}" for k in range(size)] + [None], dtype=object)
         table[name] = names[idx]
-    sizes = dict(_CATEGORICAL)
-    per_factor = (interaction_scale ** 2 / _RANK) ** 0.25  # sd of a rank-4 dot product: interaction_scale
-    for a, b in _PAIRS:
-        u = rng.normal(0.0, per_factor, (sizes[a] + 1, _RANK))
-        v = rng.normal(0.0, per_factor, (sizes[b] + 1, _RANK))
+    for (a, b), (u, v) in factors.items():
         logit += np.einsum("ij,ij->i", u[indices[a]], v[indices[b]])
 
     price = rng.lognormal(3.0, 1.0, num_rows)
