@@ -69,7 +69,7 @@ def test_tsv_quoted_fields_and_named_kinds(tmp_path):
     (b"caf\xe9,y\n1,2\n", "not UTF-8"),
     (b"a,b,y\n", "no rows"),
     (b"just some words\nmore words\n", "single column"),
-    (b"a,b,y\n1,2,0\n1,2\n", ":3 has 2 fields"),
+    (b"a,b,y\n1,2,0\n1,2\n", "data row 2 has 2 fields"),
     (b"a,b,y\n1,2,0\n3,4,\n", "label column 'y' is missing in 1 row"),
     (b"a,b,c\n1,2,0\n", "no label column 'y'"),
     (b"a,a,y\n1,2,0\n", "names column 'a' twice"),

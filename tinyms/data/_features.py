@@ -29,6 +29,7 @@ How each value is encoded:
 
 import math
 import os
+from collections import Counter
 
 import numpy as np
 
@@ -60,6 +61,8 @@ LOG_SKEW = 2.0
 
 _NA_TYPES = frozenset({"NAType", "NaTType"})
 _SCALAR_TYPES = (str, bool, int, float, np.generic)
+_STR_OR_NONE = frozenset({str, type(None)})
+_BOOL_TYPES = frozenset({bool, np.bool_})
 _FIX_TYPES = "pass numbers, strings, bools or null"
 
 
@@ -223,27 +226,22 @@ def _numbers(values, name):
     return out
 
 
-def _keys(values, name):
+def _keys(values, name, numbers=False, where=None):
     """A column as a list of category keys (None for missing); DatasetError for a value that is not a scalar."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "biuf" and values.size:
         uniq, inverse = np.unique(values.ravel(), return_inverse=True)
         mapped = [category_key(v) for v in uniq.tolist()]
         return [mapped[i] for i in inverse.tolist()]
     items = _as_list(values)
-    memo = {}
+    if set(map(type, items)) <= _STR_OR_NONE:  # the usual case (CSV cells): one key per distinct string
+        memo = {value: category_key(value, numbers) for value in set(items)}
+        return [memo[value] for value in items]
     out = []
-    append = out.append
     for i, value in enumerate(items):
-        if type(value) is str:
-            key = memo.get(value, memo)
-            if key is memo:
-                key = memo[value] = category_key(value)
-            append(key)
-            continue
         try:
-            append(category_key(value))
+            out.append(category_key(value, numbers))
         except TypeError:
-            raise DatasetError(f"column {name!r} is categorical, but row {i} holds a "
+            raise DatasetError(f"{where or f'column {name!r} is categorical'}, but row {i} holds a "
                                f"{type(value).__name__} ({_show(value)}). Fix: {_FIX_TYPES}") from None
     return out
 
@@ -265,13 +263,12 @@ class _Profile:
             self.numbers[~np.isfinite(self.numbers)] = np.nan
         else:
             items = _as_list(values)
-            self.is_bool = bool(items) and all(v is None or isinstance(v, (bool, np.bool_)) for v in items)
-            if not self.is_bool:
+            types = set(map(type, items))
+            self.is_bool = bool(types & _BOOL_TYPES) and types <= _BOOL_TYPES | {type(None)}
+            if not types & _BOOL_TYPES:
                 try:
                     self.numbers = _numbers(items, name)
                 except DatasetError:
-                    self.numbers = None
-                if self.numbers is not None and any(isinstance(v, (bool, np.bool_)) for v in items):
                     self.numbers = None
         if self.numbers is not None:
             present = self.numbers[~np.isnan(self.numbers)]
@@ -335,25 +332,15 @@ def _skewness(values):
     return 0.0 if std == 0 else float(np.mean(((values - values.mean()) / std) ** 3))
 
 
-def _label_values(values, name):
-    """Label values as a list of plain Python scalars; DatasetError naming missing ones."""
-    items = _as_list(values)
-    missing = []
-    out = []
-    for i, value in enumerate(items):
-        try:
-            key = category_key(value)
-        except TypeError:
-            raise DatasetError(f"label column {name!r}: row {i} holds a {type(value).__name__} "
-                               f"({_show(value)}). Fix: {_FIX_TYPES}") from None
-        if key is None:
-            missing.append(i)
-        out.append(value)
-    if missing:
-        raise DatasetError(f"label column {name!r} is missing in {len(missing)} row(s) (first: row "
-                           f"{missing[0]}). Fix: fill in or drop those rows; a row without a label cannot "
+def _label_keys(values, name):
+    """The label's keys (:func:`_label_key`); DatasetError naming missing or non-scalar labels."""
+    keys = _keys(values, name, numbers=True, where=f"label column {name!r}")
+    if None in keys:
+        missing = keys.count(None)
+        raise DatasetError(f"label column {name!r} is missing in {missing} row(s) (first: row "
+                           f"{keys.index(None)}). Fix: fill in or drop those rows; a row without a label cannot "
                            f"be learned from")
-    return out
+    return keys
 
 
 # --------------------------------------------------------------------------- the spec
@@ -520,14 +507,15 @@ class FeatureSpec:
             raise DatasetError(f"transforms[{next(iter(bad))!r}] must be one of {', '.join(TRANSFORMS)}")
         explicit = bool(categorical) and bool(numeric)
 
-        label_values = _label_values(column(label), label)
+        label_values = column(label)
+        label_keys = _label_keys(label_values, label)
         if label_classes is not None:
-            objective, classes = _given_classes(label_classes, label_values, objective, label)
+            objective, classes = _given_classes(label_classes, label_keys, objective, label)
             label_mean, label_scale = 0.0, 1.0
         else:
             label_profile = _Profile(label, label_values, num_rows)
             objective = objective or _infer_objective(label_profile)
-            classes, label_mean, label_scale = _fit_label(label_profile, label_values, objective, label)
+            classes, label_mean, label_scale = _fit_label(label_profile, label_values, label_keys, objective, label)
 
         fields, rows, next_id = [], [], 0
         for name in names:
@@ -591,8 +579,8 @@ class FeatureSpec:
             >>> [FeatureSpec.infer_objective(v) for v in (["y", "n", "y"], [1, 2, 3], [0.5, 1.25, 7.0])]
             ['binary', 'multiclass', 'regression']
         """
-        items = _label_values(values, name)
-        return _infer_objective(_Profile(name, items, len(items)))
+        keys = _label_keys(values, name)
+        return _infer_objective(_Profile(name, values, len(keys)))
 
     # ------------------------------------------------------------------ encoding
     def encode(self, rows):
@@ -698,22 +686,16 @@ class FeatureSpec:
             >>> spec.encode_label(["yes", "no"]).ravel().tolist()
             [1.0, 0.0]
         """
-        items = _label_values(values, self.label)
+        keys = _label_keys(values, self.label)
         if self.objective == "regression":
-            return _numbers(items, self.label).astype(np.float32).reshape(-1, 1)
-        out = np.empty(len(items), np.int32)
-        memo = {}
-        for i, value in enumerate(items):
-            key = _label_key(value)
-            index = memo.get(key)
-            if index is None:
-                index = self._class_ids.get(key)
-                if index is None:
-                    raise DatasetError(f"label {_show(value)} (row {i}) is not one of the classes "
-                                       f"{_list(self.label_classes)} of column {self.label!r}. Fix: correct the "
-                                       f"row, or fit a spec on data holding that class")
-                memo[key] = index
-            out[i] = index
+            return _numbers(values, self.label).astype(np.float32).reshape(-1, 1)
+        get = self._class_ids.get
+        out = np.fromiter((get(k, -1) for k in keys), np.int32, len(keys))
+        if (out < 0).any():
+            i = int(np.flatnonzero(out < 0)[0])
+            raise DatasetError(f"label {_show(_as_list(values)[i])} (row {i}) is not one of the classes "
+                               f"{_list(self.label_classes)} of column {self.label!r}. Fix: correct the "
+                               f"row, or fit a spec on data holding that class")
         if self.objective == "binary":
             return out.astype(np.float32).reshape(-1, 1)
         return out
@@ -930,7 +912,7 @@ def _key_id(key, lut, oov, missing):
     return lut.get(key, oov)
 
 
-def _fit_label(profile, values, objective, name):
+def _fit_label(profile, values, keys, objective, name):
     if objective == "regression":
         if profile.numbers is None:
             raise DatasetError(f"label column {name!r} holds non-numbers, so it cannot be a regression target. "
@@ -941,11 +923,11 @@ def _fit_label(profile, values, objective, name):
     if profile.numbers is not None:
         classes = [_json_scalar(v) for v in profile.distinct_values.tolist()]
     else:
-        keys = sorted({_label_key(v) for v in values})
         first = {}
-        for value in values:
-            first.setdefault(_label_key(value), value)
-        classes = [_json_scalar(first[k]) for k in keys]
+        for key, value in zip(keys, _as_list(values)):
+            if key not in first:
+                first[key] = value
+        classes = [_json_scalar(first[k]) for k in sorted(first)]
     if objective == "binary" and len(classes) != 2:
         raise DatasetError(f"label column {name!r} has {len(classes)} distinct value(s) "
                            f"({_list(classes[:10])}), so it cannot be a binary target. Fix: pass "
@@ -956,7 +938,7 @@ def _fit_label(profile, values, objective, name):
     return classes, 0.0, 1.0
 
 
-def _given_classes(label_classes, values, objective, name):
+def _given_classes(label_classes, keys, objective, name):
     classes = [_json_scalar(c) for c in label_classes] if isinstance(label_classes, (list, tuple)) else None
     if not classes or len(classes) < 2:
         raise DatasetError(f"label_classes must list at least two classes, got {_show(label_classes)}")
@@ -964,7 +946,7 @@ def _given_classes(label_classes, values, objective, name):
     if objective == "regression" or (objective == "binary" and len(classes) != 2):
         raise DatasetError(f"label_classes {_list(classes)} do not fit objective {objective!r}")
     known = {_label_key(c) for c in classes}
-    unknown = sorted({_label_key(v) for v in values} - known)
+    unknown = sorted(set(keys) - known)
     if unknown:
         raise DatasetError(f"label column {name!r} holds {unknown[0]!r}, which is not one of label_classes "
                            f"{_list(classes)}. Fix: add it, or correct the rows")
@@ -984,10 +966,8 @@ def _fit_numeric(profile, name, transform, next_id):
 
 
 def _fit_categorical(profile, name, min_freq, max_categories, next_id):
-    counts = {}
-    for key in profile.get_keys():
-        if key is not None:
-            counts[key] = counts.get(key, 0) + 1
+    counts = Counter(profile.get_keys())
+    counts.pop(None, None)
     frequent = sorted((k for k, c in counts.items() if c >= min_freq), key=lambda k: (-counts[k], k))
     vocab = frequent[:max_categories]
     notes = []

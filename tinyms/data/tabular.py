@@ -97,22 +97,17 @@ def _read_csv(path, columns, sep, max_file_bytes):
         raise DatasetError(f"table {path} has a single column {header[0]!r} with separator {sep!r}: a table needs a "
                            f"label column and at least one other. Fix: {_FIX_TABLE}, or pass sep=")
     wanted = _wanted(header, columns, path)
-    cells = {name: [] for name in wanted}
-    take = [(header.index(name), cells[name].append) for name in wanted]
     width = len(header)
     try:
-        for row in reader:
-            if len(row) != width:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # a blank line
-                raise DatasetError(f"{path}:{reader.line_num} has {len(row)} fields, the header {width} (separator "
-                                   f"{sep!r}). Fix: quote fields holding the separator, or pass sep=")
-            for index, append in take:
-                value = row[index]
-                append(value if value != "" else None)
+        rows = [row for row in reader if row and (len(row) > 1 or row[0].strip())]  # blank lines left out
     except csv.Error as exc:
         raise DatasetError(f"{path}:{reader.line_num} cannot be parsed ({exc}). Fix: {_FIX_TABLE}") from None
-    return cells
+    if any(len(row) != width for row in rows):
+        index = next(i for i, row in enumerate(rows) if len(row) != width)
+        raise DatasetError(f"{path}: data row {index + 1} has {len(rows[index])} fields, the header {width} "
+                           f"(separator {sep!r}). Fix: quote fields holding the separator, or pass sep=")
+    by_name = dict(zip(header, zip(*rows))) if rows else {name: () for name in header}
+    return {name: [value or None for value in by_name[name]] for name in wanted}
 
 
 def _wanted(header, columns, path):
