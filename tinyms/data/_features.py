@@ -645,6 +645,9 @@ class FeatureSpec:
             table = np.array([_key_id(category_key(v), lut, oov, missing) for v in uniq.tolist()], np.int32)
             return table[inverse]
         items = _as_list(values)
+        if set(map(type, items)) <= _STR_OR_NONE:  # the usual case: one lookup per distinct string
+            memo = {v: _key_id(category_key(v, numbers), lut, oov, missing) for v in set(items)}
+            return np.array([memo[v] for v in items], np.int32)
         get = lut.get
         out = np.fromiter((get(v, -1) if type(v) is str else -1 for v in items), np.int32, len(items))
         slow = np.flatnonzero(out < 0)
