@@ -27,7 +27,8 @@ def test_public_names():
         "ImageFolderDataset", "class_names", "GeneratorDataset", "NumpySlicesDataset",
         "MindDataset", "ImdbDataset", "ImdbFeatures", "TextFolderDataset", "CsvTextDataset", "is_text_folder",
         "load_glove", "GloveVectors", "UnalignedDataset", "GanImageFolderDataset", "PairedDataset",
-        "DistributedSampler", "unaligned_dataset", "paired_dataset"])
+        "DistributedSampler", "unaligned_dataset", "paired_dataset",
+        "FeatureSpec", "TabularDataset", "make_ctr_table", "KaggleDisplayAdvertisingDataset", "write_synthetic_criteo"])
     for name in data.__all__:  # each name is TinyMS's own object of that name, documented
         obj = getattr(data, name)
         assert obj.__name__ == name and obj.__module__.startswith("tinyms.data") and obj.__doc__, name
