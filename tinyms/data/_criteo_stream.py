@@ -31,11 +31,9 @@ MAX_EXAMPLES = 20         # malformed lines remembered by number (all are counte
 
 _DIGIT = np.full(256, 255, np.uint8)
 _DIGIT[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10, dtype=np.uint8)
-_HEX = np.full(256, 255, np.uint8)
-_HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
 
 
-def read_chunks(path, offset=0, first_line=0, chunk_lines=200_000, max_lines=None):
+def read_chunks(path, offset=0, first_line=0, chunk_lines=100_000, max_lines=None):
     """Yield ``(first_line, data, end_offset)`` for successive chunks of ``chunk_lines`` lines.
 
     ``data`` holds whole lines (the last one given a ``\\n`` if the file lacks it);
@@ -77,7 +75,7 @@ class Parsed:
 
 
 def _horner(buf, starts, lengths, table, base, width):
-    """Parse fixed-base digit strings in ``buf``; returns (values int64, all digits valid)."""
+    """Parse digit strings in ``buf`` one position at a time; returns (values int64, all digits valid)."""
     value = np.zeros(starts.shape, np.int64)
     ok = np.ones(starts.shape, bool)
     for j in range(width):
@@ -88,6 +86,48 @@ def _horner(buf, starts, lengths, table, base, width):
     return value, ok
 
 
+_U = np.uint64
+_BYTES_01, _BYTES_0F, _BYTES_30 = _U(0x0101010101010101), _U(0x0F0F0F0F0F0F0F0F), _U(0x3030303030303030)
+_BYTES_06, _BYTES_F0 = _U(0x0606060606060606), _U(0xF0F0F0F0F0F0F0F0)
+
+
+def _words(data):
+    """The 8 bytes starting at every offset of ``data`` as little-endian uint64 (zero-padded at the end)."""
+    padded = data + bytes(8)
+    return np.ndarray((len(data) + 1,), dtype="<u8", buffer=padded, strides=(1,))
+
+
+def _hex8(words, starts, lengths):
+    """8-hex-digit fields (8 bytes at once): (uint32 values, valid: 8 lower-case hex digits or empty)."""
+    x = words[np.ascontiguousarray(starts)]
+    nib = (x & _BYTES_0F) + ((x >> _U(6)) & _BYTES_01) * _U(9)        # '0'-'9' -> 0-9, 'a'-'f' -> 10-15
+    canonical = nib + _BYTES_30 + (((nib + _BYTES_06) >> _U(4)) & _BYTES_01) * _U(0x27)
+    ok = (canonical == x) & (((nib + _U(0x7070707070707070)) & _U(0x8080808080808080)) == 0)
+    pairs = ((nib << _U(4)) | (nib >> _U(8))) & _U(0x00FF00FF00FF00FF)
+    quads = ((pairs << _U(8)) | (pairs >> _U(16))) & _U(0x0000FFFF0000FFFF)
+    value = (((quads << _U(16)) | (quads >> _U(32))) & _U(0xFFFFFFFF)).astype(np.uint32)
+    return value, np.where(lengths == 8, ok, lengths == 0)
+
+
+def _decimal(words, buf, starts, lengths):
+    """Unsigned decimal fields: up to 8 digits 8 bytes at once, longer ones digit by digit."""
+    x = words[np.ascontiguousarray(starts)]
+    shift = (_U(8) - np.clip(lengths, 1, 8).astype(_U)) * _U(8)       # right-align the digits
+    with np.errstate(over="ignore"):
+        aligned = (x << shift) | (_BYTES_30 & ((_U(1) << shift) - _U(1)))  # leading '0's
+        d = aligned - _BYTES_30
+        ok = ((d & _BYTES_F0) == 0) & (((d + _BYTES_06) & _BYTES_F0) == 0)
+        d = (d * _U(10) + (d >> _U(8))) & _U(0x00FF00FF00FF00FF)
+        d = (d * _U(100) + (d >> _U(16))) & _U(0x0000FFFF0000FFFF)
+        d = (d * _U(10000) + (d >> _U(32))) & _U(0xFFFFFFFF)
+    value = np.where(lengths > 0, d.astype(np.int64), 0)
+    long = lengths > 8
+    if long.any():
+        value[long], ok[long] = _horner(buf, starts[long], lengths[long], _DIGIT, 10, _MAX_DIGITS)
+        ok[long] &= lengths[long] <= _MAX_DIGITS
+    return value, ok | (lengths == 0)
+
+
 def parse_chunk(data, first_line):
     """Parse whole Criteo lines in ``data`` (bytes ending with ``\\n``).
 
@@ -96,12 +136,13 @@ def parse_chunk(data, first_line):
     left out of the arrays and listed in ``bad`` with their line number and the reason.
     """
     buf = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(buf == 10)
+    index = np.int32 if len(data) < 2 ** 31 - 16 else np.int64   # positions: half the memory of int64
+    ends = np.flatnonzero(buf == 10).astype(index)
     n = len(ends)
-    line_start = np.empty(n, np.int64)
+    line_start = np.empty(n, index)
     line_start[:1] = 0
     line_start[1:] = ends[:-1] + 1
-    seps = np.flatnonzero((buf == 9) | (buf == 10))
+    seps = np.flatnonzero((buf == 9) | (buf == 10)).astype(index)
     at_end = np.searchsorted(seps, ends)
     fields = np.diff(at_end, prepend=-1)
     numbers = np.arange(first_line, first_line + n, dtype=np.int64)
@@ -117,16 +158,15 @@ def parse_chunk(data, first_line):
     label_char = buf[field_start[:, 0]]
     label_ok = (length[:, 0] == 1) & ((label_char == 48) | (label_char == 49))
 
+    words = _words(data)
     s, ln = field_start[:, 1:1 + N_INT], length[:, 1:1 + N_INT]
     negative = (ln > 0) & (buf[s] == 45)
     s, ln = s + negative, ln - negative
-    ints, int_ok = _horner(buf, s, ln, _DIGIT, 10, min(int(ln.max(initial=0)), _MAX_DIGITS))
-    int_ok &= (ln <= _MAX_DIGITS) & ~(negative & (ln == 0))
+    ints, int_ok = _decimal(words, buf, s, ln)
+    int_ok &= ~(negative & (ln == 0))
     ints = np.where(negative, -ints, ints)
 
-    s, ln = field_start[:, 1 + N_INT:], length[:, 1 + N_INT:]
-    cats, cat_ok = _horner(buf, s, ln, _HEX, 16, 8)
-    cat_ok &= (ln == 0) | (ln == 8)
+    cats, cat_ok = _hex8(words, field_start[:, 1 + N_INT:], length[:, 1 + N_INT:])
 
     line_ok = label_ok & int_ok.all(axis=1) & cat_ok.all(axis=1)
     for i in np.flatnonzero(~line_ok):
@@ -142,7 +182,7 @@ def parse_chunk(data, first_line):
     keep = np.flatnonzero(line_ok)
     return Parsed(numbers[good[keep]], (label_char[keep] - 48).astype(np.uint8),
                   ints[keep], length[keep, 1:1 + N_INT] == 0,
-                  cats[keep].astype(np.uint32), length[keep, 1 + N_INT:] == 0, n, bad)
+                  cats[keep], length[keep, 1 + N_INT:] == 0, n, bad)
 
 
 def log_transform(values):

@@ -129,7 +129,7 @@ class KaggleDisplayAdvertisingDataset:
     """
 
     def __init__(self, data_dir, num_parallel_workers=None, shuffle=True, *, threshold=100, test_size=0.1,
-                 seed=20191005, line_count=None, verbose=True, chunk_lines=200_000, part_lines=2_000_000,
+                 seed=20191005, line_count=None, verbose=True, chunk_lines=100_000, part_lines=2_000_000,
                  checkpoint_lines=2_000_000):
         if data_dir is None:
             raise DatasetError("KaggleDisplayAdvertisingDataset needs data_dir, the folder holding train.txt; "
@@ -167,7 +167,6 @@ class KaggleDisplayAdvertisingDataset:
         self.stats_dict_dir = os.path.join(self.data_dir, "stats_dict")
         self.mindrecord_dir = os.path.join(self.data_dir, "mindrecord")
         self.spec_path = os.path.join(self.data_dir, "feature_spec.json")
-        self._stop_after_chunks = None   # tests: raise after this many chunks (a simulated kill)
 
     # ------------------------------------------------------------------ files
     @property
@@ -190,10 +189,6 @@ class KaggleDisplayAdvertisingDataset:
     def _say(self, message, verbose):
         if verbose:
             print(message, flush=True)
-
-    def _tick(self, chunks):
-        if self._stop_after_chunks is not None and chunks >= self._stop_after_chunks:
-            raise KeyboardInterrupt(f"stopped after {chunks} chunks (test hook)")
 
     # ------------------------------------------------------------------ statistics
     def stats_data(self, verbose=None):
@@ -277,7 +272,6 @@ class KaggleDisplayAdvertisingDataset:
                 if chunks % every == 0:
                     with atomic_file(checkpoint) as f:
                         stats.save(f, fingerprint)
-                self._tick(chunks)
         finally:
             bar.close()
         with atomic_file(final) as f:
@@ -392,7 +386,6 @@ class KaggleDisplayAdvertisingDataset:
         if parts:
             self._say(f"resuming the conversion at part {len(parts)} (line {line:,})", verbose)
         bar = _progress(key["size"], offset, "Criteo to MindRecord", verbose)
-        chunks = 0
         try:
             while True:
                 part = self._write_part(len(parts), offset, line, encoder, bar)
@@ -401,8 +394,6 @@ class KaggleDisplayAdvertisingDataset:
                 parts.append(part)
                 offset, line = part["end_offset"], part["end_line"]
                 write_json_atomic(self._parts_marker(), marker)
-                chunks += part["chunks"]
-                self._tick(chunks)
         finally:
             bar.close()
         marker["num_rows"] = {"train": sum(p["train_rows"] for p in parts),
