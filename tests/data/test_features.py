@@ -69,7 +69,8 @@ def test_objective_inference_and_override():
     assert FeatureSpec.fit({"x": x, "y": ["a", "b", "c"] * 10}, "y", verbose=False).objective == "multiclass"
     reg = FeatureSpec.fit({"x": x, "y": [v * 1.5 + 0.25 for v in x]}, "y", verbose=False)
     assert reg.objective == "regression" and reg.label_classes is None
-    assert reg.label_mean == pytest.approx(np.mean(x) * 1.5 + 0.25) and reg.label_scale == pytest.approx(np.std(x) * 1.5)
+    assert reg.label_mean == pytest.approx(np.mean(x) * 1.5 + 0.25)
+    assert reg.label_scale == pytest.approx(np.std(x) * 1.5)
     assert FeatureSpec.fit({"x": x, "y": [0, 1, 2] * 10}, "y", verbose=False).objective == "multiclass"
     forced = FeatureSpec.fit({"x": x, "y": [0, 1, 2] * 10}, "y", objective="regression", verbose=False)
     assert forced.objective == "regression"

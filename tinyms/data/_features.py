@@ -24,9 +24,9 @@ How each value is encoded:
   removed; ``"true"``/``"false"`` in any case become lower case), bools ``"true"``/``"false"``,
   ints and whole floats as integers (``12`` and ``12.0`` are ``"12"``), other floats as
   Python writes them (``0.5`` is ``"0.5"``); in a field fitted on numbers (``"numbers": true``)
-  a string holding a number is keyed as that number (``"12.0"`` is ``"12"``). A key in the field's ``vocab`` at index ``i`` gets id
-  ``offset + i``; any other key (a category never seen in training, or too rare to keep) gets
-  the field's ``oov_id``. The value is 1.0. Lists, dicts and other objects are a DatasetError.
+  a string holding a number is keyed as that number (``"12.0"`` is ``"12"``). A key in the
+  field's ``vocab`` at index ``i`` gets id ``offset + i``; any other key (a category never seen
+  in training, or too rare to keep) gets the field's ``oov_id``. The value is 1.0. Lists, dicts and other objects are a DatasetError.
 """
 
 import math
@@ -160,7 +160,7 @@ def _is_frame(data):
 
 
 def _columns_of(data, what="the rows"):
-    """``(names, getter, num_rows, from_rows)`` for a DataFrame, a dict of columns, a list of row dicts or one row dict."""
+    """``(names, getter, num_rows, from_rows)`` of a DataFrame, a dict of columns, row dicts or one row dict."""
     if _is_frame(data):
         names = [str(c) for c in data.columns]
         by_name = {str(c): c for c in data.columns}
@@ -789,7 +789,7 @@ class FeatureSpec:
             >>> spec.check_row({"age": "old"})
             Traceback (most recent call last):
             ...
-            tinyms.errors.DatasetError: column 'age' is numeric, but it holds 'old'. Fix: pass a number, a string holding one, or null for a missing value
+            tinyms.errors.DatasetError: column 'age' is numeric, but it holds 'old'. Fix: pass a number, ...
         """
         if not isinstance(row, dict):
             raise DatasetError(f"a row must be an object of column name -> value, got {type(row).__name__}")
@@ -1050,10 +1050,12 @@ def _validate(spec):
     else:
         classes = spec.label_classes
         if not isinstance(classes, list) or len(classes) < 2 or (spec.objective == "binary" and len(classes) != 2):
-            raise DatasetError(f"feature spec: label_classes must list the {'2' if spec.objective == 'binary' else '2 or more'} "
+            count = "2" if spec.objective == "binary" else "2 or more"
+            raise DatasetError(f"feature spec: label_classes must list the {count} "
                                f"classes of a {spec.objective} label, got {_show(classes)}")
         if len({_label_key(c) for c in classes}) != len(classes) or None in {_label_key(c) for c in classes}:
-            raise DatasetError(f"feature spec: label_classes must be distinct, non-missing values, got {_show(classes)}")
+            raise DatasetError(f"feature spec: label_classes must be distinct, non-missing values, got "
+                               f"{_show(classes)}")
     if not isinstance(spec.fields, list) or not spec.fields:
         raise DatasetError("feature spec: fields must be a non-empty list of field objects")
     names = set()
@@ -1072,7 +1074,8 @@ def _validate(spec):
             raise DatasetError(f"{where}: kind must be 'numeric' or 'categorical', got {_show(kind)}")
         missing, extra = sorted(keys - set(field)), sorted(set(field) - keys - _OPTIONAL_KEYS.get(kind, set()))
         if missing or extra:
-            raise DatasetError(f"{where}: {'missing key ' + repr(missing[0]) if missing else 'unknown key ' + repr(extra[0])}")
+            wrong = f"missing key {missing[0]!r}" if missing else f"unknown key {extra[0]!r}"
+            raise DatasetError(f"{where}: {wrong}")
         for key in ("id", "missing_id", "offset", "oov_id"):
             if key in field:
                 value = field[key]

@@ -11,9 +11,9 @@ Reading: CSV/TSV with Python's ``csv`` module (UTF-8, a header row, fields may b
 separator guessed among ``,`` tab ``;`` ``|`` unless ``sep=`` is given; ``.tsv`` files use
 tab); Parquet with pyarrow (``pip install pyarrow``), recognised by its first bytes whatever
 the file is called. The whole table is held in memory (cells as Python strings: about twelve
-times the file's size while reading, e.g. 134 MB for an 11 MB CSV of 100,000 rows and 21 columns), so files are bounded by ``max_file_bytes`` (default
-:data:`MAX_TABLE_BYTES`); for larger data stream it (as ``KaggleDisplayAdvertisingDataset``
-does for Criteo). A file that is missing, binary, not UTF-8, empty, without data rows, or
+times the file's size while reading, e.g. 134 MB for an 11 MB CSV of 100,000 rows and 21
+columns), so files are bounded by ``max_file_bytes`` (default :data:`MAX_TABLE_BYTES`); stream
+larger data (as ``KaggleDisplayAdvertisingDataset`` does for Criteo). A file that is missing, binary, not UTF-8, empty, without data rows, or
 whose rows do not match its header is a :class:`~tinyms.errors.DatasetError` naming the file
 (and line) and the fix.
 """
@@ -434,7 +434,8 @@ class TabularDataset:
             raise DatasetError(f"fraction must be a number between 0 and 1, got {fraction!r}")
         held = int(round(self.num_rows * fraction))
         if not 1 <= held <= self.num_rows - 1:
-            raise DatasetError(f"fraction={fraction} of {self.num_rows} rows leaves {'no validation' if held < 1 else 'no training'} "
+            empty = "no validation" if held < 1 else "no training"
+            raise DatasetError(f"fraction={fraction} of {self.num_rows} rows leaves {empty} "
                                f"row. Fix: pass another fraction, or more rows")
         order = np.random.default_rng(seed).permutation(self.num_rows)
         valid_rows, train_rows = np.sort(order[:held]), np.sort(order[held:])
