@@ -317,3 +317,19 @@ def test_download_through_a_mirror_resumes_extracts_and_loads(server, monkeypatc
     server.files[url] = archive[:-1]                                                    # a wrong size is refused
     with pytest.raises(ChecksumError, match="size mismatch"):
         download_dataset("criteo", str(tmp_path / "other"), progress=False)
+
+
+def test_parser_edge_values():
+    def line(ints, cats, label="1"):
+        return "\t".join([label] + ints + cats).encode() + b"\n"
+
+    cats = ["00000000", "ffffffff", ""] + ["0123abcd"] * 23
+    good = line(["-3", "123456789012", "0", "", "99999999", "100000000", "-12345678901"] + ["7"] * 6, cats)
+    bad = [line(["-"] + ["1"] * 12, cats), line(["1"] * 13, ["1g234567"] + cats[1:]),
+           line(["1"] * 13, ["0123abc"] + cats[1:]), line(["+1"] + ["1"] * 12, cats), line(["1"] * 13, cats, "")]
+    parsed = cs.parse_chunk(good + b"".join(bad), 10)
+    assert parsed.ints[0, :7].tolist() == [-3, 123456789012, 0, 0, 99999999, 100000000, -12345678901]
+    assert parsed.int_missing[0].tolist() == [False] * 3 + [True] + [False] * 9
+    assert parsed.cats[0, :3].tolist() == [0, 0xFFFFFFFF, 0] and parsed.cat_missing[0, :3].tolist() == [0, 0, 1]
+    assert parsed.cats[0, 3] == 0x0123ABCD
+    assert [n for n, _ in parsed.bad] == [11, 12, 13, 14, 15] and len(parsed.label) == 1

@@ -106,7 +106,8 @@ def _hex8(words, starts, lengths):
     pairs = ((nib << _U(4)) | (nib >> _U(8))) & _U(0x00FF00FF00FF00FF)
     quads = ((pairs << _U(8)) | (pairs >> _U(16))) & _U(0x0000FFFF0000FFFF)
     value = (((quads << _U(16)) | (quads >> _U(32))) & _U(0xFFFFFFFF)).astype(np.uint32)
-    return value, np.where(lengths == 8, ok, lengths == 0)
+    eight = lengths == 8
+    return np.where(eight, value, np.uint32(0)), np.where(eight, ok, lengths == 0)
 
 
 def _decimal(words, buf, starts, lengths):
