@@ -26,7 +26,8 @@ How each value is encoded:
   Python writes them (``0.5`` is ``"0.5"``); in a field fitted on numbers (``"numbers": true``)
   a string holding a number is keyed as that number (``"12.0"`` is ``"12"``). A key in the
   field's ``vocab`` at index ``i`` gets id ``offset + i``; any other key (a category never seen
-  in training, or too rare to keep) gets the field's ``oov_id``. The value is 1.0. Lists, dicts and other objects are a DatasetError.
+  in training, or too rare to keep) gets the field's ``oov_id``. The value is 1.0. Lists, dicts
+  and other objects are a DatasetError.
 """
 
 import math

@@ -13,9 +13,9 @@ tab); Parquet with pyarrow (``pip install pyarrow``), recognised by its first by
 the file is called. The whole table is held in memory (cells as Python strings: about twelve
 times the file's size while reading, e.g. 134 MB for an 11 MB CSV of 100,000 rows and 21
 columns), so files are bounded by ``max_file_bytes`` (default :data:`MAX_TABLE_BYTES`); stream
-larger data (as ``KaggleDisplayAdvertisingDataset`` does for Criteo). A file that is missing, binary, not UTF-8, empty, without data rows, or
-whose rows do not match its header is a :class:`~tinyms.errors.DatasetError` naming the file
-(and line) and the fix.
+larger data (as ``KaggleDisplayAdvertisingDataset`` does for Criteo). A file that is missing,
+binary, not UTF-8, empty, without data rows, or whose rows do not match its header is a
+:class:`~tinyms.errors.DatasetError` naming the file (and row) and the fix.
 """
 
 import csv
