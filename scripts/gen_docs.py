@@ -179,6 +179,11 @@ def datasets_page():
 
 # --- troubleshooting -------------------------------------------------------------------------------
 
+def _markdown(text):
+    """A docstring's reStructuredText roles as Markdown code: :class:`~a.B` -> `B`."""
+    return re.sub(r":\w+:`~?([^`]+)`", lambda m: f"`{m.group(1).split('.')[-1] if m.group(0)[m.group(0).index('`') + 1] == '~' else m.group(1)}`", text)
+
+
 def _first_paragraph(doc):
     text = inspect.cleandoc(doc or "")
     return " ".join(text.split("\n\n")[0].split())
@@ -203,8 +208,8 @@ def errors_page():
             bases = ", ".join(f"`{b.__name__}`" for b in cls.__mro__[1:] if b not in (object, BaseException, Exception))
             doc = inspect.cleandoc(cls.__doc__ or "")
             parts = doc.split("\n\n")
-            meaning = " ".join(parts[0].split())
-            fix = next((" ".join(p.split()[1:]) for p in parts if p.startswith("Fix:")), "")
+            meaning = _markdown(" ".join(parts[0].split()))
+            fix = _markdown(next((" ".join(p.split()[1:]) for p in parts if p.startswith("Fix:")), ""))
             out += [f"### {name}", "", meaning, ""]
             if fix:
                 out += [f"**Fix:** {fix}", ""]

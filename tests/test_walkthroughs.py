@@ -1,15 +1,16 @@
-"""The README's walkthroughs, followed word for word on small real-format data: your own photos
-with ImageFolderTransform, and the MNIST walkthrough switched to other datasets by one word."""
+"""Walkthroughs of the image classification guide (docs/guides/classification.md) and the README, run as
+written on small real-format data: your own photos with ImageFolderTransform, and "Looking at training"."""
 
+import ast
 import os
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tinyms.data import ImageFolderDataset
-from tinyms.model import Model, create_model
-from tinyms.vision import ImageFolderTransform
+from tinyms.model import Model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _photo(kind, seed, size=48):
@@ -30,10 +31,12 @@ def _photo(kind, seed, size=48):
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
+    """``photos/{train,test}/{cat,dog}/*.jpg`` as the guide lays them out: the "cats" are red discs, the
+    "dogs" blue squares, anywhere on a noisy background, at several sizes."""
     root = tmp_path_factory.mktemp("photos")
     for split, count, offset in (("train", 40, 0), ("test", 12, 1000)):
-        for kind in ("disc", "square"):
-            folder = root / split / kind
+        for label, kind in (("cat", "disc"), ("dog", "square")):
+            folder = root / "photos" / split / label
             folder.mkdir(parents=True)
             for i in range(count):
                 size = 48 + 8 * (i % 3)  # photos of several sizes
@@ -42,20 +45,27 @@ def photos(tmp_path_factory):
     return root
 
 
-def test_your_own_photos_train_and_predict_as_the_readme_says(photos, monkeypatch):
-    monkeypatch.chdir(photos)  # the README uses relative paths
-    transform = ImageFolderTransform.for_folder('train', size=32)  # labels = sub-folder names
-    assert transform.labels == ("disc", "square")
-    train_ds = transform.apply_ds(ImageFolderDataset('train'), batch_size=16)
-    model = Model(create_model('lenet5', class_num=len(transform.labels), num_channel=3))
-    model.compile(loss_fn='cross_entropy', optimizer='adam', metrics=['accuracy'], learning_rate=0.001)
-    model.train(10, train_ds, verbose=0)
-    result = model.eval(transform.apply_ds(ImageFolderDataset('test'), is_training=False))
+def test_your_own_photos_train_and_predict_as_the_guide_says(photos, monkeypatch, capsys):
+    monkeypatch.chdir(photos)  # the guide uses relative paths
+    code = _guide_block("guides/classification.md", "test_your_own_photos_train_and_predict_as_the_guide_says")
+    names = {}
+    exec(compile(code, "docs/guides/classification.md", "exec"), names)  # noqa: S102 - the guide's own code
+    out = capsys.readouterr().out.strip().splitlines()
+    model, transform = names["model"], names["transform"]
+    assert transform.labels == ("cat", "dog")
     assert model.eval_samples == 24
+    result = ast.literal_eval(out[-2])             # the dict model.eval printed
     assert result["accuracy"] >= 0.9, result
-    pred = transform.postprocess(model.predict(transform(os.path.join('test', 'square', '0001.jpg'))[None]))
-    assert pred[0].label == "square"
+    assert out[-1].split()[0] == "cat"             # photos/test/cat/0001.jpg
     assert not os.path.exists("abnormal_image.jpg")
+
+
+def _guide_block(page, marker):
+    """The Python block of ``docs/<page>`` that follows the line holding ``marker``."""
+    text = open(os.path.join(ROOT, "docs", page), encoding="utf-8").read()
+    after = text[text.index(marker):]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start:after.index("```", start)]
 
 
 def _readme_block(marker):

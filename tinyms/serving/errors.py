@@ -25,7 +25,11 @@ class ServingError(TinyMSError, RuntimeError):
 
 
 class ServableConfigError(ServingError, ValueError):
-    """A serving directory, its ``servable.json`` or a servable's weights are missing or invalid."""
+    """A serving directory, its ``servable.json`` or a servable's weights are missing or invalid.
+
+    Fix: write the servable again with ``write_servable`` (or ``tinyms train``), which writes
+    ``servable.json`` and its weights together; the message names the field at fault.
+    """
 
 
 class MindSporeRequiredError(ServableConfigError):
@@ -33,19 +37,31 @@ class MindSporeRequiredError(ServableConfigError):
 
     The TinyMS runtime (``tinyms-runtime``, no MindSpore) serves ONNX models; the message names
     the export that gives the servable one.
+
+    Fix: write the servable with an ONNX model (``write_servable(..., formats=("onnx",))``), or
+    install the full TinyMS.
     """
 
 
 class ServerStartError(ServingError):
-    """The server process could not start or did not become ready (the message points at its log)."""
+    """The server process could not start or did not become ready (the message points at its log).
+
+    Fix: read the server log the message points at; it names the servable or setting that failed.
+    """
 
 
 class PortInUseError(ServerStartError, OSError):
-    """The host/port the server should listen on is already taken by another process."""
+    """The host/port the server should listen on is already taken by another process.
+
+    Fix: stop the other process, or choose another port (``--port 0`` picks a free one).
+    """
 
 
 class ServerNotRunning(ServingError, ConnectionError):
-    """Nothing answers at the server's address, or no server was started by this process."""
+    """Nothing answers at the server's address, or no server was started by this process.
+
+    Fix: start the server (``tinyms serve`` or ``start_server()``), or check the host and port.
+    """
 
 
 class _HTTPStatusError(ServingError):
@@ -68,6 +84,8 @@ class _HTTPStatusError(ServingError):
 class ClientError(_HTTPStatusError, ValueError):
     """The server rejected the request (HTTP 4xx): bad input, unknown servable, too large...
 
+    Fix: change the request as ``.message`` says (input, servable name, size).
+
     Attributes:
         status (int): the HTTP status code, e.g. 400, 404, 413.
         message (str): the server's explanation of what is wrong with the request.
@@ -77,6 +95,9 @@ class ClientError(_HTTPStatusError, ValueError):
 
 class ServerError(_HTTPStatusError):
     """The server failed to answer a valid request (HTTP 5xx, or no answer in time).
+
+    Fix: retry; a 503 means the model is not ready or is being restarted (``GET /v2/health/ready``
+    names it), a 504 that it did not answer within ``request_timeout``.
 
     Attributes:
         status (int): the HTTP status code (504 when the client gave up waiting).
