@@ -75,17 +75,34 @@ def _checked_augment(value):
     except (UnknownNameError, RecipeError) as err:
         raise ConfigError(f"augment: {err.args[0] if err.args else err}") from None
 
+def _checked_columns(value):
+    """A list of column names: a YAML list, or comma-separated names (the flag's form)."""
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ConfigError(f"column names must be a list or comma-separated names, got {value!r}")
+    return [n.strip() for n in names]
+
+
+def _checked_objective(value):
+    if value not in ("binary", "regression", "multiclass"):
+        raise ConfigError(f"objective must be binary, regression or multiclass, got {value!r}")
+    return value
+
+
 #: Every key a run takes, in the order ``config.yaml`` lists them.
 KEYS = {
     "model": Key(None, "str", "zoo network name, as listed by `tinyms models` (lenet5, resnet18, densenet100, "
                               "ssd300_mobilenetv2...); default for detection data: ssd_tiny, for text: "
-                              "text_cnn, for image-to-image: cycle_gan (pix2pix for side-by-side pairs)"),
+                              "text_cnn, for image-to-image: cycle_gan (pix2pix for side-by-side pairs), for tables: "
+                              "deepfm (tabular_mlp for regression and several classes)"),
     "data": Key(None, "str", "dataset name (mnist, fashion_mnist, cifar10, cifar100; shapes, voc2007 for "
                              "detection; imdb for text; horse2zebra, facades, cityscapes for image-to-image) or "
                              "a folder: class sub-folders of images or of .txt documents (optionally split into "
                              "train/ and val/ or test/), an object-detection folder in VOC layout or COCO format, "
                              "trainA/ + trainB/ (+ testA/ + testB/) of unpaired pictures or train/ of side-by-side "
-                             "pairs; or a .csv/.tsv file of documents"),
+                             "pairs; or a .csv/.tsv file of documents; criteo (0.3's kaggle_display_advertising) "
+                             "or a .csv/.tsv/.parquet table of rows with --label naming the column to predict (a "
+                             "folder of train.csv and test.csv too)"),
     "data_dir": Key(None, "path", "folder already holding a named dataset's files (default: download it into "
                                   "the TinyMS cache); 'sample' means the bundled MNIST sample"),
     "epochs": Key(10, "int", "epochs to train (detection data: 60)", 1),
@@ -98,7 +115,8 @@ KEYS = {
                                        "(constant for half the epochs, then linearly down: CycleGAN's, the "
                                        "default for image-to-image data)"),
     "warmup_epochs": Key(0, "float", "epochs of linear learning-rate warm-up (cosine and step schedules)", 0),
-    "num_samples": Key(None, "int", "train on at most this many images per process (a quick try)", 1),
+    "num_samples": Key(None, "int", "train on at most this many images (documents, rows) per process and epoch "
+                                    "(a quick try)", 1),
     "image_size": Key(None, "size", "height and width the images are resized to; default: the model's input size"),
     "augment": Key(None, "str", "training augmentation: none, light (small shifts; CIFAR adds flips), imagenet "
                                 "(random resized crop of 8-100%% of the area and a flip) or a list of recipe steps "
@@ -111,6 +129,16 @@ KEYS = {
                                    "default 256", 4),
     "text_column": Key(None, "str", "text in a .csv/.tsv file: the column holding the documents (default text)"),
     "label_column": Key(None, "str", "text in a .csv/.tsv file: the column holding the labels (default label)"),
+    "label": Key(None, "str", "tables: the column to predict. A .csv/.tsv file with --label is a table of rows "
+                              "(without it, a table of documents: see text_column); a .parquet file is always "
+                              "one"),
+    "categorical": Key(None, "str", "tables: the columns to read as categories, comma-separated (default: "
+                                    "inferred, and printed)", check=_checked_columns),
+    "numeric": Key(None, "str", "tables: the columns to read as numbers, comma-separated (default: inferred)",
+                   check=_checked_columns),
+    "objective": Key(None, "str", "tables: binary, regression or multiclass (default: inferred from the label "
+                                  "column: two values binary, numbers regression, else multiclass)",
+                     check=_checked_objective),
     "monitor": Key(None, "str", "what best.ckpt is chosen by: a history column such as val_accuracy (default "
                                 "when there is test data) or loss"),
     "seed": Key(1, "int", "random seed (weights, shuffling, augmentation)", 0),
@@ -189,14 +217,19 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
     merged.update(given)
     if merged["data"] is not None:  # the data's task brings its own training defaults (measured: see TASK_DEFAULTS)
         checked = _checked_data(_checked("data", merged["data"]))
-        for key, value in TASK_DEFAULTS.get(data_task(checked), {}).items():
+        for key, value in TASK_DEFAULTS.get(data_task(checked, given), {}).items():
             if key not in given and not (key == "lr" and "optimizer" in given):  # your optimizer: its usual rate
                 merged[key] = value
     cfg = {name: _checked(name, merged[name]) for name in KEYS}
     if cfg["data"] is None:
         raise ConfigError("no data given: set 'data:' in the file or pass --data")
     cfg["data"] = _checked_data(cfg["data"])
-    task = data_task(cfg["data"])
+    task = data_task(cfg["data"], cfg)
+    if task == TABULAR_TASK:  # the label column says the objective, the default model and the monitor
+        from ._train_tabular import check_config  # noqa: PLC0415
+        check_config(cfg, given, lambda name: _model_config(name).task)
+    else:
+        _check_no_table_keys(cfg, task)
     if cfg["model"] is None:
         if task not in DEFAULT_MODELS:
             raise ConfigError("no model given: set 'model:' in the file or pass --model")
@@ -229,7 +262,7 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
         _check_text_keys(cfg, given)
     else:
         _check_no_text_keys(cfg, task)
-    if cfg["image_size"] is None and task != TEXT_TASK:
+    if cfg["image_size"] is None and task not in (TEXT_TASK, TABULAR_TASK):
         cfg["image_size"] = list(model_cfg.input_shape[1:])
     if task == "image_to_image":
         from ._train_i2i import check_config  # noqa: PLC0415
@@ -237,7 +270,7 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
     if cfg["augment"] is None and task == "detection":
         cfg["augment"] = DETECTION_AUGMENT
     _check_task_augment(cfg["augment"], task)
-    if cfg["augment"] is None and task != TEXT_TASK:  # recorded by name, so the run repeats even if a default changes
+    if cfg["augment"] is None and task not in (TEXT_TASK, TABULAR_TASK):  # recorded by name, so the run repeats even if a default changes
         from .vision._presets import default_augment  # noqa: PLC0415
 
         cfg["augment"] = default_augment(None if os.path.isabs(cfg["data"]) else cfg["data"])
@@ -336,6 +369,8 @@ def _looks_like_path(text):
 
 #: the task of text data (``imdb``, folders of .txt documents, .csv/.tsv tables)
 TEXT_TASK = "text_classification"
+#: the task of tables (``criteo``, .csv/.tsv/.parquet files with --label)
+TABULAR_TASK = "tabular"
 #: the network ``tinyms train`` trains when the data says the task and no model is given
 DEFAULT_MODELS = {"detection": "ssd_tiny", TEXT_TASK: "text_cnn", "image_to_image": "cycle_gan"}
 #: the training augmentation of detection runs
@@ -354,7 +389,11 @@ TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.005, "schedule": "co
                  # image-to-image: the CycleGAN and pix2pix papers' (and TinyMS 0.3's) Adam 0.0002 (beta1 0.5), batch 1,
                  # 200 epochs, constant for 100 then linearly down
                  "image_to_image": {"optimizer": "adam", "lr": 0.0002, "epochs": 200, "batch_size": 1,
-                                    "schedule": "linear_decay", "augment": "light"}}
+                                    "schedule": "linear_decay", "augment": "light"},
+                 # tables: see tinyms/_train_tabular.py TABLE_DEFAULTS_NOTE (measured on the generated table)
+                 TABULAR_TASK: {"optimizer": "adam", "lr": 0.001, "epochs": 10, "batch_size": 256}}
+#: keys only tables take
+_TABLE_KEYS = ("label", "categorical", "numeric", "objective")
 #: keys only text data takes
 _TEXT_KEYS = ("max_length", "text_column", "label_column", "pretrained")
 #: named detection data: the bundled sample and the registered detection datasets
@@ -375,9 +414,14 @@ def _check_task_augment(augment, task):
                           f"{', '.join(names)} or a list of recipe steps")
 
 
-def data_task(data):
-    """The task a run's (checked) data is for: ``"detection"``, ``"text_classification"`` or ``"classification"``."""
-    from . import _train_text  # noqa: PLC0415
+def data_task(data, keys=None):
+    """The task a run's (checked) data is for: ``"detection"``, ``"text_classification"``, ``"image_to_image"``,
+    ``"tabular"`` or ``"classification"``.
+
+    ``keys`` (the run's keys, or those given): a .csv/.tsv file is a table of rows (``"tabular"``) when ``label``
+    is given and ``text_column`` is not, else a table of documents; a .parquet file is always a table of rows.
+    """
+    from . import _train_tabular, _train_text  # noqa: PLC0415
 
     if data in _DETECTION_NAMES:
         return "detection"
@@ -390,6 +434,8 @@ def data_task(data):
 
     if is_i2i_data(data):
         return "image_to_image"
+    if _train_tabular.is_tabular_data(data, keys):
+        return TABULAR_TASK
     if _train_text.is_text_data(data):
         return TEXT_TASK
     return "classification"
@@ -418,33 +464,40 @@ def _check_no_text_keys(cfg, task):
                               f"and {cfg['data']} is {task} data; leave it out")
 
 
+def _check_no_table_keys(cfg, task):
+    for key in _TABLE_KEYS:
+        if cfg[key] is not None:
+            raise ConfigError(f"{key} is for tables (criteo, or a .csv/.tsv/.parquet file with --label naming the "
+                              f"column to predict), and {cfg['data']} is {task} data; leave it out")
+
+
 def _checked_data(data):
-    """A registered dataset's name (lower case), or a folder or .csv/.tsv path (absolute)."""
-    from . import _train_text  # noqa: PLC0415
+    """A registered dataset's name (lower case), or a folder or .csv/.tsv/.parquet path (absolute)."""
+    from . import _train_tabular, _train_text  # noqa: PLC0415
     from ._train_i2i import NAMES as I2I_NAMES  # noqa: PLC0415
 
     named = _classification_datasets()
     key = data.lower().replace("-", "_")
     if key == "voc":
         key = "voc2007"  # TinyMS 0.3's name
-    if (key in named or key in _DETECTION_NAMES or key in _train_text.NAMES or key in I2I_NAMES) and not \
-            _looks_like_path(data):
+    names = _train_text.NAMES + I2I_NAMES + _train_tabular.NAMES
+    if (key in named or key in _DETECTION_NAMES or key in names) and not _looks_like_path(data):
         return key
     from .data._registry import registered_specs  # noqa: PLC0415
 
-    table = _train_text.checked_table(data)
+    table = _train_tabular.checked_table(data)
     if table is not None:
         return table
-    known = sorted(named) + list(_DETECTION_NAMES) + list(_train_text.NAMES) + list(I2I_NAMES)
+    known = sorted(named) + list(_DETECTION_NAMES) + list(names)
     if key in {spec.name for spec in registered_specs()}:
         raise ConfigError(f"data: {data!r} is not a dataset tinyms train can train on; it trains on: "
-                          f"{', '.join(known)}, a folder of class sub-folders, an object-detection folder or a "
-                          f".csv/.tsv file of documents")
+                          f"{', '.join(known)}, a folder of class sub-folders, an object-detection folder, a "
+                          f".csv/.tsv file of documents or a .csv/.tsv/.parquet table with --label")
     if _looks_like_path(data) or os.path.isdir(data):
         return os.path.abspath(os.path.expanduser(data))
     raise ConfigError(f"data: {data!r} is neither a dataset name ({', '.join(known)}) nor an existing "
                       f"folder (class sub-folders, or object detection in VOC layout or COCO format) or "
-                      f".csv/.tsv file")
+                      f".csv/.tsv/.parquet file")
 
 
 def _data_label(data):
@@ -558,15 +611,20 @@ def build_data(cfg, say=print, train=True, *, run_dir=None, eval_data=None):
     from . import data as tdata  # noqa: PLC0415
     from . import vision  # noqa: PLC0415
 
-    if data_task(cfg["data"]) == TEXT_TASK:
+    if data_task(cfg["data"], cfg) == TABULAR_TASK:
+        from . import _train_tabular  # noqa: PLC0415
+
+        return _train_tabular.tabular_data(cfg, say, train, lambda: _dataset_folder(cfg, say), _Data, run_dir,
+                                           eval_data)
+    if data_task(cfg["data"], cfg) == TEXT_TASK:
         from . import _train_text  # noqa: PLC0415
 
         return _train_text.text_data(cfg, say, train, lambda: _dataset_folder(cfg, say), _Data, run_dir, eval_data)
     size = tuple(cfg["image_size"])
     batch = cfg["batch_size"]
-    if data_task(cfg["data"]) == "detection":
+    if data_task(cfg["data"], cfg) == "detection":
         return _detection_data(cfg, say, train)
-    if data_task(cfg["data"]) == "image_to_image":
+    if data_task(cfg["data"], cfg) == "image_to_image":
         from ._train_i2i import i2i_data  # noqa: PLC0415
         return i2i_data(cfg, say, train, lambda: _dataset_folder(cfg, say), _Data)
     named = _classification_datasets()
@@ -634,6 +692,10 @@ def _detection_data(cfg, say, train):
 
 
 def _augment_words(transform):
+    if hasattr(transform, "field_size"):  # a table's feature spec
+        from ._train_tabular import describe  # noqa: PLC0415
+
+        return f"none; {describe(transform)}"
     if not hasattr(transform, "augment"):  # a text transform
         from ._train_text import describe  # noqa: PLC0415
 
@@ -649,11 +711,15 @@ def build_network(cfg, labels, channels):
     from .model import create_model  # noqa: PLC0415
     from .model.registry import _entry  # noqa: PLC0415
 
-    if data_task(cfg["data"]) == TEXT_TASK:
+    if data_task(cfg["data"], cfg) == TABULAR_TASK:  # (channels: the run's feature spec)
+        from . import _train_tabular  # noqa: PLC0415
+
+        return _train_tabular.build_network(cfg, channels)
+    if data_task(cfg["data"], cfg) == TEXT_TASK:
         from . import _train_text  # noqa: PLC0415
 
         return _train_text.build_network(cfg, labels, channels)
-    if data_task(cfg["data"]) == "image_to_image":
+    if data_task(cfg["data"], cfg) == "image_to_image":
         from ._train_i2i import build_network as i2i_network  # noqa: PLC0415
         return i2i_network(cfg)
     params = _entry(cfg["model"]).params
@@ -709,7 +775,8 @@ def build_model(cfg, data, steps_per_epoch=None):
     net = build_network(cfg, data.labels, data.transform if data.channels is None else data.channels)
     model = Model(net)
     task = model.task
-    loss, metrics = task.default_loss, list(task.default_metrics) or None
+    metrics_for = getattr(task, "metrics_for", None)  # (a table's metrics follow its objective)
+    loss, metrics = task.default_loss, list(metrics_for(net) if metrics_for else task.default_metrics) or None
     if steps_per_epoch is None:  # (evaluating a checkpoint: no pretrained weights to fetch first)
         return model.compile(loss_fn=loss, metrics=metrics)
     if task.name == "image_to_image":  # the task builds the generators' and the discriminators' optimizers
@@ -793,7 +860,7 @@ def _run_callback(model, run_dir, record, cfg, stopper, say, resuming=False):
     base = _callback_base()
     main = _distributed.is_main()
     monitor = cfg["monitor"]
-    lower_is_better = "loss" in monitor or "error" in monitor
+    lower_is_better = any(word in monitor for word in ("loss", "error", "rmse", "mae"))
 
     class RunFiles(base):
         def __init__(self):
@@ -1028,7 +1095,11 @@ def _train(config_file, overrides, say, stopper):
     _seed(cfg["seed"])
 
     data = build_data(cfg, say, run_dir=run_dir if resume_ckpt else None)
-    if data.channels is None and main:  # text: the transform evaluation, prediction and resuming encode with
+    if data_task(cfg["data"], cfg) == TABULAR_TASK and main:  # tables: the spec every later run encodes with
+        from ._train_tabular import save_spec  # noqa: PLC0415
+
+        save_spec(data.transform, run_dir)
+    elif data.channels is None and main:  # text: the transform evaluation, prediction and resuming encode with
         from ._train_text import save_transform  # noqa: PLC0415
 
         save_transform(data.transform, run_dir)
@@ -1053,7 +1124,7 @@ def _train(config_file, overrides, say, stopper):
         f"{cfg['batch_size']}{f' x {workers} workers' if workers > 1 else ''}, {cfg['optimizer']} lr {cfg['lr']:g} "
         f"({cfg['schedule']}), augment {_augment_words(data.transform)}; run directory {run_dir}")
     kwargs = {"callbacks": [callback], "verbose": 1 if main else 0, "valid_dataset": data.test}
-    if data_task(cfg["data"]) == "image_to_image":  # a picture of the translations after every epoch
+    if data_task(cfg["data"], cfg) == "image_to_image":  # a picture of the translations after every epoch
         from ._train_i2i import sample_callback  # noqa: PLC0415
         kwargs["callbacks"].append(sample_callback(run_dir, data))
     if resume_ckpt:
@@ -1084,7 +1155,8 @@ def _train(config_file, overrides, say, stopper):
     _write_state(run_dir, status="finished", **_progress_fields(state), servable_epochs=state.epoch)
     final = ", ".join(f"{k} {v[-1]:.4f}" for k, v in record.history.items() if k in ("loss", "val_loss",
                                                                                         "val_accuracy",
-                                                                                        "val_mAP50", "val_error"))
+                                                                                        "val_mAP50", "val_error",
+                                                                                        "val_auc", "val_rmse"))
     say(f"Done: {final}. Run directory {run_dir} (serve it: tinyms serve {servable})")
     return 0
 
@@ -1098,11 +1170,14 @@ def _write_servable(cfg, model, data, run_dir, say):
         model.load_checkpoint(best)
     folder = os.path.join(run_dir, "servable")
     description = f"{cfg['model']} trained on {_data_label(cfg['data'])} by tinyms train"
+    if data_task(cfg["data"], cfg) == TABULAR_TASK:
+        from ._train_tabular import write_tabular_servable  # noqa: PLC0415
+        return write_tabular_servable(folder, cfg["model"], model.network, data.transform, description, say)
     if data.channels is None:  # text
         from ._train_text import write_text_servable  # noqa: PLC0415
 
         return write_text_servable(folder, cfg["model"], model.network, description, data, say)
-    if data_task(cfg["data"]) == "image_to_image":
+    if data_task(cfg["data"], cfg) == "image_to_image":
         from ._train_i2i import write_i2i_servable  # noqa: PLC0415
         return write_i2i_servable(folder, cfg, model, data, description, say)
     class_num = len(data.labels) + int(bool(getattr(getattr(model.network, "default_cfg", None), "background", False)))
@@ -1165,6 +1240,27 @@ def predict(target, texts, top=1):
     return _train_text.predict_run(run_dir, ckpt, values.get("model"), texts, top)
 
 
+def predict_table(target, rows, out=None, say=print):
+    """``tinyms predict ROWS.csv --run RUN_DIR``: write the predictions of a table run's model for a file of rows.
+
+    Returns:
+        str: the CSV file written (the rows, then the prediction columns).
+    """
+    from . import _train_tabular  # noqa: PLC0415
+
+    run_dir, ckpt, values = _run_target(target, "tinyms predict --run", "its network")
+    cfg = resolve_config(values)
+    return _train_tabular.predict_file(run_dir, ckpt, cfg, rows, out, say)
+
+
+def is_table_run(target):
+    """True when ``target`` (a run directory or a checkpoint inside one) is a run trained on a table."""
+    from ._train_tabular import is_tabular_run  # noqa: PLC0415
+
+    target = os.path.abspath(os.path.expanduser(os.fspath(target)))
+    return is_tabular_run(target if os.path.isdir(target) else os.path.dirname(target))
+
+
 def evaluate(target, overrides=None, say=print, data=None, columns=(None, None)):
     """Run ``tinyms eval RUN_DIR_OR_CHECKPOINT``; return the metrics dict.
 
@@ -1173,10 +1269,17 @@ def evaluate(target, overrides=None, say=print, data=None, columns=(None, None))
     """
     run_dir, ckpt, values = _run_target(target, "tinyms eval", "its network and test data")
     cfg = resolve_config(values, overrides)
-    text = data_task(cfg["data"]) == TEXT_TASK
-    if data is not None and not text:
-        raise ConfigError("--data is for runs trained on text; an image run is evaluated on its own test data "
-                          "(--data-dir says where its files are now)")
+    text = data_task(cfg["data"], cfg) == TEXT_TASK
+    table = data_task(cfg["data"], cfg) == TABULAR_TASK
+    if data is not None and not (text or table):
+        raise ConfigError("--data is for runs trained on text or on a table; an image run is evaluated on its own "
+                          "test data (--data-dir says where its files are now)")
+    if table and data is not None:  # another table, encoded with the run's feature spec
+        from ._train_tabular import checked_eval_table  # noqa: PLC0415
+        if any(columns):
+            raise ConfigError("--text-column and --label-column are for text runs; a table run scores the column "
+                              "it was trained to predict")
+        data, table = None, {"data": checked_eval_table(data)}
     eval_data = _checked_data(data) if data is not None else None
     if any(columns) and (eval_data is None or not os.path.isfile(eval_data)):
         raise ConfigError("--text-column and --label-column name the columns of a .csv/.tsv file given as --data")
@@ -1184,18 +1287,19 @@ def evaluate(target, overrides=None, say=print, data=None, columns=(None, None))
         raise ConfigError(f"{data} is not text data (imdb, a folder of .txt documents or a .csv/.tsv file)")
     if eval_data is not None:
         eval_data = {"data": eval_data, **{k: v for k, v in zip(("text_column", "label_column"), columns) if v}}
-    data = build_data(cfg, say, train=False, run_dir=run_dir, eval_data=eval_data)
+    data = build_data(cfg, say, train=False, run_dir=run_dir, eval_data=table if isinstance(table, dict) else eval_data)
     if data.test is None:
         raise ConfigError(f"{cfg['data']} has {data.test_note}: nothing to evaluate on. Split it into train/ and "
                           f"val/ (or test/) sub-folders")
     model = build_model(cfg, data)
     model.load_checkpoint(ckpt)
-    if data_task(cfg["data"]) == "image_to_image":
+    if data_task(cfg["data"], cfg) == "image_to_image":
         from ._train_i2i import evaluate as i2i_evaluate  # noqa: PLC0415
         return i2i_evaluate(cfg, model, data, say, os.path.basename(ckpt))
     results = model.eval(data.test)
     count = getattr(model, "eval_samples", None)
     shown = "  ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in results.items())
-    counted = (f"{count:,} documents, " if text else f"{count:,} images of ") if count else ""
+    counted = (f"{count:,} documents, " if text else f"{count:,} rows, " if table else f"{count:,} images of ") \
+        if count else ""
     say(f"{shown}  ({counted}{data.test_note}; {os.path.basename(ckpt)})")
     return results

@@ -22,7 +22,7 @@ import os
 from .errors import ConfigError
 
 __all__ = ["TASK", "NAMES", "TABLE_EXTENSIONS", "TRANSFORM_FOLDER", "VALIDATION_FRACTION", "is_text_data",
-           "checked_table", "text_data", "build_network", "predict"]
+           "text_data", "build_network", "predict"]
 
 TASK = "text_classification"
 #: dataset names of text data tinyms train reads
@@ -73,21 +73,6 @@ def is_text_data(data):
     return is_text_folder(_folder_root(data))
 
 
-def checked_table(data):
-    """The absolute path of a .csv/.tsv file given as data; None when ``data`` is no file.
-
-    Raises:
-        ConfigError: ``data`` is another kind of file.
-    """
-    path = os.path.abspath(os.path.expanduser(data))
-    if not os.path.isfile(path):
-        return None
-    if os.path.splitext(path)[1].lower() not in TABLE_EXTENSIONS:
-        raise ConfigError(f"data: {data!r} is a file, and the files tinyms train reads are .csv/.tsv tables of "
-                          f"documents (a text and a label column); give one, or a folder")
-    return path
-
-
 # ----------------------------------------------------------------------------- reading documents
 def _classes(folder):
     with os.scandir(folder) as entries:
@@ -123,7 +108,8 @@ def _read_table(cfg):
     except DatasetError as err:
         if "has no column" in str(err):  # name the flags that fix it
             raise DatasetError(f"{err} (tinyms train: --text-column / --label-column, or the YAML keys "
-                               f"text_column / label_column)") from None
+                               f"text_column / label_column; for a table of rows, --label COLUMN names the "
+                               f"column to predict)") from None
         raise
     return texts, labels, tuple(names)
 

@@ -5,12 +5,13 @@ Commands:
     tinyms serve [PATH] [--model UID] [--host HOST] [--port PORT] [--workers N]   (--port 0: any free port)
     tinyms predict IMAGE [--model UID] [--top 5]
     tinyms predict TEXT --run RUN_DIR [--top N]        (a run trained on text)
+    tinyms predict ROWS.csv --run RUN_DIR [--out FILE] (a run trained on a table: writes ROWS_predictions.csv)
     tinyms predict IMAGE --run RUN_DIR|--servable DIR [--out PATH] [--output-size network|original]
                                                        (image_to_image: writes NAME_translated.png)
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
     tinyms train [CONFIG.yaml] [--model NAME] [--data NAME_OR_FOLDER] [--epochs N] ... [--nproc N]
-    tinyms eval RUN_DIR_OR_CHECKPOINT [--data OTHER_TEXT_DATA]
+    tinyms eval RUN_DIR_OR_CHECKPOINT [--data OTHER_TEXT_DATA_OR_TABLE]
     tinyms detect INPUT|--camera N --run RUN_DIR|--servable DIR|--model NAME [--out PATH]
     tinyms export RUN_DIR_OR_SERVABLE --quantize int8 [--method auto|dynamic|static] [--calibration-data DIR]
     tinyms export RUN_DIR_OR_SERVABLE --web OUT_DIR [--servable NAME]
@@ -54,9 +55,11 @@ def _build_parser():
                        help="first add this pretrained hub model to the serving folder, e.g. lenet5_mnist "
                             "(ships with TinyMS: serves out of the box)")
 
-    pr = sub.add_parser("predict", help="classify an image with a pretrained hub model (top-5 labels), or a "
-                                        "text with a run trained on text (--run)")
-    pr.add_argument("image", metavar="IMAGE_OR_TEXT", help="image file (JPEG, PNG, BMP...); with --run: the text")
+    pr = sub.add_parser("predict", help="classify an image with a pretrained hub model (top-5 labels), a text "
+                                        "with a run trained on text (--run), or the rows of a table with a run "
+                                        "trained on a table (--run: writes ROWS_predictions.csv)")
+    pr.add_argument("image", metavar="IMAGE_TEXT_OR_ROWS", help="image file (JPEG, PNG, BMP...); with --run: the "
+                    "text, or for a table run a .csv/.tsv/.parquet file of rows")
     pr.add_argument("--model", metavar="UID", default=None,
                     help="hub model: resnet50 (ImageNet, default), lenet5_mnist, any name.tag of `tinyms models`")
     pr.add_argument("--run", metavar="RUN_DIR", default=None,
@@ -68,7 +71,8 @@ def _build_parser():
                          "image_to_image servable writes the translated picture)")
     pr.add_argument("--out", metavar="PATH", default=None,
                     help="image_to_image: where to write the picture (a file, or a folder); default "
-                         "IMAGE_NAME_translated.png next to the image")
+                         "IMAGE_NAME_translated.png next to the image. Table runs: the predictions CSV; default "
+                         "ROWS_predictions.csv next to the rows")
     pr.add_argument("--output-size", choices=("network", "original"), default=None,
                     help="image_to_image: the picture at the network's size (default) or the photo's own")
 
@@ -116,7 +120,8 @@ def _add_train_parsers(sub):
     ev.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="evaluation batch size")
     ev.add_argument("--data", dest="data", default=None, metavar="NAME_FOLDER_OR_CSV",
                     help="a run trained on text: evaluate on these documents instead of its test ones (their test "
-                         "split if they have one, else every document)")
+                         "split if they have one, else every document); a run trained on a table: score every row "
+                         "of this .csv/.tsv/.parquet file (it needs the label column; other columns are ignored)")
     ev.add_argument("--text-column", dest="text_column", default=None,
                     help="with --data FILE.csv: the column holding the documents (default: the run's, or text)")
     ev.add_argument("--label-column", dest="label_column", default=None,
@@ -160,6 +165,11 @@ def _mark_hub_weights(folder, name, file):
             if isinstance(entry, dict) and entry.get("name") == name:
                 entry["hub_weights"] = file
         write_json_atomic(os.path.join(root, SERVABLE_FILE), entries)
+
+
+def _is_table_run(run):
+    from ._train_cli import is_table_run
+    return is_table_run(run)
 
 
 def _positive_int(text):
@@ -208,6 +218,12 @@ def main(argv=None):
             if args.model is not None or (args.run is not None and args.servable is not None):
                 raise ConfigError("give one of --run RUN_DIR, --servable DIR or --model UID")
             _translate_cli.run(args.image, args.servable or args.run, args.out, args.output_size)
+        elif args.command == "predict" and args.run is not None and _is_table_run(args.run):
+            from . import _train_cli
+            from .errors import ConfigError
+            if args.model is not None or args.top is not None or args.output_size is not None:
+                raise ConfigError("a table run's predictions take the rows file, --run and --out only")
+            _train_cli.predict_table(args.run, args.image, args.out)
         elif args.command == "predict" and (args.out is not None or args.output_size is not None):
             from .errors import ConfigError
             raise ConfigError("--out and --output-size are for image_to_image servables (--run RUN_DIR or "
