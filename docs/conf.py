@@ -48,7 +48,7 @@ html_title = "TinyMS"
 html_theme_options = {
     "description": "Data to trained model to service, in a few lines, on MindSpore",
     "fixed_sidebar": True,
-    "page_width": "1180px",
+    "page_width": "1320px",
     "sidebar_width": "250px",
     "show_relbars": True,
 }
