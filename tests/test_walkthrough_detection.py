@@ -1,4 +1,4 @@
-"""The README's object-detection walkthrough, run as written (one epoch of 64 photos instead of twelve of 480), and
+"""The object-detection guide's walkthrough (docs/guides/detection.md), run as written (one epoch of 64 photos instead of twelve of 480), and
 `tinyms quickstart --task detection` end to end on the bundled sample."""
 
 import os
@@ -10,14 +10,14 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _readme_block(marker):
-    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+def _guide_block(marker):
+    text = open(os.path.join(ROOT, "docs", "guides", "detection.md"), encoding="utf-8").read()   # docs/guides/detection.md
     after = text[text.index(marker):]
     start = after.index("```python\n") + len("```python\n")
     return after[start:after.index("```", start)]
 
 
-def test_the_readme_detection_walkthrough_runs_and_scores_every_test_photo(tmp_path, monkeypatch, capsys):
+def test_the_guide_detection_walkthrough_runs_and_scores_every_test_photo(tmp_path, monkeypatch, capsys):
     import tinyms.data
 
     real = tinyms.data.detection_dataset
@@ -29,11 +29,11 @@ def test_the_readme_detection_walkthrough_runs_and_scores_every_test_photo(tmp_p
 
     monkeypatch.setattr(tinyms.data, "detection_dataset", fewer_training_photos)
     monkeypatch.chdir(tmp_path)
-    code = _readme_block("## Object detection")
+    code = _guide_block("tests/test_walkthrough_detection.py runs this block")
     assert "model.train(30," in code
     code = code.replace("model.train(30,", "model.train(1,")   # the one change: a short run
     names = {}
-    exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    exec(compile(code, "docs/guides/detection.md", "exec"), names)  # noqa: S102 - the guide's own code
     out = capsys.readouterr().out
     assert "mAP50" in out and "mAP50_95" in out and "voc07_mAP50" in out
     assert names["model"].eval_samples == 120                       # the sample's whole test split

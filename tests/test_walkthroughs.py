@@ -1,5 +1,5 @@
-"""Walkthroughs of the image classification guide (docs/guides/classification.md) and the README, run as
-written on small real-format data: your own photos with ImageFolderTransform, and "Looking at training"."""
+"""Walkthroughs of the image classification guide (docs/guides/classification.md), run as written on small
+real-format data: your own photos with ImageFolderTransform, and "Looking at training"."""
 
 import ast
 import os
@@ -68,16 +68,7 @@ def _guide_block(page, marker):
     return after[start:after.index("```", start)]
 
 
-def _readme_block(marker):
-    """The README's Python block that follows the line holding ``marker``."""
-    text = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md"),
-                encoding="utf-8").read()
-    after = text[text.index(marker):]
-    start = after.index("```python\n") + len("```python\n")
-    return after[start:after.index("```", start)]
-
-
-def test_looking_at_training_runs_as_the_readme_writes_it(tmp_path, monkeypatch, capsys):
+def test_looking_at_training_runs_as_the_guide_writes_it(tmp_path, monkeypatch, capsys):
     import csv
 
     from tinyms.data import MnistDataset, sample_dataset
@@ -86,13 +77,13 @@ def test_looking_at_training_runs_as_the_readme_writes_it(tmp_path, monkeypatch,
 
     monkeypatch.chdir(tmp_path)
     folder = sample_dataset("mnist")
-    code = _readme_block("tests/test_walkthroughs.py runs this block as written")
+    code = _guide_block("guides/classification.md", "tests/test_walkthroughs.py runs this block as written")
     names = {"Model": Model, "lenet5": lenet5,
              "train_ds": mnist_transform.apply_ds(MnistDataset(os.path.join(folder, "train"), num_samples=1024,
                                                                 shuffle=True)),
              "test_ds": mnist_transform.apply_ds(MnistDataset(os.path.join(folder, "test"), shuffle=False),
                                                  is_training=False)}
-    exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    exec(compile(code, "docs/guides/classification.md", "exec"), names)  # noqa: S102 - the guide's own code
     out = capsys.readouterr().out
     history, report, found = names["history"], names["report"], names["found"]
     for png in ("lr_find.png", "curves.png", "confusion.png"):

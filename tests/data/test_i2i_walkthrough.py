@@ -1,4 +1,4 @@
-"""The README's image-to-image walkthrough, run as written against a 127.0.0.1 mirror serving a tiny
+"""The image-to-image guide's walkthrough (docs/guides/image-to-image.md), run as written against a 127.0.0.1 mirror serving a tiny
 horse2zebra.zip in the published layout (the registry's digest patched to it): the Python block (32x32 images
 and one epoch instead of 128 and five), then its commands through `tinyms train / eval / predict` (the `tinyms
 serve` line: its servable answers through tinyms.serving.Predictor instead)."""
@@ -46,15 +46,15 @@ def _horse2zebra_zip():
 
 
 def _blocks():
-    """The README section's Python block and its bash commands (comments dropped), split into words."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    """The guide's Python block and its bash commands (comments dropped), split into words."""
+    with open(os.path.join(ROOT, "docs", "guides", "image-to-image.md"), encoding="utf-8") as f:   # docs/guides/image-to-image.md
         section = f.read().split(MARKER, 1)[1]
     python = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     bash = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     return python, [shlex.split(line.split("#")[0]) for line in bash.splitlines() if line.split("#")[0].strip()]
 
 
-def test_the_readme_image_to_image_walkthrough_runs_against_a_local_mirror(server, monkeypatch, tmp_path, capsys,
+def test_the_guide_image_to_image_walkthrough_runs_against_a_local_mirror(server, monkeypatch, tmp_path, capsys,
                                                                            released):
     serve(monkeypatch, server, "horse2zebra", _horse2zebra_zip())
     monkeypatch.chdir(tmp_path)
@@ -69,7 +69,7 @@ def test_the_readme_image_to_image_walkthrough_runs_against_a_local_mirror(serve
     assert "size=128" in python and "image_size=128" in python and "model.train(5," in python
     small = python.replace("size=128", "size=32").replace("model.train(5,", "model.train(1,")
     names = {}
-    exec(compile(small, "README.md", "exec"), names)  # noqa: S102
+    exec(compile(small, "docs/guides/image-to-image.md", "exec"), names)  # noqa: S102
     out = capsys.readouterr().out
     assert "cycle_error_a" in out and "cycle_error_b" in out
     assert names["model"].eval_samples == max(COUNTS["testA"], COUNTS["testB"])   # every test row

@@ -1,4 +1,4 @@
-"""The README's text walkthrough, run as written against a 127.0.0.1 mirror serving a small IMDB-format
+"""The text classification guide's walkthrough (docs/guides/text.md), run as written against a 127.0.0.1 mirror serving a small IMDB-format
 aclImdb_v1.tar.gz (the registry's digest patched to it): the Python block (one epoch instead of three), then
 its commands through `tinyms train / eval / predict` (`tinyms serve` blocks: its servable answers the same through
 tinyms.serving.Predictor instead)."""
@@ -32,7 +32,7 @@ def _imdb_archive():
 
 
 def _blocks():
-    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    text = open(os.path.join(ROOT, "docs", "guides", "text.md"), encoding="utf-8").read()   # docs/guides/text.md
     after = text[text.index(MARKER):]
     start = after.index("```python\n") + len("```python\n")
     python = after[start:after.index("```", start)]
@@ -41,13 +41,13 @@ def _blocks():
     return python, [shlex.split(c) for c in commands if c]
 
 
-def test_the_readme_text_walkthrough_runs_against_a_local_imdb_mirror(server, monkeypatch, tmp_path, capsys):
+def test_the_guide_text_walkthrough_runs_against_a_local_imdb_mirror(server, monkeypatch, tmp_path, capsys):
     serve_imdb(monkeypatch, server, _imdb_archive())
     monkeypatch.chdir(tmp_path)
     python, commands = _blocks()
     assert "model.train(3," in python
     names = {}
-    exec(compile(python.replace("model.train(3,", "model.train(1,"), "README.md", "exec"), names)  # noqa: S102
+    exec(compile(python.replace("model.train(3,", "model.train(1,"), "docs/guides/text.md", "exec"), names)  # noqa: S102
     out = capsys.readouterr().out
     assert "'accuracy'" in out and names["model"].eval_samples == TEST          # every test review, once
     assert out.strip().splitlines()[-1].split()[0] in ("neg", "pos")             # 'pos (73.1%)'

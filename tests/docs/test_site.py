@@ -219,3 +219,17 @@ def test_the_site_in_headless_chromium(browser, site_url, site):
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "ul.search li a"))
     hits = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "ul.search li a")]
     assert any(h.endswith("reference/api/tinyms.model.html#tinyms.model.create_model") for h in hits), hits
+
+
+def test_readme_blocks_said_to_be_tested_are_blocks_of_the_guides():
+    """The walkthrough tests read the guides; a README block whose comment says a test runs it must be the
+    same text as a guide block, so that test runs it too."""
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    guides = {code for _, code, _, _ in guide_blocks()}
+    claimed = [(m.group(1), m.group(2)) for m in re.finditer(r"<!--([^>]*?runs (?:this block|these)[^>]*)-->\s*\n```\w+\n(.*?)^```$",
+                                                             readme, re.S | re.M)]
+    for marker, code in claimed:
+        test_file = re.search(r"(tests/[\w/]+\.py)", marker)
+        reads_readme = test_file and os.path.isfile(os.path.join(ROOT, test_file.group(1))) and \
+            "README.md" in open(os.path.join(ROOT, test_file.group(1)), encoding="utf-8").read()
+        assert reads_readme or code in guides, f"README block after {marker.strip()!r} is not a block of docs/"
