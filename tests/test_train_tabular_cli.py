@@ -45,12 +45,16 @@ def _write(path, rows, columns=None):
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
     root = tmp_path_factory.mktemp("tables")
+    (root / "spending").mkdir()
     rows = _rows(1000, seed=1)
     other = _rows(300, seed=2)
+    _write(root / "spending" / "test.csv", rows[800:], ["city", "hour", "price", "spend"])
     return {"clicks": _write(root / "clicks.csv", rows, ["city", "hour", "price", "clicked"]),
             "spend": _write(root / "spend.csv", rows, ["city", "hour", "price", "spend"]),
             "other": _write(root / "other.csv", other, ["note", "city", "hour", "price", "clicked"]),
             "unlabelled": _write(root / "unlabelled.csv", other[:40], ["city", "hour", "price"]),
+            "folder": os.path.dirname(_write(root / "spending" / "train.csv", rows[:800], ["city", "hour", "price",
+                                                                                           "spend"])),
             "root": root}
 
 
@@ -136,10 +140,15 @@ def test_train_a_csv_then_eval_other_rows_and_predict(tables, tmp_path, capsys):
     assert paris > lyon
 
 
-def test_train_a_regression_table(tables, tmp_path, capsys):
+def test_train_a_regression_folder_of_train_and_test_tables_then_resume(tables, tmp_path, capsys):
     run = str(tmp_path / "run")
-    assert main(["train", "--data", tables["spend"], "--label", "spend", "--epochs", "3", "--batch-size", "32",
+    assert main(["train", "--data", tables["folder"], "--label", "spend", "--epochs", "2", "--batch-size", "32",
                  "--out", run]) == 0
-    capsys.readouterr()
+    said = capsys.readouterr().out
+    assert "800 training rows" in said and "200 rows, the rows of test.csv" in said and "Training tabular_mlp" in said
     results = _train_cli.evaluate(run)
     assert set(results) >= {"rmse", "mae"} and results["rmse"] < 2.0     # spend's spread is about 2.3
+    assert "200 rows, the rows of test.csv" in capsys.readouterr().out
+    assert main(["train", "--resume", run, "--epochs", "3"]) == 0          # the run's own spec, one more epoch
+    with open(os.path.join(run, "history.csv"), encoding="utf-8") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3]
