@@ -198,7 +198,7 @@ def errors_page():
            "This page is generated from the docstrings of `tinyms.errors` and `tinyms.serving.errors` by",
            "`scripts/gen_docs.py` at every build.",
            "```", "",
-           "Every error TinyMS raises on purpose is one of these classes. The message itself names the file,",
+           "Every error (and warning) TinyMS raises on purpose is one of these classes. The message itself names the file,",
            "key or value at fault and what to do; the sections below say what each class means, what to try,",
            "and which built-in exception it also is (so `except ValueError:` keeps working).", ""]
     for module in (errors, serving_errors):
@@ -213,7 +213,8 @@ def errors_page():
             out += [f"### {name}", "", meaning, ""]
             if fix:
                 out += [f"**Fix:** {fix}", ""]
-            out += [f"Is also: {bases}.", ""]
+            if bases:
+                out += [f"Is also: {bases}.", ""]
     return "\n".join(out)
 
 
