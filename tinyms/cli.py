@@ -11,6 +11,7 @@ Commands:
     tinyms download NAME [--dir DIR] [--mirror URL]
     tinyms models
     tinyms train [CONFIG.yaml] [--model NAME] [--data NAME_OR_FOLDER] [--epochs N] ... [--nproc N]
+    tinyms train --data TABLE.csv --label COLUMN [--model deepfm|wide_deep|tabular_mlp]   (or --data criteo)
     tinyms eval RUN_DIR_OR_CHECKPOINT [--data OTHER_TEXT_DATA_OR_TABLE]
     tinyms detect INPUT|--camera N --run RUN_DIR|--servable DIR|--model NAME [--out PATH]
     tinyms export RUN_DIR_OR_SERVABLE --quantize int8 [--method auto|dynamic|static] [--calibration-data DIR]
@@ -98,9 +99,13 @@ def _add_train_parsers(sub):
     from ._train_cli import KEYS
 
     tr = sub.add_parser("train", help="train a zoo model on a dataset; flags or a YAML file (flags win)",
-                        description="Train a zoo network on a dataset and write a run directory: config.yaml, "
-                                    "history.csv, curves.png, best.ckpt, last.ckpt and a servable. Every flag "
-                                    "overrides the same key of CONFIG.")
+                        # (argparse 3.11 repeats parts of a long generated usage line that holds nested brackets)
+                        usage="%(prog)s [-h] [CONFIG] [--model MODEL] [--data DATA] [--epochs EPOCHS] "
+                              "[--KEY VALUE ...] (the keys below)",
+                        description="Train a zoo network on a dataset (images, documents, or a table: --data "
+                                    "criteo, or --data TABLE.csv --label COLUMN) and write a run directory: "
+                                    "config.yaml, history.csv, curves.png, best.ckpt, last.ckpt and a servable "
+                                    "(tables: also feature_spec.json). Every flag overrides the same key of CONFIG.")
     tr.add_argument("config", nargs="?", default=None, help="YAML file of the run's keys (see examples/train/)")
     types = {"int": int, "float": float, "str": str, "path": str}
     for name, key in KEYS.items():
