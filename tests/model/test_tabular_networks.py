@@ -106,3 +106,10 @@ def test_bad_arguments_name_the_fix():
         create_model("tabular_mlp", field_size=3, vocab_size=10, objective="regression", target_scale=0)
     with pytest.raises(TypeError, match="field_size"):
         create_model("wide_deep", field_size=2.5, vocab_size=10)
+
+
+def test_summary_runs_on_the_pair_of_inputs(capsys):
+    net = deepfm(field_size=3, vocab_size=20, embed_size=4, hidden=(8,))
+    text = Model(net).summary()
+    total = sum(int(np.prod(p.shape)) for p in net.trainable_params())  # tables 20x4 + 20x1, MLP 12x8+8, 8+1
+    assert total == 213 and f"Total params: {total}" in text and "Output shape: (N, 1)" in text

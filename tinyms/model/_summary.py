@@ -114,9 +114,11 @@ def _trace_output_shapes(network, input_shape, names):
             if mode != ms.PYNATIVE_MODE:
                 ms.set_context(mode=ms.PYNATIVE_MODE)
             network.set_train(False)
-            x = Tensor(np.zeros((2, *input_shape), np.float32))
+            x = (Tensor(np.zeros((2, *input_shape), np.float32)),)
+            if getattr(network, "task", None) == "tabular":  # a table's (feat_ids, feat_vals): id 0, value 0
+                x = (Tensor(np.zeros((2, *input_shape), np.int32)), *x)
             try:
-                network(x)
+                network(*x)
             except (RuntimeError, ValueError, TypeError, IndexError) as err:
                 raise InputShapeError(f"{type(network).__name__} cannot run on a batch of shape "
                                       f"(N, {', '.join(map(str, input_shape))}): {_first_line(err)}; pass "
