@@ -123,6 +123,7 @@ def test_stats_match_a_plain_computation_and_malformed_lines_are_reported(tmp_pa
         assert f["kind"] == "numeric" and f["transform"] == "log"
         assert f["mean"] == pytest.approx(np.mean(ints[j]), rel=1e-9, abs=1e-12)
         assert f["scale"] == pytest.approx(np.std(ints[j]), rel=1e-7)
+        assert f["missing_id"] == f["id"] == j and f["missing_value"] == 0.0  # 0.3's encoding of a missing number
     used = set()
     for j, f in enumerate(fields[13:]):
         kept = sorted(v for v, n in cats[j].items() if n > THRESHOLD)
@@ -132,7 +133,11 @@ def test_stats_match_a_plain_computation_and_malformed_lines_are_reported(tmp_pa
         assert not ids & used - {f["oov_id"]}
         used |= ids
     assert summary["vocab_size"] == criteo.vocab_size == criteo.feature_spec.vocab_size == 1 + max(used)
-    assert len(used | set(range(26))) == 1 + max(used)                    # no id left unused
+    assert len(used | set(range(13))) == 1 + max(used)                    # no id left unused
+    # 0.3's count: 13 numeric ids, 26 out-of-vocabulary ids, the kept values (the empty string counted as one),
+    # so 0.3's scripts' hard-coded vocab_size (184,965 on the real file) stays right
+    own_missing = sum(1 for j in range(26) if missing[j] > THRESHOLD)
+    assert criteo.vocab_size == 13 + 26 + sum(len(f["vocab"]) for f in fields[13:]) + own_missing
     top = cats[0].most_common(1)[0][0]
     assert top in fields[13]["vocab"]                                      # a frequent category is kept
 
@@ -157,8 +162,10 @@ def test_conversion_encodes_with_the_spec_and_splits_by_line(tmp_path, synthetic
     assert ids.dtype == np.int32 and vals.dtype == np.float32 and label.shape == (counts["test"], 1)
     expected = [r for r, t in zip(rows, in_test) if t]                    # file order, nothing dropped
     want_ids, want_vals = criteo.feature_spec.encode([as_row(r[2], r[3]) for r in expected])  # the contract
-    assert (ids == want_ids).all() and (ids[:, :13] >= 13).any()          # missing numbers included
+    assert (ids == want_ids).all() and (ids[:, :13] == np.arange(13)).all()  # a number's id, missing or not
     np.testing.assert_allclose(vals, want_vals, rtol=1e-6, atol=1e-6)
+    missing_numbers = np.array([[v is None or v == "" for v in as_row(r[2], r[3]).values()][:13] for r in expected])
+    assert missing_numbers.any() and (vals[:, :13][missing_numbers] == 0.0).all()  # 0.3's value for a missing one
     assert (label[:, 0] == [r[1] for r in expected]).all()
     assert 0 <= ids.min() and ids.max() < criteo.vocab_size
 

@@ -284,3 +284,22 @@ def test_given_label_classes_and_infer_objective():
     assert FeatureSpec.infer_objective([0.25, 1.5, 3.0]) == "regression"
     with pytest.raises(DatasetError, match="missing in 1 row"):
         FeatureSpec.infer_objective([1, None, 0])
+
+
+def test_a_numeric_field_can_encode_missing_as_its_own_id_with_value_zero(tmp_path):
+    """Criteo's spec (TinyMS 0.3's layout): a missing number is the field's id with value 0.0."""
+    data = {"label": "label", "objective": "binary", "label_classes": [0, 1],
+            "fields": [{"name": "I1", "kind": "numeric", "transform": "log", "mean": 1.0, "scale": 2.0,
+                        "id": 0, "missing_id": 0, "missing_value": 0.0},
+                       {"name": "C1", "kind": "categorical", "vocab": ["68fd1e64"], "offset": 1,
+                        "oov_id": 2, "missing_id": 2}]}
+    spec = FeatureSpec.from_dict(data)
+    assert spec.vocab_size == 3                                 # no id spent on "missing"
+    ids, vals = spec.encode([{"I1": 0, "C1": "68fd1e64"}, {"I1": None, "C1": None}])
+    assert ids.tolist() == [[0, 1], [0, 2]] and vals.tolist() == [[pytest.approx(-0.5), 1.0], [0.0, 1.0]]
+    spec.save(tmp_path / "spec.json")
+    again = FeatureSpec.load(tmp_path / "spec.json")
+    assert again.fields[0]["missing_value"] == 0.0 and (again.encode([{"I1": None, "C1": "x"}])[1] == [[0, 1]]).all()
+    data["fields"][0]["missing_value"] = float("nan")
+    with pytest.raises(DatasetError, match="missing_value must be a finite number"):
+        FeatureSpec.from_dict(data)

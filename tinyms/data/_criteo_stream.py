@@ -338,6 +338,7 @@ class Encoder:
         numeric, categorical = fields[:N_INT], fields[N_INT:]
         self.num_id = np.array([f["id"] for f in numeric], np.int32)
         self.num_missing_id = np.array([f["missing_id"] for f in numeric], np.int32)
+        self.num_missing_value = np.array([f.get("missing_value", 1.0) for f in numeric], np.float32)
         self.mean = np.array([f["mean"] for f in numeric], np.float64)
         self.scale = np.array([f["scale"] for f in numeric], np.float64)
         self.vocab = [np.array([int(v, 16) for v in f["vocab"]], np.uint32) for f in categorical]
@@ -355,7 +356,8 @@ class Encoder:
         vals = np.ones((n, N_INT + N_CAT), np.float32)
         miss = parsed.int_missing
         ids[:, :N_INT] = np.where(miss, self.num_missing_id, self.num_id)
-        vals[:, :N_INT] = np.where(miss, 1.0, (log_transform(parsed.ints) - self.mean) / self.scale)
+        numbers = (log_transform(parsed.ints) - self.mean) / self.scale
+        vals[:, :N_INT] = np.where(miss, self.num_missing_value, numbers)
         for j in range(N_CAT):
             vocab = self.vocab[j]
             x = parsed.cats[:, j]

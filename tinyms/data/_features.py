@@ -15,7 +15,9 @@ How each value is encoded:
   value 1.0 (so the model learns what "missing" means for that field through the id's own
   weights; a value of 0.0 would multiply those weights away: on a table where 30% of a numeric
   column is missing and missing raises the logit by 1.5, DeepFM reached AUC 0.773 with 1.0, the
-  generating model's own 0.773, and 0.760 with 0.0).
+  generating model's own 0.773, and 0.760 with 0.0). A numeric field may say otherwise with
+  the optional key ``"missing_value"``: Criteo's spec gives a missing integer the field's own id
+  with value 0.0, TinyMS 0.3's layout, so 0.3's hard-coded ``vocab_size`` stays right.
 - *Numeric field*: ints, floats, bools (1/0) and strings holding a number (``"3.5"``). Any other
   value is a :class:`~tinyms.errors.DatasetError` naming the column. ``t = v`` (transform
   ``"standard"``) or ``t = sign(v) * log1p(|v|)`` (``"log"``); value ``(t - mean) / scale``,
@@ -356,7 +358,8 @@ class FeatureSpec:
 
     Args:
         fields (list of dict): one dict per field, in column order. Numeric: ``{"name", "kind":
-            "numeric", "transform": "standard"|"log", "mean", "scale", "id", "missing_id"}``;
+            "numeric", "transform": "standard"|"log", "mean", "scale", "id", "missing_id"}`` and
+            optionally ``"missing_value"`` (the value a missing number encodes as, default 1.0);
             categorical: ``{"name", "kind": "categorical", "vocab": [str, ...], "offset",
             "oov_id", "missing_id"}`` (vocabulary entry ``i`` has id ``offset + i``).
         label (str): the label column's name.
@@ -637,7 +640,7 @@ class FeatureSpec:
         if field["transform"] == "log":
             numbers = np.sign(numbers) * np.log1p(np.abs(numbers))
         out = (numbers - field["mean"]) / field["scale"]
-        out[missing] = 1.0
+        out[missing] = field.get("missing_value", 1.0)
         return np.where(missing, field["missing_id"], field["id"]).astype(np.int32), out
 
     @staticmethod
@@ -1036,7 +1039,7 @@ def _float(value, what):
 
 _NUMERIC_KEYS = {"name", "kind", "transform", "mean", "scale", "id", "missing_id"}
 _CATEGORICAL_KEYS = {"name", "kind", "vocab", "offset", "oov_id", "missing_id"}
-_OPTIONAL_KEYS = {"categorical": {"numbers"}}
+_OPTIONAL_KEYS = {"categorical": {"numbers"}, "numeric": {"missing_value"}}
 
 
 def _validate(spec):
@@ -1090,6 +1093,8 @@ def _validate(spec):
             field["scale"] = _float(field["scale"], f"field {name!r} scale")
             if field["scale"] <= 0:
                 raise DatasetError(f"{where}: scale must be > 0, got {field['scale']}")
+            if "missing_value" in field:
+                field["missing_value"] = _float(field["missing_value"], f"field {name!r} missing_value")
         else:
             vocab = field["vocab"]
             numbers = field.get("numbers", False)

@@ -75,14 +75,17 @@ class KaggleDisplayAdvertisingDataset:
        ``feat_vals`` (N, 39) float32, ``label`` (N, 1) float32.
 
     Ids (one id space, ``vocab_size = 1 + largest id``), as :meth:`FeatureSpec.encode
-    <tinyms.data.FeatureSpec.encode>` gives them: I_k has id k-1 with its standardised value,
-    and id 12 + k with value 1.0 when missing (0.3 gave a missing value weight 0 on the field's
-    id); C_k's out-of-vocabulary id is 25 + k; its vocabulary ids follow from 52 on, field after
+    <tinyms.data.FeatureSpec.encode>` gives them, in TinyMS 0.3's layout: I_k has id k-1 with
+    its standardised value, and the same id with value 0.0 when missing (as 0.3 encoded it);
+    C_k's out-of-vocabulary id is 12 + k; its vocabulary ids follow from 39 on, field after
     field, in increasing hex order; a missing C_k value has its own id after the field's
     vocabulary when more than ``threshold`` lines miss it (0.3 counted the empty string as a
     value), else the out-of-vocabulary id. With the same vocabularies this is 0.3's count of
-    ids plus 13 (the numeric fields' missing ids): 0.3 reported 184,965 on the real file, so
-    expect 184,978 and pass :attr:`vocab_size` to the network.
+    ids, so 0.3's scripts, which hard-code ``vocab_size=184965`` (0.3's count on the real file
+    at threshold 100), keep fitting; new code passes :attr:`vocab_size` to the network. (Our
+    own tables give a missing number an id of its own with value 1.0, which learned better in
+    :class:`~tinyms.data.FeatureSpec`'s measurement; on Criteo that would add 13 ids and make
+    0.3's hard-coded size too small.)
 
     Differences from TinyMS 0.3: the statistics are used (0.3 computed them and then mapped
     every categorical value to the out-of-vocabulary id, and scaled integers by their maximum,
@@ -286,12 +289,12 @@ class KaggleDisplayAdvertisingDataset:
         for j, name in enumerate(cs.INT_NAMES):
             mean, scale = stats.numeric(j)
             fields.append({"name": name, "kind": "numeric", "transform": "log", "mean": mean, "scale": scale,
-                           "id": j, "missing_id": cs.N_INT + j})
-        next_id = 2 * cs.N_INT + cs.N_CAT
+                           "id": j, "missing_id": j, "missing_value": 0.0})
+        next_id = cs.N_INT + cs.N_CAT
         for j, name in enumerate(cs.CAT_NAMES):
             keep = stats.counts[j] > self.threshold
             vocab = [f"{int(v):08x}" for v in stats.values[j][keep]]
-            oov = 2 * cs.N_INT + j
+            oov = cs.N_INT + j
             offset = next_id
             next_id += len(vocab)
             missing = oov
