@@ -1,4 +1,4 @@
-"""The README's tables walkthrough, run as written on a generated click log (tinyms.data.make_ctr_table written
+"""The tables guide's walkthrough (docs/guides/tables.md), run as written on a generated click log (tinyms.data.make_ctr_table written
 as clicks.csv, more_clicks.csv and an unlabelled new_rows.csv): the Python block (one epoch instead of five),
 then its commands through `tinyms train / eval / predict` (the `tinyms serve` line: its servable answers through
 tinyms.serving.Predictor instead), and `tinyms train --data criteo` against a 127.0.0.1 mirror serving a small
@@ -35,7 +35,7 @@ def _write_csv(path, table, rows=None, drop=()):
 
 
 def _blocks():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "docs", "guides", "tables.md"), encoding="utf-8") as f:   # docs/guides/tables.md
         section = f.read().split(MARKER, 1)[1]
     python = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     bash = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
@@ -55,7 +55,7 @@ def _serve_criteo(monkeypatch, server, tmp_path):
     monkeypatch.setenv(download.MIRROR_ENV, server.url)
 
 
-def test_the_readme_tables_walkthrough_runs_on_a_generated_click_log(server, monkeypatch, tmp_path, capsys):
+def test_the_guide_tables_walkthrough_runs_on_a_generated_click_log(server, monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
     table, _ = make_ctr_table(ROWS + OTHER, seed=3)
     half = {k: v[:ROWS] for k, v in table.items()}
@@ -66,7 +66,7 @@ def test_the_readme_tables_walkthrough_runs_on_a_generated_click_log(server, mon
     python, commands = _blocks()
     assert "model.train(5," in python
     names = {}
-    exec(compile(python.replace("model.train(5,", "model.train(1,"), "README.md", "exec"), names)  # noqa: S102
+    exec(compile(python.replace("model.train(5,", "model.train(1,"), "docs/guides/tables.md", "exec"), names)  # noqa: S102
     out = capsys.readouterr().out
     assert "'auc'" in out and "'log_loss'" in out
     assert names["model"].eval_samples == round(ROWS * 0.2)                    # every held-out row, once
