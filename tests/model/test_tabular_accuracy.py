@@ -40,4 +40,4 @@ def test_deepfm_reaches_the_generating_models_auc_within_0_02():
     assert model.eval_samples == len(test_rows)                                  # every test row, once
     best = roc_auc_score(table["clicked"][test_rows], probs[test_rows])        # the generating model's own
     assert best > 0.8
-    assert best - 0.02 <= result["auc"] <= best + 0.005, (result["auc"], best)  # measured: 0.8203 vs 0.8356
+    assert best - 0.02 <= result["auc"] <= best + 0.005, (result["auc"], best)  # measured: 0.8198 vs 0.8356
