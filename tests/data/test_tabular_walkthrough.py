@@ -1,8 +1,8 @@
-"""The tables guide's walkthrough (docs/guides/tables.md), run as written on a generated click log (tinyms.data.make_ctr_table written
-as clicks.csv, more_clicks.csv and an unlabelled new_rows.csv): the Python block (one epoch instead of five),
-then its commands through `tinyms train / eval / predict` (the `tinyms serve` line: its servable answers through
-tinyms.serving.Predictor instead), and `tinyms train --data criteo` against a 127.0.0.1 mirror serving a small
-archive in Criteo's format (the registry's size patched to it)."""
+"""The tables guide's walkthrough (docs/guides/tables.md), run as written on a generated click log
+(tinyms.data.make_ctr_table written as clicks.csv, more_clicks.csv and an unlabelled new_rows.csv): the Python
+block (one epoch instead of five), then its commands through `tinyms train / eval / predict` (the `tinyms serve`
+line: its servable answers through tinyms.serving.Predictor instead), and `tinyms train --data criteo` against a
+127.0.0.1 mirror serving a small archive in Criteo's format (the registry's size patched to it)."""
 
 import csv
 import dataclasses
