@@ -5,6 +5,7 @@ column, a seeded share of rows is held out, the run folder keeps feature_spec.js
 writes a CSV of predictions; bad tables are named, not crashed on."""
 
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -31,6 +32,15 @@ def _rows(count, seed):
         rows.append({"city": city, "hour": hour, "price": round(price, 2), "clicked": clicked,
                      "spend": round(spend, 3), "note": "x"})
     return rows
+
+
+def _write_parquet(path, rows, columns):
+    """Write a Parquet file (pyarrow, a dependency of TinyMS; the test is skipped without it)."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({c: [r[c] for r in rows] for c in columns}), str(path))
+    return str(path)
 
 
 def _write(path, rows, columns=None):
@@ -84,6 +94,14 @@ def test_bad_table_keys_are_named(tables, values, words):
         _train_cli.resolve_config({"data": tables["clicks"], **values})
 
 
+def test_a_parquet_file_is_always_a_table_of_rows(tables):
+    path = _write_parquet(tables["root"] / "clicks.parquet", _rows(50, seed=4), ["city", "hour", "price", "clicked"])
+    with pytest.raises(_train_cli.ConfigError, match="is a table of rows: name the column to predict with --label"):
+        _train_cli.resolve_config({"data": path})
+    cfg = _train_cli.resolve_config({"data": path, "label": "clicked"})
+    assert (_train_cli.data_task(cfg["data"], cfg), cfg["model"], cfg["objective"]) == ("tabular", "deepfm", "binary")
+
+
 def test_table_keys_are_refused_for_other_data():
     with pytest.raises(_train_cli.ConfigError, match="label is for tables"):
         _train_cli.resolve_config({"data": "mnist", "model": "lenet5", "label": "y"})
@@ -123,6 +141,11 @@ def test_train_a_csv_then_eval_other_rows_and_predict(tables, tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "'note'" in shown or "note" in shown and "ignored" in shown
     assert "300 rows, every row of other.csv" in shown
+    if importlib.util.find_spec("pyarrow"):                           # Parquet, its numbers typed
+        other = _write_parquet(tables["root"] / "other.parquet", _rows(120, seed=5),
+                               ["city", "hour", "price", "clicked"])
+        assert main(["eval", run, "--data", other]) == 0
+        assert "120 rows, every row of other.parquet" in capsys.readouterr().out
     assert main(["eval", run, "--data", tables["unlabelled"]]) == 1
     assert "has no column 'clicked'" in capsys.readouterr().err
 
