@@ -77,6 +77,10 @@ def test_a_csv_with_label_is_a_table_of_rows_and_takes_the_table_defaults(tables
     assert {k: cfg[k] for k in defaults} == defaults
     cfg = _train_cli.resolve_config({"data": tables["spend"], "label": "spend"})
     assert (cfg["model"], cfg["objective"], cfg["monitor"]) == ("tabular_mlp", "regression", "val_rmse")
+    cfg = _train_cli.resolve_config({"data": tables["clicks"], "label": "city"})
+    assert (cfg["model"], cfg["objective"], cfg["monitor"]) == ("tabular_mlp", "multiclass", "val_accuracy")
+    with pytest.raises(_train_cli.ConfigError, match="has several classes, which deepfm does not predict"):
+        _train_cli.resolve_config({"data": tables["clicks"], "label": "city", "model": "deepfm"})
     # without --label (or with --text-column) a .csv stays a table of documents
     assert _train_cli.data_task(tables["clicks"], {}) == "text_classification"
     assert _train_cli.data_task(tables["clicks"], {"label": "clicked", "text_column": "city"}) == \
