@@ -18,6 +18,7 @@ from tinyms import _train_cli
 from tinyms.cli import main
 
 CITIES = ("paris", "lyon", "nice", "lille")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _rows(count, seed):
@@ -96,6 +97,20 @@ def test_a_csv_with_label_is_a_table_of_rows_and_takes_the_table_defaults(tables
 def test_bad_table_keys_are_named(tables, values, words):
     with pytest.raises(_train_cli.ConfigError, match=re.escape(words)):
         _train_cli.resolve_config({"data": tables["clicks"], **values})
+
+
+def test_the_table_example_file_resolves(tmp_path, monkeypatch):
+    from tinyms.data import make_ctr_table    # (the example names make_ctr_table's columns)
+
+    table, _ = make_ctr_table(60, seed=1)
+    _write(tmp_path / "clicks.csv", [{k: ("" if v is None else v) for k, v in zip(table, row)}
+                                     for row in zip(*table.values())])
+    monkeypatch.chdir(tmp_path)
+    cfg = _train_cli.resolve_config(_train_cli.load_config_file(os.path.join(ROOT, "examples", "train",
+                                                                             "table.yaml")))
+    assert (cfg["model"], cfg["label"], cfg["objective"], cfg["monitor"]) == ("deepfm", "clicked", "binary",
+                                                                              "val_auc")
+    assert cfg["categorical"][0] == "site" and cfg["numeric"][-1] == "dwell"
 
 
 def test_a_parquet_file_is_always_a_table_of_rows(tables):
