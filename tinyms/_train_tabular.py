@@ -242,14 +242,14 @@ def tabular_data(cfg, say, train, fetch, data_type, run_dir=None, eval_data=None
     (``{"data": path}``): another table to evaluate on, encoded with that spec.
     """
     spec = saved_spec(run_dir) if run_dir else None
-    if cfg["data"] in NAMES:
-        return _criteo_data(cfg, say, train, fetch, data_type, spec)
     batch = cfg["batch_size"]
-    if eval_data is not None:
+    if eval_data is not None:  # (a Criteo run too: a table with its columns label, I1..I13, C1..C26)
         if spec is None:
             raise ConfigError("tinyms eval --data on a table needs the run's feature_spec.json; this run has none")
         test, note = _other_table(eval_data["data"], spec, say)
         return data_type(None, _batched(test, max(batch, 256), False), spec, _labels(spec), None, note)
+    if cfg["data"] in NAMES:
+        return _criteo_data(cfg, say, train, fetch, data_type, spec)
     from .data import TabularDataset  # noqa: PLC0415
 
     train_path, test_path = table_files(cfg["data"])
