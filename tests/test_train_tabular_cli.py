@@ -167,6 +167,9 @@ def test_train_a_csv_then_eval_other_rows_and_predict(tables, tmp_path, capsys):
         assert "120 rows, every row of other.parquet" in capsys.readouterr().out
     assert main(["eval", run, "--data", tables["unlabelled"]]) == 1
     assert "has no column 'clicked'" in capsys.readouterr().err
+    partial = _write(tables["root"] / "partial.csv", _rows(20, seed=6), ["city", "price", "clicked"])
+    assert main(["eval", run, "--data", partial]) == 1
+    assert "lacks the run's feature column(s) hour" in capsys.readouterr().err
 
     assert main(["predict", tables["unlabelled"], "--run", run]) == 0
     out = os.path.join(os.path.dirname(tables["unlabelled"]), "unlabelled_predictions.csv")
@@ -191,6 +194,13 @@ def test_train_a_regression_folder_of_train_and_test_tables_then_resume(tables, 
     results = _train_cli.evaluate(run)
     assert set(results) >= {"rmse", "mae"} and results["rmse"] < 2.0     # spend's spread is about 2.3
     assert "200 rows, the rows of test.csv" in capsys.readouterr().out
+    assert main(["predict", os.path.join(tables["folder"], "test.csv"), "--run", run,
+                 "--out", str(tmp_path / "spend.csv")]) == 0
+    with open(tmp_path / "spend.csv", encoding="utf-8") as f:
+        predicted = list(csv.DictReader(f))
+    assert len(predicted) == 200 and "probability" not in predicted[0]
+    errors = [abs(float(r["predicted"]) - float(r["spend"])) for r in predicted]   # values in spend's units
+    assert np.mean(errors) == pytest.approx(results["mae"], rel=1e-3)
     assert main(["train", "--resume", run, "--epochs", "3"]) == 0          # the run's own spec, one more epoch
     with open(os.path.join(run, "history.csv"), encoding="utf-8") as f:
         assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3]
