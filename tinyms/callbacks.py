@@ -505,13 +505,13 @@ class LossTimeMonitor(_train.Callback):
         print(line, flush=True)
 
 
-class LossTimeMonitorV2(_train.Callback):
+class LossTimeMonitorV2(LossTimeMonitor):
     """Print every step's loss and time, and each epoch's time and mean loss (TinyMS 0.3's name).
 
     A step line reads ``epoch 1/5, step 12/300: loss 0.4567 (mean 0.4701), 85.2 ms``; the epoch
-    line ``epoch 1/5: 25.6 s, 85.3 ms/step, mean loss 0.4702``. Printing a step's loss waits for
-    that step to finish, so steps no longer overlap with reading the next batch; use
-    :class:`LossTimeMonitor` (one line per epoch) where that matters.
+    line is :class:`LossTimeMonitor`'s. Printing a step's loss waits for that step to finish, so
+    steps no longer overlap with reading the next batch; use :class:`LossTimeMonitor` (one line
+    per epoch) where that matters.
 
     Example:
         >>> from tinyms.callbacks import LossTimeMonitorV2
@@ -520,34 +520,17 @@ class LossTimeMonitorV2(_train.Callback):
 
     def __init__(self):
         super().__init__()
-        self.losses = []
-        self._epoch_start = self._step_start = 0.0
-
-    def on_train_epoch_begin(self, run_context):
-        self.losses = []
-        self._epoch_start = time.perf_counter()
 
     def on_train_step_begin(self, run_context):
         self._step_start = time.perf_counter()
 
     def on_train_step_end(self, run_context):
+        super().on_train_step_end(run_context)  # reads the loss back: the step has finished
         args = run_context.original_args()
-        loss = args.net_outputs
-        if isinstance(loss, (tuple, list)):
-            loss = loss[0]
-        value = float(np.mean(loss.asnumpy() if hasattr(loss, "asnumpy") else loss))
         millis = (time.perf_counter() - self._step_start) * 1000
-        self.losses.append(value)
         steps = max(int(args.batch_num), 1)
         print(f"epoch {args.cur_epoch_num}/{args.epoch_num}, step {(args.cur_step_num - 1) % steps + 1}/{steps}: "
-              f"loss {value:.4f} (mean {np.mean(self.losses):.4f}), {millis:.1f} ms", flush=True)
-
-    def on_train_epoch_end(self, run_context):
-        args = run_context.original_args()
-        seconds = time.perf_counter() - self._epoch_start
-        steps = max(len(self.losses), 1)
-        print(f"epoch {args.cur_epoch_num}/{args.epoch_num}: {seconds:.1f} s, {seconds / steps * 1000:.1f} ms/step, "
-              f"mean loss {np.mean(self.losses) if self.losses else float('nan'):.4f}", flush=True)
+              f"loss {self.losses[-1]:.4f} (mean {np.mean(self.losses):.4f}), {millis:.1f} ms", flush=True)
 
 
 class CSVLogger(_train.Callback):
