@@ -6,7 +6,7 @@ import mindspore.dataset as ds
 from sklearn.metrics import roc_auc_score
 
 import tinyms
-from tinyms.callbacks import LossTimeMonitorV2
+from tinyms.callbacks import CheckpointConfig, LossTimeMonitorV2, ModelCheckpoint
 from tinyms.errors import NotCompiledError
 from tinyms.metrics import AUCMetric, Loss
 from tinyms.model import DeepFM, DeepFMEvalModel, DeepFMTrainModel, DeepFMWithLoss, Model
@@ -27,7 +27,7 @@ def _ds(columns):
     return ds.NumpySlicesDataset(columns, column_names=["feat_ids", "feat_vals", "label"], shuffle=False).batch(32)
 
 
-def test_0_3_script_trains_and_evaluates_auc_over_every_row(capsys):
+def test_0_3_script_trains_and_evaluates_auc_over_every_row(capsys, tmp_path):
     tinyms.set_seed(0)
     columns = _criteo_like()
     net = DeepFM(field_size=F, vocab_size=V, embed_size=8, convert_dtype=True, hidden=(32, 16))
@@ -37,7 +37,9 @@ def test_0_3_script_trains_and_evaluates_auc_over_every_row(capsys):
     auc_metric = AUCMetric()
     model.compile(eval_network=eval_net, metrics={"auc_metric": auc_metric}, amp_level='O0')
     before = model.eval(_ds(columns))["auc_metric"]
-    history = model.train(epoch=3, train_dataset=_ds(columns), callbacks=[LossTimeMonitorV2()],
+    model_ckpt = ModelCheckpoint(prefix='deepfm', directory=str(tmp_path),
+                                 config=CheckpointConfig(save_checkpoint_steps=8, keep_checkpoint_max=10))
+    history = model.train(epoch=3, train_dataset=_ds(columns), callbacks=[LossTimeMonitorV2(), model_ckpt],
                           dataset_sink_mode=False)
     result = model.eval(_ds(columns))
     assert list(result) == ["auc_metric"] and model.eval_samples == N == auc_metric.rows
@@ -46,6 +48,10 @@ def test_0_3_script_trains_and_evaluates_auc_over_every_row(capsys):
     # the AUC is the network's over all 250 rows
     probs = 1 / (1 + np.exp(-Model(net).predict(columns[:2]).asnumpy().ravel()))
     assert abs(result["auc_metric"] - roc_auc_score(columns[2].ravel(), probs)) < 1e-6
+    assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["deepfm-1_8.ckpt", "deepfm-2_8.ckpt", "deepfm-3_8.ckpt"]
+    reloaded = DeepFM(field_size=F, vocab_size=V, embed_size=8, hidden=(32, 16))
+    Model(reloaded).load_checkpoint(str(tmp_path / "deepfm-3_8.ckpt"))
+    np.testing.assert_array_equal(reloaded.embedding.asnumpy(), net.embedding.asnumpy())
     out = capsys.readouterr().out
     assert "epoch 1/3, step 8/8: loss" in out and "epoch 3/3:" in out and "ms/step, mean loss" in out
 
