@@ -36,6 +36,7 @@ EXPORTS = [
     (("text_cnn", "text_bow", "sentimentnet"), "ONNX", "tests/model/test_text_networks.py"),
     (("bert_",), "ONNX", "tests/model/test_bert.py"),
     (("cycle_gan",), "ONNX (a generator)", "tests/model/test_cycle_gan.py"),
+    (("deepfm", "wide_deep", "tabular_mlp"), "ONNX", "tests/model/test_tabular_networks.py"),
 ]
 
 
