@@ -29,3 +29,31 @@ def median(values):
 
 def python():
     return sys.executable
+
+
+def write_section(path, heading, report):
+    """Put ``report`` (starting with ``heading``) into the Markdown file ``path``: in place of the section
+    that starts with ``heading`` (up to the next ``## `` heading), or at the end when there is none."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    report = report.strip("\n") + "\n"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + report + ("\n" + text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + report
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def publish(report, results, heading, scratch=None):
+    """Print ``report``, write it into the ``results`` Markdown file (if given) as section ``heading``,
+    and remove the ``scratch`` folder (if given)."""
+    print(report)
+    if results:
+        write_section(results, heading, report)
+    if scratch:
+        import shutil  # noqa: PLC0415
+
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import REPO, python, run_json  # noqa: E402
+from _common import REPO, python, publish, run_json  # noqa: E402
 
 REAL_LINES = 45_840_617
 REAL_DISTINCT = 33_762_577   # distinct categorical values of the real train.txt (sum of the usual per-field counts)
@@ -109,17 +109,7 @@ def main():
     load.append(os.getloadavg()[0])
     mr_bytes = sum(os.path.getsize(os.path.join(args.dir, "mindrecord", f))
                    for f in os.listdir(os.path.join(args.dir, "mindrecord")))
-    report = render(args, info, generate, results, load, mr_bytes)
-    print(report)
-    if args.results:
-        with open(args.results, encoding="utf-8") as f:
-            text = f.read()
-        if SECTION in text:
-            text = text[:text.index(SECTION)].rstrip("\n") + "\n"
-        with open(args.results, "w", encoding="utf-8") as f:
-            f.write(text.rstrip("\n") + "\n\n" + report)
-    if not args.keep:
-        shutil.rmtree(args.dir, ignore_errors=True)
+    publish(render(args, info, generate, results, load, mr_bytes), args.results, SECTION, None if args.keep else args.dir)
 
 
 def render(args, info, generate, results, load, mr_bytes):
