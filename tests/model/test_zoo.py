@@ -37,6 +37,14 @@ SMALLEST_SIDE.update({name: 64 for name in TINYMS_MODELS if name.startswith("res
 # name -> the operator MindSpore 2.10 cannot convert to ONNX (none today: see the README's table).
 ONNX_UNSUPPORTED = {}
 
+# Deeper members of a family repeat its shallowest member's blocks (the same layer types, more of
+# them), so MindIR and ONNX export, which converts layer types, is checked on one member of each
+# family; every network still builds, predicts, trains a step and round-trips its checkpoint. The
+# deep VGGs and ResNets spent ~20 s each exporting 0.2-0.5 GB of identical layer types, which kept
+# the suite over its 35-minute budget.
+SAME_LAYERS_AS = {"vgg13": "vgg11", "vgg16": "vgg11", "vgg19": "vgg11", "vgg13_bn": "vgg11_bn",
+                  "vgg16_bn": "vgg11_bn", "vgg19_bn": "vgg11_bn", "resnet101": "resnet50", "resnet152": "resnet50"}
+
 PUBLISHED_PARAMS = {"resnet18": 11_689_512, "resnet50": 25_557_032, "mobilenetv2": 3_504_872,
                     "densenet121": 7_978_856}
 
@@ -134,6 +142,9 @@ def test_network_predicts_trains_round_trips_and_exports(name, tmp_path, release
     model.load_checkpoint(ckpt)
     np.testing.assert_array_equal(model.predict(x).asnumpy(), expected)
     os.remove(ckpt)  # VGG files are 0.5 GB each
+    if name in SAME_LAYERS_AS:  # export: see SAME_LAYERS_AS
+        assert SAME_LAYERS_AS[name] in TINYMS_MODELS
+        return
 
     mindir = model.export(x, tmp_path / "net", "MINDIR")
     _assert_close(nn.GraphCell(ms.load(mindir))(ms.Tensor(x)).asnumpy(), expected, 1e-5)  # freed before ONNX
