@@ -145,7 +145,30 @@ class AUCMetric(_train.Metric):
         return auc
 
 
-class LogLoss(_train.Metric):
+class _RowMean(_train.Metric):
+    """A float64 sum of per-row values and the rows counted; ``eval`` is ``_finish(sum / rows)``."""
+
+    name = ""
+
+    def __init__(self):
+        super().__init__()
+        self.clear()
+
+    def clear(self):
+        """Forget every row."""
+        self._sum, self.rows = 0.0, 0
+
+    def eval(self):
+        """The mean over every row added; RuntimeError when none was."""
+        if not self.rows:
+            raise RuntimeError(f"{self.name} has no rows to score: call update() first")
+        return self._finish(self._sum / self.rows)
+
+    def _finish(self, mean):
+        return mean
+
+
+class LogLoss(_RowMean):
     """Mean binary cross-entropy (log loss) over every row (``metrics=["log_loss"]``).
 
     Probabilities are clipped to ``[eps, 1 - eps]`` with eps their dtype's machine epsilon, as
@@ -160,13 +183,7 @@ class LogLoss(_train.Metric):
         0.1643
     """
 
-    def __init__(self):
-        super().__init__()
-        self.clear()
-
-    def clear(self):
-        """Forget every row."""
-        self._sum, self.rows = 0.0, 0
+    name = "LogLoss"
 
     def update(self, *inputs):
         """Add ``(probabilities, labels)`` or an eval network's ``(logits, probabilities, labels)``."""
@@ -174,25 +191,9 @@ class LogLoss(_train.Metric):
         self._sum += binary_log_loss(probs, _binary_labels(labels, "LogLoss"))
         self.rows += probs.size
 
-    def eval(self):
-        """The mean log loss; RuntimeError when no row was added."""
-        if not self.rows:
-            raise RuntimeError("LogLoss has no rows to score: call update() first")
-        return self._sum / self.rows
 
-
-class _Regression(_train.Metric):
+class _Regression(_RowMean):
     """Streams a float64 sum of per-row errors of ``(predictions, targets)``."""
-
-    name = ""
-
-    def __init__(self):
-        super().__init__()
-        self.clear()
-
-    def clear(self):
-        """Forget every row."""
-        self._sum, self.rows = 0.0, 0
 
     def update(self, *inputs):
         """Add ``(predictions, targets)``: one value per row each (any shapes of N values)."""
@@ -207,14 +208,6 @@ class _Regression(_train.Metric):
 
     def _error(self, diff):
         raise NotImplementedError
-
-    def eval(self):
-        if not self.rows:
-            raise RuntimeError(f"{self.name} has no rows to score: call update() first")
-        return self._finish(self._sum / self.rows)
-
-    def _finish(self, mean):
-        return mean
 
 
 class RMSE(_Regression):
