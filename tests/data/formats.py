@@ -157,3 +157,24 @@ def member(name, kind=tarfile.REGTYPE, data=None, link=""):
     info.linkname = link
     info.size = len(data) if data is not None else 0
     return info, data
+
+
+def serve_criteo(server, monkeypatch, source, lines, seed):
+    """Serve a small stand-in for Criteo's archive (the real member names; ``lines`` synthetic lines of
+    the real format in train.txt, written under the folder ``source``) from ``server`` as the dataset
+    mirror, the registry entry's sizes set to it; returns the archive's URL path on the server."""
+    import dataclasses  # noqa: PLC0415
+
+    from tinyms.data import _registry, dataset_spec, download, write_synthetic_criteo  # noqa: PLC0415
+
+    write_synthetic_criteo(str(source / "train.txt"), lines, seed=seed)
+    members = {"train.txt": (source / "train.txt").read_bytes(), "test.txt": b"\t".join([b"1"] * 39) + b"\n",
+               "readme.txt": b"a small stand-in for Criteo's archive\n"}
+    archive = tar_bytes(members)
+    spec = dataset_spec("kaggle_display_advertising")
+    item = dataclasses.replace(spec.files[0], size=len(archive), unpacked_size=sum(map(len, members.values())))
+    monkeypatch.setitem(_registry._table(), spec.name, dataclasses.replace(spec, files=(item,)))
+    url = f"/{spec.name}/{item.name}"
+    server.files[url] = archive
+    monkeypatch.setenv(download.MIRROR_ENV, server.url)
+    return url

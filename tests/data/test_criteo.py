@@ -3,7 +3,6 @@ checked against a plain Python computation, the feature spec, the MindRecord con
 split, kill-and-resume of both passes, malformed lines, loading."""
 
 import collections
-import dataclasses
 import json
 import math
 import os
@@ -15,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tinyms.data import (DatasetFile, KaggleDisplayAdvertisingDataset, _registry, dataset_spec, download,
+from tinyms.data import (DatasetFile, KaggleDisplayAdvertisingDataset, dataset_spec,
                          download_dataset, write_synthetic_criteo)
 from tinyms.data import _criteo_stream as cs
 from tinyms.errors import ChecksumError, DatasetError
@@ -295,18 +294,9 @@ def test_registry_entry_is_the_official_archive_checked_by_size():
 
 
 def test_download_through_a_mirror_resumes_extracts_and_loads(server, monkeypatch, tmp_path):
-    source = tmp_path / "src"
-    write_synthetic_criteo(str(source / "train.txt"), 1200, seed=3)
-    members = {"train.txt": (source / "train.txt").read_bytes(), "test.txt": b"\t".join([b"1"] * 39) + b"\n",
-               "readme.txt": b"a small stand-in for Criteo's archive\n"}
-    archive = formats.tar_bytes(members)
-    spec = dataset_spec("kaggle_display_advertising")
-    item = dataclasses.replace(spec.files[0], size=len(archive), unpacked_size=sum(map(len, members.values())))
-    monkeypatch.setitem(_registry._table(), spec.name, dataclasses.replace(spec, files=(item,)))
-    url = f"/{spec.name}/{item.name}"
-    server.files[url] = archive
+    url = formats.serve_criteo(server, monkeypatch, tmp_path / "src", 1200, seed=3)
+    archive = server.files[url]
     server.cut_after[url] = len(archive) // 2
-    monkeypatch.setenv(download.MIRROR_ENV, server.url)
 
     path = download_dataset("criteo", str(tmp_path / "data"), progress=False)
     assert path == str(tmp_path / "data" / "kaggle_display_advertising")

@@ -5,7 +5,6 @@ line: its servable answers through tinyms.serving.Predictor instead), and `tinym
 127.0.0.1 mirror serving a small archive in Criteo's format (the registry's size patched to it)."""
 
 import csv
-import dataclasses
 import json
 import math
 import os
@@ -15,7 +14,7 @@ import shlex
 import formats
 
 from tinyms.cli import main
-from tinyms.data import _registry, dataset_spec, download, make_ctr_table, write_synthetic_criteo
+from tinyms.data import make_ctr_table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MARKER = "tests/data/test_tabular_walkthrough.py runs this block"
@@ -40,19 +39,6 @@ def _blocks():
     python = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     bash = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     return python, [shlex.split(line.split("#")[0]) for line in bash.splitlines() if line.split("#")[0].strip()]
-
-
-def _serve_criteo(monkeypatch, server, tmp_path):
-    source = tmp_path / "criteo_src"
-    write_synthetic_criteo(str(source / "train.txt"), 2500, seed=5)
-    members = {"train.txt": (source / "train.txt").read_bytes(), "test.txt": b"\t".join([b"1"] * 39) + b"\n",
-               "readme.txt": b"a small stand-in for Criteo's archive\n"}
-    archive = formats.tar_bytes(members)
-    spec = dataset_spec("kaggle_display_advertising")
-    item = dataclasses.replace(spec.files[0], size=len(archive), unpacked_size=sum(map(len, members.values())))
-    monkeypatch.setitem(_registry._table(), spec.name, dataclasses.replace(spec, files=(item,)))
-    server.files[f"/{spec.name}/{item.name}"] = archive
-    monkeypatch.setenv(download.MIRROR_ENV, server.url)
 
 
 def test_the_guide_tables_walkthrough_runs_on_a_generated_click_log(server, monkeypatch, tmp_path, capsys):
@@ -100,7 +86,7 @@ def test_the_guide_tables_walkthrough_runs_on_a_generated_click_log(server, monk
     for answer, row in zip(served, written):
         assert abs(answer["probability"] - float(row["probability"])) < 1e-4
 
-    _serve_criteo(monkeypatch, server, tmp_path)
+    formats.serve_criteo(server, monkeypatch, tmp_path / "criteo_src", 2500, seed=5)
     assert main(commands[4][1:]) == 0
     said = capsys.readouterr().out
     assert "Criteo: 39 fields" in said and "Training deepfm on criteo" in said
