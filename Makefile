@@ -32,7 +32,10 @@ bench: install
 
 # The documentation site, built offline into site/ (open site/index.html, or `make docs-serve`).
 # scripts/gen_docs.py writes the generated pages first; -W turns every warning into a failure.
+# The site is built only when every docstring's Example: runs (tests/test_docstring_examples.py,
+# offline, in a scratch folder), then Sphinx -W fails on a broken link or an undocumented public name.
 docs: install
+	GLOG_v=3 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_docstring_examples.py
 	GLOG_v=3 $(PY) -m sphinx -W --keep-going -q -b html -d build/docs-doctrees docs site
 
 DOCS_PORT ?= 8000

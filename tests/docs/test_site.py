@@ -92,6 +92,16 @@ def test_a_public_name_without_a_docstring_stops_the_build(tmp_path, monkeypatch
     assert missing == ["tinyms._docs_probe.bare", "tinyms._docs_probe.LIMIT (constant: add a '#:' comment above it)"]
 
 
+def test_make_docs_runs_every_docstring_example_before_it_builds():
+    """`make docs` stops at a failing Example: before Sphinx runs (make -n prints what it would run)."""
+    import subprocess
+
+    out = subprocess.run(["make", "-n", "docs"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = [line for line in out.stdout.splitlines() if "pytest" in line or "sphinx" in line]
+    assert out.returncode == 0 and len(lines) == 2, out.stdout + out.stderr
+    assert "tests/test_docstring_examples.py" in lines[0] and "-m sphinx -W" in lines[1]
+
+
 # --- every code block of the guides --------------------------------------------------------------------
 
 # Blocks that cannot run offline, as their pages say ("Needs internet"): page -> first lines of the blocks.
