@@ -105,18 +105,58 @@ def test_cyclegan_lr_is_0_3_schedule():
 def test_image_pool_stores_then_swaps_half():
     pool = ImagePool(3, (1, 2, 2), "test_pool")
     images = lambda v: ms.Tensor(np.full((2, 1, 2, 2), v, np.float32) + np.arange(2, dtype=np.float32)[:, None, None, None])
-    u = ms.Tensor(np.array([0.9, 0.1], np.float32))
-    j = ms.Tensor(np.array([0, 1], np.int32))
-    first = pool(images(10.0), u, j).asnumpy()           # room for all: passed on and stored
+    u = np.array([0.9, 0.1], np.float32)
+    j = np.array([0, 1], np.int32)
+    first = pool.query(images(10.0), u, j).asnumpy()     # room for all: passed on and stored
     np.testing.assert_array_equal(first[:, 0, 0, 0], [10, 11])
-    second = pool(images(20.0), u, j).asnumpy()          # one slot left: 20 stored; then full: 21 (u=0.1) kept
+    second = pool.query(images(20.0), u, j).asnumpy()    # one slot left: 20 stored; then full: 21 (u=0.1) kept
     np.testing.assert_array_equal(second[:, 0, 0, 0], [20, 21])
     np.testing.assert_array_equal(pool.images.asnumpy()[:, 0, 0, 0], [10, 11, 20])
-    third = pool(images(30.0), u, ms.Tensor(np.array([1, 2], np.int32))).asnumpy()
+    third = pool.query(images(30.0), u, np.array([1, 2], np.int32)).asnumpy()
     # full: image 0 (u=0.9) swapped with slot 1 (11 comes out, 30 stored); image 1 (u=0.1) passed on
     np.testing.assert_array_equal(third[:, 0, 0, 0], [11, 31])
     np.testing.assert_array_equal(pool.images.asnumpy()[:, 0, 0, 0], [10, 30, 20])
     assert int(pool.count.asnumpy()[0]) == 3
+
+
+class _Scripted:
+    """Stands in for GanImagePool's random.Random: returns given u (uniform) and j (randint) in turn."""
+
+    def __init__(self):
+        self.draws = []
+
+    def uniform(self, low, high):
+        self.u, self.j = self.draws.pop(0)
+        return self.u
+
+    def randint(self, low, high):
+        assert low <= self.j <= high
+        return self.j
+
+
+@pytest.mark.parametrize("size,batch", [(4, 1), (4, 3), (3, 5)])
+def test_image_pool_moves_images_exactly_as_0_3s_pool(size, batch):
+    # the same random numbers through 0.3's host pool (GanImagePool's code) and the in-graph pool: the
+    # same images out and the same pool after every batch, with swaps of one slot twice in a batch and
+    # batches larger than the pool
+    rng = np.random.default_rng(size * 10 + batch)
+    pool = ImagePool(size, (1, 1, 2), f"pool_{size}_{batch}")
+    host = GanImagePool(size)
+    host._random = _Scripted()
+    seen = 0
+    for step in range(12):
+        images = (step * 10 + np.arange(batch, dtype=np.float32))[:, None, None, None] * np.ones((1, 1, 1, 2), np.float32)
+        u = rng.random(batch, dtype=np.float32)
+        j = rng.integers(0, 2 if step % 3 else size, batch).astype(np.int32)    # small j: repeated slots
+        host._random.draws = [(float(u[i]), int(j[i])) for i in range(batch) if seen + i >= size]
+        expected = host.query(images).asnumpy()
+        got = pool.query(images, u, j).asnumpy()
+        seen += batch
+        np.testing.assert_array_equal(got, expected)
+        stored = np.stack(host.images)
+        np.testing.assert_array_equal(pool.images.asnumpy()[:len(stored)], stored)
+        assert int(pool.count.asnumpy()[0]) == host.num_imgs == min(seen, size)
+    assert not host._random.draws
 
 
 def test_gan_image_pool_0_3_semantics_seeded():

@@ -187,9 +187,10 @@ class GanTrainStep(nn.Cell):
         optimizers (GanOptimizers): its optimizers and pools.
 
     Returns:
-        Tensor: from ``step(image_a, image_b, pool_u, pool_j)``: float32 (1 + len(loss_names),),
-        ``loss`` (loss_G + loss_D) then the network's ``loss_names`` in order. ``pool_u``
-        (pools, N) float32 and ``pool_j`` (pools, N) int32 are the pools' random numbers.
+        Tensor: from ``step(image_a, image_b, pool_plans)``: float32 (1 + len(loss_names),),
+        ``loss`` (loss_G + loss_D) then the network's ``loss_names`` in order. ``pool_plans``
+        is a tuple of 4 int32 Tensors per pool, :meth:`ImagePool.plan`'s arrays (empty
+        without pools).
     """
 
     def __init__(self, network, optimizers):
@@ -206,14 +207,15 @@ class GanTrainStep(nn.Cell):
         self.d_grad = ops.value_and_grad(self.d_loss, None, self.opt_d.parameters, has_aux=True)
         self.loss_names = ("loss",) + tuple(network.loss_names)
 
-    def construct(self, image_a, image_b, pool_u, pool_j):
+    def construct(self, image_a, image_b, pool_plans):
         (loss_g, g_parts, fakes), g_grads = self.g_grad(image_a, image_b)
         g_done = self.opt_g(g_grads)
         pooled = ()
         for k in range(len(fakes)):
             fake = ops.depend(ops.stop_gradient(fakes[k]), g_done)
             if k < self.n_pools:
-                fake = self.pools[k](fake, pool_u[k], pool_j[k])
+                fake = self.pools[k](fake, pool_plans[4 * k], pool_plans[4 * k + 1], pool_plans[4 * k + 2],
+                                     pool_plans[4 * k + 3])
             pooled = pooled + (fake,)
         (loss_d, d_parts), d_grads = self.d_grad(image_a, image_b, pooled)
         d_done = self.opt_d(d_grads)

@@ -95,22 +95,35 @@ class ImageToImageTask(Task):
         from ..._seed import get_seed  # noqa: PLC0415
 
         pools = train_net.n_pools
+        pool_cells = list(train_net.pools) if pools else []
         size = int(getattr(model.network, "pool_size", 0)) or 1
         seed = get_seed()
         seed = POOL_SEED if seed is None else int(seed)
         cast = ms.ops.cast
+        tensor = ms.Tensor
 
         def step(image_a, image_b):
             if image_a.dtype != ms.float32:
                 image_a = cast(image_a, ms.float32)
             if image_b.dtype != ms.float32:
                 image_b = cast(image_b, ms.float32)
-            # the pools' random numbers from (seed, step): a resumed run draws the same ones
+            if not pools:
+                return train_net(image_a, image_b, ())
+            # the pools' random numbers from (seed, step): a resumed run draws the same ones; the pools
+            # decide on the host and the graph only moves the images (ImagePool.plan)
             rng = np.random.default_rng((seed, int(model.train_state.step) if model.train_state else 0))
             n = image_a.shape[0]
-            u = ms.Tensor(rng.random((max(pools, 1), n), dtype=np.float32))
-            j = ms.Tensor(rng.integers(0, size, (max(pools, 1), n), dtype=np.int32))
-            return train_net(image_a, image_b, u, j)
+            u = rng.random((pools, n), dtype=np.float32)
+            j = rng.integers(0, size, (pools, n), dtype=np.int32)
+            plans, counts = (), []
+            for k, pool in enumerate(pool_cells):
+                arrays, count = pool.plan(u[k], j[k])
+                plans += tuple(tensor(a) for a in arrays)
+                counts.append(count)
+            out = train_net(image_a, image_b, ms.mutable(plans))
+            for pool, count in zip(pool_cells, counts):
+                pool.commit(count)
+            return out
         return step
 
     def label_check(self, model, batch, always=False):

@@ -31,7 +31,6 @@ import random
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
-from mindspore import dtype as mstype
 from mindspore.common.initializer import Normal, initializer
 
 from ..._checks import positive_int
@@ -286,10 +285,27 @@ class ImagePool(nn.Cell):
     drawn by the task from the seed and the step number, so a resumed run draws the same
     ones; the pool's images and count are state that checkpoints keep.
 
+    The decisions depend on ``u``, ``j`` and the count only, never on the images, so
+    :meth:`plan` makes them on the host (microseconds) and the graph moves whole images with
+    one gather from the pool, one scatter into it and two small gathers, whatever the batch
+    size: a handful of kernels instead of a dozen per image (each kernel launch costs far
+    more than these few copies on the CPU).
+
     Args:
         size (int): images kept (0: no pool). Default 50.
         shape (tuple): one image's shape (C, H, W).
         name (str): the prefix of the Parameters' names.
+
+    Returns:
+        Tensor: from ``pool(images, read, take, rows, slots)`` (the int32 arrays of :meth:`plan`):
+        the images for the discriminator, shaped like ``images``.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinyms.model.zoo.cycle_gan import ImagePool
+        >>> pool = ImagePool(2, (1, 1, 1), "example_pool")
+        >>> pool.query(np.ones((3, 1, 1, 1), np.float32), np.zeros(3, np.float32), np.zeros(3, np.int32)).shape
+        (3, 1, 1, 1)
     """
 
     def __init__(self, size, shape, name):
@@ -300,24 +316,59 @@ class ImagePool(nn.Cell):
                                 requires_grad=False)
         self.count = Parameter(Tensor(np.zeros((1,), np.int32)), name=f"{name}.count", requires_grad=False)
 
-    def construct(self, images, u, j):
+    def plan(self, u, j):
+        """The batch's moves from its random numbers, on the host (0.3's rule, image by image).
+
+        Args:
+            u (ndarray): float32 (N,), uniform in [0, 1): an image of a full pool is swapped when > 0.5.
+            j (ndarray): int (N,), the slot it is swapped with.
+
+        Returns:
+            tuple: ``((read, take, rows, slots), count)``: int32 arrays (N,) for the graph (the
+            slots read before any write; for each output image its row of ``concat(images,
+            pool[read])``; the rows written and the slots they go to) and the count after the
+            batch, to :meth:`commit` once the step ran.
+        """
+        count = int(self.count.asnumpy()[0])
+        n = len(u)
+        read, take = np.zeros(n, np.int32), np.arange(n, dtype=np.int32)
+        holder = {}  # slot -> the batch image now stored there
+        for i in range(n):
+            if count < self.size:
+                holder[count] = i
+                count += 1
+            elif u[i] > 0.5:
+                slot = int(j[i])
+                read[i] = slot
+                take[i] = holder.get(slot, n + i)  # an image stored earlier in this batch, else the pool's
+                holder[slot] = i
+        if holder:  # rows past the written slots repeat the first write (same slot, same value)
+            slots, rows = zip(*holder.items())
+            slots = (list(slots) + [slots[0]] * n)[:n]
+            rows = (list(rows) + [rows[0]] * n)[:n]
+        else:  # nothing stored: write slot read[0] with its own contents (row n of the concat)
+            slots, rows = [read[0]] * n, [n] * n
+        return (read, take, np.asarray(rows, np.int32), np.asarray(slots, np.int32)), count
+
+    def commit(self, count):
+        """Record the count :meth:`plan` returned, after the step that used its plan."""
+        if count != int(self.count.asnumpy()[0]):
+            self.count.set_data(Tensor(np.array([count], np.int32)))
+
+    def query(self, images, u, j):
+        """Pass ``images`` (N, C, H, W) through the pool with the random numbers ``u``, ``j``: plan, run, commit."""
+        (read, take, rows, slots), count = self.plan(np.asarray(u, np.float32), np.asarray(j))
+        images = images if isinstance(images, Tensor) else Tensor(np.asarray(images, np.float32))
+        out = self(images, Tensor(read), Tensor(take), Tensor(rows), Tensor(slots))
+        self.commit(count)
+        return out
+
+    def construct(self, images, read, take, rows, slots):
         if self.size == 0:
             return images
-        count = self.count
-        out = ()
-        for i in range(images.shape[0]):
-            image = images[i:i + 1]
-            full = count >= self.size
-            slot = ops.select(full, j[i:i + 1], ops.minimum(count, self.size - 1))
-            old = ops.gather(self.images, slot, 0)
-            take = ops.logical_and(full, u[i:i + 1] > 0.5)
-            store = ops.logical_or(ops.logical_not(full), take)
-            out = out + (ops.select(ops.broadcast_to(take.reshape((1, 1, 1, 1)), image.shape), old, image),)
-            # one row written in place: the stored image, or the old one when nothing is stored
-            row = ops.select(ops.broadcast_to(store.reshape((1, 1, 1, 1)), image.shape), image, old)
-            out = ops.depend(out, ops.scatter_update(self.images, slot, row))
-            count = count + ops.cast(ops.logical_not(full), mstype.int32)
-        return ops.depend(ops.concat(out, 0), ops.assign(self.count, count))
+        source = ops.concat((images, ops.gather(self.images, read, 0)), 0)
+        written = ops.scatter_update(self.images, slots, ops.gather(source, rows, 0))
+        return ops.depend(ops.gather(source, take, 0), written)
 
 
 class GanImagePool:
