@@ -26,7 +26,7 @@ def test_detection_data_picks_the_default_detector_its_monitor_and_augmentation(
     assert cfg["image_size"] == [192, 192] and cfg["epochs"] == 60
     # detection's measured training defaults, each overridable; classification keeps its own
     assert {k: cfg[k] for k in ("optimizer", "lr", "schedule", "warmup_epochs", "batch_size")} == {
-        "optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1, "batch_size": 16}
+        "optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1, "batch_size": 8}
     mine = _train_cli.resolve_config({"data": "shapes", "optimizer": "sgd", "epochs": 1, "augment": "ssd"})
     assert (mine["optimizer"], mine["warmup_epochs"], mine["augment"]) == ("sgd", 0, "ssd")
     assert mine["lr"] != 0.005                              # the optimizer you chose brings its usual rate

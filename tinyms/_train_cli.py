@@ -380,11 +380,12 @@ DETECTION_EPOCHS = 60
 #: keys whose default differs by task. Text (benchmarks/bench_text_defaults.py: text_cnn on 3,000 toy reviews, tested
 #: on 1,000 others): Adam 0.001, batch 32, 256 tokens peaks at 0.928 in epoch 2 and stays at 0.92 to epoch 10 (0.003 or
 #: batch 64 or 128 tokens: 0.924-0.929; cosine over 5 epochs 0.927; momentum 0.01 stays at chance, 0.52; TF-IDF +
-#: logistic regression 0.872), so 5 epochs. Detection: ssd_tiny from scratch (192x192, batch 16) with Adam at 0.005,
+#: logistic regression 0.872), so 5 epochs. Detection: ssd_tiny from scratch (192x192, batch 8: twice batch 16's steps
+#: per epoch, ahead of it per epoch for ~10 % more seconds per epoch) with Adam at 0.005,
 #: one warm-up epoch then cosine, flips + colour jitter; see benchmarks/RESULTS.md 14 for what it reaches per epoch
 #: (SSD-MobileNetV2 from scratch at 160 had val mAP50 0.15 after 12 epochs with Adam 0.002)
 TASK_DEFAULTS = {"detection": {"optimizer": "adam", "lr": 0.005, "schedule": "cosine", "warmup_epochs": 1,
-                               "batch_size": 16, "augment": DETECTION_AUGMENT, "epochs": DETECTION_EPOCHS},
+                               "batch_size": 8, "augment": DETECTION_AUGMENT, "epochs": DETECTION_EPOCHS},
                  TEXT_TASK: {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 32, "max_length": 256},
                  # image-to-image: the CycleGAN and pix2pix papers' (and TinyMS 0.3's) Adam 0.0002 (beta1 0.5), batch 1,
                  # 200 epochs, constant for 100 then linearly down
