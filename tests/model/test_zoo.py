@@ -37,11 +37,12 @@ SMALLEST_SIDE.update({name: 64 for name in TINYMS_MODELS if name.startswith("res
 # name -> the operator MindSpore 2.10 cannot convert to ONNX (none today: see the README's table).
 ONNX_UNSUPPORTED = {}
 
-# Deeper members of a family repeat its shallowest member's blocks (the same layer types, more of
-# them), so MindIR and ONNX export, which converts layer types, is checked on one member of each
-# family; every network still builds, predicts, trains a step and round-trips its checkpoint. The
-# deep VGGs and ResNets spent ~20 s each exporting 0.2-0.5 GB of identical layer types, which kept
-# the suite over its 35-minute budget.
+# Deeper members of a family repeat its shallowest member's blocks (the same layer types and the
+# same builder, more of them), so the gradient step and MindIR/ONNX export, which exercise layer
+# types, are checked on one member of each family; every network still builds at its size, predicts
+# and round-trips its checkpoint (every parameter read back into its own slot). Measured per deep
+# VGG/ResNet: the gradient step 10-12 s (its compile at 224x224 and 0.1-0.5 GB of host arithmetic),
+# export ~10 s more; together they kept the suite over its 35-minute budget.
 SAME_LAYERS_AS = {"vgg13": "vgg11", "vgg16": "vgg11", "vgg19": "vgg11", "vgg13_bn": "vgg11_bn",
                   "vgg16_bn": "vgg11_bn", "vgg19_bn": "vgg11_bn", "resnet101": "resnet50", "resnet152": "resnet50"}
 
@@ -126,8 +127,9 @@ def test_network_predicts_trains_round_trips_and_exports(name, tmp_path, release
 
     assert model.predict(x).shape == (2, CLASSES)
 
-    before, after = _loss_before_and_after_one_step(net, x, y)
-    assert after < before, f"a gradient step raised the loss on its own batch: {before} -> {after}"
+    if name not in SAME_LAYERS_AS:  # see SAME_LAYERS_AS
+        before, after = _loss_before_and_after_one_step(net, x, y)
+        assert after < before, f"a gradient step raised the loss on its own batch: {before} -> {after}"
 
     expected = model.predict(x).asnumpy()
     ckpt = model.save_checkpoint(tmp_path / "weights")
@@ -143,7 +145,7 @@ def test_network_predicts_trains_round_trips_and_exports(name, tmp_path, release
     np.testing.assert_array_equal(model.predict(x).asnumpy(), expected)
     os.remove(ckpt)  # VGG files are 0.5 GB each
     if name in SAME_LAYERS_AS:  # export: see SAME_LAYERS_AS
-        assert SAME_LAYERS_AS[name] in TINYMS_MODELS
+        assert SAME_LAYERS_AS[name] in TINYMS_MODELS and SAME_LAYERS_AS[name] not in SAME_LAYERS_AS
         return
 
     mindir = model.export(x, tmp_path / "net", "MINDIR")
