@@ -1,6 +1,6 @@
-"""The README walkthrough switched from MNIST to Fashion-MNIST and CIFAR-10 by changing only the
-dataset's name, its loader and its preset: real download from a local mirror, training, exact
-evaluation and a prediction, for each."""
+"""The classification guide's walkthrough (docs/guides/classification.md) switched from MNIST to
+Fashion-MNIST and CIFAR-10 by changing only the dataset's name, its loader and its preset: real
+download from a local mirror, training, exact evaluation and a prediction, for each."""
 
 import dataclasses
 import string
@@ -12,7 +12,7 @@ from tinyms.data import _registry, dataset_spec, download
 
 import formats
 
-# The walkthrough of the README with the words that name the dataset left open.
+# The walkthrough of the classification guide with the words that name the dataset left open.
 WALKTHROUGH = string.Template("""
 from tinyms.data import $Loader, download_dataset
 from tinyms.vision import $transform
