@@ -12,6 +12,7 @@ keeps that list from growing unnoticed.
 import doctest
 import importlib
 import io
+import tempfile
 
 import pytest
 
@@ -58,7 +59,7 @@ def _skipped(test):
 
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
-    """A working directory and TINYMS_HOME of the test's own, offline; MindSpore's mode, TinyMS's
+    """A working directory, temporary folder and TINYMS_HOME of the test's own, offline; MindSpore's mode, TinyMS's
     context flags and the model registry as they were, afterwards."""
     import mindspore as ms
 
@@ -68,6 +69,10 @@ def scratch(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TINYMS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TINYMS_OFFLINE", "1")
+    # examples that make a folder with tempfile.mkdtemp() make it here, removed with the test's tmp_path
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setattr(registry, "_EXTRA_WEIGHTS", dict(registry._EXTRA_WEIGHTS))
     monkeypatch.setattr(registry, "_DEFAULT_TAGS", dict(registry._DEFAULT_TAGS))
     mode = ms.get_context("mode")

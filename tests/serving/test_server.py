@@ -91,6 +91,24 @@ def test_onnx_only_server_never_loads_mindspore(onnx_dir, digit_png, expected):
         assert not any(loads_mindspore(p) for p in process_tree(server.pid))
 
 
+def test_a_long_tmpdir_leaves_the_executors_room_for_their_sockets(serving_dir, digit_png, expected, tmp_path,
+                                                                   monkeypatch):
+    import numpy as np
+
+    # the executors' Unix sockets live in a private folder of the temporary folder; under this TMPDIR
+    # their paths would pass the 108 bytes a socket path can have, and every executor failed to start
+    long_tmp = tmp_path / ("deep-" * 12) / ("folder-" * 6)
+    long_tmp.mkdir(parents=True)
+    assert len(os.fsencode(os.path.join(long_tmp, "tinyms-serving-abcdefgh", "executor-0.sock"))) > 108
+    monkeypatch.setenv("TMPDIR", str(long_tmp))
+    with Server(port=0, serving_path=serving_dir) as server:
+        assert "lenet5" in server.servables
+        res = server.client().predict(digit_png, "lenet5")
+        assert res.label == str(int(np.argmax(expected(digit_png))))
+    # the run folder went elsewhere and is gone (onnxruntime writes its session id, .ses, in TMPDIR)
+    assert set(os.listdir(long_tmp)) <= {".ses"}
+
+
 def test_only_the_executor_of_a_checkpoint_server_loads_mindspore(server):
     roles = {p: role_of(p) for p in process_tree(server.pid)}
     assert sorted(roles.values()) == ["executor", "front", "supervisor"]  # wrong_classes' executor has exited

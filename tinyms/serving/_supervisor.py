@@ -112,6 +112,36 @@ def spawn(role, config, pass_fds=(), env=None, lifeline=True, **popen_kwargs):
     return proc, StatusReader(status_r), life_w
 
 
+
+#: the longest Unix socket path this module makes: sun_path holds 108 bytes on Linux and 104 on
+#: macOS, its final NUL included, and binding a longer path fails ("AF_UNIX path too long")
+_MAX_SOCKET_PATH = 100
+#: the longest socket name in the run folder (executor-<index>.sock)
+_SOCKET_NAME = "executor-99999.sock"
+
+
+def _make_rundir():
+    """A private folder (mode 0700) for the executors' sockets and the metrics.
+
+    In the temporary folder (``TMPDIR``) when its path leaves room for the sockets' names, else
+    in ``/tmp`` or ``/var/tmp``: a long ``TMPDIR`` (deep CI work folders, macOS's) would make
+    every executor fail to bind its socket.
+
+    Raises:
+        OSError: no folder with a short enough path can be made (the message names ``TMPDIR``).
+    """
+    rundir = tempfile.mkdtemp(prefix="tinyms-serving-")
+    if len(os.fsencode(os.path.join(rundir, _SOCKET_NAME))) <= _MAX_SOCKET_PATH:
+        return rundir
+    os.rmdir(rundir)
+    for parent in ("/tmp", "/var/tmp"):
+        if os.path.isdir(parent) and os.access(parent, os.W_OK | os.X_OK):
+            return tempfile.mkdtemp(prefix="tinyms-serving-", dir=parent)
+    raise OSError(f"the temporary folder {tempfile.gettempdir()!r} is too long for the server's Unix sockets "
+                  f"(at most {_MAX_SOCKET_PATH} bytes with their names) and neither /tmp nor /var/tmp is writable; "
+                  f"set TMPDIR to a shorter folder")
+
+
 class _Child:
     """One worker process and what is needed to restart it.
 
@@ -238,7 +268,11 @@ class Supervisor:
             return 3
         host, port = listener.getsockname()[:2]
         self.emit("listening", host=host, port=port)
-        rundir = tempfile.mkdtemp(prefix="tinyms-serving-")
+        try:
+            rundir = _make_rundir()
+        except OSError as err:
+            self.emit("error", kind="rundir", message=str(err))
+            return 3
         metrics_dir = os.path.join(rundir, "metrics")
         os.mkdir(metrics_dir)
         env = child_env({"PROMETHEUS_MULTIPROC_DIR": metrics_dir})
