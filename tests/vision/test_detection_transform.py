@@ -108,7 +108,10 @@ def test_boxes_follow_pixels_through_the_whole_ssd_training_pipeline(voc):
     assert out["image"].shape == (8, 3, 96, 96)
     for image, bbox, label in zip(out["image"], out["bbox"], out["label"]):
         assert (label >= 0).sum() == 1 and (bbox[1:] == 0).all()
-        assert np.abs(_bright_box(image) - bbox[0]).max() <= 2.0, (_bright_box(image), bbox[0])
+        # the photos are JPEGs, whose edges blur by about a pixel, and the IoU crop can enlarge its
+        # crop up to 3.3x on the way to 96x96: a pixel of blur is then up to 3.3 pixels here (the
+        # numpy engine's exact rectangles are held to 1.5 above). Seen once: 2.76 at xmin.
+        assert np.abs(_bright_box(image) - bbox[0]).max() <= 3.5, (_bright_box(image), bbox[0])
 
 
 def _coordinate_image(h, w):
