@@ -52,3 +52,19 @@ def test_the_run_fails_when_a_part_fails_or_collects_nothing(runner, monkeypatch
     assert [c[c.index("-n"):] for c in calls] == [["-n", "2", "--dist", "loadfile", "-k", "name", "x"],
                                                   ["-n", "2", "--dist", "loadfile", "-k", "name", "y"]]
     assert all(c[:3] == [sys.executable, "-m", "pytest"] for c in calls)
+
+
+def test_every_heavy_test_entry_names_tests_that_exist():
+    # a renamed test would silently lose its turn-taking and let two heavy tests overlap again
+    import subprocess
+
+    # by path: under the name "conftest" a session may hold another folder's conftest.py
+    spec = importlib.util.spec_from_file_location("suite_conftest", os.path.join(ROOT, "tests", "conftest.py"))
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ids = [line.strip() for line in out.stdout.splitlines() if "::" in line]
+    assert len(ids) > 1000, out.stdout[-2000:] + out.stderr[-2000:]
+    stale = [entry for entry in conftest.HEAVY_TESTS if not any(i.startswith(entry) for i in ids)]
+    assert stale == []
