@@ -34,6 +34,7 @@ SAMPLE_SECONDS = 0.5
 _MIB = 2 ** 20
 REPORTED_ENV = "TINYMS_TEST_MEMORY_REPORTED"  # tests listed per ranking in the summary (5 unless set)
 
+
 def release_memory():
     """Give back what a finished network test left: MindSpore's caches and the allocator's free memory.
 
