@@ -145,6 +145,47 @@ def _rectangles():
     return rectangles(SIZE, [[32, 40, 112, 96], [64, 16, 144, 80]], 6)  # xmin, ymin, xmax, ymax
 
 
+def _match_by_hand(boxes, labels, anchors, threshold=0.5):
+    """SSD matching of one photo in numpy, box by box: the reference the graph's matcher must equal."""
+    classes = np.zeros(len(anchors), np.int64)
+    owner = np.zeros(len(anchors), np.int64)
+    best = np.full(len(anchors), -np.inf)
+    for m, (box, label) in enumerate(zip(np.clip(boxes, 0, 1), labels)):
+        if label < 0 or box[2] <= box[0] or box[3] <= box[1]:
+            continue
+        overlap = _iou(anchors, box)
+        overlap[overlap.argmax()] += 2.0          # each box keeps its best anchor, whatever its IoU
+        better = overlap > best                   # the first box wins a tie, as argmax does
+        best[better], owner[better] = overlap[better], m
+    matched = best >= threshold
+    classes[matched] = labels[owner[matched]] + 1
+    return classes, owner, matched
+
+
+def test_matching_equals_matching_box_by_box_on_random_photos():
+    anchors = create_model("ssd_tiny", class_num=6, image_size=128).anchors
+    rng = np.random.default_rng(7)
+    batch, rows = 4, 9
+    centre, side = rng.uniform(0.1, 0.9, (batch, rows, 2)), rng.uniform(0.05, 0.7, (batch, rows, 2))
+    boxes = np.concatenate([centre - side / 2, centre + side / 2], -1).astype(np.float32)  # some cross the border
+    labels = rng.integers(0, 5, (batch, rows)).astype(np.int32)
+    labels[:, 6:] = -1                            # padding rows (their boxes still cover anchors)
+    boxes[0, 2, 2] = boxes[0, 2, 0]               # zero height: never matched
+    boxes[1, :3] = boxes[1, 3]                    # one box four times over
+    offsets, classes = SSDWithLoss(create_model("ssd_tiny", class_num=6, image_size=128)).matcher(
+        ms.Tensor(boxes), ms.Tensor(labels))
+    offsets, classes = offsets.asnumpy(), classes.asnumpy()
+    clipped = np.clip(boxes, 0, 1)
+    for i in range(batch):
+        want, owner, matched = _match_by_hand(boxes[i], labels[i], anchors)
+        assert (classes[i] == want).all(), f"photo {i}: {np.flatnonzero(classes[i] != want)[:10]}"
+        assert matched.sum() >= 4                 # the photo has boxes to match
+        np.testing.assert_allclose(offsets[i, matched], encode_boxes(clipped[i, owner[matched]], anchors[matched]),
+                                   atol=1e-4)
+        if i == 0:                                # the zero-height box owns no anchor
+            assert 2 not in owner[matched]
+
+
 def _precise_batch_norm(net, image):
     """Set every batch norm's running statistics to those of ``image`` (one forward pass).
 

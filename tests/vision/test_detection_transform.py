@@ -7,6 +7,7 @@ temporary folder) stand in for Pascal VOC.
 import io
 import json
 import os
+import xml.etree.ElementTree as ET
 
 import mindspore.dataset as ds
 import numpy as np
@@ -279,11 +280,32 @@ def test_more_objects_than_max_boxes_is_a_dataset_error_naming_the_limit(voc):
         list(VOCTransform(max_boxes=2).apply_ds(rows, is_training=False).create_dict_iterator())
 
 
+def test_boxes_are_padded_to_the_most_objects_a_photo_of_the_data_holds(voc):
+    from tinyms.data import detection_dataset, sample_dataset
+
+    def rows_of(pipeline):
+        return next(pipeline.create_tuple_iterator(output_numpy=True))[1].shape[1]
+
+    transform = VOCTransform(size=32, augment="none")
+    assert transform.max_boxes is None
+    assert rows_of(transform.apply_ds(_dataset(voc), batch_size=3, is_training=False)) == 3   # MindSpore's reader
+    shapes = sample_dataset("shapes")
+    raw = detection_dataset(shapes, usage="test", decode=True)
+    most = max(len(ET.parse(os.path.join(shapes, "Annotations", name)).findall("object"))
+               for name in os.listdir(os.path.join(shapes, "Annotations")))
+    shapes_transform = VOCTransform(size=32, labels=raw.class_names, augment="none")
+    assert rows_of(shapes_transform.apply_ds(raw, batch_size=4, is_training=False)) == most == 4  # TinyMS's reader
+    assert rows_of(VOCTransform(size=32, max_boxes=7, augment="none").apply_ds(_dataset(voc), batch_size=3)) == 7
+    one = ds.GeneratorDataset(lambda: iter([(np.zeros((8, 8, 3), np.uint8), np.ones((1, 4), np.float32),
+                                             np.zeros((1, 1), np.uint32))]), ["image", "bbox", "label"])
+    assert rows_of(transform.apply_ds(one, batch_size=1, is_training=False)) == 64   # a reader that cannot say
+
+
 def test_tinyms_03_call_style_still_trains(voc):
     train = voc_transform.apply_ds(_dataset(voc), repeat_size=1, batch_size=2, num_parallel_workers=1,
                                    is_training=True)
     image, bbox, label = next(train.create_tuple_iterator(output_numpy=True))
-    assert image.shape == (2, 3, 300, 300) and bbox.shape == (2, 64, 4) and label.shape == (2, 64)
+    assert image.shape == (2, 3, 300, 300) and bbox.shape == (2, 3, 4) and label.shape == (2, 3)  # 3: most objects
     assert voc_transform.augment == "ssd" and [s.op for s in voc_transform.recipe.train][:4] == [
         "random_iou_crop", "random_horizontal_flip", "resize", "color_jitter"]
 

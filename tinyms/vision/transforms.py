@@ -727,13 +727,14 @@ class VOCTransform(DatasetTransform):
     [xmin, ymin, width, height] pixels, ``label`` (N, 1)...) and yields, per batch:
 
     - ``image``: float32 (B, 3, H, W);
-    - ``bbox``: float32 (B, max_boxes, 4), [xmin, ymin, xmax, ymax] in pixels of ``image``,
-      zeros for padding;
-    - ``label``: int32 (B, max_boxes), 0-based ids into :attr:`labels`, -1 for padding;
+    - ``bbox``: float32 (B, M, 4), [xmin, ymin, xmax, ymax] in pixels of ``image``, zeros
+      for padding, M the ``max_boxes`` given, or else the most objects one photo of the data
+      holds (64 for datasets that cannot say);
+    - ``label``: int32 (B, M), 0-based ids into :attr:`labels`, -1 for padding;
     - evaluation only (``is_training=False``): ``image_shape``, float32 (B, 2), each original
       photo's (height, width), which :meth:`boxes_to_image` and :meth:`postprocess` take to
       map predictions back onto the photo; and with ``with_difficult=True`` a fifth column,
-      ``difficult``, int32 (B, max_boxes), 1 for objects VOC marks difficult.
+      ``difficult``, int32 (B, M), 1 for objects VOC marks difficult.
 
     Difficult objects stay in the rows (VOC's metric ignores them rather than counting them
     as misses; carry them with ``with_difficult=True``).
@@ -741,7 +742,10 @@ class VOCTransform(DatasetTransform):
     Args:
         size (int or tuple of int): network input (height, width). Default (300, 300).
         mean, std (sequence of float): per-channel statistics of pixels in [0, 1].
-        max_boxes (int): most objects per image; an image with more is an error naming the limit.
+        max_boxes (int): rows of boxes per image; an image with more objects is an error naming
+            the limit. Default None: as many as the image with the most objects has, when the
+            dataset can tell (TinyMS's detection readers, MindSpore's ``VOCDataset``), else 64.
+            Fewer rows train faster: SSD matches every row with every anchor.
         labels (sequence of str): the object class names, label i names class id i (no
             background). Default: VOC's 20 classes. For your own folder use
             :meth:`for_dataset` or ``labels=dataset.class_names``.
@@ -769,7 +773,7 @@ class VOCTransform(DatasetTransform):
     _TAIL_OPS = ("rescale", "normalize", "hwc2chw")  # run by MindSpore's C ops after the box steps
     STRATEGIES = _detections.STRATEGIES
 
-    def __init__(self, size=(300, 300), mean=_presets.IMAGENET_MEAN, std=_presets.IMAGENET_STD, max_boxes=64,
+    def __init__(self, size=(300, 300), mean=_presets.IMAGENET_MEAN, std=_presets.IMAGENET_STD, max_boxes=None,
                  labels=None, letterbox=False, augment="ssd"):
         size = _pair(size)
         letterbox = _flag(letterbox, "letterbox")
@@ -782,7 +786,9 @@ class VOCTransform(DatasetTransform):
         if not labels or not all(isinstance(name, str) for name in labels):
             raise TypeError(f"labels must be a non-empty sequence of class names (str), got {labels!r:.80}")
         super().__init__(recipe, labels=labels)
-        self._set(size=size, max_boxes=positive_int(max_boxes, "max_boxes", 64), letterbox=letterbox,
+        if max_boxes is not None:
+            max_boxes = positive_int(max_boxes, "max_boxes", 64)
+        self._set(size=size, max_boxes=max_boxes, letterbox=letterbox,
                   augment=_presets.augment_config(augment, _presets.DETECTION_AUGMENTATIONS))
 
     @classmethod
@@ -949,7 +955,7 @@ class VOCTransform(DatasetTransform):
             raise DatasetError(f"VOCTransform.apply_ds needs detection rows with {', '.join(needed)} columns "
                                f"(tinyms.data.VOCDataset(..., task='Detection')); the dataset has {columns}, "
                                f"missing {missing}")
-        _check_object_counts(dataset, self.max_boxes)
+        max_boxes = _box_rows(dataset, self.max_boxes)
         decoder = self._decoder(dataset)
         if decoder:
             dataset = dataset.map(operations=decoder, input_columns=image, num_parallel_workers=workers)
@@ -965,7 +971,7 @@ class VOCTransform(DatasetTransform):
             if with_difficult:
                 inputs.append("difficult")
                 outputs.append("difficult")
-        rows = _DetectionRows(head, self.max_boxes, is_training, len(inputs) > 3)
+        rows = _DetectionRows(head, max_boxes, is_training, len(inputs) > 3)
         dataset = dataset.map(operations=rows, input_columns=inputs, output_columns=outputs,
                               num_parallel_workers=workers)
         if tail:
@@ -1112,20 +1118,38 @@ def _image_shapes(image_shape, count):
     return [(float(h), float(w)) for h, w in arr[:, :2]]
 
 
-def _check_object_counts(dataset, max_boxes):
-    """DatasetError, before any row is read, when an image of a VOC folder (MindSpore's reader or TinyMS's own
-    detection readers: detection_dataset, CocoDataset) holds more than max_boxes objects."""
+#: box rows per image when neither the transform nor the dataset says how many
+DEFAULT_MAX_BOXES = 64
+
+
+def _box_rows(dataset, max_boxes):
+    """The box rows per image of a pipeline over ``dataset``: ``max_boxes``, or (None) the most objects an
+    image of the dataset holds, or DEFAULT_MAX_BOXES when the dataset cannot say.
+
+    Raises DatasetError, before any row is read, when an image of a VOC folder (MindSpore's reader or
+    TinyMS's own detection readers: detection_dataset, CocoDataset) holds more than ``max_boxes`` objects.
+    """
+    found = _most_objects(dataset)
+    if max_boxes is None:
+        return max(found[0], 1) if found else DEFAULT_MAX_BOXES
+    if found and found[0] > max_boxes:
+        raise DatasetError(f"{found[1]} has {found[0]} objects, more than max_boxes={max_boxes}; build the "
+                           f"transform with VOCTransform(max_boxes={found[0]}) (or more)")
+    return max_boxes
+
+
+def _most_objects(dataset):
+    """(count, annotation path) of the image with the most objects among the detection readers under
+    ``dataset``, or None when no reader there can say (a GeneratorDataset of the user's own)."""
     import mindspore.dataset as ds  # noqa: PLC0415
 
-    pending, worst = [dataset], None
+    pending, worst, known = [dataset], (0, ""), False
     while pending:
         node = pending.pop()
         pending.extend(getattr(node, "children", None) or [])
         most = getattr(getattr(node, "source", None), "most_objects", None)  # tinyms.data's own detection readers
         if callable(most):
-            count, path = most()
-            if count > max_boxes and (worst is None or count > worst[0]):
-                worst = (count, path)
+            worst, known = max(worst, most(), key=lambda found: found[0]), True
             continue
         if not isinstance(node, ds.VOCDataset) or node.task != "Detection":
             continue
@@ -1137,13 +1161,11 @@ def _check_object_counts(dataset, max_boxes):
                 path = os.path.join(node.dataset_dir, "Annotations", name + ".xml")
                 with open(path, "rb") as f:
                     count = f.read().count(b"<object>")
-                if count > max_boxes and (worst is None or count > worst[0]):
-                    worst = (count, path)
+                worst = max(worst, (count, path), key=lambda found: found[0])
+            known = True
         except OSError:
             continue  # MindSpore's reader reports a missing file itself
-    if worst:
-        raise DatasetError(f"{worst[1]} has {worst[0]} objects, more than max_boxes={max_boxes}; build the "
-                           f"transform with VOCTransform(max_boxes={worst[0]}) (or more)")
+    return worst if known else None
 
 
 class _DetectionImage:

@@ -220,27 +220,32 @@ class _AnchorMatcher(nn.Cell):
         self.num_anchors = int(anchors.shape[0])
         self.iou_threshold = float(iou_threshold)
         self.anchor_centre, self.anchor_size = _centres_and_sizes(anchors)
-        self.anchor_low = _constant(anchors[:, :2])
-        self.anchor_high = _constant(anchors[:, 2:])
-        self.anchor_area = _constant(np.prod(anchors[:, 2:] - anchors[:, :2], axis=1))
+        # each corner and the area as (1, 1, A): one value per anchor, for the (B, M, A) tables
+        self.anchor_corners = [_constant(anchors[:, k].reshape(1, 1, -1)) for k in range(4)]
+        self.anchor_area = _constant(np.prod(anchors[:, 2:] - anchors[:, :2], axis=1).reshape(1, 1, -1))
         self.best = ops.ArgMaxWithValue(axis=1)
 
     def construct(self, boxes, labels):
         boxes = ops.clamp(boxes, 0.0, 1.0)
-        low, high = boxes[..., :2], boxes[..., 2:]
-        size = high - low                                                        # (B, M, 2)
+        size = boxes[..., 2:] - boxes[..., :2]                                   # (B, M, 2)
         valid = ops.logical_and(labels >= 0, ops.logical_and(size[..., 0] > 0, size[..., 1] > 0))
-        # IoU of every box with every anchor: (B, M, A)
-        overlap = ops.relu(ops.minimum(high.expand_dims(2), self.anchor_high)
-                           - ops.maximum(low.expand_dims(2), self.anchor_low))
-        inter = overlap[..., 0] * overlap[..., 1]
-        area = (size[..., 0] * size[..., 1]).expand_dims(2)
-        iou = inter / (area + self.anchor_area - inter)
-        iou = ops.where(valid.expand_dims(2), iou, ops.full_like(iou, -1.0))
+        # IoU of every box with every anchor: (B, M, A). Every operand is first broadcast to the
+        # full table: MindSpore's CPU kernels take 4-9x longer on operands they broadcast
+        # themselves (benchmarks/RESULTS.md 14: 195 ms against 43 for 8 photos of 64 boxes).
+        table = (boxes.shape[0], boxes.shape[1], self.num_anchors)
+        edge = [ops.broadcast_to(boxes[..., k:k + 1], table) for k in range(4)]
+        anchor = [ops.broadcast_to(corner, table) for corner in self.anchor_corners]
+        height = ops.relu(ops.minimum(edge[2], anchor[2]) - ops.maximum(edge[0], anchor[0]))
+        width = ops.relu(ops.minimum(edge[3], anchor[3]) - ops.maximum(edge[1], anchor[1]))
+        inter = height * width
+        area = ops.broadcast_to((size[..., 0] * size[..., 1]).expand_dims(2), table)
+        iou = inter / (area + ops.broadcast_to(self.anchor_area, table) - inter)
+        valid = ops.broadcast_to(valid.expand_dims(2), table)
+        iou = ops.where(valid, iou, ops.full_like(iou, -1.0))
         # every valid box claims its best anchor (a claimed anchor scores above any IoU)
-        claimed = ops.one_hot(ops.argmax(iou, dim=2), self.num_anchors, 1.0, 0.0)
-        claimed = claimed * valid.astype(iou.dtype).expand_dims(2)
-        which, score = self.best(iou + 2.0 * claimed)                            # (B, A) each
+        claimed = ops.one_hot(ops.argmax(iou, dim=2), self.num_anchors, 2.0, 0.0)
+        claimed = ops.where(valid, claimed, ops.zeros_like(claimed))
+        which, score = self.best(iou + claimed)                                  # (B, A) each
         matched = score >= self.iou_threshold
         index = which.astype(labels.dtype)
         box = ops.gather_elements(boxes, 1, index.expand_dims(2).broadcast_to(index.shape + (4,)))
