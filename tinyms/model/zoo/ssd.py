@@ -229,9 +229,10 @@ class _AnchorMatcher(nn.Cell):
         boxes = ops.clamp(boxes, 0.0, 1.0)
         size = boxes[..., 2:] - boxes[..., :2]                                   # (B, M, 2)
         valid = ops.logical_and(labels >= 0, ops.logical_and(size[..., 0] > 0, size[..., 1] > 0))
-        # IoU of every box with every anchor: (B, M, A). Every operand is first broadcast to the
-        # full table: MindSpore's CPU kernels take 4-9x longer on operands they broadcast
-        # themselves (benchmarks/RESULTS.md 14: 195 ms against 43 for 8 photos of 64 boxes).
+        # IoU of every box with every anchor: (B, M, A). The corners are broadcast to the full table
+        # before minimum and maximum: MindSpore 2.10's CPU Minimum and Maximum take 7-8x longer when
+        # they broadcast themselves (add, sub, mul, div and where do not); the matching of 8 photos
+        # of 64 boxes took 195 ms before, 35-43 ms now (benchmarks/RESULTS.md 14).
         table = (boxes.shape[0], boxes.shape[1], self.num_anchors)
         edge = [ops.broadcast_to(boxes[..., k:k + 1], table) for k in range(4)]
         anchor = [ops.broadcast_to(corner, table) for corner in self.anchor_corners]
