@@ -54,3 +54,14 @@ def test_the_cli_exits_quietly_after_building_a_network(tmp_path):
                   tmp_path)
     _assert_quiet(result)
     assert "lenet5.mnist" in result.stdout and "1." in result.stdout
+
+
+def test_building_a_yolo_prints_nothing_but_what_the_script_prints(tmp_path):
+    # mindyolo 0.5.0 imports pkg_resources, whose deprecation warning TinyMS keeps from the user
+    script = tmp_path / "yolo.py"
+    script.write_text("from tinyms.model import create_model\n"
+                      "net = create_model('yolov8n', class_num=2, image_size=320)\n"
+                      "print(type(net).__name__)\n")
+    result = _run([sys.executable, str(script)], tmp_path)
+    _assert_quiet(result)
+    assert result.stdout.split() == ["YOLOv8"] and result.stderr == "", result.stderr[-3000:]

@@ -215,3 +215,26 @@ def test_a_checkpoint_rebuilds_the_same_yolo_and_mindyolos_own_checkpoints_load(
     into = load(str(tmp_path / "mindyolo.ckpt"), network=create_model("yolov5n", class_num=3, image_size=SIDE)).network
     for key, value in theirs.parameters_dict().items():
         np.testing.assert_array_equal(into.parameters_dict()[key].asnumpy(), value.asnumpy(), err_msg=key)
+
+
+def test_yolov8n_exports_to_onnx_with_a_fixed_batch_that_serving_runs_row_by_row(tmp_path, graph, capfd):
+    from tinyms.serving import write_servable
+    from tinyms.serving._backends import OnnxBackend
+    from tinyms.serving._config import load_servables
+
+    ms.set_seed(0)
+    net = create_model("yolov8n", class_num=2, image_size=SIDE)
+    net.set_train(False)
+    write_servable(str(tmp_path), "yolo", net, "a YOLO on onnxruntime", formats=("onnx",))
+    # the export tried a symbolic batch (mindyolo's graph reshapes to batch 1) quietly, and kept batch 1
+    assert "onnxruntime" not in capfd.readouterr().err
+    specs, problems = load_servables(str(tmp_path))
+    assert not problems and [s.format for s in specs] == ["onnx"]
+    backend = OnnxBackend(specs[0])
+    assert backend.fixed_batch == 1
+    images = _images(3, seed=5)
+    boxes, scores = backend.run(images.asnumpy())        # three rows through a batch-1 file
+    want_boxes, want_scores = net(images)
+    assert boxes.shape == (3, CELLS, 4) and scores.shape == (3, CELLS, 2)
+    np.testing.assert_allclose(boxes, want_boxes.asnumpy(), atol=1e-5)   # fractions of the image
+    np.testing.assert_allclose(scores, want_scores.asnumpy(), atol=1e-5)

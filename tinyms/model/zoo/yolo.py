@@ -20,6 +20,7 @@ imported only when a network is built.
 import dataclasses
 import functools
 import os
+import warnings
 
 import mindspore as ms
 from mindspore import nn, ops
@@ -87,8 +88,10 @@ def architecture(name, family):
 def _mindyolo():
     """``mindyolo.models`` and mindyolo's ``Config``, imported on first use."""
     try:
-        import mindyolo.models  # noqa: PLC0415 - keep `import tinyms.model` free of mindyolo
-        from mindyolo.utils.config import Config  # noqa: PLC0415
+        with warnings.catch_warnings():  # mindyolo 0.5.0 imports pkg_resources (setuptools is pinned below 81)
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            import mindyolo.models  # noqa: PLC0415 - keep `import tinyms.model` free of mindyolo
+            from mindyolo.utils.config import Config  # noqa: PLC0415
     except ImportError as err:
         raise ImportError(f"the YOLO networks are built by mindyolo, which cannot be imported ({err}): "
                           f"pip install mindyolo==0.5.0 'opencv-python-headless<4.12' pycocotools") from err
