@@ -288,6 +288,19 @@ def test_generator_exports_to_onnx_equal_to_mindspore(tmp_path):
     np.testing.assert_allclose(got, net.G_B(ms.Tensor(x)).asnumpy(), atol=1e-4)
 
 
+def test_pix2pix_generator_exports_to_onnx_equal_to_mindspore(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    net = create_model("pix2pix", **SMALL)             # the U-Net generator: skip connections, 2x upsampling
+    x = toy_images(2, seed=6)[0]
+    model = Model(net)
+    path = model.export(x, tmp_path / "p2p", "ONNX")
+    session = ort.InferenceSession(path)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    want = model.predict(x).asnumpy()
+    assert got.shape == want.shape == x.shape and np.abs(want).max() > 0.01
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
 def test_the_03_package_path_does_not_shadow_the_builder():
     """``import tinyms.model.cycle_gan.cycle_gan`` (0.3's scripts) leaves ``tinyms.model.cycle_gan`` the function."""
     import importlib  # noqa: PLC0415

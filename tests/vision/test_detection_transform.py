@@ -70,7 +70,7 @@ def _batches(pipeline):
 def _bright_box(img):
     """[xmin, ymin, xmax, ymax] (pixel edges) of the bright pixels of an HWC uint8 or normalised CHW image."""
     plane = img[..., 0] if img.dtype == np.uint8 else img[0]
-    ys, xs = np.nonzero(plane > (plane.min() + plane.max()) / 2)
+    ys, xs = np.nonzero(plane > (float(plane.min()) + float(plane.max())) / 2)  # uint8 sums would wrap
     return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
 
 
