@@ -30,7 +30,6 @@ PARTS = [
     ("networks and tasks, a-l", ["tests/model/test_[a-l]*.py"]),
     ("networks and tasks, m-z", ["tests/model/test_[m-z]*.py"]),
     ("serving, hub and the detection app", ["tests/serving", "tests/hub", "tests/app"]),
-    # tests/data's modules import its conftest by name: no other folder with a conftest.py beside it
     ("data, text and vision", ["tests/data", "tests/text", "tests/vision"]),
     ("commands, walkthroughs and the site", ["tests/docs", "tests/test_*.py"]),
 ]

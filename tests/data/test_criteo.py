@@ -20,7 +20,7 @@ from tinyms.data import _criteo_stream as cs
 from tinyms.errors import ChecksumError, DatasetError
 
 import formats
-from conftest import REPO
+from _data_paths import REPO
 
 LINES = 3000
 THRESHOLD = 5

@@ -14,7 +14,7 @@ from tinyms import _download
 from tinyms.data import download
 from tinyms.errors import DatasetError
 
-from conftest import LAYOUT, REPO, visible_files
+from _data_paths import LAYOUT, REPO, visible_files
 
 
 def test_public_names():

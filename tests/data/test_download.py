@@ -12,7 +12,7 @@ from tinyms import _download
 from tinyms.data import _registry, dataset_spec, download, download_dataset, list_datasets
 from tinyms.errors import ChecksumError, DownloadError, UnknownNameError
 
-from conftest import LAYOUT, MNIST_GZ, sample_gz_path, visible_files
+from _data_paths import LAYOUT, MNIST_GZ, sample_gz_path, visible_files
 
 
 def all_files(root):

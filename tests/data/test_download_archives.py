@@ -18,7 +18,7 @@ from tinyms.data import (Cifar10Dataset, Cifar100Dataset, DatasetFile, DatasetSp
 from tinyms.errors import ArchiveError, ChecksumError
 
 import formats
-from conftest import REPO, visible_files
+from _data_paths import REPO, visible_files
 
 VOC_TRAINVAL = [f"{i:06d}" for i in range(1, 7)]
 VOC_TEST = [f"{i:06d}" for i in range(7, 10)]

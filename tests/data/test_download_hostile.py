@@ -18,7 +18,7 @@ from tinyms import _download
 from tinyms.data import _registry, dataset_spec, download, download_dataset
 from tinyms.errors import ChecksumError, DownloadError
 
-from conftest import LAYOUT, visible_files
+from _data_paths import LAYOUT, visible_files
 
 IMAGES = "/mnist/train-images-idx3-ubyte.gz"
 LABELS = "/mnist/t10k-labels-idx1-ubyte.gz"

@@ -17,7 +17,7 @@ from tinyms import _download
 from tinyms.data import _registry, dataset_spec, download_dataset
 from tinyms.errors import DownloadError
 
-from conftest import LAYOUT, visible_files
+from _data_paths import LAYOUT, visible_files
 
 PAYLOAD = os.urandom(200_000)
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()

@@ -4,7 +4,7 @@ import filecmp
 import importlib.util
 import os
 
-from conftest import REPO, SAMPLE_DIR
+from _data_paths import REPO, SAMPLE_DIR
 
 
 def load_script():

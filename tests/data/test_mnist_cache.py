@@ -15,7 +15,7 @@ import pytest
 
 from tinyms.data import MnistDataset, _files
 
-from conftest import SAMPLE_DIR
+from _data_paths import SAMPLE_DIR
 
 TRAIN = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -8,7 +8,7 @@ import pytest
 from tinyms.data import download_dataset, sample_dataset
 from tinyms.errors import DatasetError, UnknownNameError
 
-from conftest import LAYOUT, SAMPLE_DIR, visible_files
+from _data_paths import LAYOUT, SAMPLE_DIR, visible_files
 
 
 def read_labels(path):

@@ -14,7 +14,7 @@ from PIL import Image
 from tinyms.data import VOCDataset, detection_dataset, is_detection_folder, sample_dataset
 from tinyms.errors import DatasetError
 
-from conftest import REPO, visible_files
+from _data_paths import REPO, visible_files
 
 BUNDLED = os.path.join(REPO, "tinyms", "data", "_sample", "shapes")
 CLASSES = ("circle", "cross", "square", "star", "triangle")
