@@ -12,7 +12,11 @@ DOCS = os.path.join(ROOT, "docs")
 
 
 def _load(name, relative):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, relative))
+    path = os.path.join(ROOT, relative)
+    folder = os.path.dirname(path)
+    if folder not in sys.path:  # its own helper modules (tests/data's _data_paths) import by name, as under pytest
+        sys.path.append(folder)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
