@@ -10,6 +10,7 @@ import pytest
 
 from tinyms import _train_cli
 from tinyms.data import sample_dataset
+from tinyms.errors import DatasetError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "GLOG_v": "3"}
@@ -42,10 +43,23 @@ def test_detection_data_picks_the_default_detector_its_monitor_and_augmentation(
     ({"data": "mnist"}, "no model given"),
     ({"data": "mnist", "model": "lenet5", "augment": "ssd"}, "'ssd' is not an augmentation for classification"),
     ({"data": "shapes", "augment": "imagenet"}, "'imagenet' is not an augmentation for detection"),
+    ({"data": "mnist", "model": "lenet5", "max_boxes": 8}, "max_boxes is for object-detection data"),
 ])
 def test_a_model_or_augmentation_of_another_task_is_refused(values, words):
     with pytest.raises(_train_cli.ConfigError, match=words):
         _train_cli.resolve_config(values)
+
+
+def _box_rows(cfg):
+    data = _train_cli._detection_data(cfg, lambda *_: None, True)
+    return [next(ds.create_tuple_iterator(output_numpy=True))[1].shape[1] for ds in (data.train, data.test)]
+
+
+def test_detection_batches_hold_as_many_box_rows_as_the_fullest_photo_or_max_boxes():
+    assert _box_rows(_train_cli.resolve_config({"data": "shapes", "image_size": 64})) == [4, 4]
+    assert _box_rows(_train_cli.resolve_config({"data": "shapes", "image_size": 64, "max_boxes": 9})) == [9, 9]
+    with pytest.raises(DatasetError, match=r"has 4 objects, more than max_boxes=3.*--max-boxes 4"):
+        _box_rows(_train_cli.resolve_config({"data": "shapes", "image_size": 64, "max_boxes": 3}))
 
 
 def _own_voc_folder(dest, count=40):

@@ -139,6 +139,8 @@ KEYS = {
     "objective": Key(None, "str", "tables: binary, regression or multiclass (default: inferred from the label "
                                   "column: two values binary, numbers regression, else multiclass)",
                      check=_checked_objective),
+    "max_boxes": Key(None, "int", "detection: box rows per photo (default: as many as the photo with the most "
+                                  "objects has, up to 64; a photo with more than 64 objects needs it)", 1),
     "monitor": Key(None, "str", "what best.ckpt is chosen by: a history column such as val_accuracy (default "
                                 "when there is test data) or loss"),
     "seed": Key(1, "int", "random seed (weights, shuffling, augmentation)", 0),
@@ -267,6 +269,8 @@ def resolve_config(file_values=None, overrides=None, *, now=None):
     if task == "image_to_image":
         from ._train_i2i import check_config  # noqa: PLC0415
         check_config(cfg, given)
+    if cfg["max_boxes"] is not None and task != "detection":
+        raise ConfigError(f"max_boxes is for object-detection data, and {cfg['data']} is {task} data; leave it out")
     if cfg["augment"] is None and task == "detection":
         cfg["augment"] = DETECTION_AUGMENT
     _check_task_augment(cfg["augment"], task)
@@ -684,7 +688,8 @@ def _detection_data(cfg, say, train):
     test_raw = tdata.detection_dataset(folder, usage=splits[1], shuffle=False, decode=True)
     names = tuple(test_raw.class_names)
     train_ds = None
-    transform = vision.VOCTransform(size=tuple(cfg["image_size"]), labels=names, augment=cfg.get("augment"))
+    transform = vision.VOCTransform(size=tuple(cfg["image_size"]), labels=names, augment=cfg.get("augment"),
+                                    max_boxes=cfg.get("max_boxes"))
     if train:
         raw = tdata.detection_dataset(folder, usage=splits[0], shuffle=True, decode=True,
                                       num_samples=cfg["num_samples"], class_names=names)

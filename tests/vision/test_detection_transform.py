@@ -429,3 +429,26 @@ def test_too_many_objects_in_your_own_folder_is_named_before_reading(tmp_path):
     raw = detection_dataset(str(tmp_path), usage=None, decode=True)
     with pytest.raises(DatasetError, match=r"1\.jpg has 5 objects, more than max_boxes=4"):
         VOCTransform(size=32, labels=raw.class_names, max_boxes=4).apply_ds(raw, batch_size=2)
+
+
+def test_more_than_64_objects_in_one_photo_needs_max_boxes_by_default(tmp_path):
+    from PIL import Image as _Image
+
+    from tinyms.data import detection_dataset
+
+    for sub in ("Annotations", "JPEGImages"):
+        (tmp_path / sub).mkdir()
+    _Image.new("RGB", (96, 96), (90, 90, 90)).save(tmp_path / "JPEGImages" / "crowd.jpg")
+    objects = "".join(f"<object><name>dot</name><bndbox><xmin>{1 + k}</xmin><ymin>2</ymin><xmax>{5 + k}</xmax>"
+                      f"<ymax>6</ymax></bndbox></object>" for k in range(65))
+    (tmp_path / "Annotations" / "crowd.xml").write_text(
+        f"<annotation><filename>crowd.jpg</filename><size><width>96</width><height>96</height><depth>3</depth>"
+        f"</size>{objects}</annotation>")
+    raw = detection_dataset(str(tmp_path), usage=None, decode=True)
+    with pytest.raises(DatasetError, match=r"crowd\.jpg has 65 objects, more than 64, the most VOCTransform takes by "
+                                           r"default.*VOCTransform\(max_boxes=65\).*--max-boxes 65"):
+        VOCTransform(size=32, labels=raw.class_names).apply_ds(raw, batch_size=1)
+    rows = VOCTransform(size=32, labels=raw.class_names, max_boxes=65, augment="none").apply_ds(
+        detection_dataset(str(tmp_path), usage=None, decode=True), batch_size=1, is_training=False)
+    label = next(rows.create_dict_iterator(output_numpy=True))["label"]
+    assert label.shape == (1, 65) and (label >= 0).all()

@@ -744,8 +744,9 @@ class VOCTransform(DatasetTransform):
         mean, std (sequence of float): per-channel statistics of pixels in [0, 1].
         max_boxes (int): rows of boxes per image; an image with more objects is an error naming
             the limit. Default None: as many as the image with the most objects has, when the
-            dataset can tell (TinyMS's detection readers, MindSpore's ``VOCDataset``), else 64.
-            Fewer rows train faster: SSD matches every row with every anchor.
+            dataset can tell (TinyMS's detection readers, MindSpore's ``VOCDataset``), else 64;
+            more than 64 objects in one image needs ``max_boxes`` (the loss's memory grows with
+            it). Fewer rows train faster: SSD matches every row with every anchor.
         labels (sequence of str): the object class names, label i names class id i (no
             background). Default: VOC's 20 classes. For your own folder use
             :meth:`for_dataset` or ``labels=dataset.class_names``.
@@ -1127,14 +1128,17 @@ def _box_rows(dataset, max_boxes):
     image of the dataset holds, or DEFAULT_MAX_BOXES when the dataset cannot say.
 
     Raises DatasetError, before any row is read, when an image of a VOC folder (MindSpore's reader or
-    TinyMS's own detection readers: detection_dataset, CocoDataset) holds more than ``max_boxes`` objects.
+    TinyMS's own detection readers: detection_dataset, CocoDataset) holds more than ``max_boxes`` objects
+    (DEFAULT_MAX_BOXES when None: the tables of SSD's loss grow with the rows).
     """
     found = _most_objects(dataset)
+    limit = DEFAULT_MAX_BOXES if max_boxes is None else max_boxes  # a bound on memory unless the user raises it
+    if found and found[0] > limit:
+        said = f"max_boxes={max_boxes}" if max_boxes is not None else f"{limit}, the most VOCTransform takes by default"
+        raise DatasetError(f"{found[1]} has {found[0]} objects, more than {said}; build the transform with "
+                           f"VOCTransform(max_boxes={found[0]}) (or more; tinyms train: --max-boxes {found[0]})")
     if max_boxes is None:
         return max(found[0], 1) if found else DEFAULT_MAX_BOXES
-    if found and found[0] > max_boxes:
-        raise DatasetError(f"{found[1]} has {found[0]} objects, more than max_boxes={max_boxes}; build the "
-                           f"transform with VOCTransform(max_boxes={found[0]}) (or more)")
     return max_boxes
 
 
