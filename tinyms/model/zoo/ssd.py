@@ -239,13 +239,12 @@ class _AnchorMatcher(nn.Cell):
         height = ops.relu(ops.minimum(edge[2], anchor[2]) - ops.maximum(edge[0], anchor[0]))
         width = ops.relu(ops.minimum(edge[3], anchor[3]) - ops.maximum(edge[1], anchor[1]))
         inter = height * width
-        area = ops.broadcast_to((size[..., 0] * size[..., 1]).expand_dims(2), table)
-        iou = inter / (area + ops.broadcast_to(self.anchor_area, table) - inter)
-        valid = ops.broadcast_to(valid.expand_dims(2), table)
-        iou = ops.where(valid, iou, ops.full_like(iou, -1.0))
+        area = (size[..., 0] * size[..., 1]).expand_dims(2)
+        iou = inter / (area + self.anchor_area - inter)
+        iou = ops.where(valid.expand_dims(2), iou, ops.full_like(iou, -1.0))
         # every valid box claims its best anchor (a claimed anchor scores above any IoU)
         claimed = ops.one_hot(ops.argmax(iou, dim=2), self.num_anchors, 2.0, 0.0)
-        claimed = ops.where(valid, claimed, ops.zeros_like(claimed))
+        claimed = claimed * valid.astype(iou.dtype).expand_dims(2)
         which, score = self.best(iou + claimed)                                  # (B, A) each
         matched = score >= self.iou_threshold
         index = which.astype(labels.dtype)
